@@ -1,0 +1,1 @@
+"""Machine-learning plumbing shared by deflection and classification (no domain imports)."""

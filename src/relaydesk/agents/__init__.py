@@ -1,0 +1,1 @@
+"""Agents, teams, skills and capacity: the people tickets are routed to."""

@@ -1,0 +1,56 @@
+"""REST routes of the agents domain (/api/v1/agents, /api/v1/teams)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from relaydesk.agents import service
+from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
+from relaydesk.agents.schemas import AgentCreate, AgentOut, AgentUpdate, TeamCreate, TeamOut, TeamUpdate
+from relaydesk.web.deps import SessionDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["agents"])
+
+
+@router.get("/agents", response_model=list[AgentOut])
+def list_agents(
+    session: SessionDep, principal: CurrentPrincipal, team_id: int | None = None, active: bool | None = None
+) -> list[AgentOut]:
+    return [AgentOut.model_validate(a) for a in service.list_agents(session, team_id=team_id, active=active)]
+
+
+@router.post("/agents", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
+def create_agent(data: AgentCreate, session: SessionDep, principal: RequireAdmin) -> AgentOut:
+    return AgentOut.model_validate(service.create_agent(session, data))
+
+
+@router.get("/agents/{agent_id}", response_model=AgentOut)
+def get_agent(agent_id: int, session: SessionDep, principal: CurrentPrincipal) -> AgentOut:
+    return AgentOut.model_validate(service.get_agent(session, agent_id))
+
+
+@router.patch("/agents/{agent_id}", response_model=AgentOut)
+def update_agent(agent_id: int, data: AgentUpdate, session: SessionDep, principal: RequireAdmin) -> AgentOut:
+    return AgentOut.model_validate(service.update_agent(session, agent_id, data))
+
+
+@router.get("/teams", response_model=list[TeamOut])
+def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamOut]:
+    return [TeamOut.model_validate(t) for t in service.list_teams(session)]
+
+
+@router.post("/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED)
+def create_team(data: TeamCreate, session: SessionDep, principal: RequireAdmin) -> TeamOut:
+    return TeamOut.model_validate(service.create_team(session, data))
+
+
+@router.get("/teams/{team_id}", response_model=TeamOut)
+def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> TeamOut:
+    return TeamOut.model_validate(service.get_team(session, team_id))
+
+
+@router.patch("/teams/{team_id}", response_model=TeamOut)
+def update_team(team_id: int, data: TeamUpdate, session: SessionDep, principal: RequireAdmin) -> TeamOut:
+    return TeamOut.model_validate(service.update_team(session, team_id, data))

@@ -1,0 +1,87 @@
+"""Tables of the agents domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from relaydesk.auth.roles import Role
+from relaydesk.db import Base, IdMixin, JSONType, TimestampMixin, enum_column
+
+__all__ = ["Agent", "AgentSkill", "AgentStatus", "Team", "TeamMembership"]
+
+
+class AgentStatus(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+class Team(IdMixin, TimestampMixin, Base):
+    __tablename__ = "teams"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    # Work of a restricted team (legal, security) is visible only to its members and managers up.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where this team's work overflows or escalates to when it waits too long.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+
+    memberships: Mapped[list[TeamMembership]] = relationship(
+        back_populates="team", cascade="all, delete-orphan"
+    )
+
+
+class Agent(IdMixin, TimestampMixin, Base):
+    __tablename__ = "agents"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.AGENT)
+    # 1 = frontline, 2 = tier 2, ... matched against a ticket's escalation level when routing.
+    tier_level: Mapped[int] = mapped_column(Integer, default=1)
+    languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Concurrent conversations per channel, e.g. {"web_chat": 3, "email": 10}.
+    capacity: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    status: Mapped[AgentStatus] = mapped_column(enum_column(AgentStatus), default=AgentStatus.OFFLINE)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on logout-everywhere or password change, which invalidates every session cookie.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    last_login_at: Mapped[datetime | None]
+
+    memberships: Mapped[list[TeamMembership]] = relationship(
+        back_populates="agent", cascade="all, delete-orphan", lazy="selectin"
+    )
+    skills: Mapped[list[AgentSkill]] = relationship(
+        back_populates="agent", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def team_ids(self) -> list[int]:
+        return sorted(m.team_id for m in self.memberships)
+
+
+class TeamMembership(Base):
+    __tablename__ = "team_memberships"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+
+    agent: Mapped[Agent] = relationship(back_populates="memberships")
+    team: Mapped[Team] = relationship(back_populates="memberships")
+
+
+class AgentSkill(IdMixin, Base):
+    __tablename__ = "agent_skills"
+    __table_args__ = (UniqueConstraint("agent_id", "skill"),)
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    skill: Mapped[str] = mapped_column(String(80))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+
+    agent: Mapped[Agent] = relationship(back_populates="skills")

@@ -1,0 +1,128 @@
+"""Server-rendered sign-in and sign-out."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from relaydesk.agents import service
+from relaydesk.agents.dependencies import OptionalSessionAgent, session_signer
+from relaydesk.auth.roles import Principal, Role
+from relaydesk.auth.sessions import SESSION_COOKIE
+from relaydesk.settings import Environment, get_settings
+from relaydesk.web.deps import SessionDep
+from relaydesk.web.templating import templates
+
+__all__ = ["principal_for", "router"]
+
+router = APIRouter(include_in_schema=False)
+LOGIN_CSRF_COOKIE = "relaydesk_login_csrf"
+
+
+def principal_for(agent: object) -> Principal:
+    from relaydesk.agents.models import Agent
+
+    assert isinstance(agent, Agent)
+    return Principal(
+        role=Role(agent.role), agent_id=agent.id, team_ids=frozenset(agent.team_ids), via_session=True
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an attacker's link must not bounce a fresh session to their site.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/tickets"
+    return target
+
+
+def _login_page(
+    request: Request,
+    *,
+    error: str | None = None,
+    email: str = "",
+    next_: str = "/tickets",
+    status_code: int = 200,
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"error": error, "email": email, "next": _safe_next(next_), "login_csrf": token, "agent": None},
+        status_code=status_code,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure_cookies())
+    return response
+
+
+def _secure_cookies() -> bool:
+    return get_settings().env is Environment.PRODUCTION
+
+
+@router.get("/", response_class=HTMLResponse)
+def root(agent: OptionalSessionAgent) -> Response:
+    return RedirectResponse("/tickets" if agent else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, agent: OptionalSessionAgent, next: str = "/tickets") -> Response:
+    if agent is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _login_page(request, next_=next)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/tickets",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_page(
+            request,
+            error="Your sign-in form expired; please try again.",
+            email=email,
+            next_=next,
+            status_code=400,
+        )
+    agent = service.authenticate(session, email, password)
+    if agent is None:
+        return _login_page(
+            request,
+            error="That email and password do not match an active agent.",
+            email=email,
+            next_=next,
+            status_code=401,
+        )
+    cookie, _ = session_signer().issue(agent.id, agent.session_generation)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=get_settings().session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=_secure_cookies(),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, agent: OptionalSessionAgent, csrf_token: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    data = getattr(request.state, "session_data", None)
+    response = RedirectResponse("/login", status_code=303)
+    if agent is not None and data is not None and data.csrf_matches(csrf_token):
+        response.delete_cookie(SESSION_COOKIE)
+    elif agent is not None:
+        return RedirectResponse("/tickets", status_code=303)
+    return response

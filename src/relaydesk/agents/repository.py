@@ -1,0 +1,43 @@
+"""Every query of the agents domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from relaydesk.agents.models import Agent, Team
+
+__all__ = ["AgentRepository"]
+
+
+class AgentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_agent(self, agent_id: int) -> Agent | None:
+        return self.session.get(Agent, agent_id)
+
+    def agent_by_email(self, email: str) -> Agent | None:
+        return self.session.scalar(select(Agent).where(func.lower(Agent.email) == email.lower()))
+
+    def list_agents(self, *, team_id: int | None = None, active: bool | None = None) -> Sequence[Agent]:
+        stmt = select(Agent).order_by(Agent.id)
+        if team_id is not None:
+            stmt = stmt.where(Agent.memberships.any(team_id=team_id))
+        if active is not None:
+            stmt = stmt.where(Agent.active.is_(active))
+        return self.session.scalars(stmt).all()
+
+    def get_team(self, team_id: int) -> Team | None:
+        return self.session.get(Team, team_id)
+
+    def team_by_name(self, name: str) -> Team | None:
+        return self.session.scalar(select(Team).where(func.lower(Team.name) == name.lower()))
+
+    def list_teams(self) -> Sequence[Team]:
+        return self.session.scalars(select(Team).order_by(Team.id)).all()
+
+    def teams_by_ids(self, ids: list[int]) -> Sequence[Team]:
+        return self.session.scalars(select(Team).where(Team.id.in_(ids))).all()

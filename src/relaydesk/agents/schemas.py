@@ -1,0 +1,99 @@
+"""API shapes of the agents domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from relaydesk.agents.models import AgentStatus
+from relaydesk.auth.roles import Role
+
+__all__ = ["AgentCreate", "AgentOut", "AgentUpdate", "SkillIn", "TeamCreate", "TeamOut", "TeamUpdate"]
+
+_LANG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+
+
+class SkillIn(BaseModel):
+    skill: str = Field(min_length=1, max_length=80)
+    level: int = Field(default=1, ge=1, le=5)
+
+
+class _AgentFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("capacity", check_fields=False)
+    @classmethod
+    def _capacity_non_negative(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is not None and any(v < 0 for v in value.values()):
+            raise ValueError("capacity per channel must be zero or more")
+        return value
+
+
+class AgentCreate(_AgentFields):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+    role: Role = Role.AGENT
+    tier_level: int = Field(default=1, ge=1, le=6)
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    capacity: dict[str, int] = Field(default_factory=dict)
+    team_ids: list[int] = Field(default_factory=list)
+    skills: list[SkillIn] = Field(default_factory=list)
+
+
+class AgentUpdate(_AgentFields):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    tier_level: int | None = Field(default=None, ge=1, le=6)
+    languages: list[str] | None = None
+    capacity: dict[str, int] | None = None
+    status: AgentStatus | None = None
+    active: bool | None = None
+    team_ids: list[int] | None = None
+    skills: list[SkillIn] | None = None
+
+
+class AgentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    tier_level: int
+    languages: list[str]
+    capacity: dict[str, int]
+    status: AgentStatus
+    active: bool
+    team_ids: list[int]
+    skills: list[SkillIn]
+    created_at: datetime
+
+
+class TeamCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=1000)
+    restricted: bool = False
+    parent_id: int | None = None
+
+
+class TeamUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=1000)
+    restricted: bool | None = None
+    parent_id: int | None = None
+
+
+class TeamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    restricted: bool
+    parent_id: int | None

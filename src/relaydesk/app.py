@@ -1,0 +1,118 @@
+"""The application factory: the one place that wires every domain's routes into one ASGI app."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from relaydesk import __version__
+from relaydesk.agents import endpoints as agent_endpoints
+from relaydesk.agents import pages as agent_pages
+from relaydesk.customers import endpoints as customer_endpoints
+from relaydesk.db import get_database
+from relaydesk.db.migrate import current_head
+from relaydesk.jobs import discover_tasks
+from relaydesk.jobs.worker import Worker
+from relaydesk.settings import get_settings
+from relaydesk.tickets import endpoints as ticket_endpoints
+from relaydesk.tickets import pages as ticket_pages
+from relaydesk.web.errors import install_error_handlers
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("relaydesk")
+
+
+class BodySizeLimit(BaseHTTPMiddleware):
+    """Refuse bodies over the limit before reading them (clients that declare a length)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        super().__init__(app)
+        self.max_bytes = max_bytes
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "payload_too_large",
+                        "message": f"The request body is over the {self.max_bytes}-byte limit.",
+                    }
+                },
+                status_code=413,
+            )
+        return await call_next(request)
+
+
+def create_app(*, run_worker: bool = False) -> FastAPI:
+    settings = get_settings()
+    discover_tasks()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker: Worker | None = None
+        thread: threading.Thread | None = None
+        if run_worker:
+            worker = Worker(get_database(), name="serve-inprocess")
+            thread = threading.Thread(target=worker.run_forever, name="relaydesk-worker", daemon=True)
+            thread.start()
+        try:
+            yield
+        finally:
+            if worker is not None and thread is not None:
+                worker.stop()
+                thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Relaydesk",
+        version=__version__,
+        description="Deflect what self-service can solve; escalate the rest to the right person fast.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            with get_database().engine.connect() as conn:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            checks["database"] = "ok"
+            checks["migrations"] = "ok" if revision == current_head() else f"behind ({revision})"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        if settings.redis_url:
+            try:
+                import redis
+
+                redis.Redis.from_url(settings.redis_url, socket_timeout=2).ping()
+                checks["redis"] = "ok"
+            except Exception as exc:
+                checks["redis"] = f"error: {type(exc).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+        )
+
+    for module in (agent_endpoints, customer_endpoints, ticket_endpoints, agent_pages, ticket_pages):
+        app.include_router(module.router)
+    return app

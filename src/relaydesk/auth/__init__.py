@@ -1,0 +1,1 @@
+"""Authentication and authorisation plumbing: passwords, sessions, CSRF, API tokens, roles."""

@@ -1,0 +1,412 @@
+"""The ``relaydesk`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from relaydesk.settings import SettingsError, get_settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False, help="Relaydesk customer-support platform.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+user_app = typer.Typer(no_args_is_help=True, help="Agents who sign in.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
+team_app = typer.Typer(no_args_is_help=True, help="Teams.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Durable jobs: inspect and retry.")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(team_app, name="team")
+app.add_typer(jobs_app, name="jobs")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the schema to REVISION (default: the newest)."""
+    from relaydesk.db.migrate import upgrade
+
+    url = get_settings().resolved_database_url
+    upgrade(url, revision)
+    typer.echo(f"database at {revision}: {url.split('@')[-1]}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and the newest one."""
+    from sqlalchemy import text
+
+    from relaydesk.db import get_database
+    from relaydesk.db.migrate import current_head
+
+    with get_database().engine.connect() as conn:
+        try:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            current = None
+    typer.echo(json.dumps({"current": current, "head": current_head()}))
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    worker: Annotated[bool, typer.Option(help="Run a job worker inside the server process.")] = True,
+    migrate: Annotated[bool, typer.Option(help="Upgrade the schema before starting.")] = True,
+) -> None:
+    """Run the web server (API, agent pages) with an in-process job worker."""
+    import uvicorn
+
+    from relaydesk.app import create_app
+    from relaydesk.db.migrate import upgrade
+
+    _logging()
+    if migrate:
+        upgrade(get_settings().resolved_database_url)
+    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="info")
+
+
+def _worker_process(index: int, imports: list[str], burst: bool) -> None:
+    from relaydesk.db import get_database
+    from relaydesk.jobs import discover_tasks
+    from relaydesk.jobs.worker import Worker
+
+    _logging()
+    discover_tasks(extra_modules=tuple(imports))
+    worker = Worker(get_database())
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    if burst:
+        while worker.run_once():
+            pass
+    else:
+        worker.run_forever()
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker processes to run.")] = 1,
+    import_module: Annotated[
+        list[str] | None, typer.Option("--import", help="Extra module(s) that register job handlers.")
+    ] = None,
+    burst: Annotated[bool, typer.Option(help="Exit when no job is due instead of waiting.")] = False,
+) -> None:
+    """Run standalone job workers (for scale-out beside N API processes)."""
+    imports = import_module or []
+    if concurrency == 1:
+        _worker_process(0, imports, burst)
+        return
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_worker_process, args=(i, imports, burst)) for i in range(concurrency)
+    ]
+    for process in processes:
+        process.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for process in processes:
+            if process.pid:
+                os.kill(process.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for process in processes:
+        process.join()
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="agent, lead, manager or admin.")] = "agent",
+    password: Annotated[
+        str | None, typer.Option(help="At least 10 characters; read from RELAYDESK_PASSWORD if not given.")
+    ] = None,
+    team: Annotated[list[str] | None, typer.Option(help="Team name(s) to join.")] = None,
+    tier_level: int = 1,
+    language: Annotated[list[str] | None, typer.Option(help="Language code(s) the agent works in.")] = None,
+) -> None:
+    """Create an agent who can sign in; prints what was made."""
+    from pydantic import ValidationError
+
+    from relaydesk.agents import service
+    from relaydesk.agents.repository import AgentRepository
+    from relaydesk.agents.schemas import AgentCreate, AgentOut
+    from relaydesk.db import get_database
+    from relaydesk.kit.errors import RelaydeskError
+
+    password = password or os.environ.get("RELAYDESK_PASSWORD")
+    if not password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with get_database().transaction() as session:
+            repo = AgentRepository(session)
+            team_ids = []
+            for team_name in team or []:
+                found = repo.team_by_name(team_name)
+                if found is None:
+                    raise _fail(f"No team named {team_name!r}; create it with: relaydesk team create NAME")
+                team_ids.append(found.id)
+            agent = service.create_agent(
+                session,
+                AgentCreate(
+                    email=email,
+                    name=name,
+                    role=role,  # type: ignore[arg-type]
+                    password=password,
+                    team_ids=team_ids,
+                    tier_level=tier_level,
+                    languages=language or ["en"],
+                ),
+            )
+            out = AgentOut.model_validate(agent).model_dump(mode="json")
+    except ValidationError as exc:
+        raise _fail(
+            "Invalid agent: " + "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        ) from None
+    except RelaydeskError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(json.dumps(out, indent=2))
+
+
+@team_app.command("create")
+def team_create(
+    name: str,
+    restricted: Annotated[bool, typer.Option(help="Only members and managers see its tickets.")] = False,
+    description: str = "",
+) -> None:
+    """Create a team; prints what was made."""
+    from relaydesk.agents import service
+    from relaydesk.agents.schemas import TeamCreate, TeamOut
+    from relaydesk.db import get_database
+    from relaydesk.kit.errors import RelaydeskError
+
+    try:
+        with get_database().transaction() as session:
+            team = service.create_team(
+                session, TeamCreate(name=name, restricted=restricted, description=description)
+            )
+            out = TeamOut.model_validate(team).model_dump(mode="json")
+    except RelaydeskError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(json.dumps(out, indent=2))
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="agent, lead, manager or admin.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    scope: Annotated[list[str] | None, typer.Option(help="read and/or write (default both).")] = None,
+    agent_email: Annotated[
+        str | None, typer.Option(help="Act for this agent (inherits their teams).")
+    ] = None,
+    team: Annotated[list[str] | None, typer.Option(help="Restricted team(s) this token may see.")] = None,
+) -> None:
+    """Create an API token; the secret is printed once and stored only as a hash."""
+    from relaydesk.agents.repository import AgentRepository
+    from relaydesk.auth.roles import Role
+    from relaydesk.auth.tokens import ALL_SCOPES, create_token
+    from relaydesk.db import get_database
+
+    try:
+        token_role = Role(role)
+    except ValueError:
+        raise _fail(f"Unknown role {role!r}; choose one of: {', '.join(r.value for r in Role)}") from None
+    scopes = frozenset(scope or ALL_SCOPES)
+    if not scopes <= ALL_SCOPES:
+        raise _fail(f"Unknown scope(s) {sorted(scopes - ALL_SCOPES)}; use read and/or write.")
+    with get_database().transaction() as session:
+        repo = AgentRepository(session)
+        agent_id = None
+        if agent_email:
+            agent = repo.agent_by_email(agent_email)
+            if agent is None:
+                raise _fail(f"No agent with email {agent_email}.")
+            agent_id = agent.id
+        team_ids = []
+        for team_name in team or []:
+            found = repo.team_by_name(team_name)
+            if found is None:
+                raise _fail(f"No team named {team_name!r}.")
+            team_ids.append(found.id)
+        created = create_token(
+            session, name=name, role=token_role, scopes=scopes, agent_id=agent_id, team_ids=team_ids
+        )
+        out = {
+            "id": created.token.id,
+            "name": name,
+            "role": token_role.value,
+            "scopes": sorted(scopes),
+            "agent_id": agent_id,
+            "team_ids": team_ids,
+            "token": created.plaintext,
+        }
+    typer.echo(json.dumps(out, indent=2))
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke an API token at once."""
+    from relaydesk.auth.tokens import revoke_token
+    from relaydesk.db import get_database
+    from relaydesk.kit.errors import RelaydeskError
+
+    try:
+        with get_database().transaction() as session:
+            token = revoke_token(session, token_id)
+            typer.echo(
+                json.dumps(
+                    {"id": token.id, "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+                )
+            )
+    except RelaydeskError as exc:
+        raise _fail(exc.message) from None
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List API tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from relaydesk.auth.models import ApiToken
+    from relaydesk.db import get_database
+
+    with get_database().transaction() as session:
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": f"rd_{t.prefix}_…",
+                "role": t.role.value if hasattr(t.role, "value") else t.role,
+                "scopes": t.scopes,
+                "revoked": t.revoked_at is not None,
+            }
+            for t in session.scalars(select(ApiToken).order_by(ApiToken.id))
+        ]
+    typer.echo(json.dumps(rows, indent=2))
+
+
+@jobs_app.command("list")
+def jobs_list(state: str = "dead", limit: int = 50) -> None:
+    """List jobs in a state (default: dead letters), newest first, with their last error."""
+    from sqlalchemy import select
+
+    from relaydesk.db import get_database
+    from relaydesk.jobs.models import Job, JobState
+
+    try:
+        job_state = JobState(state)
+    except ValueError:
+        raise _fail(
+            f"Unknown state {state!r}; choose one of: {', '.join(s.value for s in JobState)}"
+        ) from None
+    with get_database().transaction() as session:
+        jobs = session.scalars(select(Job).where(Job.state == job_state).order_by(Job.id.desc()).limit(limit))
+        rows = [
+            {
+                "id": j.id,
+                "name": j.name,
+                "args": j.args,
+                "attempts": j.attempts,
+                "last_error": (j.last_error or "").strip().splitlines()[-1:] or None,
+            }
+            for j in jobs
+        ]
+    typer.echo(json.dumps(rows, indent=2))
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Send a dead job back to the queue with a fresh set of attempts."""
+    from relaydesk.db import get_database
+    from relaydesk.jobs.models import Job, JobState
+    from relaydesk.kit.time import utcnow
+
+    with get_database().transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise _fail(f"No job with id {job_id}.")
+        if job.state is not JobState.DEAD:
+            raise _fail(f"Job {job_id} is {job.state}; only dead jobs can be retried.")
+        job.state, job.attempts, job.run_at, job.finished_at = JobState.QUEUED, 0, utcnow(), None
+    typer.echo(json.dumps({"id": job_id, "state": "queued"}))
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server afterwards.")
+    ] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Create the schema and seed the demo brand (idempotent); optionally start the server."""
+    from relaydesk.db import get_database
+    from relaydesk.db.migrate import upgrade
+    from relaydesk.demo.seed import seed_demo
+
+    upgrade(get_settings().resolved_database_url)
+    with get_database().transaction() as session:
+        summary = seed_demo(session)
+    typer.echo(
+        "Demo data " + ("was already there." if summary.already_seeded else f"created: {summary.counts}")
+    )
+    typer.echo(
+        f"\nRelaydesk demo: http://{host}:{port}/login\n\nSign in as (password for all: "
+        f"{summary.logins[0][1]}):"
+    )
+    for email, _password, role in summary.logins:
+        typer.echo(f"  {email:<32} {role}")
+    if serve_after:
+        serve(host=host, port=port, worker=True, migrate=False)
+
+
+def _mount_optional() -> None:
+    """Mount command groups of domains that ship their own (model, kb, email)."""
+    import importlib
+
+    for module_name, group in (
+        ("relaydesk.classification.cli", "model"),
+        ("relaydesk.deflection.cli", "kb"),
+        ("relaydesk.channels.email.cli", "email"),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        app.add_typer(module.app, name=group)
+
+
+def main() -> None:
+    try:
+        get_settings()
+    except SettingsError as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    _mount_optional()
+    app()
+
+
+if __name__ == "__main__":
+    main()

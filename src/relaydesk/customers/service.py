@@ -1,0 +1,108 @@
+"""Business logic of the customers domain."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from relaydesk.customers.identities import normalise_identity
+from relaydesk.customers.models import Customer, CustomerIdentity, CustomerTier, IdentityKind
+from relaydesk.customers.repository import CustomerRepository
+from relaydesk.customers.schemas import CustomerCreate, CustomerUpdate, IdentityIn
+from relaydesk.kit.errors import ConflictError, NotFoundError
+from relaydesk.kit.pagination import decode_cursor, encode_cursor
+
+__all__ = [
+    "add_identity",
+    "create_customer",
+    "find_by_identity",
+    "get_customer",
+    "get_customers",
+    "get_or_create_by_identity",
+    "list_customers",
+    "update_customer",
+]
+
+
+def get_customer(session: Session, customer_id: int) -> Customer:
+    customer = CustomerRepository(session).get(customer_id)
+    if customer is None:
+        raise NotFoundError(f"No customer with id {customer_id}.")
+    return customer
+
+
+def get_customers(session: Session, ids: set[int]) -> dict[int, Customer]:
+    return {c.id: c for c in CustomerRepository(session).many(ids)}
+
+
+def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Customer | None:
+    identity = CustomerRepository(session).identity(kind, normalise_identity(kind, value))
+    return identity.customer if identity else None
+
+
+def add_identity(session: Session, customer: Customer, data: IdentityIn) -> CustomerIdentity:
+    value = normalise_identity(data.kind, data.value)
+    existing = CustomerRepository(session).identity(data.kind, value)
+    if existing is not None:
+        if existing.customer_id == customer.id:
+            existing.verified = existing.verified or data.verified
+            return existing
+        raise ConflictError(
+            f"The {data.kind} identity {value!r} already belongs to customer {existing.customer_id}; "
+            "merge the two customers instead."
+        )
+    identity = CustomerIdentity(kind=data.kind, value=value, verified=data.verified)
+    customer.identities.append(identity)
+    session.flush()
+    return identity
+
+
+def create_customer(session: Session, data: CustomerCreate) -> Customer:
+    customer = Customer(
+        name=data.name,
+        tier=data.tier,
+        language=data.language,
+        organisation=data.organisation,
+        custom_fields=data.custom_fields,
+    )
+    session.add(customer)
+    session.flush()
+    for identity in data.identities:
+        add_identity(session, customer, identity)
+    return customer
+
+
+def get_or_create_by_identity(
+    session: Session, kind: IdentityKind, value: str, *, name: str = "", verified: bool = False
+) -> Customer:
+    """The customer owning this identity, or a new one holding it (intake's first step)."""
+    existing = find_by_identity(session, kind, value)
+    if existing is not None:
+        while existing.merged_into_id is not None:
+            existing = get_customer(session, existing.merged_into_id)
+        return existing
+    return create_customer(
+        session, CustomerCreate(name=name, identities=[IdentityIn(kind=kind, value=value, verified=verified)])
+    )
+
+
+def update_customer(session: Session, customer_id: int, data: CustomerUpdate) -> Customer:
+    customer = get_customer(session, customer_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(customer, field, value)
+    session.flush()
+    return customer
+
+
+def list_customers(
+    session: Session,
+    *,
+    cursor: str | None,
+    limit: int,
+    tier: CustomerTier | None = None,
+    q: str | None = None,
+) -> tuple[list[Customer], str | None]:
+    after_id = int(decode_cursor(cursor)["id"]) if cursor else None
+    rows = list(CustomerRepository(session).page(after_id=after_id, limit=limit + 1, tier=tier, q=q))
+    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -1,0 +1,186 @@
+"""Enqueue, lease, complete and fail jobs with plain SQL that runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, event, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from relaydesk.jobs.models import Job, JobState
+from relaydesk.kit.time import utcnow
+
+__all__ = [
+    "LeasedJob",
+    "backoff_delay",
+    "claim_for_run",
+    "enqueue",
+    "lease_due_jobs",
+    "purge_finished",
+    "record_failure",
+    "wakeup",
+]
+
+# Set after a commit that enqueued work, so an in-process worker starts at once instead of polling.
+wakeup = threading.Event()
+_JSON_SCALARS = (int, str, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class LeasedJob:
+    id: int
+    name: str
+    args: dict[str, Any]
+    attempts: int
+    max_attempts: int
+
+
+def enqueue(
+    session: Session,
+    name: str,
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int | None = None,
+    **args: Any,
+) -> int | None:
+    """Write a job row in the caller's transaction; returns its id (None if the dedupe key exists).
+
+    Arguments are ids and small scalars: the handler reloads what it needs, so a job never acts on a
+    stale copy of state.
+    """
+    for key, value in args.items():
+        if not isinstance(value, _JSON_SCALARS) and not (
+            isinstance(value, list) and all(isinstance(v, _JSON_SCALARS) for v in value)
+        ):
+            raise TypeError(f"job argument {key!r} must be an id or scalar, not {type(value).__name__}")
+    if run_at is not None and run_at.tzinfo is None:
+        raise ValueError("run_at must be timezone-aware")
+    from relaydesk.settings import get_settings
+
+    values = {
+        "name": name,
+        "args": args,
+        "state": JobState.QUEUED,
+        "run_at": run_at or utcnow(),
+        "attempts": 0,
+        "max_attempts": max_attempts or get_settings().job_max_attempts,
+        "dedupe_key": dedupe_key,
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dedupe_key is not None and dialect in ("postgresql", "sqlite"):
+        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert_fn(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:
+        stmt = insert(Job).values(**values)
+    job_id = session.execute(stmt.returning(Job.id)).scalar()
+    session.info["relaydesk_enqueued"] = True
+    return job_id
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_workers(session: Session) -> None:
+    if session.info.pop("relaydesk_enqueued", False):
+        wakeup.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_enqueued(session: Session) -> None:
+    session.info.pop("relaydesk_enqueued", None)
+
+
+def lease_due_jobs(session: Session, *, worker_id: str, limit: int, lease_seconds: float) -> list[LeasedJob]:
+    """Lease up to ``limit`` due jobs, including those whose previous lease expired (a dead worker)."""
+    now = utcnow()
+    due = (
+        select(Job.id)
+        .where(
+            or_(
+                and_(Job.state == JobState.QUEUED, Job.run_at <= now),
+                and_(Job.state == JobState.RUNNING, Job.leased_until < now),
+            )
+        )
+        .order_by(Job.run_at)
+        .limit(limit)
+        # PostgreSQL: concurrent workers skip each other's rows instead of queueing on them.
+        # SQLite ignores this; its single writer lock (BEGIN IMMEDIATE) serialises leasing.
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(
+        update(Job)
+        .where(Job.id.in_(due.scalar_subquery()))
+        .values(
+            state=JobState.RUNNING,
+            leased_by=worker_id,
+            leased_until=now + timedelta(seconds=lease_seconds),
+            attempts=Job.attempts + 1,
+        )
+        .returning(Job.id, Job.name, Job.args, Job.attempts, Job.max_attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(
+        (LeasedJob(r.id, r.name, r.args or {}, r.attempts, r.max_attempts) for r in rows), key=lambda j: j.id
+    )
+
+
+def claim_for_run(session: Session, job: LeasedJob, worker_id: str) -> bool:
+    """Mark the job done inside the handler's transaction, if this worker still holds its lease.
+
+    The handler's effects and the completion commit together, so a crash before commit leaves the
+    job to be retried and a crash after leaves it done: exactly once in effect. On PostgreSQL the
+    row stays locked until commit, so another worker's lease query skips it even past leased_until.
+    """
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.leased_by == worker_id, Job.state == JobState.RUNNING)
+        .values(state=JobState.DONE, finished_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def backoff_delay(attempts: int, *, base: float, cap: float) -> float:
+    """Exponential backoff with jitter, so a failing provider is not hammered in lockstep."""
+    delay = min(cap, base * (2 ** max(0, attempts - 1)))
+    return delay * (0.5 + random.random() / 2)
+
+
+def record_failure(
+    session: Session, job: LeasedJob, worker_id: str, error: str, *, base: float, cap: float
+) -> JobState | None:
+    """Send a failed job back to the queue with backoff, or to the dead-letter state when out of tries."""
+    dead = job.attempts >= job.max_attempts
+    values: dict[str, Any] = {"last_error": error[-8000:], "leased_by": None, "leased_until": None}
+    if dead:
+        values.update(state=JobState.DEAD, finished_at=utcnow())
+    else:
+        values.update(
+            state=JobState.QUEUED,
+            run_at=utcnow() + timedelta(seconds=backoff_delay(job.attempts, base=base, cap=cap)),
+        )
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.leased_by == worker_id, Job.state == JobState.RUNNING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return JobState.DEAD if dead else JobState.QUEUED
+
+
+def purge_finished(session: Session, *, older_than: timedelta) -> int:
+    """Delete finished jobs past their retention; dead jobs are kept until someone looks at them."""
+    cutoff = utcnow() - older_than
+    result = session.execute(
+        delete(Job)
+        .where(Job.state == JobState.DONE, Job.finished_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,76 @@
+"""Job handlers register by name next to their code; periodic jobs declare their interval there too."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+__all__ = ["Handler", "TaskSpec", "discover_tasks", "get_task", "periodic", "registered_tasks", "task"]
+
+Handler = Callable[..., Any]
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    handler: Handler
+    max_attempts: int | None
+    every: timedelta | None
+
+
+_tasks: dict[str, TaskSpec] = {}
+
+
+def task(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:
+    """Register ``handler(session, **args)`` as the job ``name`` ("<domain>.<verb_phrase>")."""
+
+    def register(handler: Handler) -> Handler:
+        _register(TaskSpec(name, handler, max_attempts, None))
+        return handler
+
+    return register
+
+
+def periodic(name: str, *, every: timedelta, max_attempts: int | None = 1) -> Callable[[Handler], Handler]:
+    """Register a handler that workers enqueue once per ``every`` slot, cluster-wide."""
+    if every.total_seconds() < 1:
+        raise ValueError("periodic jobs run at most once a second")
+
+    def register(handler: Handler) -> Handler:
+        _register(TaskSpec(name, handler, max_attempts, every))
+        return handler
+
+    return register
+
+
+def _register(spec: TaskSpec) -> None:
+    if not _NAME.match(spec.name):
+        raise ValueError(f"job name {spec.name!r} must look like '<domain>.<verb_phrase>'")
+    existing = _tasks.get(spec.name)
+    if existing is not None and existing.handler is not spec.handler:
+        raise ValueError(f"job {spec.name!r} is registered twice")
+    _tasks[spec.name] = spec
+
+
+def get_task(name: str) -> TaskSpec | None:
+    return _tasks.get(name)
+
+
+def registered_tasks() -> dict[str, TaskSpec]:
+    return dict(_tasks)
+
+
+def discover_tasks(package: str = "relaydesk", extra_modules: tuple[str, ...] = ()) -> None:
+    """Import every ``<package>.<domain>.tasks`` module so its handlers register."""
+    root = importlib.import_module(package)
+    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+        if info.name.endswith(".tasks"):
+            importlib.import_module(info.name)
+    for module in extra_modules:
+        importlib.import_module(module)

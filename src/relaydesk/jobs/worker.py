@@ -1,0 +1,146 @@
+"""Workers lease due jobs, run each in its own transaction, retry with backoff, dead-letter at the end."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from relaydesk.db import Database
+from relaydesk.jobs.models import Job
+from relaydesk.jobs.queue import (
+    LeasedJob,
+    claim_for_run,
+    enqueue,
+    lease_due_jobs,
+    purge_finished,
+    record_failure,
+    wakeup,
+)
+from relaydesk.jobs.registry import get_task, periodic, registered_tasks
+from relaydesk.kit.time import utcnow
+from relaydesk.settings import Settings, get_settings
+
+__all__ = ["Worker", "schedule_periodic_jobs"]
+
+log = logging.getLogger("relaydesk.jobs")
+
+
+class _LostLeaseError(Exception):
+    """Another worker took over this job after our lease expired; our work must roll back."""
+
+
+def schedule_periodic_jobs(database: Database) -> int:
+    """Make sure the current slot of every periodic job exists; safe from any number of workers."""
+    now = utcnow()
+    created = 0
+    with database.transaction() as session:
+        for spec in registered_tasks().values():
+            if spec.every is None:
+                continue
+            seconds = spec.every.total_seconds()
+            slot = int(now.timestamp() // seconds)
+            job_id = enqueue(
+                session,
+                spec.name,
+                dedupe_key=f"periodic:{spec.name}:{slot}",
+                max_attempts=spec.max_attempts or 1,
+            )
+            created += job_id is not None
+    return created
+
+
+class Worker:
+    """One job loop. ``relaydesk serve`` runs one in a thread; ``relaydesk worker`` runs N processes."""
+
+    def __init__(self, database: Database, *, settings: Settings | None = None, name: str | None = None):
+        self.database = database
+        self.settings = settings or get_settings()
+        self.worker_id = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+        self.stop_event = threading.Event()
+        self.processed = 0
+        self._last_schedule = 0.0
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        wakeup.set()
+
+    def run_forever(self) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not self.stop_event.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("worker %s: loop error; retrying", self.worker_id)
+                ran = 0
+                self.stop_event.wait(self.settings.job_poll_seconds)
+            if ran == 0:
+                wakeup.wait(self.settings.job_poll_seconds)
+                wakeup.clear()
+        log.info("worker %s stopped after %d jobs", self.worker_id, self.processed)
+
+    def run_once(self) -> int:
+        """Schedule periodic slots (at most once a second), lease a batch, run it; returns jobs run."""
+        if time.monotonic() - self._last_schedule >= 1.0:
+            schedule_periodic_jobs(self.database)
+            self._last_schedule = time.monotonic()
+        with self.database.transaction() as session:
+            batch = lease_due_jobs(
+                session,
+                worker_id=self.worker_id,
+                limit=self.settings.job_batch_size,
+                lease_seconds=self.settings.job_lease_seconds,
+            )
+        for job in batch:
+            if self.stop_event.is_set():
+                break  # unstarted jobs come back when their lease expires
+            self.run_job(job)
+        return len(batch)
+
+    def run_job(self, job: LeasedJob) -> None:
+        spec = get_task(job.name)
+        try:
+            with self.database.transaction() as session:
+                if not claim_for_run(session, job, self.worker_id):
+                    raise _LostLeaseError
+                if spec is None:
+                    raise LookupError(f"no handler registered for job {job.name!r}")
+                spec.handler(session, **job.args)
+        except _LostLeaseError:
+            log.warning("job %s (%s): lease lost to another worker; skipped", job.id, job.name)
+            return
+        except Exception:
+            error = traceback.format_exc()
+            with self.database.transaction() as session:
+                state = record_failure(
+                    session,
+                    job,
+                    self.worker_id,
+                    error,
+                    base=self.settings.job_backoff_base_seconds,
+                    cap=self.settings.job_backoff_max_seconds,
+                )
+            log.warning("job %s (%s) failed on attempt %d -> %s", job.id, job.name, job.attempts, state)
+            return
+        self.processed += 1
+
+
+def job_counts(database: Database) -> dict[str, Any]:
+    """Jobs per state, for /readyz and the admin view."""
+    from sqlalchemy import func
+
+    with database.transaction() as session:
+        rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
+    return {str(state): count for state, count in rows}
+
+
+@periodic("jobs.purge_finished", every=timedelta(hours=1))
+def _purge_finished_jobs(session: Any) -> None:
+    purge_finished(session, older_than=timedelta(days=7))

@@ -1,0 +1,116 @@
+"""Typed settings read from the environment (prefix ``RELAYDESK_``) and fail fast on bad values."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "Settings", "SettingsError", "get_settings", "reset_settings_cache"]
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message names the variable and what to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAYDESK_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    policy_dir: Path = Path("policies")
+    upload_dir: Path | None = None
+    base_url: str = "http://127.0.0.1:8000"
+
+    # Limits: inputs from outside are bounded at the edge.
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_attachments_per_message: int = Field(default=20, gt=0)
+    max_message_chars: int = Field(default=50_000, gt=0)
+    page_size_max: int = Field(default=200, gt=0)
+
+    # Durable jobs.
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=8, gt=0)
+    job_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    job_poll_seconds: float = Field(default=0.5, gt=0)
+    job_batch_size: int = Field(default=32, gt=0)
+
+    session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if value.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver we ship; accept the common spelling.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.env is Environment.PRODUCTION and self.secret_key is None:
+            raise ValueError(
+                "RELAYDESK_SECRET_KEY must be set explicitly when RELAYDESK_ENV=production "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("RELAYDESK_SECRET_KEY must be at least 32 characters long")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'relaydesk.db').as_posix()}"
+
+    @property
+    def resolved_upload_dir(self) -> Path:
+        return self.upload_dir or self.var_dir / "uploads"
+
+    @property
+    def secret(self) -> bytes:
+        """The signing secret: explicit, or generated once and kept under var/ for local use."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RELAYDESK_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"Invalid Relaydesk settings: {problems}") from None
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Tickets: the customer's case, its messages from every channel, and its event timeline."""

@@ -1,0 +1,84 @@
+"""Every query of the tickets domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from relaydesk.tickets.enums import Channel, Priority, TicketStatus
+from relaydesk.tickets.models import Message, Ticket, TicketEvent
+
+__all__ = ["TicketFilters", "TicketRepository"]
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: list[TicketStatus] | None = None
+    priority: list[Priority] | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    customer_id: int | None = None
+    channel: Channel | None = None
+    category: str | None = None
+    unassigned: bool = False
+
+
+class TicketRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        return self.session.get(Ticket, ticket_id)
+
+    def page(
+        self,
+        filters: TicketFilters,
+        *,
+        hidden_team_ids: set[int],
+        after_id: int | None,
+        limit: int,
+    ) -> Sequence[Ticket]:
+        stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
+        if after_id is not None:
+            stmt = stmt.where(Ticket.id < after_id)
+        if hidden_team_ids:
+            stmt = stmt.where(or_(Ticket.team_id.is_(None), Ticket.team_id.not_in(hidden_team_ids)))
+        if filters.status:
+            stmt = stmt.where(Ticket.status.in_(filters.status))
+        if filters.priority:
+            stmt = stmt.where(Ticket.priority.in_(filters.priority))
+        if filters.team_id is not None:
+            stmt = stmt.where(Ticket.team_id == filters.team_id)
+        if filters.assignee_id is not None:
+            stmt = stmt.where(Ticket.assignee_id == filters.assignee_id)
+        if filters.unassigned:
+            stmt = stmt.where(Ticket.assignee_id.is_(None))
+        if filters.customer_id is not None:
+            stmt = stmt.where(Ticket.customer_id == filters.customer_id)
+        if filters.channel is not None:
+            stmt = stmt.where(Ticket.channel == filters.channel)
+        if filters.category is not None:
+            stmt = stmt.where(Ticket.category == filters.category)
+        return self.session.scalars(stmt).all()
+
+    def messages(self, ticket_id: int, *, include_internal: bool) -> Sequence[Message]:
+        stmt = select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id)
+        if not include_internal:
+            stmt = stmt.where(Message.public.is_(True))
+        return self.session.scalars(stmt).all()
+
+    def message_by_provider_id(self, channel: Channel, provider_message_id: str) -> Message | None:
+        return self.session.scalar(
+            select(Message).where(
+                Message.channel == channel, Message.provider_message_id == provider_message_id
+            )
+        )
+
+    def events(self, ticket_id: int, *, after_id: int | None, limit: int) -> Sequence[TicketEvent]:
+        stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        if after_id is not None:
+            stmt = stmt.where(TicketEvent.id > after_id)
+        return self.session.scalars(stmt.limit(limit)).all()

@@ -1,0 +1,282 @@
+"""Business logic of the tickets domain. Every change writes its event in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from relaydesk.agents import service as agents
+from relaydesk.auth.roles import Principal
+from relaydesk.customers import service as customers
+from relaydesk.customers.models import Customer
+from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
+from relaydesk.kit.pagination import decode_cursor, encode_cursor
+from relaydesk.kit.time import utcnow
+from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
+from relaydesk.tickets.events import Actor, record_event
+from relaydesk.tickets.models import Message, Ticket, TicketEvent
+from relaydesk.tickets.repository import TicketFilters, TicketRepository
+from relaydesk.tickets.schemas import MessageCreate, StatusChange, TicketCreate, TicketUpdate
+from relaydesk.tickets.status import check_transition
+
+__all__ = [
+    "add_agent_message",
+    "add_customer_message",
+    "change_status",
+    "create_ticket",
+    "get_visible_ticket",
+    "hidden_team_ids",
+    "list_events",
+    "list_messages",
+    "list_tickets",
+    "update_ticket",
+]
+
+# Channels a reply can actually leave through; "internal" and "api" are not customer channels.
+_REPLY_CHANNELS = frozenset(Channel) - {Channel.INTERNAL}
+
+
+def hidden_team_ids(session: Session, principal: Principal) -> set[int]:
+    return {tid for tid in agents.restricted_team_ids(session) if not principal.can_see_restricted_team(tid)}
+
+
+def get_visible_ticket(session: Session, ticket_id: int, principal: Principal) -> Ticket:
+    ticket = TicketRepository(session).get(ticket_id)
+    # A restricted ticket answers 404 like a missing one, so its existence does not leak.
+    if ticket is None or (
+        ticket.team_id is not None and ticket.team_id in hidden_team_ids(session, principal)
+    ):
+        raise NotFoundError(f"No ticket with id {ticket_id}.")
+    return ticket
+
+
+def _resolve_customer(session: Session, data: TicketCreate) -> Customer:
+    ref = data.customer
+    if ref.id is not None:
+        return customers.get_customer(session, ref.id)
+    if ref.kind is None or not ref.value:
+        raise ValidationFailedError("Name the customer by 'id', or by an identity 'kind' and 'value'.")
+    return customers.get_or_create_by_identity(session, ref.kind, ref.value, name=ref.name)
+
+
+def create_ticket(session: Session, data: TicketCreate, actor: Actor) -> Ticket:
+    customer = _resolve_customer(session, data)
+    if data.team_id is not None:
+        agents.get_team(session, data.team_id)
+    ticket = Ticket(
+        subject=data.subject or data.body.strip().splitlines()[0][:120],
+        customer_id=customer.id,
+        status=TicketStatus.NEW,
+        priority=data.priority,
+        category=data.category,
+        team_id=data.team_id,
+        channel=data.channel,
+        reply_channel=data.channel,
+        language=customer.language,
+        flags=sorted(set(data.flags)),
+        custom_fields=data.custom_fields,
+        last_customer_message_at=utcnow(),
+    )
+    session.add(ticket)
+    session.flush()
+    record_event(
+        session,
+        ticket,
+        "ticket.created",
+        actor,
+        {"channel": data.channel.value, "priority": data.priority.value, "customer_id": customer.id},
+    )
+    add_customer_message(
+        session, ticket, body=data.body, channel=data.channel, provider_message_id=data.provider_message_id
+    )
+    return ticket
+
+
+def list_tickets(
+    session: Session, principal: Principal, filters: TicketFilters, *, cursor: str | None, limit: int
+) -> tuple[list[Ticket], str | None]:
+    after_id = int(decode_cursor(cursor)["id"]) if cursor else None
+    rows = list(
+        TicketRepository(session).page(
+            filters, hidden_team_ids=hidden_team_ids(session, principal), after_id=after_id, limit=limit + 1
+        )
+    )
+    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _event_kind(field: str) -> str:
+    return {
+        "assignee_id": "ticket.assigned",
+        "team_id": "ticket.team_changed",
+        "escalation_level": "ticket.escalation_level_changed",
+        "priority": "ticket.priority_changed",
+        "category": "ticket.category_changed",
+    }.get(field, "ticket.updated")
+
+
+def update_ticket(session: Session, ticket: Ticket, data: TicketUpdate, actor: Actor) -> Ticket:
+    if ticket.status is TicketStatus.CLOSED:
+        raise ConflictError("Closed tickets cannot be changed; open a follow-up ticket instead.")
+    if data.version is not None and data.version != ticket.version:
+        raise ConflictError(
+            f"The ticket changed since you loaded it (version {data.version}, now {ticket.version}); "
+            "reload it and apply your change again.",
+            details={"current_version": ticket.version},
+        )
+    changes = data.model_dump(exclude_unset=True, exclude={"reason", "version"})
+    if changes.get("team_id") is not None:
+        agents.get_team(session, changes["team_id"])
+    if changes.get("assignee_id") is not None:
+        assignee = agents.get_agent(session, changes["assignee_id"])
+        if not assignee.active:
+            raise ValidationFailedError(f"Agent {assignee.id} is deactivated and cannot take tickets.")
+    if changes.get("reply_channel") is not None and changes["reply_channel"] not in _REPLY_CHANNELS:
+        raise ValidationFailedError("Replies cannot be sent on the internal channel.")
+    if "flags" in changes and changes["flags"] is not None:
+        changes["flags"] = sorted(set(changes["flags"]))
+    for field, new in changes.items():
+        old = getattr(ticket, field)
+        if new == old or (new is None and field not in {"team_id", "assignee_id", "category", "queue"}):
+            continue
+        setattr(ticket, field, new)
+        record_event(
+            session,
+            ticket,
+            _event_kind(field),
+            actor,
+            {"field": field, "from": _plain(old), "to": _plain(new), "reason": data.reason},
+        )
+    session.flush()
+    return ticket
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+def change_status(session: Session, ticket: Ticket, change: StatusChange, actor: Actor) -> Ticket:
+    current = TicketStatus(ticket.status)
+    check_transition(current, change.status)
+    now = utcnow()
+    ticket.status = change.status
+    if change.status is TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    elif change.status is TicketStatus.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    elif change.status is TicketStatus.REOPENED:
+        ticket.reopen_count += 1
+        ticket.resolved_at = None
+    record_event(
+        session,
+        ticket,
+        "ticket.status_changed",
+        actor,
+        {"from": current.value, "to": change.status.value, "reason": change.reason},
+    )
+    session.flush()
+    return ticket
+
+
+def add_agent_message(session: Session, ticket: Ticket, data: MessageCreate, agent_id: int | None) -> Message:
+    if ticket.status is TicketStatus.CLOSED:
+        raise ConflictError("The ticket is closed; open a follow-up ticket to write to the customer again.")
+    channel = Channel.INTERNAL if not data.public else (data.channel or ticket.reply_channel)
+    if data.public and channel not in _REPLY_CHANNELS:
+        raise ValidationFailedError("Public replies need a customer channel, not 'internal'.")
+    message = Message(
+        ticket_id=ticket.id,
+        author_kind=AuthorKind.AGENT if agent_id is not None else AuthorKind.SYSTEM,
+        author_agent_id=agent_id,
+        channel=channel,
+        public=data.public,
+        body_text=data.body,
+        # Public replies wait in the outbox until the channel confirms delivery.
+        delivery_state=DeliveryState.QUEUED if data.public else DeliveryState.NOT_SENT,
+    )
+    session.add(message)
+    if data.public and ticket.first_response_at is None:
+        ticket.first_response_at = utcnow()
+    session.flush()
+    actor = Actor(AuthorKind.AGENT, agent_id) if agent_id is not None else Actor(AuthorKind.SYSTEM)
+    record_event(
+        session,
+        ticket,
+        "message.added" if data.public else "note.added",
+        actor,
+        {"message_id": message.id, "public": data.public, "channel": channel.value},
+    )
+    return message
+
+
+def add_customer_message(
+    session: Session,
+    ticket: Ticket,
+    *,
+    body: str,
+    channel: Channel,
+    provider_message_id: str | None = None,
+    body_html: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Message:
+    """Store a customer's message; a provider retry with the same id returns the stored one."""
+    repo = TicketRepository(session)
+    if provider_message_id is not None:
+        existing = repo.message_by_provider_id(channel, provider_message_id)
+        if existing is not None:
+            return existing
+    message = Message(
+        ticket_id=ticket.id,
+        author_kind=AuthorKind.CUSTOMER,
+        author_customer_id=ticket.customer_id,
+        channel=channel,
+        public=True,
+        body_text=body,
+        body_html=body_html,
+        provider_message_id=provider_message_id,
+        delivery_state=DeliveryState.RECEIVED,
+        meta=meta or {},
+    )
+    session.add(message)
+    ticket.last_customer_message_at = utcnow()
+    if channel in _REPLY_CHANNELS and channel is not Channel.API:
+        ticket.reply_channel = channel  # answer where the customer last wrote
+    session.flush()
+    record_event(
+        session,
+        ticket,
+        "message.added",
+        Actor(AuthorKind.CUSTOMER, ticket.customer_id),
+        {"message_id": message.id, "public": True, "channel": channel.value},
+    )
+    # The customer answering wakes a ticket that waited on them, and reopens a resolved one.
+    if ticket.status is TicketStatus.PENDING_CUSTOMER:
+        change_status(
+            session,
+            ticket,
+            StatusChange(status=TicketStatus.OPEN, reason="customer replied"),
+            Actor(AuthorKind.SYSTEM),
+        )
+    elif ticket.status is TicketStatus.RESOLVED:
+        change_status(
+            session,
+            ticket,
+            StatusChange(status=TicketStatus.REOPENED, reason="customer replied"),
+            Actor(AuthorKind.SYSTEM),
+        )
+    return message
+
+
+def list_messages(session: Session, ticket: Ticket) -> list[Message]:
+    return list(TicketRepository(session).messages(ticket.id, include_internal=True))
+
+
+def list_events(
+    session: Session, ticket: Ticket, *, cursor: str | None, limit: int
+) -> tuple[list[TicketEvent], str | None]:
+    after_id = int(decode_cursor(cursor)["id"]) if cursor else None
+    rows = list(TicketRepository(session).events(ticket.id, after_id=after_id, limit=limit + 1))
+    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    return rows[:limit], next_cursor

@@ -1,0 +1,1 @@
+"""The HTTP layer: app factory, error rendering, templates and static files."""

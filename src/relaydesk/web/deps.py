@@ -1,0 +1,23 @@
+"""Dependency aliases shared by every router (``SessionDep``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.orm import Session
+
+from relaydesk.db import get_database
+
+__all__ = ["SessionDep", "db_session"]
+
+
+def db_session() -> Iterator[Session]:
+    # scope="function" below: the transaction commits before the response is sent, so a client
+    # (or a provider's webhook) is only told "ok" once the data is durable.
+    with get_database().sessionmaker() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]

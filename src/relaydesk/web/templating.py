@@ -1,0 +1,11 @@
+"""Jinja2 templates shared by server-rendered pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+__all__ = ["templates"]
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

@@ -23,9 +23,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # Take the write lock at BEGIN, so two writers never deadlock upgrading a read lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn: Any) -> None:
+    # Writers take the lock at BEGIN, so two of them never deadlock upgrading a read lock.
+    # Read-only units of work (pollers, reports) begin deferred so they never hold up a writer.
+    read_only = conn.get_execution_options().get("relaydesk_read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -51,22 +53,29 @@ class Database:
             def _no_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
                 dbapi_connection.isolation_level = None
 
-            event.listen(self.engine, "begin", _sqlite_begin_immediate)
+            event.listen(self.engine, "begin", _sqlite_begin)
         else:
             engine_kwargs.setdefault("pool_size", 10)
             engine_kwargs.setdefault("max_overflow", 20)
             engine_kwargs.setdefault("pool_pre_ping", True)
             self.engine = create_engine(url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(relaydesk_read_only=True), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A unit of work: commits on success, rolls back on error."""
-        with self.sessionmaker() as session, session.begin():
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on error.
+
+        ``read_only`` is a promise not to write: on SQLite it skips the writer lock.
+        """
+        factory = self.read_sessionmaker if read_only else self.sessionmaker
+        with factory() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

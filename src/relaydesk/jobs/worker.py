@@ -60,13 +60,21 @@ def schedule_periodic_jobs(database: Database) -> int:
 class Worker:
     """One job loop. ``relaydesk serve`` runs one in a thread; ``relaydesk worker`` runs N processes."""
 
-    def __init__(self, database: Database, *, settings: Settings | None = None, name: str | None = None):
+    def __init__(
+        self,
+        database: Database,
+        *,
+        settings: Settings | None = None,
+        name: str | None = None,
+        schedule_periodic: bool = True,
+    ):
         self.database = database
         self.settings = settings or get_settings()
         self.worker_id = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
         self.stop_event = threading.Event()
         self.processed = 0
         self._last_schedule = 0.0
+        self.schedule_periodic = schedule_periodic
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -88,7 +96,7 @@ class Worker:
 
     def run_once(self) -> int:
         """Schedule periodic slots (at most once a second), lease a batch, run it; returns jobs run."""
-        if time.monotonic() - self._last_schedule >= 1.0:
+        if self.schedule_periodic and time.monotonic() - self._last_schedule >= 1.0:
             schedule_periodic_jobs(self.database)
             self._last_schedule = time.monotonic()
         with self.database.transaction() as session:

@@ -1,0 +1,42 @@
+"""Job handlers used by the worker tests (imported into worker processes with --import)."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from relaydesk.jobs import task
+from relaydesk.tickets.enums import AuthorKind
+from relaydesk.tickets.models import TicketEvent
+
+
+@task("testjobs.record")
+def record(session: Session, *, ticket_id: int, key: int, sleep: float = 0.0) -> None:
+    """Write one event per key; idempotent, so a re-run after a crash changes nothing."""
+    done = session.scalar(
+        select(TicketEvent.id).where(
+            TicketEvent.ticket_id == ticket_id,
+            TicketEvent.kind == "test.job_ran",
+            TicketEvent.actor_id == key,
+        )
+    )
+    if done is None:
+        session.add(
+            TicketEvent(
+                ticket_id=ticket_id, kind="test.job_ran", actor_kind=AuthorKind.SYSTEM, actor_id=key, data={}
+            )
+        )
+        session.flush()
+    time.sleep(sleep)
+
+
+@task("testjobs.fail")
+def fail(session: Session, **_: object) -> None:
+    raise RuntimeError("the provider is down")
+
+
+@task("testjobs.noop")
+def noop(session: Session, **_: object) -> None:
+    return None

@@ -1,0 +1,159 @@
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from relaydesk.jobs import enqueue
+from relaydesk.jobs.models import Job, JobState
+from relaydesk.jobs.queue import backoff_delay, lease_due_jobs
+from relaydesk.jobs.registry import periodic, registered_tasks
+from relaydesk.jobs.worker import Worker, schedule_periodic_jobs
+from relaydesk.kit.time import utcnow
+from relaydesk.tickets.models import TicketEvent
+from tests.factories import make_ticket
+from tests.jobs import handlers  # noqa: F401  (registers testjobs.*)
+
+
+def _jobs(db):
+    with db.transaction() as session:
+        return session.scalars(select(Job).order_by(Job.id)).all()
+
+
+def test_job_enqueued_in_a_rolled_back_transaction_never_exists(database):
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        enqueue(session, "testjobs.noop")
+        raise RuntimeError("the change failed")
+    assert _jobs(database) == []
+
+
+def test_worker_runs_a_due_job_and_marks_it_done(database):
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        enqueue(session, "testjobs.record", ticket_id=ticket_id, key=1)
+    assert Worker(database, schedule_periodic=False).run_once() == 1
+    [job] = _jobs(database)
+    assert job.state is JobState.DONE and job.attempts == 1 and job.finished_at is not None
+
+
+def test_future_job_waits_for_its_time(database):
+    with database.transaction() as session:
+        enqueue(session, "testjobs.noop", run_at=utcnow() + timedelta(hours=1))
+    assert Worker(database, schedule_periodic=False).run_once() == 0
+
+
+def test_failure_is_retried_with_backoff_then_dead_lettered_with_the_error(database):
+    with database.transaction() as session:
+        enqueue(session, "testjobs.fail", max_attempts=3)
+    worker = Worker(database, schedule_periodic=False)
+    for attempt in range(1, 4):
+        assert worker.run_once() == 1
+        [job] = _jobs(database)
+        assert job.attempts == attempt
+        if attempt < 3:
+            assert job.state is JobState.QUEUED and job.run_at > utcnow()
+            with database.transaction() as session:  # skip the wait
+                session.execute(update(Job).values(run_at=utcnow()))
+    assert job.state is JobState.DEAD
+    assert "the provider is down" in job.last_error
+
+
+def test_unknown_job_name_dead_letters_with_a_clear_error(database):
+    with database.transaction() as session:
+        enqueue(session, "nobody.handles_this", max_attempts=1)
+    Worker(database, schedule_periodic=False).run_once()
+    [job] = _jobs(database)
+    assert job.state is JobState.DEAD and "no handler registered" in job.last_error
+
+
+def test_expired_lease_makes_the_job_runnable_again(database):
+    with database.transaction() as session:
+        enqueue(session, "testjobs.noop")
+    with database.transaction() as session:
+        [leased] = lease_due_jobs(session, worker_id="dead-worker", limit=10, lease_seconds=60)
+    assert Worker(database, schedule_periodic=False).run_once() == 0  # still leased by the (dead) worker
+    with database.transaction() as session:
+        session.execute(update(Job).values(leased_until=utcnow() - timedelta(seconds=1)))
+    assert Worker(database, schedule_periodic=False).run_once() == 1
+    [job] = _jobs(database)
+    assert job.state is JobState.DONE and job.attempts == 2
+
+
+def test_a_worker_that_lost_its_lease_cannot_complete_the_job(database):
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        enqueue(session, "testjobs.record", ticket_id=ticket_id, key=7)
+    slow = Worker(database, name="slow", schedule_periodic=False)
+    with database.transaction() as session:
+        [job] = lease_due_jobs(session, worker_id="slow", limit=1, lease_seconds=60)
+        # Another worker took the job over after the lease expired.
+        session.execute(update(Job).values(leased_by="other"))
+    slow.run_job(job)
+    with database.transaction() as session:
+        assert session.scalar(select(Job.state)) is JobState.RUNNING
+        assert session.scalars(select(TicketEvent).where(TicketEvent.kind == "test.job_ran")).all() == []
+
+
+def test_dedupe_key_keeps_one_live_job(database):
+    with database.transaction() as session:
+        first = enqueue(session, "testjobs.noop", dedupe_key="once")
+        second = enqueue(session, "testjobs.noop", dedupe_key="once")
+    assert first is not None and second is None
+    assert len(_jobs(database)) == 1
+
+
+def test_periodic_slot_is_enqueued_once_by_many_workers(database):
+    @periodic("testjobs.every_hour", every=timedelta(hours=1))
+    def every_hour(session):
+        return None
+
+    try:
+        created = [schedule_periodic_jobs(database) for _ in range(3)]
+        names = [j.name for j in _jobs(database)]
+        assert names.count("testjobs.every_hour") == 1
+        assert created[1] == 0 and created[2] == 0
+    finally:
+        from relaydesk.jobs import registry
+
+        registry._tasks.pop("testjobs.every_hour")
+
+
+def test_job_arguments_must_be_ids_not_objects(database):
+    with pytest.raises(TypeError, match="id or scalar"), database.transaction() as session:
+        enqueue(session, "testjobs.noop", ticket=object())
+
+
+def test_backoff_grows_and_is_capped():
+    assert backoff_delay(1, base=2, cap=100) <= 2
+    assert 16 <= backoff_delay(5, base=2, cap=1000) * 2 <= 64
+    assert backoff_delay(30, base=2, cap=100) <= 100
+
+
+def test_every_registered_job_follows_the_naming_rule():
+    from relaydesk.jobs import discover_tasks
+
+    discover_tasks()
+    assert "tickets.close_resolved" in registered_tasks()
+    assert all("." in name for name in registered_tasks())
+
+
+def test_concurrent_leases_on_postgres_never_overlap(database):
+    if database.is_sqlite:
+        pytest.skip("SQLite serialises writers; SKIP LOCKED is a PostgreSQL path")
+    with database.transaction() as session:
+        for _ in range(20):
+            enqueue(session, "testjobs.noop")
+    first = database.sessionmaker()
+    second = database.sessionmaker()
+    try:
+        first.begin()
+        a = lease_due_jobs(first, worker_id="a", limit=10, lease_seconds=60)
+        second.begin()
+        # While the first transaction still holds its rows, the second skips them instead of waiting.
+        b = lease_due_jobs(second, worker_id="b", limit=20, lease_seconds=60)
+        first.commit()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    assert len(a) == 10 and len(b) == 10
+    assert not {j.id for j in a} & {j.id for j in b}

@@ -38,7 +38,7 @@ def make_team(db: Database, name: str, *, restricted: bool = False) -> int:
 
 def make_agent(db: Database, role: Role = Role.AGENT, team_ids: list[int] | None = None) -> Login:
     n = next(_counter)
-    email = f"agent{n}@example.test"
+    email = f"agent{n}@example.com"
     with db.transaction() as session:
         agent = agents.create_agent(
             session,
@@ -48,7 +48,7 @@ def make_agent(db: Database, role: Role = Role.AGENT, team_ids: list[int] | None
         return Login(agent.id, email, token.plaintext)
 
 
-def make_ticket(db: Database, *, team_id: int | None = None, email: str = "customer@example.test",
+def make_ticket(db: Database, *, team_id: int | None = None, email: str = "customer@example.com",
                 body: str = "My order has not arrived", channel: Channel = Channel.EMAIL) -> int:
     with db.transaction() as session:
         ticket = tickets.create_ticket(

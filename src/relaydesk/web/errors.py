@@ -40,6 +40,10 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JSONRes
     return JSONResponse({"error": body}, status_code=status)
 
 
+def _strip_body(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    return loc[1:] if loc[:1] == ("body",) else loc
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RelaydeskError)
     async def _relaydesk(request: Request, exc: RelaydeskError) -> JSONResponse:
@@ -49,7 +53,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
             {
-                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                # ("body", "customer", "kind") -> "customer.kind"; query and path keep their prefix.
+                "field": ".".join(str(p) for p in _strip_body(tuple(err.get("loc", ())))),
                 "message": err.get("msg", ""),
             }
             for err in exc.errors()

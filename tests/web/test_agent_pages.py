@@ -1,0 +1,65 @@
+"""The agent web app in real Chromium: sign in, see the ticket list, filter it, open a ticket."""
+
+from pathlib import Path
+
+import pytest
+
+from relaydesk.demo.seed import DEMO_PASSWORD, seed_demo
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture
+def demo(database):
+    with database.transaction() as session:
+        return seed_demo(session)
+
+
+def _sign_in(page, live_server, email="kim@northwind.example", password=DEMO_PASSWORD):
+    page.goto(f"{live_server}/tickets")
+    assert "/login" in page.url  # signed-out visitors are sent to the sign-in form
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def test_agent_signs_in_and_sees_the_ticket_list(page, live_server, demo):
+    _sign_in(page, live_server)
+    page.wait_for_url(f"{live_server}/tickets")
+    assert page.get_by_test_id("signed-in-as").inner_text().startswith("Kim Nguyen")
+    rows = page.get_by_test_id("ticket-row")
+    subjects = page.locator("[data-testid=ticket-row] td:nth-child(2)").all_inner_texts()
+    assert rows.count() == 6  # the Legal & Compliance ticket is restricted to its team
+    assert not any("legal action" in s for s in subjects)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "ticket-list.png"), full_page=True)
+
+    page.select_option("#f-priority", "high")
+    page.wait_for_function("document.querySelectorAll('[data-testid=ticket-row]').length === 1")
+    assert "Charged twice" in page.get_by_test_id("ticket-row").inner_text()
+
+    page.click("text=Charged twice for my jacket")
+    page.wait_for_url(f"{live_server}/tickets/*")
+    assert "I was charged twice" in page.content()
+
+
+def test_manager_sees_the_restricted_legal_ticket(page, live_server, demo):
+    _sign_in(page, live_server, email="priya@northwind.example")
+    page.wait_for_url(f"{live_server}/tickets")
+    assert "I will take legal action" in page.content()
+
+
+def test_wrong_password_keeps_the_agent_on_the_form_with_a_message(page, live_server, demo):
+    _sign_in(page, live_server, password="not-the-password")
+    assert page.get_by_role("alert").inner_text() == "That email and password do not match an active agent."
+    assert page.input_value("#email") == "kim@northwind.example"
+
+
+def test_sign_out_ends_the_session(page, live_server, demo):
+    _sign_in(page, live_server)
+    page.wait_for_url(f"{live_server}/tickets")
+    page.click("text=Sign out")
+    page.wait_for_url(f"{live_server}/login")
+    page.goto(f"{live_server}/tickets")
+    assert "/login" in page.url

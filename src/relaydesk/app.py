@@ -57,6 +57,8 @@ class BodySizeLimit(BaseHTTPMiddleware):
 
 
 def create_app(*, run_worker: bool = False) -> FastAPI:
+    import relaydesk.models  # noqa: F401  (every table mapped, whichever routers are mounted)
+
     settings = get_settings()
     discover_tasks()
 

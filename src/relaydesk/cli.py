@@ -399,6 +399,8 @@ def _mount_optional() -> None:
 
 
 def main() -> None:
+    import relaydesk.models  # noqa: F401  (every table mapped before any command touches the database)
+
     try:
         get_settings()
     except SettingsError as exc:

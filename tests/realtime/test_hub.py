@@ -1,0 +1,62 @@
+import asyncio
+import os
+import uuid
+
+import pytest
+
+from relaydesk.realtime import InProcessHub, RedisHub
+
+REDIS_URL = os.environ.get("RELAYDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def _round_trip(publisher, subscriber) -> list[dict]:
+    channel = f"ticket:{uuid.uuid4().hex}"
+    received: list[dict] = []
+    async with subscriber.subscribe(channel) as events:
+        await asyncio.sleep(0.05)  # let the subscription register
+
+        async def collect():
+            async for event in events:
+                received.append(event)
+                if len(received) == 2:
+                    return
+
+        task = asyncio.create_task(collect())
+        await publisher.publish(channel, {"kind": "message.added", "id": 1})
+        await publisher.publish(channel, {"kind": "ticket.assigned", "id": 2})
+        await asyncio.wait_for(task, timeout=5)
+    return received
+
+
+def test_in_process_hub_delivers_in_order():
+    hub = InProcessHub()
+    assert [e["id"] for e in asyncio.run(_round_trip(hub, hub))] == [1, 2]
+
+
+def test_redis_hub_reaches_a_subscriber_in_another_hub():
+    async def scenario():
+        publisher, subscriber = RedisHub(REDIS_URL), RedisHub(REDIS_URL)
+        try:
+            return await _round_trip(publisher, subscriber)
+        finally:
+            await publisher.close()
+            await subscriber.close()
+
+    try:
+        events = asyncio.run(scenario())
+    except ConnectionError as exc:  # pragma: no cover - scripts/test starts Redis
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    assert [e["kind"] for e in events] == ["message.added", "ticket.assigned"]
+
+
+def test_a_stalled_subscriber_drops_old_events_instead_of_blocking():
+    hub = InProcessHub(max_queue=2)
+
+    async def scenario():
+        async with hub.subscribe("agent:1") as events:
+            for i in range(5):
+                await hub.publish("agent:1", {"i": i})
+            iterator = aiter(events)
+            return [(await anext(iterator))["i"] for _ in range(2)]
+
+    assert asyncio.run(scenario()) == [3, 4]

@@ -1,0 +1,90 @@
+"""The relaydesk command line, run as a real process against the test database."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from relaydesk.auth.tokens import find_active_token
+
+
+def relaydesk(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "relaydesk.cli", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"relaydesk {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def test_user_and_token_creation_print_what_was_made(database):
+    relaydesk("team", "create", "Legal", "--restricted")
+    created = json.loads(relaydesk("user", "create", "--email", "ops@example.com", "--name", "Ops",
+                                   "--role", "lead", "--team", "Legal",
+                                   env={"RELAYDESK_PASSWORD": "a-long-password"}).stdout)
+    assert created["role"] == "lead" and created["email"] == "ops@example.com" and len(created["team_ids"]) == 1
+    token = json.loads(relaydesk("token", "create", "--role", "manager", "--name", "reports",
+                                 "--scope", "read").stdout)
+    assert token["token"].startswith("rd_") and token["scopes"] == ["read"]
+    with database.transaction() as session:
+        stored = find_active_token(session, token["token"])
+        assert stored is not None and stored.token_hash != token["token"]
+    listed = relaydesk("token", "list").stdout
+    assert token["token"] not in listed and "reports" in listed
+    relaydesk("token", "revoke", str(token["id"]))
+    with database.transaction() as session:
+        assert find_active_token(session, token["token"]) is None
+
+
+def test_user_mistakes_get_a_message_and_exit_code_2(database):
+    result = relaydesk("token", "create", "--role", "wizard", check=False)
+    assert result.returncode == 2 and "choose one of: agent, lead, manager, admin" in result.stderr
+    result = relaydesk("user", "create", "--email", "x@example.com", "--name", "X", "--team", "Nope",
+                       env={"RELAYDESK_PASSWORD": "a-long-password"}, check=False)
+    assert result.returncode == 2 and "No team named 'Nope'" in result.stderr
+    result = relaydesk("user", "create", "--email", "x@example.com", "--name", "X",
+                       env={"RELAYDESK_PASSWORD": "short"}, check=False)
+    assert result.returncode == 2 and "password" in result.stderr
+
+
+def test_invalid_setting_stops_the_command_with_its_name(database):
+    result = relaydesk("db", "current", env={"RELAYDESK_JOB_LEASE_SECONDS": "-1"}, check=False)
+    assert result.returncode == 2 and "RELAYDESK_JOB_LEASE_SECONDS" in result.stderr
+
+
+def test_demo_seeds_once_and_prints_the_logins(database):
+    first = relaydesk("demo").stdout
+    assert "admin@northwind.example" in first and "created" in first
+    second = relaydesk("demo").stdout
+    assert "already there" in second
+    from relaydesk.agents.models import Agent
+
+    with database.transaction() as session:
+        assert len(session.scalars(select(Agent)).all()) == 9
+
+
+def test_dead_job_can_be_listed_and_retried(database):
+    from relaydesk.jobs import enqueue
+    from relaydesk.jobs.models import Job, JobState
+
+    with database.transaction() as session:
+        job_id = enqueue(session, "nobody.handles_this", max_attempts=1)
+        session.get(Job, job_id).state = JobState.DEAD
+    listed = json.loads(relaydesk("jobs", "list").stdout)
+    assert [j["id"] for j in listed] == [job_id]
+    relaydesk("jobs", "retry", str(job_id))
+    with database.transaction() as session:
+        assert session.get(Job, job_id).state is JobState.QUEUED
+    assert relaydesk("jobs", "retry", str(job_id), check=False).returncode == 2
+
+
+@pytest.mark.parametrize("args", [["--help"], ["db", "--help"], ["worker", "--help"]])
+def test_help_works_without_a_database(args):
+    assert relaydesk(*args).returncode == 0

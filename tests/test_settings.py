@@ -1,0 +1,45 @@
+import pytest
+
+from relaydesk.settings import Environment, Settings, SettingsError, get_settings, reset_settings_cache
+
+
+def test_production_requires_an_explicit_secret(monkeypatch):
+    monkeypatch.setenv("RELAYDESK_ENV", "production")
+    monkeypatch.delenv("RELAYDESK_SECRET_KEY", raising=False)
+    reset_settings_cache()
+    try:
+        with pytest.raises(SettingsError, match="RELAYDESK_SECRET_KEY must be set"):
+            get_settings()
+    finally:
+        reset_settings_cache()
+
+
+def test_bad_values_fail_fast_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("RELAYDESK_DATABASE_URL", "mysql://nope")
+    monkeypatch.setenv("RELAYDESK_JOB_MAX_ATTEMPTS", "0")
+    reset_settings_cache()
+    try:
+        with pytest.raises(SettingsError) as info:
+            get_settings()
+    finally:
+        reset_settings_cache()
+    assert "RELAYDESK_DATABASE_URL" in str(info.value)
+    assert "RELAYDESK_JOB_MAX_ATTEMPTS" in str(info.value)
+
+
+def test_local_secret_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("RELAYDESK_SECRET_KEY", raising=False)
+    settings = Settings(var_dir=tmp_path, env=Environment.DEVELOPMENT)
+    first = settings.secret
+    assert len(first) >= 32
+    assert Settings(var_dir=tmp_path).secret == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_default_database_is_sqlite_under_var(tmp_path):
+    settings = Settings(var_dir=tmp_path, database_url="")
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path.as_posix()}/relaydesk.db"
+
+
+def test_postgres_scheme_is_given_the_psycopg_driver():
+    assert Settings(database_url="postgresql://u@h/db").database_url == "postgresql+psycopg://u@h/db"

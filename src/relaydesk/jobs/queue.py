@@ -29,6 +29,7 @@ __all__ = [
 # Set after a commit that enqueued work, so an in-process worker starts at once instead of polling.
 wakeup = threading.Event()
 _JSON_SCALARS = (int, str, float, bool, type(None))
+_INSERT = insert(Job).returning(Job.id)
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,12 @@ def enqueue(
         "dedupe_key": dedupe_key,
         "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    if dedupe_key is not None and dialect in ("postgresql", "sqlite"):
-        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert_fn(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    if dedupe_key is None:
+        job_id = session.execute(_INSERT, values).scalar()
     else:
-        stmt = insert(Job).values(**values)
-    job_id = session.execute(stmt.returning(Job.id)).scalar()
+        insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        stmt = insert_fn(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        job_id = session.execute(stmt.returning(Job.id)).scalar()
     session.info["relaydesk_enqueued"] = True
     return job_id
 

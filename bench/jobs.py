@@ -34,7 +34,9 @@ from relaydesk.db.migrate import upgrade  # noqa: E402
 from relaydesk.jobs import enqueue  # noqa: E402
 from relaydesk.jobs.models import Job, JobState  # noqa: E402
 
-POSTGRES_URL = os.environ.get("RELAYDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "RELAYDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def _fresh_database(backend: str, workdir: Path) -> tuple[str, object]:
@@ -70,7 +72,9 @@ def run(backend: str, workers: int, jobs: int, workdir: Path) -> dict[str, objec
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "relaydesk.cli", "worker", "--import", "bench.handlers"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             for _ in range(workers)
         ]
@@ -85,7 +89,9 @@ def run(backend: str, workers: int, jobs: int, workdir: Path) -> dict[str, objec
         while True:
             with database.transaction(read_only=True) as session:
                 done = session.scalar(
-                    select(func.count()).select_from(Job).where(Job.state == JobState.DONE, Job.name == "bench.noop")
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.state == JobState.DONE, Job.name == "bench.noop")
                 )
             if done >= jobs:
                 break
@@ -112,7 +118,9 @@ def run(backend: str, workers: int, jobs: int, workdir: Path) -> dict[str, objec
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgresql"], nargs="+", default=["sqlite", "postgresql"]
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--jobs", type=int, default=20_000)
     args = parser.parse_args()

@@ -94,7 +94,9 @@ def database(_session_database: Database, database_url: str) -> Iterator[Databas
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
         else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
     set_database(_session_database)
     yield _session_database
     set_database(None)

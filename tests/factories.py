@@ -42,14 +42,22 @@ def make_agent(db: Database, role: Role = Role.AGENT, team_ids: list[int] | None
     with db.transaction() as session:
         agent = agents.create_agent(
             session,
-            AgentCreate(email=email, name=f"Agent {n}", password=PASSWORD, role=role, team_ids=team_ids or []),
+            AgentCreate(
+                email=email, name=f"Agent {n}", password=PASSWORD, role=role, team_ids=team_ids or []
+            ),
         )
         token = create_token(session, name="test", role=role, agent_id=agent.id)
         return Login(agent.id, email, token.plaintext)
 
 
-def make_ticket(db: Database, *, team_id: int | None = None, email: str = "customer@example.com",
-                body: str = "My order has not arrived", channel: Channel = Channel.EMAIL) -> int:
+def make_ticket(
+    db: Database,
+    *,
+    team_id: int | None = None,
+    email: str = "customer@example.com",
+    body: str = "My order has not arrived",
+    channel: Channel = Channel.EMAIL,
+) -> int:
     with db.transaction() as session:
         ticket = tickets.create_ticket(
             session,

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from relaydesk.auth.tokens import find_active_token
 
 
-def relaydesk(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def relaydesk(
+    *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "relaydesk.cli", *args],
         env={**os.environ, **(env or {})},
@@ -26,12 +28,27 @@ def relaydesk(*args: str, env: dict[str, str] | None = None, check: bool = True)
 
 def test_user_and_token_creation_print_what_was_made(database):
     relaydesk("team", "create", "Legal", "--restricted")
-    created = json.loads(relaydesk("user", "create", "--email", "ops@example.com", "--name", "Ops",
-                                   "--role", "lead", "--team", "Legal",
-                                   env={"RELAYDESK_PASSWORD": "a-long-password"}).stdout)
-    assert created["role"] == "lead" and created["email"] == "ops@example.com" and len(created["team_ids"]) == 1
-    token = json.loads(relaydesk("token", "create", "--role", "manager", "--name", "reports",
-                                 "--scope", "read").stdout)
+    created = json.loads(
+        relaydesk(
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Ops",
+            "--role",
+            "lead",
+            "--team",
+            "Legal",
+            env={"RELAYDESK_PASSWORD": "a-long-password"},
+        ).stdout
+    )
+    assert (
+        created["role"] == "lead" and created["email"] == "ops@example.com" and len(created["team_ids"]) == 1
+    )
+    token = json.loads(
+        relaydesk("token", "create", "--role", "manager", "--name", "reports", "--scope", "read").stdout
+    )
     assert token["token"].startswith("rd_") and token["scopes"] == ["read"]
     with database.transaction() as session:
         stored = find_active_token(session, token["token"])
@@ -46,11 +63,29 @@ def test_user_and_token_creation_print_what_was_made(database):
 def test_user_mistakes_get_a_message_and_exit_code_2(database):
     result = relaydesk("token", "create", "--role", "wizard", check=False)
     assert result.returncode == 2 and "choose one of: agent, lead, manager, admin" in result.stderr
-    result = relaydesk("user", "create", "--email", "x@example.com", "--name", "X", "--team", "Nope",
-                       env={"RELAYDESK_PASSWORD": "a-long-password"}, check=False)
+    result = relaydesk(
+        "user",
+        "create",
+        "--email",
+        "x@example.com",
+        "--name",
+        "X",
+        "--team",
+        "Nope",
+        env={"RELAYDESK_PASSWORD": "a-long-password"},
+        check=False,
+    )
     assert result.returncode == 2 and "No team named 'Nope'" in result.stderr
-    result = relaydesk("user", "create", "--email", "x@example.com", "--name", "X",
-                       env={"RELAYDESK_PASSWORD": "short"}, check=False)
+    result = relaydesk(
+        "user",
+        "create",
+        "--email",
+        "x@example.com",
+        "--name",
+        "X",
+        env={"RELAYDESK_PASSWORD": "short"},
+        check=False,
+    )
     assert result.returncode == 2 and "password" in result.stderr
 
 

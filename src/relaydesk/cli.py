@@ -19,7 +19,9 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_enable=False, help="Relaydesk customer-support platform.")
+    pretty_exceptions_enable=False,
+    help="Relaydesk customer-support platform.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 user_app = typer.Typer(no_args_is_help=True, help="Agents who sign in.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens.")

@@ -47,16 +47,24 @@ def world(database) -> World:
     frontline = make_agent(database, Role.AGENT, [frontline_team])
     legal = make_agent(database, Role.AGENT, [legal_team])
     open_ticket = make_ticket(database, team_id=frontline_team)
-    legal_ticket = make_ticket(database, team_id=legal_team, email="angry@example.com",
-                               body="I will sue you")
+    legal_ticket = make_ticket(database, team_id=legal_team, email="angry@example.com", body="I will sue you")
     with database.transaction() as session:
         ticket = session.get(Ticket, legal_ticket)
-        message = tickets.add_agent_message(session, ticket, MessageCreate(body="Noted, escalating."), legal.agent_id)
+        message = tickets.add_agent_message(
+            session, ticket, MessageCreate(body="Noted, escalating."), legal.agent_id
+        )
         stored = store_file(b"settlement draft")
-        attachment = Attachment(message_id=message.id, filename="note.txt", content_type="text/plain",
-                                size=stored.size, sha256=stored.sha256, storage_key=stored.storage_key)
+        attachment = Attachment(
+            message_id=message.id,
+            filename="note.txt",
+            content_type="text/plain",
+            size=stored.size,
+            sha256=stored.sha256,
+            storage_key=stored.storage_key,
+        )
         session.add(attachment)
         session.flush()
         ids = (message.id, attachment.id, ticket.customer_id)
-    return World(frontline_team, legal_team, admin, manager, lead, frontline, legal, open_ticket, legal_ticket,
-                 *ids)
+    return World(
+        frontline_team, legal_team, admin, manager, lead, frontline, legal, open_ticket, legal_ticket, *ids
+    )

@@ -35,15 +35,26 @@ ROUTES = [
     Route("POST", "/api/v1/customers", body={"name": "Zoe"}),
     Route("GET", "/api/v1/customers/{customer_id}"),
     Route("PATCH", "/api/v1/customers/{customer_id}", body={"name": "Zoe B"}),
-    Route("POST", "/api/v1/customers/{customer_id}/identities", body={"kind": "phone", "value": "+14155550100"}),
+    Route(
+        "POST", "/api/v1/customers/{customer_id}/identities", body={"kind": "phone", "value": "+14155550100"}
+    ),
     Route("GET", "/api/v1/tickets"),
-    Route("POST", "/api/v1/tickets", body={"body": "Help", "customer": {"kind": "email", "value": "z@example.org"}}),
+    Route(
+        "POST",
+        "/api/v1/tickets",
+        body={"body": "Help", "customer": {"kind": "email", "value": "z@example.org"}},
+    ),
     Route("GET", "/api/v1/tickets/{ticket_id}", ticket_scoped=True),
     Route("PATCH", "/api/v1/tickets/{ticket_id}", body={"priority": "high"}, ticket_scoped=True),
     Route("POST", "/api/v1/tickets/{ticket_id}/status", body={"status": "open"}, ticket_scoped=True),
     Route("GET", "/api/v1/tickets/{ticket_id}/messages", ticket_scoped=True),
     Route("POST", "/api/v1/tickets/{ticket_id}/messages", body={"body": "Hi"}, ticket_scoped=True),
-    Route("POST", "/api/v1/tickets/{ticket_id}/messages/{message_id}/attachments", ticket_scoped=True, files=True),
+    Route(
+        "POST",
+        "/api/v1/tickets/{ticket_id}/messages/{message_id}/attachments",
+        ticket_scoped=True,
+        files=True,
+    ),
     Route("GET", "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", ticket_scoped=True),
     Route("GET", "/api/v1/tickets/{ticket_id}/events", ticket_scoped=True),
 ]
@@ -72,7 +83,12 @@ def _call(client, route: Route, url: str, headers: dict[str, str] | None = None)
 
 def test_every_api_route_is_listed_here():
     paths = create_app().openapi()["paths"]
-    actual = {f"{method.upper()} {path}" for path, ops in paths.items() if path.startswith("/api/") for method in ops}
+    actual = {
+        f"{method.upper()} {path}"
+        for path, ops in paths.items()
+        if path.startswith("/api/")
+        for method in ops
+    }
     assert actual == set(ROUTE_IDS)
 
 
@@ -83,8 +99,11 @@ def test_anonymous_is_refused(client, world, route):
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.role is not Role.AGENT],
-                         ids=[i for r, i in zip(ROUTES, ROUTE_IDS, strict=True) if r.role is not Role.AGENT])
+@pytest.mark.parametrize(
+    "route",
+    [r for r in ROUTES if r.role is not Role.AGENT],
+    ids=[i for r, i in zip(ROUTES, ROUTE_IDS, strict=True) if r.role is not Role.AGENT],
+)
 def test_too_low_a_role_is_forbidden(client, world, route):
     for login in (world.frontline, world.lead, world.manager):
         response = _call(client, route, _url(route, world), login.headers)
@@ -93,8 +112,11 @@ def test_too_low_a_role_is_forbidden(client, world, route):
     assert _call(client, route, _url(route, world), world.admin.headers).status_code < 300
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.ticket_scoped],
-                         ids=[i for r, i in zip(ROUTES, ROUTE_IDS, strict=True) if r.ticket_scoped])
+@pytest.mark.parametrize(
+    "route",
+    [r for r in ROUTES if r.ticket_scoped],
+    ids=[i for r, i in zip(ROUTES, ROUTE_IDS, strict=True) if r.ticket_scoped],
+)
 def test_other_teams_restricted_ticket_looks_missing(client, world, route):
     url = _url(route, world)
     for outsider in (world.frontline, world.lead):

@@ -4,7 +4,11 @@ from tests.factories import PASSWORD, make_agent, make_team
 
 
 def _create(client, headers, body="My parcel is late", **extra):
-    payload = {"body": body, "customer": {"kind": "email", "value": "buyer@example.com", "name": "Buyer"}, **extra}
+    payload = {
+        "body": body,
+        "customer": {"kind": "email", "value": "buyer@example.com", "name": "Buyer"},
+        **extra,
+    }
     response = client.post("/api/v1/tickets", json=payload, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
@@ -14,9 +18,11 @@ def test_create_get_update_and_timeline(client, database):
     agent = make_agent(database)
     ticket = _create(client, agent.headers, channel="email", priority="high")
     assert ticket["status"] == "new" and ticket["priority"] == "high" and ticket["reply_channel"] == "email"
-    patched = client.patch(f"/api/v1/tickets/{ticket['id']}",
-                           json={"assignee_id": agent.agent_id, "category": "shipping", "reason": "triage"},
-                           headers=agent.headers).json()
+    patched = client.patch(
+        f"/api/v1/tickets/{ticket['id']}",
+        json={"assignee_id": agent.agent_id, "category": "shipping", "reason": "triage"},
+        headers=agent.headers,
+    ).json()
     assert patched["assignee_id"] == agent.agent_id and patched["category"] == "shipping"
     events = client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=agent.headers).json()["items"]
     kinds = [e["kind"] for e in events]
@@ -24,7 +30,12 @@ def test_create_get_update_and_timeline(client, database):
     assert sorted(kinds[2:]) == ["ticket.assigned", "ticket.category_changed"]
     assigned = next(e for e in events if e["kind"] == "ticket.assigned")
     assert assigned["actor_kind"] == "agent" and assigned["actor_id"] == agent.agent_id
-    assert assigned["data"] == {"field": "assignee_id", "from": None, "to": agent.agent_id, "reason": "triage"}
+    assert assigned["data"] == {
+        "field": "assignee_id",
+        "from": None,
+        "to": agent.agent_id,
+        "reason": "triage",
+    }
 
 
 def test_cursor_pagination_walks_every_ticket_once(client, database):
@@ -46,16 +57,18 @@ def test_list_filters_by_status_and_priority(client, database):
     urgent = _create(client, agent.headers, priority="urgent")["id"]
     _create(client, agent.headers, priority="low")
     client.post(f"/api/v1/tickets/{urgent}/status", json={"status": "open"}, headers=agent.headers)
-    items = client.get("/api/v1/tickets", params={"status": ["open"], "priority": ["urgent", "high"]},
-                       headers=agent.headers).json()["items"]
+    items = client.get(
+        "/api/v1/tickets", params={"status": ["open"], "priority": ["urgent", "high"]}, headers=agent.headers
+    ).json()["items"]
     assert [t["id"] for t in items] == [urgent]
 
 
 def test_illegal_status_move_is_409_with_the_allowed_moves(client, database):
     agent = make_agent(database)
     ticket = _create(client, agent.headers)
-    response = client.post(f"/api/v1/tickets/{ticket['id']}/status", json={"status": "reopened"},
-                           headers=agent.headers)
+    response = client.post(
+        f"/api/v1/tickets/{ticket['id']}/status", json={"status": "reopened"}, headers=agent.headers
+    )
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "illegal_status_transition"
@@ -95,11 +108,17 @@ def test_duplicate_agent_email_is_a_conflict(client, database):
 
 def test_identity_owned_by_someone_else_is_a_conflict(client, database):
     agent = make_agent(database)
-    first = client.post("/api/v1/customers", json={"name": "A", "identities": [
-        {"kind": "email", "value": "a@example.com"}]}, headers=agent.headers).json()
+    first = client.post(
+        "/api/v1/customers",
+        json={"name": "A", "identities": [{"kind": "email", "value": "a@example.com"}]},
+        headers=agent.headers,
+    ).json()
     second = client.post("/api/v1/customers", json={"name": "B"}, headers=agent.headers).json()
-    response = client.post(f"/api/v1/customers/{second['id']}/identities",
-                           json={"kind": "email", "value": "A@example.com"}, headers=agent.headers)
+    response = client.post(
+        f"/api/v1/customers/{second['id']}/identities",
+        json={"kind": "email", "value": "A@example.com"},
+        headers=agent.headers,
+    )
     assert response.status_code == 409
     assert str(first["id"]) in response.json()["error"]["message"]
 
@@ -107,10 +126,14 @@ def test_identity_owned_by_someone_else_is_a_conflict(client, database):
 def test_internal_note_is_not_queued_for_the_customer(client, database):
     agent = make_agent(database)
     ticket = _create(client, agent.headers)
-    note = client.post(f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "VIP, be careful", "public": False},
-                       headers=agent.headers).json()
-    reply = client.post(f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "On it!"},
-                        headers=agent.headers).json()
+    note = client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages",
+        json={"body": "VIP, be careful", "public": False},
+        headers=agent.headers,
+    ).json()
+    reply = client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "On it!"}, headers=agent.headers
+    ).json()
     assert (note["channel"], note["delivery_state"]) == ("internal", "not_sent")
     assert (reply["channel"], reply["delivery_state"]) == ("api", "queued")
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=agent.headers).json()["first_response_at"]
@@ -119,23 +142,27 @@ def test_internal_note_is_not_queued_for_the_customer(client, database):
 def test_attachment_round_trip_and_size_limit(client, database, monkeypatch):
     agent = make_agent(database)
     ticket = _create(client, agent.headers)
-    message = client.post(f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "see file"},
-                          headers=agent.headers).json()
+    message = client.post(
+        f"/api/v1/tickets/{ticket['id']}/messages", json={"body": "see file"}, headers=agent.headers
+    ).json()
     url = f"/api/v1/tickets/{ticket['id']}/messages/{message['id']}/attachments"
-    uploaded = client.post(url, files={"file": ("../../etc/passwd", b"label data", "text/plain")},
-                           headers=agent.headers)
+    uploaded = client.post(
+        url, files={"file": ("../../etc/passwd", b"label data", "text/plain")}, headers=agent.headers
+    )
     assert uploaded.status_code == 201
     assert uploaded.json()["filename"] == "passwd"
-    download = client.get(f"/api/v1/tickets/{ticket['id']}/attachments/{uploaded.json()['id']}",
-                          headers=agent.headers)
+    download = client.get(
+        f"/api/v1/tickets/{ticket['id']}/attachments/{uploaded.json()['id']}", headers=agent.headers
+    )
     assert download.content == b"label data"
     assert download.headers["content-disposition"].startswith("attachment")
     monkeypatch.setenv("RELAYDESK_MAX_UPLOAD_BYTES", "5")
     from relaydesk.settings import reset_settings_cache
 
     reset_settings_cache()
-    too_big = client.post(url, files={"file": ("big.bin", b"0123456789", "application/octet-stream")},
-                          headers=agent.headers)
+    too_big = client.post(
+        url, files={"file": ("big.bin", b"0123456789", "application/octet-stream")}, headers=agent.headers
+    )
     assert too_big.status_code == 413
     assert "RELAYDESK_MAX_UPLOAD_BYTES" in too_big.json()["error"]["message"]
 
@@ -156,8 +183,11 @@ def test_cookie_session_needs_the_csrf_header_for_writes(client, database):
     agent = make_agent(database)
     login_page = client.get("/login")
     csrf = login_page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    signed_in = client.post("/login", data={"email": agent.email, "password": PASSWORD, "csrf_token": csrf},
-                            follow_redirects=False)
+    signed_in = client.post(
+        "/login",
+        data={"email": agent.email, "password": PASSWORD, "csrf_token": csrf},
+        follow_redirects=False,
+    )
     assert signed_in.status_code == 303
     assert client.get("/api/v1/tickets").status_code == 200  # reads work with the cookie alone
     body = {"name": "Walk-in"}

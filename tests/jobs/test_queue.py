@@ -69,7 +69,7 @@ def test_expired_lease_makes_the_job_runnable_again(database):
     with database.transaction() as session:
         enqueue(session, "testjobs.noop")
     with database.transaction() as session:
-        [leased] = lease_due_jobs(session, worker_id="dead-worker", limit=10, lease_seconds=60)
+        [_leased] = lease_due_jobs(session, worker_id="dead-worker", limit=10, lease_seconds=60)
     assert Worker(database, schedule_periodic=False).run_once() == 0  # still leased by the (dead) worker
     with database.transaction() as session:
         session.execute(update(Job).values(leased_until=utcnow() - timedelta(seconds=1)))

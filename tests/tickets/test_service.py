@@ -15,8 +15,12 @@ SYSTEM = Actor(AuthorKind.SYSTEM)
 
 def _events(db, ticket_id):
     with db.transaction() as session:
-        return [e.kind for e in session.scalars(
-            select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))]
+        return [
+            e.kind
+            for e in session.scalars(
+                select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+            )
+        ]
 
 
 def test_creating_a_ticket_records_creation_and_first_message(database):
@@ -47,8 +51,9 @@ def test_a_rolled_back_change_leaves_no_event(database):
 def test_illegal_status_move_is_a_conflict_and_changes_nothing(database):
     ticket_id = make_ticket(database)
     with pytest.raises(IllegalStatusTransitionError), database.transaction() as session:
-        service.change_status(session, session.get(Ticket, ticket_id),
-                              StatusChange(status=TicketStatus.REOPENED), SYSTEM)
+        service.change_status(
+            session, session.get(Ticket, ticket_id), StatusChange(status=TicketStatus.REOPENED), SYSTEM
+        )
     with database.transaction() as session:
         assert session.get(Ticket, ticket_id).status is TicketStatus.NEW
 
@@ -83,10 +88,13 @@ def test_provider_retry_does_not_store_a_second_message(database):
     for _ in range(3):
         with database.transaction() as session:
             ticket = session.get(Ticket, ticket_id)
-            service.add_customer_message(session, ticket, body="hello", channel=Channel.SMS,
-                                         provider_message_id="SM123")
+            service.add_customer_message(
+                session, ticket, body="hello", channel=Channel.SMS, provider_message_id="SM123"
+            )
     with database.transaction() as session:
-        count = session.scalar(select(func.count()).select_from(Message).where(Message.ticket_id == ticket_id))
+        count = session.scalar(
+            select(func.count()).select_from(Message).where(Message.ticket_id == ticket_id)
+        )
     assert count == 2  # the first message plus one SMS
 
 
@@ -100,8 +108,9 @@ def test_stale_version_update_is_a_conflict(database):
 def test_closed_ticket_cannot_be_edited(database):
     ticket_id = make_ticket(database)
     with database.transaction() as session:
-        service.change_status(session, session.get(Ticket, ticket_id), StatusChange(status=TicketStatus.CLOSED),
-                              SYSTEM)
+        service.change_status(
+            session, session.get(Ticket, ticket_id), StatusChange(status=TicketStatus.CLOSED), SYSTEM
+        )
     with pytest.raises(ConflictError, match="follow-up"), database.transaction() as session:
         service.update_ticket(session, session.get(Ticket, ticket_id), TicketUpdate(category="x"), SYSTEM)
 

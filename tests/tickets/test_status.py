@@ -10,9 +10,18 @@ def test_every_status_has_a_rule():
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [(S.NEW, S.BOT), (S.BOT, S.QUEUED), (S.QUEUED, S.OPEN), (S.OPEN, S.PENDING_CUSTOMER),
-     (S.PENDING_CUSTOMER, S.OPEN), (S.OPEN, S.RESOLVED), (S.RESOLVED, S.REOPENED), (S.REOPENED, S.OPEN),
-     (S.RESOLVED, S.CLOSED), (S.BOT, S.RESOLVED)],
+    [
+        (S.NEW, S.BOT),
+        (S.BOT, S.QUEUED),
+        (S.QUEUED, S.OPEN),
+        (S.OPEN, S.PENDING_CUSTOMER),
+        (S.PENDING_CUSTOMER, S.OPEN),
+        (S.OPEN, S.RESOLVED),
+        (S.RESOLVED, S.REOPENED),
+        (S.REOPENED, S.OPEN),
+        (S.RESOLVED, S.CLOSED),
+        (S.BOT, S.RESOLVED),
+    ],
 )
 def test_legal_moves_pass(current, target):
     check_transition(current, target)

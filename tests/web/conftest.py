@@ -30,8 +30,9 @@ def _free_port() -> int:
 def live_server(database) -> Iterator[str]:
     """The real app on a real port, in this process, against the test database."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(run_worker=True), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(run_worker=True), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

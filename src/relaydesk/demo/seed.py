@@ -255,12 +255,12 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
         summary.logins.append((email, DEMO_PASSWORD, role.value))
 
     customer_ids = []
-    for name, tier, language, email, phone, level in CUSTOMERS:
+    for name, customer_tier, language, email, phone, level in CUSTOMERS:
         customer = customers.create_customer(
             session,
             CustomerCreate(
                 name=name,
-                tier=tier,
+                tier=customer_tier,
                 language=language,
                 custom_fields={"member_level": level},
                 identities=[
@@ -312,7 +312,7 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
             order_count += 1
 
     ticket_count = 0
-    for cust, channel, subject, body, priority, team, status, flags in TICKETS:
+    for cust, channel, subject, body, priority, team_name, target_status, flags in TICKETS:
         ticket = tickets.create_ticket(
             session,
             TicketCreate(
@@ -321,12 +321,12 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
                 customer=CustomerRef(id=customer_ids[cust]),
                 channel=channel,
                 priority=priority,
-                team_id=team_ids[team],
+                team_id=team_ids[team_name],
                 flags=flags,
             ),
             _SYSTEM,
         )
-        _advance(session, ticket, status, agent_ids)
+        _advance(session, ticket, target_status, agent_ids)
         ticket_count += 1
 
     summary.counts = {

@@ -148,7 +148,7 @@ def claim_for_run(session: Session, job: LeasedJob, worker_id: str) -> bool:
 def backoff_delay(attempts: int, *, base: float, cap: float) -> float:
     """Exponential backoff with jitter, so a failing provider is not hammered in lockstep."""
     delay = min(cap, base * (2 ** max(0, attempts - 1)))
-    return delay * (0.5 + random.random() / 2)
+    return float(delay * (0.5 + random.random() / 2))
 
 
 def record_failure(

@@ -32,8 +32,8 @@ def _context(request: Request, session: SessionDep, agent: object) -> dict[str, 
     priority = params.get("priority") or None
     team_id = _int_or_none(params.get("team_id"))
     filters = TicketFilters(
-        status=[TicketStatus(status)] if status in TicketStatus.__members__.values() else None,
-        priority=[Priority(priority)] if priority in Priority.__members__.values() else None,
+        status=[TicketStatus(status)] if status and status in set(TicketStatus) else None,
+        priority=[Priority(priority)] if priority and priority in set(Priority) else None,
         team_id=team_id,
     )
     tickets, _ = service.list_tickets(session, principal, filters, cursor=None, limit=100)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
 config = context.config
-url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+url: str = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url") or ""
 
 
-def _target_metadata():  # type: ignore[no-untyped-def]
+def _target_metadata() -> Any:
     # Only autogenerate needs the models; upgrades run the migration files alone.
     if config.attributes.get("autogenerate"):
         from relaydesk.models import Base
@@ -27,7 +29,7 @@ def run_migrations() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=_target_metadata(),

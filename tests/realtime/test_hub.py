@@ -1,10 +1,30 @@
 import asyncio
 import os
+import threading
 import uuid
 
 import pytest
 
 from relaydesk.realtime import InProcessHub, RedisHub
+
+
+def run(coroutine_factory):
+    """Run a coroutine on a fresh loop in its own thread (Playwright's sync API owns this one's)."""
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(coroutine_factory())
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=30)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
 
 REDIS_URL = os.environ.get("RELAYDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -30,7 +50,7 @@ async def _round_trip(publisher, subscriber) -> list[dict]:
 
 def test_in_process_hub_delivers_in_order():
     hub = InProcessHub()
-    assert [e["id"] for e in asyncio.run(_round_trip(hub, hub))] == [1, 2]
+    assert [e["id"] for e in run(lambda: _round_trip(hub, hub))] == [1, 2]
 
 
 def test_redis_hub_reaches_a_subscriber_in_another_hub():
@@ -43,7 +63,7 @@ def test_redis_hub_reaches_a_subscriber_in_another_hub():
             await subscriber.close()
 
     try:
-        events = asyncio.run(scenario())
+        events = run(scenario)
     except ConnectionError as exc:  # pragma: no cover - scripts/test starts Redis
         pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
     assert [e["kind"] for e in events] == ["message.added", "ticket.assigned"]
@@ -59,4 +79,4 @@ def test_a_stalled_subscriber_drops_old_events_instead_of_blocking():
             iterator = aiter(events)
             return [(await anext(iterator))["i"] for _ in range(2)]
 
-    assert asyncio.run(scenario()) == [3, 4]
+    assert run(scenario) == [3, 4]

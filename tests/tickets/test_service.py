@@ -116,7 +116,7 @@ def test_closed_ticket_cannot_be_edited(database):
 
 
 def test_same_customer_on_two_tickets_is_one_customer(database):
-    first = make_ticket(database, email="Same@Example.test")
+    first = make_ticket(database, email="Same@Example.COM")
     second = make_ticket(database, email="same@example.com")
     with database.transaction() as session:
         assert session.get(Ticket, first).customer_id == session.get(Ticket, second).customer_id

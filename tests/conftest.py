@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -102,3 +103,12 @@ def database(_session_database: Database, database_url: str) -> Iterator[Databas
     set_database(None)
     os.environ.pop("RELAYDESK_DATABASE_URL", None)
     reset_settings_cache()
+
+
+@pytest.fixture
+def client(database: Database) -> Iterator[TestClient]:
+    """The real app over ASGI, against the test database."""
+    from relaydesk.app import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from relaydesk import __version__
 from relaydesk.agents import endpoints as agent_endpoints
 from relaydesk.agents import pages as agent_pages
+from relaydesk.channels import endpoints as channel_endpoints
 from relaydesk.customers import endpoints as customer_endpoints
 from relaydesk.db import get_database
 from relaydesk.db.migrate import current_head
@@ -115,6 +116,13 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
             {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
         )
 
-    for module in (agent_endpoints, customer_endpoints, ticket_endpoints, agent_pages, ticket_pages):
+    for module in (
+        agent_endpoints,
+        customer_endpoints,
+        ticket_endpoints,
+        channel_endpoints,
+        agent_pages,
+        ticket_pages,
+    ):
         app.include_router(module.router)
     return app

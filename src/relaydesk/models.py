@@ -2,6 +2,7 @@
 
 from relaydesk.agents.models import Agent, AgentSkill, Team, TeamMembership
 from relaydesk.auth.models import ApiToken
+from relaydesk.channels.models import Delivery, QuarantinedInput
 from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.db import Base
@@ -16,9 +17,11 @@ __all__ = [
     "Base",
     "Customer",
     "CustomerIdentity",
+    "Delivery",
     "Job",
     "Message",
     "Order",
+    "QuarantinedInput",
     "Shipment",
     "Team",
     "TeamMembership",

@@ -51,6 +51,20 @@ class Settings(BaseSettings):
 
     session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
 
+    # SMS gateway (Twilio-compatible webhook signatures and send API). Unset: the channel is off.
+    sms_auth_token: SecretStr | None = None
+    sms_account_sid: str | None = None
+    sms_from_number: str | None = None
+    sms_api_base: str = "https://api.twilio.com"
+    # Social messaging (Messenger/WhatsApp-style verify-token handshake and X-Hub-Signature-256).
+    social_app_secret: SecretStr | None = None
+    social_verify_token: SecretStr | None = None
+    social_page_token: SecretStr | None = None
+    social_api_base: str = "https://graph.facebook.com/v19.0"
+    # Public webhooks: at most this many requests per client address per minute.
+    webhook_rate_per_minute: int = Field(default=600, gt=0)
+    webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

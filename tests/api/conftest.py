@@ -1,24 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from fastapi.testclient import TestClient
 
-from relaydesk.app import create_app
 from relaydesk.auth.roles import Role
+from relaydesk.channels.quarantine import quarantine
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.attachments import store_file
 from relaydesk.tickets.models import Attachment, Ticket
 from relaydesk.tickets.schemas import MessageCreate
 from tests.factories import Login, make_agent, make_team, make_ticket
-
-
-@pytest.fixture
-def client(database) -> Iterator[TestClient]:
-    with TestClient(create_app()) as test_client:
-        yield test_client
 
 
 @dataclass
@@ -35,6 +27,7 @@ class World:
     legal_message: int
     legal_attachment: int
     customer_id: int
+    quarantined: int
 
 
 @pytest.fixture
@@ -65,6 +58,27 @@ def world(database) -> World:
         session.add(attachment)
         session.flush()
         ids = (message.id, attachment.id, ticket.customer_id)
+    with database.transaction() as session:
+        held = quarantine(
+            session,
+            channel="sms",
+            source="webhook:sms",
+            reason_code="bad_signature",
+            reason="The signature does not match.",
+            raw=b"From=%2B1&Body=hi",
+            meta={},
+        )
+        quarantined = held.id
     return World(
-        frontline_team, legal_team, admin, manager, lead, frontline, legal, open_ticket, legal_ticket, *ids
+        frontline_team,
+        legal_team,
+        admin,
+        manager,
+        lead,
+        frontline,
+        legal,
+        open_ticket,
+        legal_ticket,
+        *ids,
+        quarantined,
     )

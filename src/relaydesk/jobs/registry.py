@@ -22,16 +22,23 @@ class TaskSpec:
     handler: Handler
     max_attempts: int | None
     every: timedelta | None
+    # Called in the transaction that dead-letters the job, e.g. to mark a message "failed".
+    on_dead: Handler | None = None
 
 
 _tasks: dict[str, TaskSpec] = {}
 
 
-def task(name: str, *, max_attempts: int | None = None) -> Callable[[Handler], Handler]:
-    """Register ``handler(session, **args)`` as the job ``name`` ("<domain>.<verb_phrase>")."""
+def task(
+    name: str, *, max_attempts: int | None = None, on_dead: Handler | None = None
+) -> Callable[[Handler], Handler]:
+    """Register ``handler(session, **args)`` as the job ``name`` ("<domain>.<verb_phrase>").
+
+    ``on_dead(session, error=..., **args)`` runs when the job runs out of attempts.
+    """
 
     def register(handler: Handler) -> Handler:
-        _register(TaskSpec(name, handler, max_attempts, None))
+        _register(TaskSpec(name, handler, max_attempts, None, on_dead))
         return handler
 
     return register

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from relaydesk.db import Database
-from relaydesk.jobs.models import Job
+from relaydesk.jobs.models import Job, JobState
 from relaydesk.jobs.queue import (
     LeasedJob,
     claim_for_run,
@@ -168,6 +168,8 @@ class Worker:
                     base=self.settings.job_backoff_base_seconds,
                     cap=self.settings.job_backoff_max_seconds,
                 )
+                if state is JobState.DEAD and spec is not None and spec.on_dead is not None:
+                    spec.on_dead(session, error=error, **job.args)
             log.warning("job %s (%s) failed on attempt %d -> %s", job.id, job.name, job.attempts, state)
             return
         self.processed += 1

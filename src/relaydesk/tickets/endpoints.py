@@ -11,7 +11,7 @@ from relaydesk.agents.dependencies import CurrentPrincipal
 from relaydesk.kit.errors import NotFoundError, PermissionDeniedError
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service
-from relaydesk.tickets.attachments import read_file, safe_filename, store_file
+from relaydesk.tickets.attachments import read_file
 from relaydesk.tickets.enums import Channel, Priority, TicketStatus
 from relaydesk.tickets.events import Actor
 from relaydesk.tickets.models import Attachment, Message
@@ -126,17 +126,13 @@ async def upload_attachment(
         raise PermissionDeniedError("This message already has the maximum number of attachments.")
     # Read one byte past the limit so an oversized upload is refused without buffering all of it.
     payload = await file.read(get_settings().max_upload_bytes + 1)
-    stored = store_file(payload)
-    attachment = Attachment(
-        message_id=message.id,
-        filename=safe_filename(file.filename or "attachment"),
+    attachment = service.attach_file(
+        session,
+        message,
+        filename=file.filename or "attachment",
         content_type=file.content_type or "application/octet-stream",
-        size=stored.size,
-        sha256=stored.sha256,
-        storage_key=stored.storage_key,
+        payload=payload,
     )
-    session.add(attachment)
-    session.flush()
     return AttachmentOut.model_validate(attachment)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from relaydesk.tickets.enums import Channel, Priority, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
 from relaydesk.tickets.models import Message, Ticket, TicketEvent
 
 __all__ = ["TicketFilters", "TicketRepository"]
@@ -63,6 +63,26 @@ class TicketRepository:
         if filters.category is not None:
             stmt = stmt.where(Ticket.category == filters.category)
         return self.session.scalars(stmt).all()
+
+    def latest_unclosed_for_customer(self, customer_id: int) -> Ticket | None:
+        return self.session.scalar(
+            select(Ticket)
+            .where(Ticket.customer_id == customer_id, Ticket.status != TicketStatus.CLOSED)
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+
+    def latest_inbound(self, ticket_id: int, channel: Channel) -> Message | None:
+        return self.session.scalar(
+            select(Message)
+            .where(
+                Message.ticket_id == ticket_id,
+                Message.channel == channel,
+                Message.author_kind == AuthorKind.CUSTOMER,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
 
     def messages(self, ticket_id: int, *, include_internal: bool) -> Sequence[Message]:
         stmt = select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id)

@@ -10,28 +10,37 @@ from relaydesk.agents import service as agents
 from relaydesk.auth.roles import Principal
 from relaydesk.customers import service as customers
 from relaydesk.customers.models import Customer
+from relaydesk.jobs import enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.pagination import decode_cursor, encode_cursor
 from relaydesk.kit.time import utcnow
+from relaydesk.tickets.attachments import safe_filename, store_file
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
 from relaydesk.tickets.events import Actor, record_event
-from relaydesk.tickets.models import Message, Ticket, TicketEvent
+from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.tickets.repository import TicketFilters, TicketRepository
 from relaydesk.tickets.schemas import MessageCreate, StatusChange, TicketCreate, TicketUpdate
 from relaydesk.tickets.status import check_transition
 
 __all__ = [
+    "DELIVER_JOB",
     "add_agent_message",
     "add_customer_message",
+    "attach_file",
     "change_status",
     "create_ticket",
     "get_visible_ticket",
     "hidden_team_ids",
+    "latest_inbound_message",
     "list_events",
     "list_messages",
     "list_tickets",
+    "open_ticket_for_customer",
     "update_ticket",
 ]
+
+# The channels domain delivers public replies; the job name is the contract between the two.
+DELIVER_JOB = "channels.deliver_message"
 
 # Channels a reply can actually leave through; "internal" and "api" are not customer channels.
 _REPLY_CHANNELS = frozenset(Channel) - {Channel.INTERNAL}
@@ -200,6 +209,9 @@ def add_agent_message(session: Session, ticket: Ticket, data: MessageCreate, age
     if data.public and ticket.first_response_at is None:
         ticket.first_response_at = utcnow()
     session.flush()
+    if data.public:
+        # Written in this transaction: a reply that commits is always delivered, one that rolls back never.
+        enqueue(session, DELIVER_JOB, dedupe_key=f"deliver:{message.id}", message_id=message.id)
     actor = Actor(AuthorKind.AGENT, agent_id) if agent_id is not None else Actor(AuthorKind.SYSTEM)
     record_event(
         session,
@@ -267,6 +279,32 @@ def add_customer_message(
             Actor(AuthorKind.SYSTEM),
         )
     return message
+
+
+def open_ticket_for_customer(session: Session, customer_id: int) -> Ticket | None:
+    """The customer's newest ticket that is not closed: where a returning customer's message goes."""
+    return TicketRepository(session).latest_unclosed_for_customer(customer_id)
+
+
+def latest_inbound_message(session: Session, ticket_id: int, channel: Channel) -> Message | None:
+    return TicketRepository(session).latest_inbound(ticket_id, channel)
+
+
+def attach_file(
+    session: Session, message: Message, *, filename: str, content_type: str, payload: bytes
+) -> Attachment:
+    stored = store_file(payload)
+    attachment = Attachment(
+        message_id=message.id,
+        filename=safe_filename(filename),
+        content_type=content_type[:255] or "application/octet-stream",
+        size=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.storage_key,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
 
 
 def list_messages(session: Session, ticket: Ticket) -> list[Message]:

@@ -1,0 +1,1 @@
+"""Channels: the ways customer conversations reach Relaydesk (email, chat, web forms)."""

@@ -1,0 +1,91 @@
+"""What every channel adapter produces (``InboundMessage``) and implements (``OutboundSender``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from relaydesk.customers.models import IdentityKind
+from relaydesk.tickets.enums import Channel
+
+__all__ = [
+    "InboundAttachment",
+    "InboundMessage",
+    "OutboundMessage",
+    "OutboundSender",
+    "SendError",
+    "get_sender",
+    "register_sender",
+    "registered_senders",
+]
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer's message, normalised by an adapter from whatever its provider sent."""
+
+    channel: Channel
+    identity_kind: IdentityKind
+    identity_value: str
+    text: str
+    provider_message_id: str | None
+    # Verified means the provider or a signature proved the identity (a signed widget user id, a
+    # phone number the SMS gateway delivered from); verified identities link customers automatically.
+    identity_verified: bool = False
+    display_name: str = ""
+    subject: str = ""
+    html: str | None = None
+    attachments: tuple[InboundAttachment, ...] = ()
+    # A ticket the message provably belongs to (a signed reply token); None means "thread by customer".
+    ticket_id: int | None = None
+    received_at: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    ticket_id: int
+    message_id: int
+    channel: Channel
+    recipient: str
+    text: str
+    subject: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class SendError(Exception):
+    """The provider refused or could not be reached; the delivery job retries with backoff."""
+
+
+class OutboundSender(Protocol):
+    def __call__(self, message: OutboundMessage) -> str | None:
+        """Send the message; return the provider's message id when it gives one."""
+        ...
+
+
+_senders: dict[Channel, Callable[[OutboundMessage], str | None]] = {}
+
+
+def register_sender(channel: Channel) -> Callable[[OutboundSender], OutboundSender]:
+    def register(sender: OutboundSender) -> OutboundSender:
+        _senders[channel] = sender
+        return sender
+
+    return register
+
+
+def get_sender(channel: Channel) -> Callable[[OutboundMessage], str | None] | None:
+    return _senders.get(channel)
+
+
+def registered_senders() -> dict[Channel, Callable[[OutboundMessage], str | None]]:
+    return dict(_senders)

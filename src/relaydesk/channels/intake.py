@@ -1,0 +1,111 @@
+"""Intake: one customer message in, stored once, threaded into the right ticket.
+
+Adapters call ``ingest`` inside the request transaction and acknowledge the provider only after it
+commits, so a message is either durably stored or the provider retries it; the provider's message id
+makes the retry harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from relaydesk.channels.base import InboundMessage
+from relaydesk.customers import service as customers
+from relaydesk.tickets import service as tickets
+from relaydesk.tickets.enums import AuthorKind, TicketStatus
+from relaydesk.tickets.events import Actor
+from relaydesk.tickets.models import Message
+from relaydesk.tickets.repository import TicketRepository
+from relaydesk.tickets.schemas import CustomerRef, TicketCreate
+
+__all__ = ["IntakeResult", "ingest"]
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    ticket_id: int
+    message_id: int
+    customer_id: int
+    created_ticket: bool
+    duplicate: bool
+
+
+def _existing(session: Session, inbound: InboundMessage) -> Message | None:
+    if inbound.provider_message_id is None:
+        return None
+    return TicketRepository(session).message_by_provider_id(inbound.channel, inbound.provider_message_id)
+
+
+def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
+    duplicate = _existing(session, inbound)
+    if duplicate is not None:
+        owner = TicketRepository(session).get(duplicate.ticket_id)
+        assert owner is not None
+        return IntakeResult(owner.id, duplicate.id, owner.customer_id, created_ticket=False, duplicate=True)
+
+    customer = customers.get_or_create_by_identity(
+        session,
+        inbound.identity_kind,
+        inbound.identity_value,
+        name=inbound.display_name,
+        verified=inbound.identity_verified,
+    )
+    if not customer.name and inbound.display_name:
+        customer.name = inbound.display_name
+
+    ticket = None
+    if inbound.ticket_id is not None:
+        candidate = TicketRepository(session).get(inbound.ticket_id)
+        # A reply token only ever threads into that customer's own ticket.
+        if (
+            candidate is not None
+            and candidate.customer_id == customer.id
+            and candidate.status != TicketStatus.CLOSED
+        ):
+            ticket = candidate
+    if ticket is None:
+        ticket = tickets.open_ticket_for_customer(session, customer.id)
+
+    meta = {**inbound.meta, "from": inbound.identity_value}
+    if ticket is None:
+        ticket = tickets.create_ticket(
+            session,
+            TicketCreate(
+                subject=inbound.subject[:500],
+                body=inbound.text or "(no text)",
+                customer=CustomerRef(id=customer.id),
+                channel=inbound.channel,
+                provider_message_id=inbound.provider_message_id,
+            ),
+            Actor(AuthorKind.CUSTOMER, customer.id),
+        )
+        message = ticket.messages[0]
+        message.meta = meta
+        message.body_html = inbound.html
+        _attach(session, message, inbound)
+        return IntakeResult(ticket.id, message.id, customer.id, created_ticket=True, duplicate=False)
+
+    message = tickets.add_customer_message(
+        session,
+        ticket,
+        body=inbound.text or "(no text)",
+        channel=inbound.channel,
+        provider_message_id=inbound.provider_message_id,
+        body_html=inbound.html,
+        meta=meta,
+    )
+    _attach(session, message, inbound)
+    return IntakeResult(ticket.id, message.id, customer.id, created_ticket=False, duplicate=False)
+
+
+def _attach(session: Session, message: Message, inbound: InboundMessage) -> None:
+    for attachment in inbound.attachments:
+        tickets.attach_file(
+            session,
+            message,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            payload=attachment.payload,
+        )

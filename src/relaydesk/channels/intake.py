@@ -95,6 +95,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
         provider_message_id=inbound.provider_message_id,
         body_html=inbound.html,
         meta=meta,
+        known_new=True,
     )
     _attach(session, message, inbound)
     return IntakeResult(ticket.id, message.id, customer.id, created_ticket=False, duplicate=False)

@@ -40,7 +40,7 @@ class Customer(IdMixin, TimestampMixin, Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
 
     identities: Mapped[list[CustomerIdentity]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="customer", cascade="all, delete-orphan"
     )
 
 

@@ -22,6 +22,14 @@ class CustomerRepository:
     def many(self, ids: set[int]) -> Sequence[Customer]:
         return self.session.scalars(select(Customer).where(Customer.id.in_(ids))).all() if ids else []
 
+    def by_identity(self, kind: IdentityKind, value: str) -> Customer | None:
+        # One query on the intake hot path: the customer through its identity.
+        return self.session.scalar(
+            select(Customer)
+            .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
+            .where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+        )
+
     def identity(self, kind: IdentityKind, value: str) -> CustomerIdentity | None:
         return self.session.scalar(
             select(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)

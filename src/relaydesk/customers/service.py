@@ -35,8 +35,7 @@ def get_customers(session: Session, ids: set[int]) -> dict[int, Customer]:
 
 
 def find_by_identity(session: Session, kind: IdentityKind, value: str) -> Customer | None:
-    identity = CustomerRepository(session).identity(kind, normalise_identity(kind, value))
-    return identity.customer if identity else None
+    return CustomerRepository(session).by_identity(kind, normalise_identity(kind, value))
 
 
 def add_identity(session: Session, customer: Customer, data: IdentityIn) -> CustomerIdentity:

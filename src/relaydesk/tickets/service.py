@@ -232,10 +232,14 @@ def add_customer_message(
     provider_message_id: str | None = None,
     body_html: str | None = None,
     meta: dict[str, Any] | None = None,
+    known_new: bool = False,
 ) -> Message:
-    """Store a customer's message; a provider retry with the same id returns the stored one."""
+    """Store a customer's message; a provider retry with the same id returns the stored one.
+
+    ``known_new`` skips the duplicate lookup when the caller has just done it (intake's hot path).
+    """
     repo = TicketRepository(session)
-    if provider_message_id is not None:
+    if provider_message_id is not None and not known_new:
         existing = repo.message_by_provider_id(channel, provider_message_id)
         if existing is not None:
             return existing

@@ -38,20 +38,35 @@ def _free_port() -> int:
 
 
 def _start(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RELAYDESK_DATABASE_URL": database_url, "RELAYDESK_SMS_AUTH_TOKEN": TOKEN,
-           "RELAYDESK_BASE_URL": BASE_URL, "RELAYDESK_WEBHOOK_RATE_PER_MINUTE": "1000000"}
+    env = {
+        **os.environ,
+        "RELAYDESK_DATABASE_URL": database_url,
+        "RELAYDESK_SMS_AUTH_TOKEN": TOKEN,
+        "RELAYDESK_BASE_URL": BASE_URL,
+        "RELAYDESK_WEBHOOK_RATE_PER_MINUTE": "1000000",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "relaydesk.cli", "serve", "--no-worker", "--no-migrate", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
     )
 
 
 def _request(index: int) -> tuple[bytes, dict[str, str]]:
-    params = {"MessageSid": f"SMfault{index:05d}", "From": f"+1415555{index % 50:04d}", "To": "+15005550006",
-              "Body": f"message {index}", "NumMedia": "0"}
+    params = {
+        "MessageSid": f"SMfault{index:05d}",
+        "From": f"+1415555{index % 50:04d}",
+        "To": "+15005550006",
+        "Body": f"message {index}",
+        "NumMedia": "0",
+    }
     signature = sms_signature(TOKEN, f"{BASE_URL}/webhooks/sms", sorted(params.items()))
-    return urlencode(params).encode(), {"Content-Type": "application/x-www-form-urlencoded",
-                                         "X-Twilio-Signature": signature}
+    return urlencode(params).encode(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
 
 
 @pytest.mark.slow
@@ -75,7 +90,9 @@ def test_killed_server_mid_burst_loses_and_duplicates_nothing(database, database
             for index in range(MESSAGES):
                 body, headers = _request(index)
                 while True:
-                    assert time.monotonic() < deadline, f"burst did not finish; log:\n{log.read_text()[-2000:]}"
+                    assert time.monotonic() < deadline, (
+                        f"burst did not finish; log:\n{log.read_text()[-2000:]}"
+                    )
                     try:
                         if http.post("/webhooks/sms", content=body, headers=headers).status_code == 200:
                             break

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict
 
 from relaydesk.agents.dependencies import CurrentPrincipal
-from relaydesk.customers import service
+from relaydesk.customers import merge, service
 from relaydesk.customers.models import CustomerTier
 from relaydesk.customers.schemas import (
     CustomerCreate,
@@ -17,6 +18,7 @@ from relaydesk.customers.schemas import (
     IdentityIn,
     IdentityOut,
 )
+from relaydesk.tickets.events import Actor
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
@@ -52,6 +54,38 @@ def update_customer(
     customer_id: int, data: CustomerUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> CustomerOut:
     return CustomerOut.model_validate(service.update_customer(session, customer_id, data))
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into_id: int
+
+
+class MergeCandidateOut(BaseModel):
+    customer: CustomerOut
+    reasons: list[str]
+
+
+@router.get("/{customer_id}/merge-candidates", response_model=list[MergeCandidateOut])
+def merge_candidates(
+    customer_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> list[MergeCandidateOut]:
+    customer = service.get_customer(session, customer_id)
+    return [
+        MergeCandidateOut(customer=CustomerOut.model_validate(c.customer), reasons=list(c.reasons))
+        for c in merge.merge_candidates(session, customer)
+    ]
+
+
+@router.post("/{customer_id}/merge", response_model=CustomerOut)
+def merge_customer(
+    customer_id: int, data: MergeRequest, session: SessionDep, principal: CurrentPrincipal
+) -> CustomerOut:
+    """Fold this customer into ``into_id``; their identities, tickets and orders follow."""
+    return CustomerOut.model_validate(
+        merge.merge_customers(session, customer_id, data.into_id, Actor.of(principal))
+    )
 
 
 @router.post("/{customer_id}/identities", response_model=IdentityOut, status_code=status.HTTP_201_CREATED)

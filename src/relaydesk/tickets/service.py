@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
@@ -36,6 +37,7 @@ __all__ = [
     "list_messages",
     "list_tickets",
     "open_ticket_for_customer",
+    "reassign_customer",
     "update_ticket",
 ]
 
@@ -283,6 +285,24 @@ def add_customer_message(
             Actor(AuthorKind.SYSTEM),
         )
     return message
+
+
+def reassign_customer(session: Session, from_customer_id: int, to_customer_id: int, actor: Actor) -> int:
+    """Move every ticket (and authored message) of one customer record to another, with events."""
+    moved = session.scalars(select(Ticket).where(Ticket.customer_id == from_customer_id)).all()
+    for ticket in moved:
+        ticket.customer_id = to_customer_id
+        record_event(
+            session, ticket, "ticket.customer_merged", actor, {"from": from_customer_id, "to": to_customer_id}
+        )
+    session.execute(
+        update(Message)
+        .where(Message.author_customer_id == from_customer_id)
+        .values(author_customer_id=to_customer_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return len(moved)
 
 
 def open_ticket_for_customer(session: Session, customer_id: int) -> Ticket | None:

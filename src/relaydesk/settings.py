@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     social_verify_token: SecretStr | None = None
     social_page_token: SecretStr | None = None
     social_api_base: str = "https://graph.facebook.com/v19.0"
+    # Telephony provider call events: JSON signed with X-Relaydesk-Signature (HMAC-SHA256, hex).
+    phone_webhook_secret: SecretStr | None = None
     # Public webhooks: at most this many requests per client address per minute.
     webhook_rate_per_minute: int = Field(default=600, gt=0)
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)

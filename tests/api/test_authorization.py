@@ -61,6 +61,7 @@ ROUTES = [
     ),
     Route("GET", "/api/v1/tickets/{ticket_id}/attachments/{attachment_id}", ticket_scoped=True),
     Route("GET", "/api/v1/tickets/{ticket_id}/events", ticket_scoped=True),
+    Route("GET", "/api/v1/callbacks"),
     Route("GET", "/api/v1/quarantine", Role.ADMIN),
     Route("GET", "/api/v1/quarantine/{item_id}/raw", Role.ADMIN),
     Route("POST", "/api/v1/quarantine/{item_id}/discard", Role.ADMIN),

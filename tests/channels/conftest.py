@@ -8,6 +8,7 @@ from tests.channels.fake_providers import start_fake_provider
 SMS_TOKEN = "sms-auth-token-for-tests"
 SOCIAL_SECRET = "social-app-secret-for-tests"
 BASE_URL = "https://support.example.com"
+PHONE_SECRET = "phone-webhook-secret-for-tests"
 
 
 @pytest.fixture
@@ -23,6 +24,7 @@ def provider(monkeypatch):
         "RELAYDESK_SOCIAL_VERIFY_TOKEN": "verify-me",
         "RELAYDESK_SOCIAL_PAGE_TOKEN": "page-token",
         "RELAYDESK_SOCIAL_API_BASE": fake.url,
+        "RELAYDESK_PHONE_WEBHOOK_SECRET": PHONE_SECRET,
     }.items():
         monkeypatch.setenv(name, value)
     reset_settings_cache()

@@ -10,9 +10,9 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
-from relaydesk.agents.dependencies import RequireAdmin
+from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
+from relaydesk.channels import phone, sms, social
 from relaydesk.channels import quarantine as quarantine_service
-from relaydesk.channels import sms, social
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import IntakeResult, ingest
 from relaydesk.channels.models import QuarantineStatus
@@ -20,6 +20,8 @@ from relaydesk.channels.quarantine import InputRejectedError
 from relaydesk.db import get_database
 from relaydesk.kit.ratelimit import RateLimiter
 from relaydesk.settings import get_settings
+from relaydesk.tickets import service as tickets
+from relaydesk.tickets.schemas import TicketOut
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
@@ -123,6 +125,41 @@ async def social_webhook(request: Request) -> dict[str, int]:
         "accepted": sum(not r.duplicate for r in results),
         "duplicates": sum(r.duplicate for r in results),
     }
+
+
+@router.post("/callbacks/v1/requests", status_code=201)
+def request_callback(request: Request, data: phone.CallbackRequest, session: SessionDep) -> dict[str, Any]:
+    """Public: a customer (or the bot) asks to be called back, optionally at a preferred time."""
+    _rate_limit(request)
+    result = phone.request_callback(session, data)
+    return {"ticket_id": result.ticket_id, "status": "requested"}
+
+
+@router.get("/api/v1/callbacks", response_model=list[TicketOut])
+def callback_queue(session: SessionDep, principal: CurrentPrincipal) -> list[TicketOut]:
+    hidden = tickets.hidden_team_ids(session, principal)
+    return [TicketOut.model_validate(t) for t in phone.callback_queue(session, hidden_team_ids=hidden)]
+
+
+@router.post("/webhooks/phone")
+async def phone_webhook(request: Request) -> dict[str, Any]:
+    _rate_limit(request)
+    meta = {"signature": request.headers.get(phone.SIGNATURE_HEADER, "")}
+    raw = await _read_body(request, "phone", phone.SOURCE, meta)
+    try:
+        event = phone.parse_call_event(raw, meta)
+    except InputRejectedError as exc:
+        if exc.reason_code != "channel_disabled":
+            await run_in_threadpool(
+                _quarantine, "phone", phone.SOURCE, exc.reason_code, exc.message, raw, meta
+            )
+        raise
+
+    def apply() -> int:
+        with get_database().transaction() as session:
+            return phone.apply_call_event(session, event).id
+
+    return {"ticket_id": await run_in_threadpool(apply), "event": event.event}
 
 
 class QuarantinedOut(BaseModel):

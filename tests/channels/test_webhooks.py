@@ -243,3 +243,24 @@ def test_oversized_webhook_is_refused_and_kept(client, database, provider, monke
     reset_settings_cache()
     assert send_sms(client, body="x" * 500).status_code == 413
     assert count(database, QuarantinedInput, QuarantinedInput.reason_code == "oversize") == 1
+
+
+def test_reply_on_an_unconfigured_channel_fails_at_once_with_the_reason(
+    client, database, provider, monkeypatch
+):
+    send_sms(client)
+    monkeypatch.delenv("RELAYDESK_SMS_ACCOUNT_SID")
+    reset_settings_cache()
+    agent = make_agent(database)
+    with database.transaction() as session:
+        ticket_id = session.scalar(select(Ticket.id))
+    reply = client.post(
+        f"/api/v1/tickets/{ticket_id}/messages", json={"body": "Hello"}, headers=agent.headers
+    ).json()
+    run_jobs(database)
+    with database.transaction() as session:
+        assert session.get(Message, reply["id"]).delivery_state == "failed"
+        assert "not configured" in session.scalar(select(Delivery.last_error))
+        assert (
+            session.scalar(select(Job.state).where(Job.name == "channels.deliver_message")) is JobState.DONE
+        )

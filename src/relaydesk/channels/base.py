@@ -11,6 +11,7 @@ from relaydesk.customers.models import IdentityKind
 from relaydesk.tickets.enums import Channel
 
 __all__ = [
+    "ChannelNotConfiguredError",
     "InboundAttachment",
     "InboundMessage",
     "OutboundMessage",
@@ -64,6 +65,10 @@ class OutboundMessage:
 
 class SendError(Exception):
     """The provider refused or could not be reached; the delivery job retries with backoff."""
+
+
+class ChannelNotConfiguredError(SendError):
+    """No credentials for this channel: retrying cannot help, so the reply is marked failed at once."""
 
 
 class OutboundSender(Protocol):

@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from relaydesk.channels.base import InboundMessage, OutboundMessage, SendError, register_sender
+from relaydesk.channels.base import (
+    ChannelNotConfiguredError,
+    InboundMessage,
+    OutboundMessage,
+    SendError,
+    register_sender,
+)
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers.models import IdentityKind
 from relaydesk.settings import get_settings
@@ -79,7 +85,9 @@ def _reprocess_sms(raw: bytes, meta: dict[str, Any]) -> list[InboundMessage]:
 def send_sms(message: OutboundMessage) -> str | None:
     settings = get_settings()
     if settings.sms_auth_token is None or not settings.sms_account_sid or not settings.sms_from_number:
-        raise SendError("SMS is not configured (RELAYDESK_SMS_ACCOUNT_SID, _AUTH_TOKEN, _FROM_NUMBER).")
+        raise ChannelNotConfiguredError(
+            "SMS is not configured (RELAYDESK_SMS_ACCOUNT_SID, _AUTH_TOKEN, _FROM_NUMBER)."
+        )
     url = f"{settings.sms_api_base.rstrip('/')}/2010-04-01/Accounts/{settings.sms_account_sid}/Messages.json"
     try:
         response = httpx.post(

@@ -14,7 +14,13 @@ from typing import Any
 
 import httpx
 
-from relaydesk.channels.base import InboundMessage, OutboundMessage, SendError, register_sender
+from relaydesk.channels.base import (
+    ChannelNotConfiguredError,
+    InboundMessage,
+    OutboundMessage,
+    SendError,
+    register_sender,
+)
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers.models import IdentityKind
 from relaydesk.settings import get_settings
@@ -100,7 +106,7 @@ def parse_social_webhook(raw: bytes, meta: dict[str, Any]) -> list[InboundMessag
 def send_social(message: OutboundMessage) -> str | None:
     settings = get_settings()
     if settings.social_page_token is None:
-        raise SendError("The social channel has no page token (RELAYDESK_SOCIAL_PAGE_TOKEN).")
+        raise ChannelNotConfiguredError("The social channel has no page token (RELAYDESK_SOCIAL_PAGE_TOKEN).")
     psid = message.recipient.split(":", 1)[-1]
     try:
         response = httpx.post(

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 # Importing the adapters registers their senders in every worker process.
 from relaydesk.channels import sms, social  # noqa: F401
-from relaydesk.channels.base import OutboundMessage, get_sender
+from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, get_sender
 from relaydesk.channels.models import Delivery, DeliveryStatus
 from relaydesk.customers import service as customers
 from relaydesk.customers.models import IdentityKind
@@ -87,16 +87,22 @@ def deliver_message(session: Session, *, message_id: int) -> None:
     # The provider call happens inside the job's transaction: if the commit then fails the job
     # runs again and the customer may get the reply twice; providers without idempotency keys
     # leave no better option, and twice beats never.
-    provider_id = sender(
-        OutboundMessage(
-            ticket_id=ticket.id,
-            message_id=message.id,
-            channel=channel,
-            recipient=recipient,
-            text=message.body_text,
-            subject=ticket.subject,
+    try:
+        provider_id = sender(
+            OutboundMessage(
+                ticket_id=ticket.id,
+                message_id=message.id,
+                channel=channel,
+                recipient=recipient,
+                text=message.body_text,
+                subject=ticket.subject,
+            )
         )
-    )
+    except ChannelNotConfiguredError as exc:
+        message.delivery_state = DeliveryState.FAILED
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = str(exc)
+        return
     delivery.status = DeliveryStatus.SENT
     delivery.provider_message_id = provider_id
     delivery.sent_at = utcnow()

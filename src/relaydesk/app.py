@@ -20,14 +20,19 @@ from relaydesk import __version__
 from relaydesk.agents import endpoints as agent_endpoints
 from relaydesk.agents import pages as agent_pages
 from relaydesk.channels import endpoints as channel_endpoints
+from relaydesk.channels.chat import endpoints as chat_endpoints
+from relaydesk.classification import endpoints as classification_endpoints
 from relaydesk.customers import endpoints as customer_endpoints
 from relaydesk.db import get_database
-from relaydesk.db.migrate import current_head
+from relaydesk.deflection import endpoints as deflection_endpoints
+from relaydesk.db.migrate import current_heads
 from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
+from relaydesk.knowledge import endpoints as knowledge_endpoints
 from relaydesk.settings import get_settings
 from relaydesk.tickets import endpoints as ticket_endpoints
 from relaydesk.tickets import pages as ticket_pages
+from relaydesk.triage import endpoints as triage_endpoints
 from relaydesk.web.errors import install_error_handlers
 
 __all__ = ["create_app"]
@@ -98,9 +103,9 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         checks: dict[str, str] = {}
         try:
             with get_database().engine.connect() as conn:
-                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                applied = tuple(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
             checks["database"] = "ok"
-            checks["migrations"] = "ok" if revision == current_head() else f"behind ({revision})"
+            checks["migrations"] = "ok" if applied == current_heads() else f"behind ({', '.join(applied)})"
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         if settings.redis_url:
@@ -121,6 +126,11 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         customer_endpoints,
         ticket_endpoints,
         channel_endpoints,
+        chat_endpoints,
+        knowledge_endpoints,
+        deflection_endpoints,
+        classification_endpoints,
+        triage_endpoints,
         agent_pages,
         ticket_pages,
     ):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from relaydesk.channels.base import InboundMessage
 from relaydesk.customers import service as customers
+from relaydesk.jobs import enqueue
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, TicketStatus
 from relaydesk.tickets.events import Actor
@@ -20,7 +21,9 @@ from relaydesk.tickets.models import Message
 from relaydesk.tickets.repository import TicketRepository
 from relaydesk.tickets.schemas import CustomerRef, TicketCreate
 
-__all__ = ["IntakeResult", "ingest"]
+__all__ = ["PROCESS_INBOUND_JOB", "IntakeResult", "ingest"]
+
+PROCESS_INBOUND_JOB = "triage.process_inbound"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
         message.meta = meta
         message.body_html = inbound.html
         _attach(session, message, inbound)
+        _after_intake(session, message)
         return IntakeResult(ticket.id, message.id, customer.id, created_ticket=True, duplicate=False)
 
     message = tickets.add_customer_message(
@@ -98,7 +102,13 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
         known_new=True,
     )
     _attach(session, message, inbound)
+    _after_intake(session, message)
     return IntakeResult(ticket.id, message.id, customer.id, created_ticket=False, duplicate=False)
+
+
+def _after_intake(session: Session, message: Message) -> None:
+    # The next steps (flags, deflection, triage) run as jobs written in this same transaction.
+    enqueue(session, PROCESS_INBOUND_JOB, message_id=message.id)
 
 
 def _attach(session: Session, message: Message, inbound: InboundMessage) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "current_head", "upgrade"]
+__all__ = ["alembic_config", "current_heads", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,14 +20,15 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    # "heads": domains add migrations on their own branches; a merge revision joins them when convenient.
     from relaydesk.db.engine import ensure_sqlite_directory
 
     ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 
-def current_head() -> str | None:
+def current_heads() -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()))

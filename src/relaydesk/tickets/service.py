@@ -44,6 +44,9 @@ __all__ = [
 # The channels domain delivers public replies; the job name is the contract between the two.
 DELIVER_JOB = "channels.deliver_message"
 
+# Triage collects (or asks the customer for) what a category needs once the category is known.
+CATEGORY_SET_JOB = "triage.request_required_fields"
+
 # Channels a reply can actually leave through; "internal" and "api" are not customer channels.
 _REPLY_CHANNELS = frozenset(Channel) - {Channel.INTERNAL}
 
@@ -152,6 +155,8 @@ def update_ticket(session: Session, ticket: Ticket, data: TicketUpdate, actor: A
         if new == old or (new is None and field not in {"team_id", "assignee_id", "category", "queue"}):
             continue
         setattr(ticket, field, new)
+        if field == "category" and new:
+            enqueue(session, CATEGORY_SET_JOB, ticket_id=ticket.id)
         record_event(
             session,
             ticket,
@@ -191,7 +196,15 @@ def change_status(session: Session, ticket: Ticket, change: StatusChange, actor:
     return ticket
 
 
-def add_agent_message(session: Session, ticket: Ticket, data: MessageCreate, agent_id: int | None) -> Message:
+def add_agent_message(
+    session: Session,
+    ticket: Ticket,
+    data: MessageCreate,
+    agent_id: int | None,
+    *,
+    author_kind: AuthorKind | None = None,
+) -> Message:
+    """An agent's reply or note (or, with ``author_kind=BOT``, the bot's question to the customer)."""
     if ticket.status is TicketStatus.CLOSED:
         raise ConflictError("The ticket is closed; open a follow-up ticket to write to the customer again.")
     channel = Channel.INTERNAL if not data.public else (data.channel or ticket.reply_channel)
@@ -199,7 +212,7 @@ def add_agent_message(session: Session, ticket: Ticket, data: MessageCreate, age
         raise ValidationFailedError("Public replies need a customer channel, not 'internal'.")
     message = Message(
         ticket_id=ticket.id,
-        author_kind=AuthorKind.AGENT if agent_id is not None else AuthorKind.SYSTEM,
+        author_kind=author_kind or (AuthorKind.AGENT if agent_id is not None else AuthorKind.SYSTEM),
         author_agent_id=agent_id,
         channel=channel,
         public=data.public,
@@ -208,13 +221,14 @@ def add_agent_message(session: Session, ticket: Ticket, data: MessageCreate, age
         delivery_state=DeliveryState.QUEUED if data.public else DeliveryState.NOT_SENT,
     )
     session.add(message)
-    if data.public and ticket.first_response_at is None:
+    if data.public and ticket.first_response_at is None and agent_id is not None:
+        # First response means a person answered; a bot's question does not stop that clock.
         ticket.first_response_at = utcnow()
     session.flush()
     if data.public:
         # Written in this transaction: a reply that commits is always delivered, one that rolls back never.
         enqueue(session, DELIVER_JOB, dedupe_key=f"deliver:{message.id}", message_id=message.id)
-    actor = Actor(AuthorKind.AGENT, agent_id) if agent_id is not None else Actor(AuthorKind.SYSTEM)
+    actor = Actor(message.author_kind, agent_id)
     record_event(
         session,
         ticket,

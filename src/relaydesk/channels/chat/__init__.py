@@ -1,0 +1,1 @@
+"""Web chat and in-app messaging: the embeddable widget and the conversation API."""

@@ -1,0 +1,1 @@
+"""Classification: text classifiers with calibrated confidence, abstention and a model registry."""

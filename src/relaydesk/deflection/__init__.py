@@ -1,0 +1,1 @@
+"""Deflection: suggestion sessions, "did this solve it?", outcomes, holdout and gap reports."""

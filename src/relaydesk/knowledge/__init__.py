@@ -1,0 +1,1 @@
+"""Knowledge base: articles with versions, import/export, and the hybrid search index."""

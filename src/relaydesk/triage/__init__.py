@@ -1,0 +1,1 @@
+"""Triage: category, priority and team for each ticket, and the missing-information loop."""

@@ -1,0 +1,113 @@
+"""The missing-information loop over a real channel: the bot asks by SMS, the answer lands in the
+ticket's fields before routing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from relaydesk.commerce.models import Order
+from relaydesk.kit.time import utcnow
+from relaydesk.tickets.models import Ticket, TicketEvent
+from tests.channels.test_webhooks import run_jobs, send_sms
+from tests.factories import make_agent
+
+ORDER = "3348917502"
+
+
+def _ticket(database) -> Ticket:
+    with database.transaction() as session:
+        return session.scalars(select(Ticket)).one()
+
+
+def _give_order(database, customer_id: int) -> None:
+    with database.transaction() as session:
+        session.add(Order(order_number=ORDER, customer_id=customer_id, placed_at=utcnow(), total_cents=9400))
+
+
+def _categorise(client, database, category="shipping_issue") -> None:
+    agent = make_agent(database)
+    response = client.patch(
+        f"/api/v1/tickets/{_ticket(database).id}", json={"category": category}, headers=agent.headers
+    )
+    assert response.status_code == 200
+    run_jobs(database)
+
+
+def test_delivery_problem_without_order_number_asks_for_it_and_stores_the_answer(client, database, provider):
+    send_sms(client, body="My parcel never arrived", sid="SM1")
+    _give_order(database, _ticket(database).customer_id)
+    _categorise(client, database)
+
+    ticket = _ticket(database)
+    assert ticket.status == "pending_customer"
+    assert [r["form"]["Body"] for r in provider.received] == [
+        "Could you send me your order number? It's the 10-digit number in your order confirmation email."
+    ]
+
+    send_sms(client, body="it is 12345", sid="SM2")
+    run_jobs(database)
+    assert _ticket(database).status == "pending_customer"
+    assert provider.received[-1]["form"]["Body"].startswith(
+        "Sorry, I couldn't find the order number in your message (an order number has 10 digits"
+    )
+
+    send_sms(client, body=f"Sorry! It's {ORDER}", sid="SM3")
+    run_jobs(database)
+    ticket = _ticket(database)
+    assert ticket.custom_fields == {"order_number": ORDER}
+    assert ticket.status == "queued"  # on to routing, with the detail in hand
+    with database.transaction() as session:
+        kinds = session.scalars(
+            select(TicketEvent.kind).where(TicketEvent.kind.like("triage.%")).order_by(TicketEvent.id)
+        ).all()
+    assert kinds == [
+        "triage.info_requested",
+        "triage.info_requested",
+        "triage.fields_collected",
+        "triage.info_complete",
+    ]
+
+
+def test_order_number_of_someone_else_is_not_accepted(client, database, provider):
+    send_sms(client, body="Where is my order?", sid="SM1")
+    with database.transaction() as session:
+        from relaydesk.customers.models import Customer
+
+        other = Customer(name="Other")
+        session.add(other)
+        session.flush()
+        session.add(Order(order_number=ORDER, customer_id=other.id, placed_at=utcnow(), total_cents=1))
+    _categorise(client, database)
+    send_sms(client, body=ORDER, sid="SM2")
+    run_jobs(database)
+    assert "order_number" not in _ticket(database).custom_fields
+    assert provider.received[-1]["form"]["Body"].startswith(f"Sorry, {ORDER} was not found")
+
+
+def test_details_already_given_are_used_without_asking(client, database, provider):
+    send_sms(client, body=f"Order {ORDER} is two weeks late", sid="SM1")
+    _give_order(database, _ticket(database).customer_id)
+    _categorise(client, database)
+    ticket = _ticket(database)
+    assert ticket.custom_fields == {"order_number": ORDER}
+    assert ticket.status == "queued"
+    assert provider.received == []
+
+
+def test_after_repeated_bad_answers_a_person_takes_over(client, database, provider):
+    send_sms(client, body="My parcel never arrived", sid="SM1")
+    _categorise(client, database)
+    for n in range(2, 5):
+        send_sms(client, body="I don't know it", sid=f"SM{n}")
+        run_jobs(database)
+    ticket = _ticket(database)
+    assert ticket.status == "queued" and ticket.queue == "triage"
+    assert "missing_info_unresolved" in ticket.flags
+    assert "awaiting_fields" not in ticket.custom_fields
+
+
+def test_categories_without_requirements_are_left_alone(client, database, provider):
+    send_sms(client, body="Do you sell gift cards?", sid="SM1")
+    _categorise(client, database, category="storewide_query")
+    assert _ticket(database).status == "new"
+    assert provider.received == []

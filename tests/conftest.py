@@ -21,6 +21,9 @@ from relaydesk.db import Database, set_database
 from relaydesk.db.migrate import upgrade
 from relaydesk.settings import reset_settings_cache
 
+# live_server, browser and page: available to every test folder.
+pytest_plugins = ["tests.browser_fixtures"]
+
 BACKENDS = [b.strip() for b in os.environ.get("RELAYDESK_TEST_BACKENDS", "sqlite,postgresql").split(",")]
 POSTGRES_URL = os.environ.get(
     "RELAYDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

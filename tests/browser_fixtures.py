@@ -1,3 +1,5 @@
+"""Fixtures for browser tests: the real app on a real port, and real Chromium through Playwright."""
+
 from __future__ import annotations
 
 import shutil

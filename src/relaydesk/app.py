@@ -24,8 +24,8 @@ from relaydesk.channels.chat import endpoints as chat_endpoints
 from relaydesk.classification import endpoints as classification_endpoints
 from relaydesk.customers import endpoints as customer_endpoints
 from relaydesk.db import get_database
-from relaydesk.deflection import endpoints as deflection_endpoints
 from relaydesk.db.migrate import current_heads
+from relaydesk.deflection import endpoints as deflection_endpoints
 from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.knowledge import endpoints as knowledge_endpoints
@@ -103,7 +103,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         checks: dict[str, str] = {}
         try:
             with get_database().engine.connect() as conn:
-                applied = tuple(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+                applied = tuple(sorted(rows))
             checks["database"] = "ok"
             checks["migrations"] = "ok" if applied == current_heads() else f"behind ({', '.join(applied)})"
         except Exception as exc:

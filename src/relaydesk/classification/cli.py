@@ -1,4 +1,4 @@
-"""The ``relaydesk classification`` commands (registered in relaydesk.cli). Heavy imports stay inside commands."""
+"""The ``relaydesk model`` commands (registered in relaydesk.cli). Heavy imports stay inside commands."""
 
 from __future__ import annotations
 

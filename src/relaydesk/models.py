@@ -2,29 +2,55 @@
 
 from relaydesk.agents.models import Agent, AgentSkill, Team, TeamMembership
 from relaydesk.auth.models import ApiToken
+from relaydesk.channels.chat.models import ChatSite
+from relaydesk.channels.email.models import EmailReceipt, MailboxState
 from relaydesk.channels.models import Delivery, QuarantinedInput
+from relaydesk.classification.models import ClassifierHead, ModelVersion
 from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.db import Base
+from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
 from relaydesk.jobs.models import Job
+from relaydesk.knowledge.models import (
+    Article,
+    ArticleVersion,
+    KnowledgeIndexState,
+    PassageEmbedding,
+)
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
+from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
 
 __all__ = [
     "Agent",
     "AgentSkill",
     "ApiToken",
+    "Article",
+    "ArticleVersion",
     "Attachment",
     "Base",
+    "ChatSite",
+    "ClassifierHead",
     "Customer",
     "CustomerIdentity",
     "Delivery",
+    "EmailReceipt",
     "Job",
+    "KnowledgeIndexState",
+    "MailboxState",
     "Message",
+    "ModelVersion",
     "Order",
+    "PassageEmbedding",
     "QuarantinedInput",
     "Shipment",
+    "SuggestedArticle",
+    "SuggestionQuery",
+    "SuggestionSession",
     "Team",
     "TeamMembership",
     "Ticket",
     "TicketEvent",
+    "TicketTriage",
+    "TrainingExample",
+    "TriageCorrection",
 ]

@@ -1,0 +1,432 @@
+"""Classification service: predict with the active model of a head, train and register versions, promote.
+
+The interface other domains use (triage builds on it):
+
+- ``predict(session, head, text)`` → ``Prediction`` (or None when the head has no active model). Each
+  call reads the head's row (one primary-key query) so a promotion made by another process is picked up
+  at once; the model itself is loaded lazily and cached per process by version id.
+- ``train_version(session, head, texts, labels, source=…)`` trains, stores the artifact under
+  ``<var_dir>/models/`` and adds a version row (a candidate unless ``activate=True``).
+- ``register_version`` adds a version from a model folder made by ``relaydesk model train``.
+- ``activate`` / ``rollback`` / ``set_shadow`` move versions in and out of service.
+- ``register_training_source(head, fn)``: a function returning (texts, labels) that scheduled
+  retraining (``tasks.py``) uses for the head.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from relaydesk.classification.models import ClassifierHead, ModelState, ModelVersion
+from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
+from relaydesk.kit.time import utcnow
+from relaydesk.settings import get_settings
+
+if TYPE_CHECKING:
+    from relaydesk.classification.classifier import TextClassifier, TrainingOptions
+
+__all__ = [
+    "HeadHasNoModelError",
+    "ModelLoadError",
+    "Prediction",
+    "TrainingSource",
+    "activate",
+    "clear_model_cache",
+    "get_version",
+    "heads",
+    "list_versions",
+    "models_dir",
+    "predict",
+    "register_training_source",
+    "register_version",
+    "rollback",
+    "set_retraining",
+    "set_shadow",
+    "train_version",
+    "training_sources",
+    "version_summary",
+]
+
+MAX_TEXT_CHARS = 20_000  # longer texts are cut: the tail of a long email rarely changes its class
+
+
+class HeadHasNoModelError(NotFoundError):
+    """A head has no version (or no earlier one to roll back to)."""
+
+
+class ModelLoadError(ConflictError):
+    """A version's artifact folder is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    head: str  # "category", "priority", "team", ...
+    label: str | None  # None when abstained below the head's threshold (the abstain label if it has one)
+    confidence: float  # calibrated probability of the top label
+    abstained: bool
+    model_version: str  # "category-3"
+    top: list[tuple[str, float]]  # top-3 labels with probabilities
+    shadow: Prediction | None = None  # the shadow candidate's prediction, when one runs
+
+
+# -- model cache -------------------------------------------------------------------------------------
+
+_cache: dict[int, tuple[str, TextClassifier]] = {}
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def clear_model_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def models_dir() -> Path:
+    return get_settings().var_dir / "models"
+
+
+def _artifact_folder(row: ModelVersion) -> Path:
+    path = Path(row.artifact_path)
+    return path if path.is_absolute() else models_dir() / path
+
+
+def _load(session: Session, version_id: int) -> tuple[str, TextClassifier]:
+    cached = _cache.get(version_id)
+    if cached is not None:
+        return cached
+    from relaydesk.classification.classifier import load_classifier
+
+    row = session.get(ModelVersion, version_id)
+    if row is None:
+        raise HeadHasNoModelError(f"model version id {version_id} does not exist")
+    try:
+        model = load_classifier(_artifact_folder(row))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load {row.name}: {exc}") from exc
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[version_id] = (row.name, model)
+    return row.name, model
+
+
+def _predict_with(session: Session, head: str, version_id: int, text: str) -> Prediction:
+    name, model = _load(session, version_id)
+    output = model.predict_one(text[:MAX_TEXT_CHARS])
+    return Prediction(
+        head=head,
+        label=output.label,
+        confidence=round(output.confidence, 6),
+        abstained=output.abstained,
+        model_version=name,
+        top=output.top,
+    )
+
+
+def predict(session: Session, head: str, text: str) -> Prediction | None:
+    """Classify ``text`` with the head's active model; None when the head has no active model.
+
+    When a shadow version is set, it predicts too and its agreement with the active one is counted on
+    its version row (in the caller's transaction).
+    """
+    pointers = session.execute(
+        select(ClassifierHead.active_version_id, ClassifierHead.shadow_version_id).where(
+            ClassifierHead.head == head
+        )
+    ).first()
+    if pointers is None or pointers.active_version_id is None:
+        return None
+    prediction = _predict_with(session, head, pointers.active_version_id, text)
+    shadow_id = pointers.shadow_version_id
+    if shadow_id is None or shadow_id == pointers.active_version_id:
+        return prediction
+    shadow = _predict_with(session, head, shadow_id, text)
+    agreed = shadow.label == prediction.label
+    # An atomic increment: concurrent workers never lose each other's counts.
+    session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.id == shadow_id)
+        .values(
+            shadow_predictions=ModelVersion.shadow_predictions + 1,
+            shadow_agreements=ModelVersion.shadow_agreements + (1 if agreed else 0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return Prediction(**{**prediction.__dict__, "shadow": shadow})
+
+
+# -- versions ----------------------------------------------------------------------------------------
+
+
+def _head_row(session: Session, head: str, *, create: bool = False) -> ClassifierHead | None:
+    row = session.get(ClassifierHead, head, populate_existing=True)
+    if row is None and create:
+        row = ClassifierHead(head=head, retrain_activate=False)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _validate_head(head: str) -> str:
+    cleaned = head.strip()
+    if not cleaned or len(cleaned) > 64 or not all(c.isalnum() or c in "_-." for c in cleaned):
+        raise ValidationFailedError(
+            f"head name {head!r} must be 1-64 letters, digits, '_', '-' or '.'", details={"field": "head"}
+        )
+    return cleaned
+
+
+def list_versions(session: Session, head: str | None = None) -> list[ModelVersion]:
+    query = select(ModelVersion).order_by(ModelVersion.head, ModelVersion.version.desc())
+    if head is not None:
+        query = query.where(ModelVersion.head == head)
+    return list(session.scalars(query))
+
+
+def heads(session: Session) -> dict[str, ClassifierHead]:
+    return {row.head: row for row in session.scalars(select(ClassifierHead))}
+
+
+def get_version(session: Session, head: str, version: int) -> ModelVersion:
+    row = session.scalar(
+        select(ModelVersion).where(ModelVersion.head == head, ModelVersion.version == version)
+    )
+    if row is None:
+        raise HeadHasNoModelError(
+            f"no version {version} of head {head!r}; list them with: relaydesk model list"
+        )
+    return row
+
+
+def _add_version(
+    session: Session, head: str, folder: Path, model: TextClassifier, *, source: str, relative: str
+) -> ModelVersion:
+    head_row = _head_row(session, head, create=True)
+    assert head_row is not None
+    # Lock the head row so two registrations cannot take the same number (PostgreSQL; SQLite serialises).
+    session.execute(select(ClassifierHead).where(ClassifierHead.head == head).with_for_update())
+    number = (
+        session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.head == head)) or 0
+    ) + 1
+    meta = model.meta
+    row = ModelVersion(
+        head=head,
+        version=number,
+        state=ModelState.CANDIDATE,
+        source=source[:200],
+        data_summary=meta.get("data_summary", {}),
+        metrics=meta.get("metrics", {}),
+        abstain_label=model.abstain_label,
+        training_seconds=float(meta.get("training_seconds", 0.0)),
+        artifact_path=relative,
+        shadow_predictions=0,
+        shadow_agreements=0,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def train_version(
+    session: Session,
+    head: str,
+    texts: list[str],
+    labels: list[str],
+    *,
+    source: str,
+    abstain_label: str | None = None,
+    activate: bool = False,
+    options: TrainingOptions | None = None,
+) -> ModelVersion:
+    """Train a model for ``head`` from labelled texts and register it (a candidate unless ``activate``).
+
+    Training runs before the first write, so the caller's transaction holds no write lock meanwhile.
+    ``TrainingDataError`` (a ValidationFailedError here) when the data cannot make a model.
+    """
+    from relaydesk.classification.classifier import TrainingDataError, train
+
+    head = _validate_head(head)
+    relative = f"{head}/{uuid.uuid4().hex}"
+    folder = models_dir() / relative
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        model = train(texts, labels, abstain_label=abstain_label, options=options, work_dir=folder)
+        model.save(folder)
+    except TrainingDataError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ValidationFailedError(f"cannot train {head!r}: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    row = _add_version(session, head, folder, model, source=source, relative=relative)
+    if activate:
+        return _activate_version(session, head, row.version)
+    return row
+
+
+def register_version(
+    session: Session, head: str, model_folder: Path, *, source: str | None = None
+) -> ModelVersion:
+    """Copy a model folder (from ``relaydesk model train``) into the registry as a new candidate."""
+    from relaydesk.classification.classifier import load_classifier
+
+    head = _validate_head(head)
+    try:
+        model = load_classifier(model_folder)
+    except ValueError as exc:
+        raise ValidationFailedError(str(exc)) from exc
+    relative = f"{head}/{uuid.uuid4().hex}"
+    target = models_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(model_folder, target)
+    return _add_version(
+        session, head, target, model, source=source or f"folder:{model_folder.name}", relative=relative
+    )
+
+
+def activate(session: Session, head: str, version: int) -> ModelVersion:
+    """Make ``version`` the one serving ``head``; the one it replaces is retired (rollback returns to it)."""
+    return _activate_version(session, head, version)
+
+
+def _activate_version(session: Session, head: str, version: int) -> ModelVersion:
+    row = get_version(session, head, version)
+    head_row = _head_row(session, head, create=True)
+    assert head_row is not None
+    if head_row.active_version_id == row.id:
+        return row
+    _check_loadable(row)
+    if head_row.active_version_id is not None:
+        previous = session.get(ModelVersion, head_row.active_version_id)
+        if previous is not None:
+            previous.state = ModelState.RETIRED
+    if head_row.shadow_version_id == row.id:
+        head_row.shadow_version_id = None
+    row.state = ModelState.ACTIVE
+    row.activated_at = utcnow()
+    head_row.active_version_id = row.id
+    session.flush()
+    return row
+
+
+def rollback(session: Session, head: str) -> ModelVersion:
+    """Take the active version out of service and serve the most recently active one before it."""
+    head_row = _head_row(session, head)
+    if head_row is None or head_row.active_version_id is None:
+        raise HeadHasNoModelError(f"head {head!r} has no active model to roll back")
+    current = session.get(ModelVersion, head_row.active_version_id)
+    assert current is not None
+    previous = session.scalar(
+        select(ModelVersion)
+        .where(
+            ModelVersion.head == head,
+            ModelVersion.state == ModelState.RETIRED,
+            ModelVersion.id != current.id,
+        )
+        .order_by(ModelVersion.activated_at.desc(), ModelVersion.version.desc())
+        .limit(1)
+    )
+    if previous is None:
+        raise HeadHasNoModelError(f"head {head!r} has no earlier active version to roll back to")
+    _check_loadable(previous)
+    current.state = ModelState.ROLLED_BACK
+    previous.state = ModelState.ACTIVE
+    previous.activated_at = utcnow()
+    head_row.active_version_id = previous.id
+    session.flush()
+    return previous
+
+
+def set_shadow(session: Session, head: str, version: int | None) -> ModelVersion | None:
+    """Run ``version`` in shadow beside the active one (None: stop); agreement counts start from zero."""
+    head_row = _head_row(session, head, create=version is not None)
+    if head_row is None:
+        return None
+    if head_row.shadow_version_id is not None:
+        old = session.get(ModelVersion, head_row.shadow_version_id)
+        if old is not None and old.state == ModelState.SHADOW:
+            old.state = ModelState.CANDIDATE
+    if version is None:
+        head_row.shadow_version_id = None
+        session.flush()
+        return None
+    row = get_version(session, head, version)
+    if row.id == head_row.active_version_id:
+        raise ConflictError(f"{row.name} is the active version; shadow a candidate instead")
+    _check_loadable(row)
+    row.state = ModelState.SHADOW
+    row.shadow_predictions = 0
+    row.shadow_agreements = 0
+    head_row.shadow_version_id = row.id
+    session.flush()
+    return row
+
+
+def _check_loadable(row: ModelVersion) -> None:
+    folder = _artifact_folder(row)
+    if not (folder / "meta.json").is_file():
+        raise ModelLoadError(f"the artifact of {row.name} is missing at {folder}; it cannot serve")
+
+
+def set_retraining(
+    session: Session, head: str, *, every_hours: int | None, activate: bool = False
+) -> ClassifierHead:
+    """Retrain ``head`` from its registered training source every N hours (None: never)."""
+    if every_hours is not None and every_hours < 1:
+        raise ValidationFailedError(
+            "retraining interval must be at least 1 hour", details={"field": "every_hours"}
+        )
+    head_row = _head_row(session, _validate_head(head), create=True)
+    assert head_row is not None
+    head_row.retrain_every_hours = every_hours
+    head_row.retrain_activate = activate
+    session.flush()
+    return head_row
+
+
+# -- training sources --------------------------------------------------------------------------------
+
+TrainingSource = Callable[[Session], tuple[list[str], list[str]]]
+_sources: dict[str, tuple[str, TrainingSource]] = {}
+
+
+def register_training_source(head: str, fn: TrainingSource, *, name: str | None = None) -> None:
+    """Declare where ``head``'s training data comes from (e.g. triage: resolved tickets)."""
+    _sources[head] = (name or str(getattr(fn, "__qualname__", "source")), fn)
+
+
+def training_sources() -> dict[str, tuple[str, TrainingSource]]:
+    return dict(_sources)
+
+
+def version_summary(row: ModelVersion) -> dict[str, Any]:
+    """The registry view of one version (CLI and API)."""
+    metrics = row.metrics or {}
+    return {
+        "head": row.head,
+        "version": row.version,
+        "name": row.name,
+        "state": str(row.state),
+        "source": row.source,
+        "n": (row.data_summary or {}).get("n"),
+        "accuracy": metrics.get("accuracy"),
+        "macro_f1": metrics.get("macro_f1"),
+        "ece": metrics.get("ece"),
+        "threshold": metrics.get("threshold"),
+        "threshold_precision": metrics.get("threshold_precision"),
+        "threshold_coverage": metrics.get("threshold_coverage"),
+        "training_seconds": row.training_seconds,
+        "created_at": row.created_at.isoformat(),
+        "activated_at": row.activated_at.isoformat() if row.activated_at else None,
+        "shadow_predictions": row.shadow_predictions,
+        "shadow_agreement_rate": row.shadow_agreement_rate,
+    }

@@ -1,0 +1,484 @@
+"""The in-memory hybrid search index: BM25 over articles plus sentence embeddings of their passages.
+
+One ``HybridIndex`` is an immutable snapshot of the published articles. ``IndexCache`` keeps one per
+database per process and swaps in a new snapshot when the database's index generation changed (every
+article write bumps it in its own transaction), checking at most once per ``check_seconds``. Passage
+embeddings are cached in ``kb_passage_embeddings`` keyed by a hash of model and text, so a process
+starting up or rebuilding only embeds passages no process has embedded before.
+
+Scoring one query never loops over articles in Python: one matrix-vector product for the passages,
+one for the titles, ``np.maximum.reduceat`` for each article's best passage, one BM25 score vector,
+then features and the calibrated probability for a handful of candidates only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from relaydesk.knowledge import repository
+from relaydesk.knowledge.models import Article, ArticleStatus, KnowledgeIndexState, Visibility
+from relaydesk.knowledge.text import plain_text, split_passages
+
+if TYPE_CHECKING:
+    import bm25s
+
+__all__ = [
+    "CANDIDATES",
+    "Candidate",
+    "HybridIndex",
+    "IndexCache",
+    "IndexedArticle",
+    "Scored",
+    "embed_texts",
+    "index_cache",
+    "passages_for",
+    "tokenize",
+]
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+# How many articles per query get features and a calibrated probability (the rest cannot win).
+CANDIDATES = 10
+
+_STOPWORDS_TEXT = """
+a an and are as at be but by for if in into is it of on or such that the their then there these they this
+to was will with i me my we our you your how do does did can could would should what which who whom why
+when where am been being have has had so any some its it's im i'm
+"""
+# "no" and "not" stay: "not syncing" and "syncing" are different questions.
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _stem(word: str) -> str:
+    # A light suffix strip (plurals, -ing, -ed) so "files"/"file" and "syncing"/"sync" meet.
+    if len(word) <= 4:
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("ing") and len(word) > 5:
+        return word[:-3]
+    if word.endswith("ed") and len(word) > 4:
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """What the index needs of one published article."""
+
+    id: int
+    title: str
+    locale: str
+    public: bool
+    passages: tuple[str, ...]  # plain text, at least one (the title when the body is empty)
+    bm25_text: str
+
+
+def passages_for(title: str, body: str) -> tuple[tuple[str, ...], str]:
+    """An article's passages and the text BM25 indexes (the title counts twice: it states the question)."""
+    text = plain_text(body)
+    passages = tuple(split_passages(text)) or (title,)
+    return passages, f"{title}\n{title}\n{text}"
+
+
+def _embedding_key(model_id: str, title: str, passage: str) -> str:
+    return hashlib.sha256(f"{model_id}\x1f{title}\x1f{passage}".encode()).hexdigest()
+
+
+def _passage_input(title: str, passage: str) -> str:
+    # The title gives a passage its context ("it", "this setting") for the sentence encoder.
+    return f"{title}. {passage}" if passage != title else title
+
+
+_torch_lock = threading.Lock()
+
+
+def embed_texts(texts: Sequence[str], *, single_thread: bool = False) -> FloatArray:
+    """``relaydesk.ml.embeddings.embed``; one torch thread for single queries (latency, not throughput)."""
+    from relaydesk.ml.embeddings import embed
+
+    if not single_thread:
+        return embed(list(texts))
+    import torch
+
+    with _torch_lock:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return embed(list(texts))
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _model_id() -> str:
+    from relaydesk.ml.embeddings import default_model_path
+
+    return str(default_model_path())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One article's raw signals for a query."""
+
+    position: int  # row in the index
+    dense_best: float
+    dense_title: float
+    bm25: float
+    best_passage: int  # global passage row
+
+
+@dataclass(frozen=True)
+class Scored:
+    article_id: int
+    title: str
+    passage: str
+    probability: float
+
+
+@dataclass
+class HybridIndex:
+    """An immutable snapshot: arrays over the published articles and their passages."""
+
+    key: tuple[int, datetime | None]
+    article_ids: npt.NDArray[np.int64]
+    titles: list[str]
+    locales: npt.NDArray[np.str_]
+    public: npt.NDArray[np.bool_]
+    passage_texts: list[str]
+    passage_vectors: FloatArray  # (passages, dims), L2-normalised
+    passage_starts: npt.NDArray[np.intp]  # first passage row of each article; rows are contiguous
+    title_vectors: FloatArray  # (articles, dims)
+    bm25: bm25s.BM25 | None
+    vectors_by_key: dict[str, FloatArray] = field(default_factory=dict, repr=False)
+    _position: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._position = {int(a): i for i, a in enumerate(self.article_ids)}
+
+    def __len__(self) -> int:
+        return len(self.article_ids)
+
+    @classmethod
+    def build(
+        cls,
+        articles: Sequence[IndexedArticle],
+        *,
+        key: tuple[int, datetime | None] = (0, None),
+        vectors: Callable[[list[tuple[str, str, str]]], list[FloatArray]],
+    ) -> HybridIndex:
+        """Build from articles; ``vectors`` maps (cache key, title, passage) triples to embeddings."""
+        import bm25s
+
+        model_id = _model_id()
+        requests: list[tuple[str, str, str]] = []
+        starts: list[int] = []
+        passage_texts: list[str] = []
+        for article in articles:
+            starts.append(len(passage_texts))
+            for passage in article.passages:
+                passage_texts.append(passage)
+                requests.append((_embedding_key(model_id, article.title, passage), article.title, passage))
+            requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
+        found = vectors(requests)
+        by_key = {req[0]: vec for req, vec in zip(requests, found, strict=True)}
+        passage_rows: list[FloatArray] = []
+        title_rows: list[FloatArray] = []
+        cursor = 0
+        for article in articles:
+            for _ in article.passages:
+                passage_rows.append(found[cursor])
+                cursor += 1
+            title_rows.append(found[cursor])
+            cursor += 1
+        dims = found[0].shape[0] if found else 384
+        retriever: bm25s.BM25 | None = None
+        if articles:
+            retriever = bm25s.BM25(k1=1.2, b=0.75)
+            corpus = [tokenize(a.bm25_text) or ["\x00empty"] for a in articles]
+            retriever.index(corpus, show_progress=False)
+        return cls(
+            key=key,
+            article_ids=np.array([a.id for a in articles], dtype=np.int64),
+            titles=[a.title for a in articles],
+            locales=np.array([a.locale for a in articles], dtype=np.str_),
+            public=np.array([a.public for a in articles], dtype=np.bool_),
+            passage_texts=passage_texts,
+            passage_vectors=np.vstack(passage_rows).astype(np.float32)
+            if passage_rows
+            else np.zeros((0, dims), dtype=np.float32),
+            passage_starts=np.array(starts, dtype=np.intp),
+            title_vectors=np.vstack(title_rows).astype(np.float32)
+            if title_rows
+            else np.zeros((0, dims), dtype=np.float32),
+            bm25=retriever,
+            vectors_by_key=by_key,
+        )
+
+    def visible_mask(self, *, public_only: bool, locale: str | None) -> npt.NDArray[np.bool_]:
+        mask = self.public.copy() if public_only else np.ones(len(self), dtype=np.bool_)
+        if locale:
+            language = locale.lower().split("-")[0]
+            exact = self.locales == locale.lower()
+            same_language = np.char.startswith(self.locales, language)
+            mask &= exact | same_language
+        return mask
+
+    def candidates(
+        self, query_vector: FloatArray, query_tokens: list[str], mask: npt.NDArray[np.bool_], k: int
+    ) -> list[Candidate]:
+        """The ``k`` visible articles most likely to answer, with their raw signals."""
+        if len(self) == 0 or not mask.any():
+            return []
+        passage_scores = self.passage_vectors @ query_vector
+        dense_best = np.maximum.reduceat(passage_scores, self.passage_starts)
+        dense_title = self.title_vectors @ query_vector
+        if self.bm25 is not None and query_tokens:
+            bm25 = np.asarray(self.bm25.get_scores(query_tokens), dtype=np.float32)
+        else:
+            bm25 = np.zeros(len(self), dtype=np.float32)
+        top_bm25 = float(bm25[mask].max()) if mask.any() else 0.0
+        bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else bm25
+        # A cheap prefilter only: the calibrated model re-ranks the candidates it keeps.
+        prefilter = np.maximum(dense_best, dense_title) + 0.25 * bm25_rel
+        prefilter = np.where(mask, prefilter, -np.inf)
+        k = min(k, int(mask.sum()))
+        top = np.argpartition(-prefilter, k - 1)[:k]
+        top = top[np.argsort(-prefilter[top])]
+        ends = np.append(self.passage_starts[1:], len(self.passage_texts))
+        result = []
+        for position in top:
+            start, end = int(self.passage_starts[position]), int(ends[position])
+            best = start + int(np.argmax(passage_scores[start:end]))
+            result.append(
+                Candidate(
+                    position=int(position),
+                    dense_best=float(dense_best[position]),
+                    dense_title=float(dense_title[position]),
+                    bm25=float(bm25[position]),
+                    best_passage=best,
+                )
+            )
+        return result
+
+    def top_bm25(self, candidates: Sequence[Candidate]) -> float:
+        return max((c.bm25 for c in candidates), default=0.0)
+
+    def article_at(self, position: int) -> tuple[int, str]:
+        return int(self.article_ids[position]), self.titles[position]
+
+    def contains(self, article_id: int) -> bool:
+        return article_id in self._position
+
+
+def candidate_features(candidates: Sequence[Candidate], n_query_tokens: int) -> npt.NDArray[np.float64]:
+    """Per-candidate features for the calibrated model (rows follow ``candidates``)."""
+    if not candidates:
+        return np.zeros((0, len(FEATURE_NAMES)))
+    dense = np.array([c.dense_best for c in candidates])
+    title = np.array([c.dense_title for c in candidates])
+    bm25 = np.array([c.bm25 for c in candidates])
+    top_bm25 = bm25.max()
+    bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else np.zeros_like(bm25)
+    dense_any = np.maximum(dense, title)
+
+    def margin(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        # Against the best *other* candidate: positive only for the leader, by how much it leads.
+        if len(values) == 1:
+            return values.copy()
+        order = np.sort(values)
+        best, second = order[-1], order[-2]
+        result: npt.NDArray[np.float64] = values - np.where(values == best, second, best)
+        return result
+
+    rows: npt.NDArray[np.float64] = np.column_stack(
+        [
+            dense,
+            title,
+            dense_any,
+            bm25_rel,
+            np.log1p(bm25),
+            np.log1p(bm25) / math.log1p(max(n_query_tokens, 1) * 4.0),
+            margin(dense_any),
+            margin(dense),
+            margin(bm25_rel),
+        ]
+    )
+    return rows
+
+
+FEATURE_NAMES = (
+    "dense_best",
+    "dense_title",
+    "dense_any",
+    "bm25_rel",
+    "bm25_log",
+    "bm25_per_token",
+    "dense_any_margin",
+    "dense_best_margin",
+    "bm25_margin",
+)
+
+
+class IndexCache:
+    """The process's index for each database, refreshed when the database's generation moves."""
+
+    def __init__(self, *, check_seconds: float = 1.0) -> None:
+        self.check_seconds = check_seconds
+        self._indexes: dict[str, HybridIndex] = {}
+        self._checked_at: dict[str, float] = {}
+        self._vectors: dict[str, FloatArray] = {}  # passage embeddings this process already has
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        """Check the generation on the next search (this process just changed an article)."""
+        self._checked_at.clear()
+
+    def get(self, session: Session) -> HybridIndex:
+        url = str(session.get_bind().engine.url)
+        now = time.monotonic()
+        index = self._indexes.get(url)
+        if index is not None and now - self._checked_at.get(url, -math.inf) < self.check_seconds:
+            return index
+        key = _generation_key(session)
+        self._checked_at[url] = now
+        if index is not None and index.key == key:
+            return index
+        with self._lock:
+            index = self._indexes.get(url)
+            if index is None or index.key != key:
+                started = time.perf_counter()
+                index = self._build(session, key)
+                self._indexes[url] = index
+                log.info(
+                    "knowledge index rebuilt: %d articles, %d passages in %.0f ms",
+                    len(index),
+                    len(index.passage_texts),
+                    (time.perf_counter() - started) * 1000,
+                )
+        return index
+
+    def _build(self, session: Session, key: tuple[int, datetime | None]) -> HybridIndex:
+        articles = load_published(session)
+        return HybridIndex.build(articles, key=key, vectors=lambda reqs: self.vectors(session, reqs))
+
+    def vectors(self, session: Session, requests: list[tuple[str, str, str]]) -> list[FloatArray]:
+        """Embeddings for (key, title, passage): this process's memory, then the database, then the model."""
+        missing = [r for r in requests if r[0] not in self._vectors]
+        if missing:
+            stored = repository.load_embeddings(session, [r[0] for r in missing])
+            for content_hash, blob in stored.items():
+                self._vectors[content_hash] = np.frombuffer(blob, dtype="<f4").copy()
+            todo = {r[0]: r for r in missing if r[0] not in self._vectors}
+            if todo:
+                items = list(todo.values())
+                computed = embed_texts([_passage_input(title, p or title) for _, title, p in items])
+                fresh = {}
+                for (content_hash, _, _), vector in zip(items, computed, strict=True):
+                    self._vectors[content_hash] = vector
+                    fresh[content_hash] = vector.astype("<f4").tobytes()
+                _save_quietly(session, fresh, int(computed.shape[1]))
+        wanted = {r[0] for r in requests}
+        # Forget vectors of passages that no longer exist, so memory follows the knowledge base.
+        if len(self._vectors) > 2 * len(wanted) + 1000:
+            self._vectors = {k: v for k, v in self._vectors.items() if k in wanted}
+        return [self._vectors[r[0]] for r in requests]
+
+    def warm(self, session: Session, articles: Sequence[IndexedArticle]) -> None:
+        """Embed and store the passages of articles just written, in the writer's transaction."""
+        model_id = _model_id()
+        requests: list[tuple[str, str, str]] = []
+        for article in articles:
+            requests.extend(
+                (_embedding_key(model_id, article.title, p), article.title, p) for p in article.passages
+            )
+            requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
+        self.vectors(session, requests)
+
+
+def _save_quietly(session: Session, vectors: dict[str, bytes], dims: int) -> None:
+    # The cache is an optimisation: a read-only or contended transaction must not fail a search.
+    try:
+        with session.begin_nested():
+            repository.save_embeddings(session, vectors, dims)
+    except Exception as exc:
+        log.warning("could not store %d passage embeddings: %s", len(vectors), exc)
+
+
+def _generation_key(session: Session) -> tuple[int, datetime | None]:
+    row = session.execute(
+        select(KnowledgeIndexState.generation, KnowledgeIndexState.updated_at).where(
+            KnowledgeIndexState.id == repository.STATE_ID
+        )
+    ).first()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+def to_indexed(article: Article) -> IndexedArticle:
+    passages, bm25_text = passages_for(article.title, article.body)
+    return IndexedArticle(
+        id=article.id,
+        title=article.title,
+        locale=article.locale,
+        public=article.visibility == Visibility.PUBLIC,
+        passages=passages,
+        bm25_text=bm25_text,
+    )
+
+
+def load_published(session: Session) -> list[IndexedArticle]:
+    rows = session.execute(
+        select(Article.id, Article.title, Article.body, Article.locale, Article.visibility)
+        .where(Article.status == ArticleStatus.PUBLISHED)
+        .order_by(Article.id)
+    )
+    result = []
+    for article_id, title, body, locale, visibility in rows:
+        passages, bm25_text = passages_for(title, body)
+        result.append(
+            IndexedArticle(
+                id=article_id,
+                title=title,
+                locale=locale,
+                public=visibility == Visibility.PUBLIC,
+                passages=passages,
+                bm25_text=bm25_text,
+            )
+        )
+    return result
+
+
+index_cache = IndexCache()
+
+
+def features_for_query(
+    index: HybridIndex, query: str, *, public_only: bool, locale: str | None, k: int = CANDIDATES
+) -> tuple[list[Candidate], npt.NDArray[np.float64]]:
+    """Embed the query, pick candidates and compute their features (shared by search and calibration)."""
+    vector = embed_texts([query], single_thread=True)[0]
+    tokens = tokenize(query)
+    candidates = index.candidates(
+        vector, tokens, index.visible_mask(public_only=public_only, locale=locale), k
+    )
+    return candidates, candidate_features(candidates, len(tokens))

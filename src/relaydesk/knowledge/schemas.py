@@ -1,0 +1,114 @@
+"""API shapes of the knowledge base."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from relaydesk.knowledge.models import ArticleStatus, Visibility
+
+__all__ = [
+    "ArticleCreate",
+    "ArticleOut",
+    "ArticlePage",
+    "ArticleUpdate",
+    "ArticleVersionOut",
+    "Locale",
+    "SearchOut",
+    "SuggestionOut",
+    "Tag",
+]
+
+# BCP 47-ish: "en", "de", "pt-br". Kept lower-case so URLs and filters agree.
+Locale = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$", to_lower=True, strip_whitespace=True)
+]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
+class ArticleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    body: str = Field(default="", max_length=200_000, description="Markdown")
+    external_id: ExternalId | None = None
+    category: str | None = Field(default=None, max_length=120)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    locale: Locale = "en"
+    visibility: Visibility = Visibility.PUBLIC
+    status: ArticleStatus = ArticleStatus.DRAFT
+
+
+class ArticleUpdate(BaseModel):
+    """Only the fields given change. ``version`` (optional) makes a stale edit a 409."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    body: str | None = Field(default=None, max_length=200_000)
+    external_id: ExternalId | None = None
+    category: str | None = Field(default=None, max_length=120)
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    locale: Locale | None = None
+    visibility: Visibility | None = None
+    version: int | None = Field(default=None, ge=1, description="the version this edit was made against")
+
+
+class ArticleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str | None
+    title: str
+    body: str
+    category: str | None
+    tags: list[str]
+    locale: str
+    visibility: Visibility
+    status: ArticleStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    url: str
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleOut]
+    next_cursor: str | None
+
+
+class ArticleVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    change: str
+    title: str
+    body: str
+    category: str | None
+    tags: list[str]
+    locale: str
+    visibility: Visibility
+    status: ArticleStatus
+    editor_agent_id: int | None
+    editor: str
+    created_at: datetime
+
+
+class SuggestionOut(BaseModel):
+    article_id: int
+    title: str
+    snippet: str
+    url: str
+    score: float
+
+
+class SearchOut(BaseModel):
+    query: str
+    suggestions: list[SuggestionOut]
+    abstained: bool
+    took_ms: float

@@ -1,0 +1,306 @@
+"""Knowledge-base logic: articles with their version history, and the hybrid search other domains call.
+
+Other domains use ``search`` (deflection, agent assist) and ``get_article``; they never read the
+tables. Every write records a version row and bumps the index generation in the same transaction,
+so every process's search index picks the change up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from relaydesk.auth.roles import Principal
+from relaydesk.kit.errors import ConflictError, NotFoundError
+from relaydesk.kit.time import utcnow
+from relaydesk.knowledge import repository
+from relaydesk.knowledge.calibration import Calibration, default_calibration
+from relaydesk.knowledge.index import CANDIDATES, HybridIndex, features_for_query, index_cache, to_indexed
+from relaydesk.knowledge.models import Article, ArticleStatus, ArticleVersion, Visibility
+from relaydesk.knowledge.repository import ArticleFilters
+from relaydesk.knowledge.schemas import ArticleCreate, ArticleUpdate
+from relaydesk.knowledge.text import make_snippet, slugify
+
+__all__ = [
+    "Article",
+    "ArticleFilters",
+    "ArticleNotFoundError",
+    "Audience",
+    "Editor",
+    "SearchResult",
+    "Suggestion",
+    "article_url",
+    "create_article",
+    "delete_article",
+    "get_article",
+    "get_by_external_id",
+    "list_articles",
+    "list_versions",
+    "publish_article",
+    "search",
+    "unpublish_article",
+    "update_article",
+]
+
+Audience = Literal["customer", "agent"]
+MAX_QUERY_CHARS = 2_000
+
+
+class ArticleNotFoundError(NotFoundError):
+    code = "article_not_found"
+
+
+class StaleArticleError(ConflictError):
+    code = "stale_article"
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Who changed an article: an agent, or a named tool (``import:kb.jsonl``)."""
+
+    agent_id: int | None = None
+    label: str = ""
+
+    @classmethod
+    def of(cls, principal: Principal) -> Editor:
+        if principal.agent_id is not None:
+            return cls(principal.agent_id, f"agent:{principal.agent_id}")
+        return cls(None, f"api-token:{principal.token_id}")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    article_id: int
+    title: str
+    snippet: str  # the best-matching passage, plain text, at most ~240 characters
+    url: str  # public help-center URL: /help/{locale}/articles/{id}-{slug}
+    score: float  # calibrated probability that the article answers the query, 0..1
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    suggestions: list[Suggestion]  # empty when abstained
+    abstained: bool
+    took_ms: float
+
+
+def article_url(article_id: int, title: str, locale: str) -> str:
+    return f"/help/{locale}/articles/{article_id}-{slugify(title)}"
+
+
+# -- articles -------------------------------------------------------------------------------------------
+
+
+def get_article(session: Session, article_id: int) -> Article:
+    article = session.get(Article, article_id)
+    if article is None:
+        raise ArticleNotFoundError(f"No knowledge-base article {article_id}.")
+    return article
+
+
+def get_by_external_id(session: Session, external_id: str) -> Article | None:
+    return repository.get_by_external_id(session, external_id)
+
+
+def list_articles(
+    session: Session, filters: ArticleFilters, *, after_id: int | None = None, limit: int = 50
+) -> list[Article]:
+    return repository.list_articles(session, filters, after_id=after_id, limit=limit)
+
+
+def list_versions(session: Session, article: Article) -> Sequence[ArticleVersion]:
+    return repository.versions_of(session, article.id)
+
+
+def _record(session: Session, article: Article, change: str, editor: Editor) -> None:
+    session.add(
+        ArticleVersion(
+            article_id=article.id,
+            version=article.version,
+            change=change,
+            title=article.title,
+            body=article.body,
+            category=article.category,
+            tags=list(article.tags or []),
+            locale=article.locale,
+            visibility=article.visibility,
+            status=article.status,
+            editor_agent_id=editor.agent_id,
+            editor=editor.label,
+            created_at=utcnow(),
+        )
+    )
+
+
+def _changed(session: Session, article: Article, change: str, editor: Editor, *, content: bool) -> None:
+    session.flush()
+    _record(session, article, change, editor)
+    repository.bump_generation(session)
+    if content and article.status == ArticleStatus.PUBLISHED:
+        # Embed now, in the writer's transaction, so no searching process has to.
+        index_cache.warm(session, [to_indexed(article)])
+    index_cache.invalidate()
+
+
+def _check_external_id(session: Session, external_id: str | None, article_id: int | None) -> None:
+    if external_id is None:
+        return
+    other = repository.get_by_external_id(session, external_id)
+    if other is not None and other.id != article_id:
+        raise ConflictError(f"Article {other.id} already has the external id {external_id!r}.")
+
+
+def create_article(
+    session: Session, data: ArticleCreate, editor: Editor, *, change: str = "created"
+) -> Article:
+    _check_external_id(session, data.external_id, None)
+    now = utcnow()
+    article = Article(
+        external_id=data.external_id,
+        title=data.title,
+        body=data.body,
+        category=data.category,
+        tags=list(data.tags),
+        locale=data.locale,
+        visibility=data.visibility,
+        status=data.status,
+        version=1,
+        published_at=now if data.status == ArticleStatus.PUBLISHED else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(article)
+    _changed(session, article, change, editor, content=True)
+    return article
+
+
+def update_article(
+    session: Session, article: Article, data: ArticleUpdate, editor: Editor, *, change: str = "updated"
+) -> Article:
+    """Apply the fields given; a ``version`` older than the article's is a conflict, not a lost edit."""
+    if data.version is not None and data.version != article.version:
+        raise StaleArticleError(
+            f"Article {article.id} is at version {article.version}; your edit was made against version "
+            f"{data.version}. Reload it and apply your change again."
+        )
+    fields = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "external_id" in fields:
+        _check_external_id(session, fields["external_id"], article.id)
+    for name in ("title", "body", "locale", "visibility"):
+        if fields.get(name) is None:
+            fields.pop(name, None)  # these cannot be cleared, only changed
+    changed = {name: value for name, value in fields.items() if getattr(article, name) != value}
+    if not changed:
+        return article
+    for name, value in changed.items():
+        setattr(article, name, list(value) if name == "tags" else value)
+    article.version += 1
+    article.updated_at = utcnow()
+    _changed(session, article, change, editor, content=bool({"title", "body"} & set(changed)))
+    return article
+
+
+def _set_status(session: Session, article: Article, status: ArticleStatus, editor: Editor) -> Article:
+    if article.status == status:
+        return article
+    article.status = status
+    article.version += 1
+    article.updated_at = utcnow()
+    if status == ArticleStatus.PUBLISHED:
+        article.published_at = article.updated_at
+    _changed(session, article, str(status), editor, content=status == ArticleStatus.PUBLISHED)
+    return article
+
+
+def publish_article(session: Session, article: Article, editor: Editor) -> Article:
+    return _set_status(session, article, ArticleStatus.PUBLISHED, editor)
+
+
+def unpublish_article(session: Session, article: Article, editor: Editor) -> Article:
+    return _set_status(session, article, ArticleStatus.DRAFT, editor)
+
+
+def delete_article(session: Session, article: Article) -> None:
+    session.delete(article)
+    session.flush()
+    repository.bump_generation(session)
+    index_cache.invalidate()
+
+
+# -- search ---------------------------------------------------------------------------------------------
+
+
+def current_calibration(session: Session) -> Calibration:
+    """The installation's own calibration if ``kb calibrate`` stored one, else the shipped default."""
+    stored = repository.read_calibration(session)
+    return Calibration.from_dict(stored) if stored else default_calibration()
+
+
+def search_index(session: Session) -> HybridIndex:
+    """The process's index, fresh to within about a second of the last committed article change."""
+    return index_cache.get(session)
+
+
+def search(
+    session: Session,
+    query: str,
+    *,
+    locale: str | None = None,
+    audience: Audience = "customer",
+    limit: int = 3,
+) -> SearchResult:
+    """Suggest published articles for a question, or abstain when none is likely enough to answer it.
+
+    ``customer`` sees public articles only; ``agent`` sees internal ones too. ``score`` is calibrated:
+    among suggestions scored 0.8, about eight in ten answer the question.
+    """
+    started = time.perf_counter()
+    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    index = search_index(session)
+    if not query or len(index) == 0:
+        return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
+    calibration = _calibration_for(session, index)
+    candidates, features = features_for_query(
+        index, query, public_only=audience != "agent", locale=locale, k=max(CANDIDATES, limit)
+    )
+    probabilities = calibration.probabilities(features)
+    order = sorted(range(len(candidates)), key=lambda i: -probabilities[i])
+    if not order or probabilities[order[0]] < calibration.threshold:
+        return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
+    suggestions = []
+    for i in order[:limit]:
+        candidate = candidates[i]
+        article_id, title = index.article_at(candidate.position)
+        suggestions.append(
+            Suggestion(
+                article_id=article_id,
+                title=title,
+                snippet=make_snippet(index.passage_texts[candidate.best_passage]),
+                url=article_url(article_id, title, str(index.locales[candidate.position])),
+                score=round(float(probabilities[i]), 4),
+            )
+        )
+    return SearchResult(query, suggestions, False, (time.perf_counter() - started) * 1000)
+
+
+_calibrations: dict[tuple[str, object], Calibration] = {}
+
+
+def _calibration_for(session: Session, index: HybridIndex) -> Calibration:
+    # Read once per index generation: storing a calibration bumps the generation too.
+    cache_key = (str(session.get_bind().engine.url), index.key)
+    found = _calibrations.get(cache_key)
+    if found is None:
+        found = current_calibration(session)
+        _calibrations.clear()
+        _calibrations[cache_key] = found
+    return found
+
+
+def is_visible_to_customers(article: Article) -> bool:
+    return article.status == ArticleStatus.PUBLISHED and article.visibility == Visibility.PUBLIC

@@ -1,0 +1,73 @@
+"""Hybrid search as other domains call it: ``knowledge.service.search``."""
+
+from __future__ import annotations
+
+from relaydesk.db import Database
+from relaydesk.knowledge import service
+from relaydesk.knowledge.index import IndexCache
+from relaydesk.knowledge.models import ArticleStatus, Visibility
+from tests.knowledge.conftest import add_article
+
+
+def test_a_paraphrased_question_finds_its_article_with_snippet_url_and_score(database, faq):
+    with database.transaction(read_only=True) as session:
+        result = service.search(session, "how can I remove my facebook profile for good?")
+    assert not result.abstained
+    top = result.suggestions[0]
+    assert top.article_id == faq["faq-001"]
+    assert top.url == f"/help/en/articles/{top.article_id}-how-do-i-delete-my-facebook-account"
+    assert 0.0 < top.score <= 1.0 and len(top.snippet) <= 241 and "account" in top.snippet.lower()
+    assert [s.score for s in result.suggestions] == sorted((s.score for s in result.suggestions), reverse=True)
+    assert len(result.suggestions) <= 3 and result.took_ms > 0
+
+
+def test_internal_articles_reach_agents_but_never_customers(database, faq):
+    internal = add_article(
+        database,
+        "Refund override procedure for chargebacks",
+        "Agents only: open the billing console and press override to refund a chargeback.",
+        visibility=Visibility.INTERNAL,
+    )
+    with database.transaction(read_only=True) as session:
+        query = "refund override procedure for a chargeback"
+        as_agent = service.search(session, query, audience="agent")
+        as_customer = service.search(session, query, audience="customer", limit=10)
+    assert as_agent.suggestions[0].article_id == internal
+    assert internal not in {s.article_id for s in as_customer.suggestions}
+
+
+def test_drafts_and_other_locales_are_not_suggested(database, faq):
+    draft = add_article(
+        database, "Zebra stripes knitting pattern", "How to knit zebra stripes.", status=ArticleStatus.DRAFT
+    )
+    german = add_article(database, "Zebrastreifen stricken", "Wie man Zebrastreifen strickt.", locale="de")
+    with database.transaction(read_only=True) as session:
+        english = service.search(session, "zebra stripes knitting", locale="en", limit=10)
+        any_locale = service.search(session, "Zebrastreifen stricken", limit=10)
+    assert draft not in {s.article_id for s in english.suggestions}
+    assert german not in {s.article_id for s in english.suggestions}
+    assert draft not in {s.article_id for s in any_locale.suggestions}
+
+
+def test_an_unrelated_question_gets_no_suggestion(database, faq):
+    with database.transaction(read_only=True) as session:
+        result = service.search(session, "what is the boiling point of water on mount everest")
+    assert result.abstained and result.suggestions == []
+
+
+def test_an_article_saved_through_another_database_is_found_by_an_index_built_before(database, faq):
+    cache = IndexCache(check_seconds=0.0)  # this "process" checks the generation on every search
+    with database.transaction(read_only=True) as session:
+        before = cache.get(session)
+    other_process = Database(database.url)
+    try:
+        created = add_article(
+            other_process,
+            "Renaming a Trello board",
+            "Open the board menu, choose Settings, then Rename board.",
+        )
+    finally:
+        other_process.dispose()
+    with database.transaction(read_only=True) as session:
+        after = cache.get(session)
+    assert not before.contains(created) and after.contains(created)

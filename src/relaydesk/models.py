@@ -17,12 +17,6 @@ from relaydesk.knowledge.models import (
     KnowledgeIndexState,
     PassageEmbedding,
 )
-from relaydesk.knowledge.models import (
-    Article,
-    ArticleVersion,
-    KnowledgeIndexState,
-    PassageEmbedding,
-)
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
 
@@ -30,8 +24,6 @@ __all__ = [
     "Agent",
     "AgentSkill",
     "ApiToken",
-    "Article",
-    "ArticleVersion",
     "Article",
     "ArticleVersion",
     "Attachment",
@@ -44,12 +36,10 @@ __all__ = [
     "EmailReceipt",
     "Job",
     "KnowledgeIndexState",
-    "KnowledgeIndexState",
     "MailboxState",
     "Message",
     "ModelVersion",
     "Order",
-    "PassageEmbedding",
     "PassageEmbedding",
     "QuarantinedInput",
     "Shipment",

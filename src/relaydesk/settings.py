@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     webhook_rate_per_minute: int = Field(default=600, gt=0)
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
 
+    # Deflection: a suggestion session with no ticket from that customer within the window counts
+    # as deflected; a holdout share of sessions is shown nothing, to measure what happens anyway.
+    deflection_window_days: float = Field(default=3.0, gt=0)
+    deflection_holdout_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    deflection_rate_per_minute: int = Field(default=240, gt=0)
+    # KB-gap clusters: queries closer than this cosine distance (average linkage) share a cluster.
+    deflection_gap_distance: float = Field(default=0.45, gt=0.0, lt=2.0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -109,6 +109,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
 def _after_intake(session: Session, message: Message) -> None:
     # The next steps (flags, deflection, triage) run as jobs written in this same transaction.
     enqueue(session, PROCESS_INBOUND_JOB, message_id=message.id)
+    enqueue(session, "deflection.link_ticket", message_id=message.id)
 
 
 def _attach(session: Session, message: Message, inbound: InboundMessage) -> None:

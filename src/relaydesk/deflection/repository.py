@@ -1,0 +1,189 @@
+"""Every query of the deflection domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from relaydesk.deflection.models import (
+    ArticleFeedback,
+    SessionOutcome,
+    SessionSource,
+    SuggestedArticle,
+    SuggestionQuery,
+    SuggestionSession,
+)
+from relaydesk.tickets.enums import Channel
+
+__all__ = ["DeflectionRepository"]
+
+# Sessions whose outcome a later ticket can still change.
+_LINKABLE = (SessionOutcome.PENDING, SessionOutcome.DEFLECTED_CONFIRMED)
+
+
+class DeflectionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_public_id(self, public_id: str) -> SuggestionSession | None:
+        return self.session.scalar(select(SuggestionSession).where(SuggestionSession.public_id == public_id))
+
+    def email_ack_for_ticket(self, ticket_id: int) -> SuggestionSession | None:
+        return self.session.scalar(
+            select(SuggestionSession).where(
+                SuggestionSession.ticket_id == ticket_id,
+                SuggestionSession.source == SessionSource.EMAIL_ACK,
+            )
+        )
+
+    def linkable_for_contact(
+        self,
+        *,
+        customer_id: int,
+        visitor_ids: Sequence[str],
+        ticket_id: int,
+        active_since: datetime,
+        before: datetime,
+    ) -> Sequence[SuggestionSession]:
+        """Sessions a new customer message escalates: that customer's (by id or by a visitor identity),
+        still open to a ticket, active within the window before the message."""
+        who = [SuggestionSession.customer_id == customer_id]
+        if visitor_ids:
+            who.append(SuggestionSession.visitor_id.in_(visitor_ids))
+        return self.session.scalars(
+            select(SuggestionSession)
+            .where(
+                or_(*who),
+                SuggestionSession.outcome.in_(_LINKABLE),
+                or_(SuggestionSession.ticket_id.is_(None), SuggestionSession.ticket_id == ticket_id),
+                SuggestionSession.last_activity_at >= active_since,
+                SuggestionSession.created_at <= before,
+            )
+            .order_by(SuggestionSession.id)
+        ).all()
+
+    def settle_pending(self, *, inactive_before: datetime, now: datetime) -> tuple[int, int]:
+        """Pending sessions past the window: with a ticket they escalated, without one they deflected."""
+        base = and_(
+            SuggestionSession.outcome == SessionOutcome.PENDING,
+            SuggestionSession.last_activity_at < inactive_before,
+        )
+        escalated = self._count(
+            update(SuggestionSession)
+            .where(base, SuggestionSession.ticket_id.is_not(None))
+            .values(outcome=SessionOutcome.ESCALATED, outcome_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        deflected = self._count(
+            update(SuggestionSession)
+            .where(base, SuggestionSession.ticket_id.is_(None))
+            .values(outcome=SessionOutcome.DEFLECTED_NO_TICKET, outcome_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return deflected, escalated
+
+    def _count(self, statement: Any) -> int:
+        result = self.session.execute(statement)
+        return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+    def for_ticket(self, ticket_id: int) -> Sequence[SuggestionSession]:
+        return self.session.scalars(
+            select(SuggestionSession)
+            .where(SuggestionSession.ticket_id == ticket_id)
+            .options(selectinload(SuggestionSession.queries), selectinload(SuggestionSession.articles))
+            .order_by(SuggestionSession.created_at, SuggestionSession.id)
+        ).all()
+
+    # --- reports -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _window(
+        since: datetime | None, until: datetime | None, channel: Channel | None
+    ) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if since is not None:
+            conditions.append(SuggestionSession.created_at >= since)
+        if until is not None:
+            conditions.append(SuggestionSession.created_at < until)
+        if channel is not None:
+            conditions.append(SuggestionSession.channel == channel)
+        return conditions
+
+    def outcome_counts(
+        self, since: datetime | None, until: datetime | None, channel: Channel | None
+    ) -> Sequence[tuple[bool, SessionOutcome, bool, bool, int]]:
+        """(holdout, outcome, abstained, said_solved, count) groups."""
+        said_solved = SuggestionSession.confirmed_at.is_not(None)
+        stmt = select(
+            SuggestionSession.holdout,
+            SuggestionSession.outcome,
+            SuggestionSession.abstained,
+            said_solved,
+            func.count(),
+        ).group_by(
+            SuggestionSession.holdout, SuggestionSession.outcome, SuggestionSession.abstained, said_solved
+        )
+        rows = self.session.execute(stmt.where(*self._window(since, until, channel))).all()
+        return [(bool(h), SessionOutcome(o), bool(a), bool(s), int(n)) for h, o, a, s, n in rows]
+
+    def gap_queries(
+        self, since: datetime | None, until: datetime | None, *, limit: int
+    ) -> Sequence[tuple[str, bool, bool]]:
+        """(text, abstained, not_helpful) of the newest queries search could not answer well."""
+        not_helpful = (
+            select(SuggestedArticle.id)
+            .where(
+                SuggestedArticle.query_id == SuggestionQuery.id,
+                SuggestedArticle.feedback == ArticleFeedback.NOT_HELPFUL,
+            )
+            .exists()
+        )
+        stmt = (
+            select(SuggestionQuery.text, SuggestionQuery.abstained, not_helpful)
+            .join(SuggestionSession, SuggestionSession.id == SuggestionQuery.session_id)
+            .where(or_(SuggestionQuery.abstained.is_(True), not_helpful))
+            .order_by(SuggestionQuery.id.desc())
+            .limit(limit)
+        )
+        if since is not None:
+            stmt = stmt.where(SuggestionQuery.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(SuggestionQuery.created_at < until)
+        return [(str(t), bool(a), bool(n)) for t, a, n in self.session.execute(stmt).all()]
+
+    def article_rows(
+        self, since: datetime | None, until: datetime | None
+    ) -> Sequence[tuple[int, int, int, int, int, int, int]]:
+        """Per article: (article_id, newest row id, shown, views, solved, not_helpful, tickets after
+        viewing)."""
+        viewed = SuggestedArticle.viewed_at.is_not(None)
+        stmt = (
+            select(
+                SuggestedArticle.article_id,
+                func.max(SuggestedArticle.id),
+                func.count(),
+                func.count(SuggestedArticle.viewed_at),
+                func.count().filter(SuggestedArticle.feedback == ArticleFeedback.SOLVED),
+                func.count().filter(SuggestedArticle.feedback == ArticleFeedback.NOT_HELPFUL),
+                func.count().filter(viewed, SuggestionSession.outcome == SessionOutcome.ESCALATED),
+            )
+            .join(SuggestionSession, SuggestionSession.id == SuggestedArticle.session_id)
+            .where(SuggestedArticle.displayed.is_(True))
+            .group_by(SuggestedArticle.article_id)
+        )
+        rows = self.session.execute(stmt.where(*self._window(since, until, None))).all()
+        return [tuple(int(v) for v in row) for row in rows]  # type: ignore[misc]
+
+    def titles(self, row_ids: Sequence[int]) -> dict[int, str]:
+        if not row_ids:
+            return {}
+        rows = self.session.execute(
+            select(SuggestedArticle.article_id, SuggestedArticle.title).where(
+                SuggestedArticle.id.in_(row_ids)
+            )
+        ).all()
+        return {int(a): str(t) for a, t in rows}

@@ -1,0 +1,37 @@
+"""Jobs of the deflection domain: link sessions to the ticket that followed, acknowledge new email
+tickets, settle sessions whose window has passed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from relaydesk.deflection import service
+from relaydesk.jobs import periodic, task
+from relaydesk.tickets.models import Message, Ticket
+
+__all__ = ["link_ticket", "settle_expired"]
+
+log = logging.getLogger("relaydesk.deflection")
+
+
+@task("deflection.link_ticket")
+def link_ticket(session: Session, *, message_id: int) -> None:
+    """Every stored customer message (enqueued by intake): escalate the sessions it follows, and
+    acknowledge a new email ticket (with articles when search is confident)."""
+    message = session.get(Message, message_id)
+    if message is None:
+        return
+    service.link_contact(session, message)
+    ticket = session.get(Ticket, message.ticket_id)
+    if ticket is not None and ticket.messages and ticket.messages[0].id == message.id:
+        service.acknowledge_email(session, message)
+
+
+@periodic("deflection.settle_expired", every=timedelta(minutes=15))
+def settle_expired(session: Session) -> None:
+    deflected, escalated = service.settle_expired(session)
+    if deflected or escalated:
+        log.info("deflection sessions settled: %d without a ticket, %d escalated", deflected, escalated)

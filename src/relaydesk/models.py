@@ -10,7 +10,6 @@ from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.db import Base
 from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
-from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
 from relaydesk.jobs.models import Job
 from relaydesk.knowledge.models import (
     Article,
@@ -44,9 +43,6 @@ __all__ = [
     "PassageEmbedding",
     "QuarantinedInput",
     "Shipment",
-    "SuggestedArticle",
-    "SuggestionQuery",
-    "SuggestionSession",
     "SuggestedArticle",
     "SuggestionQuery",
     "SuggestionSession",

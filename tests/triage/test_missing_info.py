@@ -1,5 +1,6 @@
 """The missing-information loop over a real channel: the bot asks by SMS, the answer lands in the
-ticket's fields before routing."""
+ticket's fields before routing. Without a model, triage sends the ticket to the human triage queue and
+the agent's category starts the loop; with one (the acceptance test) triage's own category does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Ticket, TicketEvent
 from tests.channels.test_webhooks import run_jobs, send_sms
 from tests.factories import make_agent
+from tests.triage.conftest import train_model
 
 ORDER = "3348917502"
 
@@ -56,16 +58,64 @@ def test_delivery_problem_without_order_number_asks_for_it_and_stores_the_answer
     ticket = _ticket(database)
     assert ticket.custom_fields == {"order_number": ORDER}
     assert ticket.status == "queued"  # on to routing, with the detail in hand
-    with database.transaction() as session:
-        kinds = session.scalars(
-            select(TicketEvent.kind).where(TicketEvent.kind.like("triage.%")).order_by(TicketEvent.id)
-        ).all()
-    assert kinds == [
+    assert _kinds(database) == [
+        "triage.classified",  # no model yet: category needs a person
+        "triage.ready_for_routing",  # ... in the triage queue
+        "triage.corrected",  # the agent's category is kept as training data
         "triage.info_requested",
         "triage.info_requested",
         "triage.fields_collected",
         "triage.info_complete",
+        "triage.ready_for_routing",
     ]
+
+
+def _kinds(database, *, prefix="triage.") -> list[str]:
+    with database.transaction() as session:
+        return list(
+            session.scalars(
+                select(TicketEvent.kind).where(TicketEvent.kind.like(f"{prefix}%")).order_by(TicketEvent.id)
+            )
+        )
+
+
+def _events(database, kind: str) -> list[TicketEvent]:
+    with database.transaction() as session:
+        return list(
+            session.scalars(select(TicketEvent).where(TicketEvent.kind == kind).order_by(TicketEvent.id))
+        )
+
+
+def test_acceptance_triaged_delivery_problem_asks_for_the_order_number_before_routing(
+    client, database, provider
+):
+    """A delivery problem without an order number, through the real SMS intake and a trained model."""
+    version = train_model(database)
+    send_sms(client, body="Hi, my parcel never arrived and it has been a week", sid="SM1")
+    _give_order(database, _ticket(database).customer_id)
+    run_jobs(database)
+
+    ticket = _ticket(database)
+    assert ticket.category == "shipping_issue"
+    [classified] = _events(database, "triage.classified")
+    assert classified.data["predictions"]["category"]["label"] == "shipping_issue"
+    assert classified.data["predictions"]["category"]["model_version"] == version
+    assert classified.data["predictions"]["category"]["confidence"] > 0.5
+    # Asked on the customer's channel, and not released to routing without the detail.
+    assert [r["form"]["Body"] for r in provider.received] == [
+        "Could you send me your order number? It's the 10-digit number in your order confirmation email."
+    ]
+    assert ticket.status == "pending_customer" and "order_number" not in ticket.custom_fields
+    assert _events(database, "triage.ready_for_routing") == []
+
+    send_sms(client, body=f"here you go: {ORDER}", sid="SM2")
+    run_jobs(database)
+    ticket = _ticket(database)
+    assert ticket.custom_fields == {"order_number": ORDER}
+    assert ticket.status == "queued" and ticket.queue is None
+    [collected] = _events(database, "triage.fields_collected")
+    [ready] = _events(database, "triage.ready_for_routing")
+    assert collected.id < ready.id and ready.data["reason"] == "details complete"
 
 
 def test_order_number_of_someone_else_is_not_accepted(client, database, provider):
@@ -106,8 +156,11 @@ def test_after_repeated_bad_answers_a_person_takes_over(client, database, provid
     assert "awaiting_fields" not in ticket.custom_fields
 
 
-def test_categories_without_requirements_are_left_alone(client, database, provider):
+def test_categories_without_requirements_go_straight_to_routing(client, database, provider):
     send_sms(client, body="Do you sell gift cards?", sid="SM1")
+    run_jobs(database)
+    assert _ticket(database).queue == "triage"  # no model: a person picks the category
     _categorise(client, database, category="storewide_query")
-    assert _ticket(database).status == "new"
+    ticket = _ticket(database)
+    assert ticket.status == "queued" and ticket.queue is None and "needs_triage" not in ticket.flags
     assert provider.received == []

@@ -23,6 +23,7 @@ from relaydesk.tickets.events import Actor, record_event
 from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.schemas import MessageCreate, StatusChange
 from relaydesk.triage.policy import FieldSpec, RequiredFieldsPolicy, required_fields_policy
+from relaydesk.triage.service import mark_ready_for_routing
 
 __all__ = ["InfoState", "check_required_fields", "collect_from_reply", "extract_fields"]
 
@@ -125,12 +126,8 @@ def _finish(session: Session, ticket: Ticket, state: InfoState) -> InfoState:
         BOT,
         {},
     )
-    waiting = {TicketStatus.NEW, TicketStatus.BOT, TicketStatus.PENDING_CUSTOMER, TicketStatus.REOPENED}
-    # A customer's answer wakes the ticket to "open"; with nobody assigned yet it still needs routing.
-    unowned_open = ticket.status is TicketStatus.OPEN and ticket.assignee_id is None
-    if ticket.status in waiting or unowned_open:
-        reason = "details complete" if state is InfoState.COMPLETE else "details still missing"
-        tickets.change_status(session, ticket, StatusChange(status=TicketStatus.QUEUED, reason=reason), BOT)
+    reason = "details complete" if state is InfoState.COMPLETE else "details still missing"
+    mark_ready_for_routing(session, ticket, reason)
     return state
 
 

@@ -5,28 +5,66 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from relaydesk.jobs import task
+from relaydesk.tickets import service as tickets
+from relaydesk.tickets.enums import AuthorKind, TicketStatus
 from relaydesk.tickets.models import Message, Ticket
 from relaydesk.triage.missing_info import AWAITING, check_required_fields, collect_from_reply
+from relaydesk.triage.pipeline import StepOutcome, registered_steps
+from relaydesk.triage.repository import TriageRepository
+from relaydesk.triage.service import record_category_correction, triage_new_ticket
+from relaydesk.triage.training import register_sources
 
-__all__ = ["process_inbound", "request_required_fields"]
+__all__ = ["process_inbound", "request_required_fields", "triage_ticket"]
+
+# Triage decides for tickets nobody has taken up yet; an agent who opened one decides by hand.
+_TRIAGEABLE = {TicketStatus.NEW, TicketStatus.BOT}
+
+# Scheduled retraining (classification) learns each triage head from imports, tickets and corrections.
+register_sources()
 
 
 @task("triage.process_inbound")
 def process_inbound(session: Session, *, message_id: int) -> None:
-    """Every stored customer message comes here after intake's commit."""
+    """Every stored customer message comes here after intake's commit (order: see pipeline.py)."""
     message = session.get(Message, message_id)
-    if message is None:
+    if message is None or message.author_kind != AuthorKind.CUSTOMER:
         return
     ticket = session.get(Ticket, message.ticket_id)
     if ticket is None:
         return
     if isinstance(ticket.custom_fields.get(AWAITING), dict):
         collect_from_reply(session, ticket, message)
+        return
+    for step in registered_steps():
+        if step.run(session, ticket, message) is StepOutcome.HOLD:
+            return
+    _triage_if_new(session, ticket)
+
+
+@task("triage.triage_ticket")
+def triage_ticket(session: Session, *, ticket_id: int) -> None:
+    """Resume after a step that held the ticket (deflection, a bot flow) let it go."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is not None:
+        _triage_if_new(session, ticket)
+
+
+def _triage_if_new(session: Session, ticket: Ticket) -> None:
+    if ticket.status not in _TRIAGEABLE or TriageRepository(session).for_ticket(ticket.id) is not None:
+        return
+    first = next(
+        (m for m in tickets.list_messages(session, ticket) if m.author_kind == AuthorKind.CUSTOMER), None
+    )
+    if first is not None:
+        triage_new_ticket(session, ticket, first)
 
 
 @task("triage.request_required_fields")
 def request_required_fields(session: Session, *, ticket_id: int) -> None:
-    """Once a ticket has its category: collect or ask for what that category needs."""
+    """Once a ticket has its category: record an agent's choice, then collect or ask for the details."""
     ticket = session.get(Ticket, ticket_id)
-    if ticket is not None and not isinstance(ticket.custom_fields.get(AWAITING), dict):
+    if ticket is None:
+        return
+    record_category_correction(session, ticket)
+    if not isinstance(ticket.custom_fields.get(AWAITING), dict):
         check_required_fields(session, ticket)

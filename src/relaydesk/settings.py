@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     # Public webhooks: at most this many requests per client address per minute.
     webhook_rate_per_minute: int = Field(default=600, gt=0)
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    # Web chat and in-app messaging (public): requests (and WebSocket connects) per client address
+    # per minute, messages per visitor per minute, WebSocket frames per connection per minute.
+    chat_requests_per_minute: int = Field(default=300, gt=0)
+    chat_messages_per_minute: int = Field(default=30, gt=0)
+    chat_frames_per_minute: int = Field(default=240, gt=0)
+    chat_max_message_chars: int = Field(default=5000, gt=0)
+    chat_max_body_bytes: int = Field(default=32 * 1024, gt=0)
 
     # Deflection: a suggestion session with no ticket from that customer within the window counts
     # as deflected; a holdout share of sessions is shown nothing, to measure what happens anyway.

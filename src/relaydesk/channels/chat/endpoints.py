@@ -1,9 +1,164 @@
-"""HTTP routes of this domain (mounted in relaydesk.app)."""
+"""HTTP routes of web chat and in-app messaging (mounted in relaydesk.app).
+
+Public, for the widget and apps (rate-limited, size-limited, CORS): ``GET /chat/v1/conversation``,
+``POST /chat/v1/messages``, ``WS /chat/v1/ws``. Admins: ``/api/v1/chat/sites``. Agents:
+``POST /api/v1/tickets/{id}/typing``. Pages: ``/chat/demo``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from relaydesk.agents import service as agents
+from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
+from relaydesk.channels.chat import live, pages, service
+from relaydesk.channels.chat.http import CORS_HEADERS, ChatRoute, client_address, credentials_from
+from relaydesk.channels.chat.limits import limits_for
+from relaydesk.channels.chat.models import ChatSite
+from relaydesk.channels.chat.schemas import (
+    ChatMessageIn,
+    ChatSiteCreate,
+    ChatSiteOut,
+    ChatSiteUpdate,
+    ConversationOut,
+    SentOut,
+    TypingIn,
+)
+from relaydesk.channels.chat.socket import ChatSocket
+from relaydesk.kit.errors import PayloadTooLargeError
+from relaydesk.settings import get_settings
+from relaydesk.tickets import service as tickets
+from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
 
-router = APIRouter()
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await live.close_loop_hub()
+
+
+router = APIRouter(lifespan=_lifespan)
+router.include_router(pages.router)
+public = APIRouter(route_class=ChatRoute, tags=["chat"])
+
+
+def _guard(request: Request) -> None:
+    limits_for(request.app.state).request(client_address(request))
+    limit = get_settings().chat_max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"The request body is over the {limit}-byte limit.")
+
+
+@public.options("/chat/v1/{path:path}", include_in_schema=False)
+def preflight(path: str) -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": CORS_HEADERS,
+            "Access-Control-Max-Age": "600",
+        },
+    )
+
+
+@public.get("/chat/v1/conversation", response_model=ConversationOut)
+async def get_conversation(
+    request: Request,
+    after: Annotated[int | None, Query(ge=0, description="Only messages after this id (polling)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> ConversationOut:
+    """The visitor's conversation; without a valid visitor token it issues one (``visitor_token``)."""
+    _guard(request)
+    client = await run_in_threadpool(service.authenticate, credentials_from(request), mint=True)
+    return await run_in_threadpool(service.conversation, client, after_id=after, limit=limit)
+
+
+@public.post("/chat/v1/messages", response_model=SentOut, status_code=status.HTTP_201_CREATED)
+async def post_message(request: Request, data: ChatMessageIn, response: Response) -> SentOut:
+    """A visitor message; resending the same ``client_id`` returns the stored one (200, duplicate)."""
+    _guard(request)
+    credentials = credentials_from(request)
+    evidence = {"client_id": data.client_id, "body": data.body}
+    client = await run_in_threadpool(service.authenticate, credentials, evidence=evidence)
+    limits_for(request.app.state).message(client.rate_key)
+    received = await run_in_threadpool(service.receive_message, client, data)
+    if received.sent.duplicate:
+        response.status_code = status.HTTP_200_OK
+        return received.sent
+    event = {
+        "type": "message",
+        "ticket_id": received.ticket_id,
+        "message": received.sent.message.model_dump(mode="json"),
+    }
+    await live.publish(live.customer_channel(received.customer_id), event)
+    await live.publish(live.ticket_channel(received.ticket_id), event)
+    return received.sent
+
+
+router.include_router(public)
+
+
+@router.websocket("/chat/v1/ws")
+async def chat_socket(websocket: WebSocket) -> None:
+    await ChatSocket(websocket).run()
+
+
+# --- admin: sites ---------------------------------------------------------------------------------
+
+
+def _site_out(site: ChatSite, *, with_secret: bool = False) -> ChatSiteOut:
+    out = ChatSiteOut.model_validate(site)
+    out.embed_snippet = service.embed_snippet(site)
+    out.secret = site.secret if with_secret else None
+    return out
+
+
+@router.get("/api/v1/chat/sites", response_model=list[ChatSiteOut], tags=["chat"])
+def list_sites(session: SessionDep, principal: RequireAdmin) -> list[ChatSiteOut]:
+    return [_site_out(site) for site in service.list_sites(session)]
+
+
+@router.post("/api/v1/chat/sites", response_model=ChatSiteOut, status_code=201, tags=["chat"])
+def create_site(data: ChatSiteCreate, session: SessionDep, principal: RequireAdmin) -> ChatSiteOut:
+    """A new site; the answer holds its identity secret, which is not shown again."""
+    return _site_out(service.create_site(session, data), with_secret=True)
+
+
+@router.patch("/api/v1/chat/sites/{site_id}", response_model=ChatSiteOut, tags=["chat"])
+def update_site(
+    site_id: int, data: ChatSiteUpdate, session: SessionDep, principal: RequireAdmin
+) -> ChatSiteOut:
+    return _site_out(service.update_site(session, site_id, data))
+
+
+@router.post("/api/v1/chat/sites/{site_id}/rotate-secret", response_model=ChatSiteOut, tags=["chat"])
+def rotate_site_secret(site_id: int, session: SessionDep, principal: RequireAdmin) -> ChatSiteOut:
+    return _site_out(service.rotate_secret(session, site_id), with_secret=True)
+
+
+# --- agents: typing -------------------------------------------------------------------------------
+
+
+@router.post("/api/v1/tickets/{ticket_id}/typing", status_code=202, tags=["chat"])
+def agent_typing(
+    ticket_id: int, data: TypingIn, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Show "<name> is typing…" in the customer's chat widget; send again every few seconds."""
+    ticket = tickets.get_visible_ticket(session, ticket_id, principal)
+    name = ""
+    if principal.agent_id is not None:
+        name = (agents.get_agent(session, principal.agent_id).name.split() or [""])[0]
+    live.publish_from_thread(
+        live.customer_channel(ticket.customer_id),
+        {"type": "typing", "ticket_id": ticket.id, "typing": data.typing, "author_name": name},
+    )
+    return {"ticket_id": ticket.id, "typing": data.typing}

@@ -1,0 +1,482 @@
+"""Web chat and in-app messaging: sites, who is calling, the conversation, and messages in.
+
+Every function that touches the database opens its own unit of work (the public endpoints and the
+WebSocket call them from a thread), so a message is acknowledged only after it is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from relaydesk.agents import service as agents
+from relaydesk.channels import quarantine as quarantine_service
+from relaydesk.channels.base import InboundMessage
+from relaydesk.channels.chat.identity import (
+    USER_ID,
+    ChatClient,
+    SiteView,
+    issue_visitor_token,
+    signed_visitor_id,
+    user_hash_matches,
+    visitor_id_from_token,
+)
+from relaydesk.channels.chat.models import ChatSite
+from relaydesk.channels.chat.repository import ChatRepository
+from relaydesk.channels.chat.schemas import (
+    ChatMessageIn,
+    ChatMessageOut,
+    ChatSiteCreate,
+    ChatSiteUpdate,
+    ConversationOut,
+    SentOut,
+    SiteInfo,
+)
+from relaydesk.channels.intake import IntakeResult, ingest
+from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
+from relaydesk.customers import service as customers
+from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.schemas import IdentityIn
+from relaydesk.db import get_database
+from relaydesk.kit.errors import (
+    BadRequestError,
+    ConflictError,
+    NotAuthenticatedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from relaydesk.settings import get_settings
+from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState
+from relaydesk.tickets.models import Message
+
+__all__ = [
+    "CHAT_CHANNELS",
+    "Credentials",
+    "Received",
+    "authenticate",
+    "conversation",
+    "create_site",
+    "customer_id_for",
+    "embed_snippet",
+    "forget_cached_sites",
+    "get_site",
+    "list_sites",
+    "message_out",
+    "receive_message",
+    "rotate_secret",
+    "site_by_key",
+    "update_site",
+]
+
+CHAT_CHANNELS = (Channel.WEB_CHAT, Channel.IN_APP)
+MESSAGE_SOURCE = "chat:message"
+IDENTITY_SOURCE = "chat:identity"
+_SITE_KEY = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+_SITE_CACHE_SECONDS = 5.0
+
+
+# --- sites (admin) -------------------------------------------------------------------------------
+
+
+def _new_public_key() -> str:
+    return "site_" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+
+
+def create_site(
+    session: Session, data: ChatSiteCreate, *, public_key: str | None = None, secret: str | None = None
+) -> ChatSite:
+    """A new site with a fresh public key and secret (both may be given, e.g. by the demo seed)."""
+    site = ChatSite(
+        name=data.name,
+        public_key=public_key or _new_public_key(),
+        secret=secret or secrets.token_hex(32),
+        allowed_origins=list(data.allowed_origins),
+        greeting=data.greeting,
+        active=True,
+    )
+    session.add(site)
+    session.flush()
+    return site
+
+
+def list_sites(session: Session) -> Sequence[ChatSite]:
+    return ChatRepository(session).sites()
+
+
+def get_site(session: Session, site_id: int) -> ChatSite:
+    site = session.get(ChatSite, site_id)
+    if site is None:
+        raise NotFoundError(f"No chat site with id {site_id}.")
+    return site
+
+
+def site_by_key(session: Session, public_key: str) -> ChatSite | None:
+    return ChatRepository(session).site_by_key(public_key)
+
+
+def update_site(session: Session, site_id: int, data: ChatSiteUpdate) -> ChatSite:
+    site = get_site(session, site_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(site, field, value)
+    session.flush()
+    forget_cached_sites()
+    return site
+
+
+def rotate_secret(session: Session, site_id: int) -> ChatSite:
+    """A new identity secret; hashes made with the old one stop working at once."""
+    site = get_site(session, site_id)
+    site.secret = secrets.token_hex(32)
+    session.flush()
+    forget_cached_sites()
+    return site
+
+
+def embed_snippet(site: ChatSite) -> str:
+    base = get_settings().base_url.rstrip("/")
+    return f'<script src="{base}/static/chat/widget.js" data-site-key="{site.public_key}" defer></script>'
+
+
+# --- who is calling --------------------------------------------------------------------------------
+
+_cache: dict[str, tuple[float, SiteView | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget_cached_sites() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _site_view(public_key: str) -> SiteView | None:
+    # Every public call names its site; a few seconds of caching keeps that off the database while
+    # an admin's change still applies everywhere within moments.
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(public_key)
+    if hit is not None and now - hit[0] < _SITE_CACHE_SECONDS:
+        return hit[1]
+    with get_database().transaction(read_only=True) as session:
+        site = ChatRepository(session).site_by_key(public_key)
+        view = (
+            SiteView(
+                id=site.id,
+                name=site.name,
+                public_key=site.public_key,
+                secret=site.secret,
+                allowed_origins=tuple(site.allowed_origins),
+                greeting=site.greeting,
+                active=site.active,
+            )
+            if site is not None
+            else None
+        )
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()  # a spray of made-up keys must not grow memory without bound
+        _cache[public_key] = (now, view)
+    return view
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a caller presented, from headers (REST) or query parameters (WebSocket)."""
+
+    site_key: str | None
+    channel: str | None = None
+    visitor_token: str | None = None
+    user_id: str | None = None
+    user_hash: str | None = None
+    # The browser's Origin header (absent for native apps and servers) and Relaydesk's own origins.
+    origin: str | None = None
+    own_origins: tuple[str, ...] = ()
+
+
+def _check_origin(site: SiteView, credentials: Credentials) -> None:
+    origin = (credentials.origin or "").strip().lower().rstrip("/")
+    if not origin:
+        return  # not a browser (an app, a server): the Origin check is a browser protection
+    if origin in credentials.own_origins or "*" in site.allowed_origins or origin in site.allowed_origins:
+        return
+    raise PermissionDeniedError(
+        f"The page origin {origin} is not allowed for chat site '{site.name}'; an admin adds it to "
+        "the site's allowed_origins (PATCH /api/v1/chat/sites/{id}).",
+        details={"origin": origin},
+    )
+
+
+def authenticate(
+    credentials: Credentials, *, mint: bool = False, evidence: dict[str, Any] | None = None
+) -> ChatClient:
+    """Check the site, the origin and the identity; ``mint`` issues a visitor token when none is valid.
+
+    A signed identity that does not verify is refused with 403 and kept in quarantine together with
+    ``evidence`` (the message it came with, if any), so nothing a customer wrote is silently dropped.
+    """
+    key = (credentials.site_key or "").strip()
+    if not key:
+        raise NotAuthenticatedError(
+            "Name the chat site: send its public key in X-Relaydesk-Site-Key (or site_key= on the WebSocket)."
+        )
+    site = _site_view(key) if _SITE_KEY.match(key) else None
+    if site is None or not site.active:
+        raise NotAuthenticatedError(f"The site key {key[:64]!r} is unknown or its chat is switched off.")
+    _check_origin(site, credentials)
+    try:
+        channel = Channel(credentials.channel or Channel.WEB_CHAT)
+    except ValueError:
+        channel = None
+    if channel not in CHAT_CHANNELS:
+        raise ValidationFailedError(
+            f"The chat channel must be 'web_chat' or 'in_app', not {credentials.channel!r}."
+        )
+    assert channel is not None
+
+    user_id, user_hash = credentials.user_id, credentials.user_hash
+    if user_id or user_hash:
+        if not (user_id and user_hash):
+            raise BadRequestError(
+                "A signed identity needs both the user id and its hash (data-user-id and data-user-hash)."
+            )
+        if not USER_ID.match(user_id):
+            raise ValidationFailedError(
+                "The user id must be 1-200 printable ASCII characters without spaces."
+            )
+        if not user_hash_matches(site, user_id, user_hash):
+            _quarantine_identity(site, channel, credentials, evidence)
+            raise InputRejectedError(
+                "bad_identity_signature",
+                "The signed identity does not verify: data-user-hash must be the hex HMAC-SHA256 of "
+                "data-user-id keyed with this site's secret. The attempt was kept for an admin to review.",
+                status_code=403,
+            )
+        return ChatClient(
+            site=site, channel=channel, visitor_id=signed_visitor_id(site, user_id), user_id=user_id
+        )
+
+    if channel is Channel.IN_APP:
+        raise NotAuthenticatedError(
+            "In-app messaging needs a signed identity: send X-Relaydesk-User-Id and X-Relaydesk-User-Hash."
+        )
+    visitor_id = visitor_id_from_token(site, credentials.visitor_token) if credentials.visitor_token else None
+    if visitor_id is not None:
+        return ChatClient(site=site, channel=channel, visitor_id=visitor_id)
+    if not mint:
+        raise NotAuthenticatedError(
+            "The visitor token is missing or not valid for this site; GET /chat/v1/conversation issues one."
+        )
+    token = issue_visitor_token(site)
+    return ChatClient(site=site, channel=channel, visitor_id=token.partition(".")[0], issued_token=token)
+
+
+def _quarantine_identity(
+    site: SiteView, channel: Channel, credentials: Credentials, evidence: dict[str, Any] | None
+) -> None:
+    raw = {
+        "site_key": site.public_key,
+        "channel": channel.value,
+        "user_id": credentials.user_id,
+        "user_hash": credentials.user_hash,
+        **(evidence or {}),
+    }
+    with get_database().transaction() as session:
+        quarantine_service.quarantine(
+            session,
+            channel=channel.value,
+            source=MESSAGE_SOURCE if evidence else IDENTITY_SOURCE,
+            reason_code="bad_identity_signature",
+            reason=f"The user hash for user id {credentials.user_id!r} does not match site '{site.name}'.",
+            raw=json.dumps(raw).encode(),
+            meta={"origin": credentials.origin or "", "site_id": site.id},
+        )
+
+
+@register_reprocessor(MESSAGE_SOURCE)
+def _reprocess_message(raw: bytes, meta: dict[str, Any]) -> list[InboundMessage]:
+    """Re-check a held message with the site's current secret (after an admin fixed a mismatch)."""
+    try:
+        data = json.loads(raw)
+        message = ChatMessageIn(client_id=data["client_id"], body=data["body"])
+    except (ValueError, KeyError, TypeError):
+        raise InputRejectedError("malformed", "The held chat message cannot be read back.") from None
+    forget_cached_sites()
+    try:
+        client = authenticate(
+            Credentials(
+                site_key=data.get("site_key"),
+                channel=data.get("channel"),
+                user_id=data.get("user_id"),
+                user_hash=data.get("user_hash"),
+            )
+        )
+    except InputRejectedError:
+        raise
+    except Exception as exc:
+        raise InputRejectedError("rejected", str(exc)) from None
+    return [_inbound(client, message)]
+
+
+# --- the conversation --------------------------------------------------------------------------------
+
+_AUTHOR = {
+    AuthorKind.CUSTOMER: "visitor",
+    AuthorKind.AGENT: "agent",
+    AuthorKind.BOT: "bot",
+    AuthorKind.SYSTEM: "system",
+}
+
+
+def message_out(
+    session: Session, message: Message, *, answered_up_to: int = 0, names: dict[int, str] | None = None
+) -> ChatMessageOut:
+    """A message as the widget shows it (agents by first name only)."""
+    names = names if names is not None else {}
+    author = _AUTHOR[AuthorKind(message.author_kind)]
+    name = ""
+    if message.author_agent_id is not None:
+        if message.author_agent_id not in names:
+            full = agents.get_agent(session, message.author_agent_id).name
+            names[message.author_agent_id] = (full.split() or [""])[0]
+        name = names[message.author_agent_id]
+    elif author == "bot":
+        name = "Assistant"
+    if author == "visitor":
+        state = "read" if message.id < answered_up_to else "delivered"
+    else:
+        state = DeliveryState(message.delivery_state).value
+    return ChatMessageOut(
+        id=message.id,
+        client_id=message.meta.get("client_id"),
+        author=author,  # type: ignore[arg-type]
+        author_name=name,
+        body=message.body_text,
+        created_at=message.created_at,
+        state=state,
+    )
+
+
+def customer_id_for(client: ChatClient) -> int | None:
+    """The customer this caller already is, or None before their first message."""
+    with get_database().transaction(read_only=True) as session:
+        customer = customers.find_by_identity(session, client.identity_kind, client.identity_value)
+        while customer is not None and customer.merged_into_id is not None:
+            customer = customers.get_customer(session, customer.merged_into_id)
+        return customer.id if customer is not None else None
+
+
+def _channels_for(client: ChatClient) -> tuple[Channel, ...]:
+    # A signed-in user is one customer on the web and in the app: both show the same conversation.
+    return CHAT_CHANNELS if client.verified else (client.channel,)
+
+
+def conversation(client: ChatClient, *, after_id: int | None = None, limit: int = 100) -> ConversationOut:
+    with get_database().transaction(read_only=True) as session:
+        customer = customers.find_by_identity(session, client.identity_kind, client.identity_value)
+        while customer is not None and customer.merged_into_id is not None:
+            customer = customers.get_customer(session, customer.merged_into_id)
+        rows = (
+            ChatRepository(session).conversation(
+                customer.id, _channels_for(client), after_id=after_id, limit=limit
+            )
+            if customer is not None
+            else []
+        )
+        # "Read" without a per-message write: an agent who answered has read what came before.
+        answered: dict[int, int] = {}
+        for row in rows:
+            if row.author_kind is not AuthorKind.CUSTOMER:
+                answered[row.ticket_id] = max(answered.get(row.ticket_id, 0), row.id)
+        names: dict[int, str] = {}
+        messages = [
+            message_out(session, row, answered_up_to=answered.get(row.ticket_id, 0), names=names)
+            for row in rows
+        ]
+    return ConversationOut(
+        site=SiteInfo(name=client.site.name, greeting=client.site.greeting),
+        channel=client.channel.value,
+        visitor_id=client.visitor_id,
+        visitor_token=client.issued_token,
+        verified=client.verified,
+        messages=messages,
+    )
+
+
+# --- messages in ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    sent: SentOut
+    ticket_id: int
+    customer_id: int
+
+
+def check_size(body: str) -> None:
+    limit = get_settings().chat_max_message_chars
+    if len(body) > limit:
+        raise PayloadTooLargeError(
+            f"The message is {len(body)} characters long; the limit is {limit}. Split it into parts."
+        )
+
+
+def _inbound(client: ChatClient, data: ChatMessageIn) -> InboundMessage:
+    first_line = data.body.strip().splitlines()[0] if data.body.strip() else ""
+    return InboundMessage(
+        channel=client.channel,
+        identity_kind=client.identity_kind,
+        identity_value=client.identity_value,
+        identity_verified=client.verified,
+        text=data.body,
+        subject=first_line[:120],
+        # Scoped by who wrote it: one visitor's client id can never collide with another's message.
+        provider_message_id=f"{client.identity_value}:{data.client_id}",
+        meta={"client_id": data.client_id, "visitor_id": client.visitor_id, "site": client.site.public_key},
+    )
+
+
+def _link_visitor(session: Session, client: ChatClient, customer_id: int) -> None:
+    # A signed-in user keeps their visitor id as a chat identity too, so the articles suggested to
+    # them before they wrote (keyed by visitor id) link to the ticket that follows.
+    customer = customers.get_customer(session, customer_id)
+    # Held by another record (a merge candidate) is fine: the external id is what counts.
+    with contextlib.suppress(ConflictError):
+        customers.add_identity(
+            session, customer, IdentityIn(kind=IdentityKind.CHAT_VISITOR, value=client.visitor_id)
+        )
+
+
+def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
+    """Store one visitor message (once per client id) and return it as the widget shows it."""
+    check_size(data.body)
+    inbound = _inbound(client, data)
+    database = get_database()
+    for attempt in range(2):
+        try:
+            with database.transaction() as session:
+                result: IntakeResult = ingest(session, inbound)
+                if client.verified and not result.duplicate:
+                    _link_visitor(session, client, result.customer_id)
+                message = session.get(Message, result.message_id)
+                assert message is not None
+                out = message_out(session, message)
+            return Received(
+                SentOut(message=out, duplicate=result.duplicate), result.ticket_id, result.customer_id
+            )
+        except IntegrityError:
+            # A resend raced its original: the second pass finds the stored message.
+            if attempt == 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,209 @@
+"""The chat WebSocket: one connection per open widget (or app screen).
+
+Client → server frames::
+
+    {"type": "message", "client_id": "...", "body": "..."}   a visitor message (acknowledged once stored)
+    {"type": "typing", "typing": true}                        the visitor is typing (to agent screens)
+    {"type": "ping"}
+
+Server → client frames::
+
+    {"type": "ready", "visitor_id", "verified", "messages": [...]}   messages after ?after=<id>, if given
+    {"type": "ack", "client_id", "duplicate", "message": {...}}       stored ("delivered")
+    {"type": "message", "message": {...}}                             a reply, or the visitor's other tab
+    {"type": "typing", "typing", "author_name"}                       an agent is typing
+    {"type": "error", "error": {"code", "message", "details"?}, "client_id"?}
+    {"type": "pong"}
+
+A refused connection is accepted, told why in one error frame, and closed with 4000 + the HTTP
+status (4401 bad credentials, 4403 origin or identity refused, 4429 too many connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from relaydesk.channels.chat import live, service
+from relaydesk.channels.chat.http import client_address, credentials_from
+from relaydesk.channels.chat.identity import ChatClient
+from relaydesk.channels.chat.limits import limits_for
+from relaydesk.channels.chat.schemas import ChatMessageIn
+from relaydesk.kit.errors import BadRequestError, PayloadTooLargeError, RelaydeskError
+from relaydesk.settings import get_settings
+
+__all__ = ["ChatSocket"]
+
+log = logging.getLogger("relaydesk.chat")
+
+
+def _error_frame(exc: RelaydeskError, client_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", **exc.to_dict()}
+    if client_id:
+        frame["client_id"] = client_id
+    return frame
+
+
+class ChatSocket:
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.limits = limits_for(websocket.app.state)
+        self.frames = self.limits.connection()
+        self._send_lock = asyncio.Lock()
+        self._pump: asyncio.Task[None] | None = None
+        self.customer_id: int | None = None
+        self.ticket_id: int | None = None
+        self.socket_id = secrets.token_hex(8)
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_text(json.dumps(frame, separators=(",", ":"), default=str))
+
+    async def run(self) -> None:
+        try:
+            self.limits.request(client_address(self.websocket))
+            client = await run_in_threadpool(service.authenticate, credentials_from(self.websocket))
+        except RelaydeskError as exc:
+            await self.websocket.accept()
+            await self.send(_error_frame(exc))
+            await self.websocket.close(code=4000 + exc.status_code, reason=exc.code)
+            return
+        await self.websocket.accept()
+        try:
+            await self._serve(client)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if self._pump is not None:
+                self._pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._pump
+
+    async def _serve(self, client: ChatClient) -> None:
+        after = self.websocket.query_params.get("after", "")
+        self.customer_id = await run_in_threadpool(service.customer_id_for, client)
+        missed: list[dict[str, Any]] = []
+        if after.isdigit() and self.customer_id is not None:
+            history = await run_in_threadpool(service.conversation, client, after_id=int(after), limit=200)
+            missed = [m.model_dump(mode="json") for m in history.messages]
+        if self.customer_id is not None:
+            await self._start_pump(self.customer_id)
+        await self.send(
+            {
+                "type": "ready",
+                "visitor_id": client.visitor_id,
+                "verified": client.verified,
+                "messages": missed,
+            }
+        )
+        max_bytes = get_settings().chat_max_body_bytes
+        while True:
+            text = await self.websocket.receive_text()
+            try:
+                self.frames.hit("connection")
+                if len(text.encode()) > max_bytes:
+                    raise PayloadTooLargeError(f"The frame is over the {max_bytes}-byte limit.")
+                await self._handle(client, text)
+            except RelaydeskError as exc:
+                await self.send(_error_frame(exc, _client_id_of(text)))
+
+    async def _handle(self, client: ChatClient, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            raise BadRequestError("A frame must be a JSON object with a 'type'.") from None
+        if not isinstance(frame, dict):
+            raise BadRequestError("A frame must be a JSON object with a 'type'.")
+        kind = frame.get("type")
+        if kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "typing":
+            if self.ticket_id is not None:
+                await live.publish(
+                    live.ticket_channel(self.ticket_id),
+                    {
+                        "type": "customer.typing",
+                        "ticket_id": self.ticket_id,
+                        "typing": bool(frame.get("typing")),
+                    },
+                )
+        elif kind == "message":
+            await self._message(client, frame)
+        else:
+            raise BadRequestError(f"Unknown frame type {kind!r}; use 'message', 'typing' or 'ping'.")
+
+    async def _message(self, client: ChatClient, frame: dict[str, Any]) -> None:
+        try:
+            data = ChatMessageIn.model_validate({k: v for k, v in frame.items() if k != "type"})
+        except ValidationError as exc:
+            summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+            raise _Invalid(f"The message is not valid: {summary}") from None
+        self.limits.message(client.rate_key)
+        received = await run_in_threadpool(service.receive_message, client, data)
+        self.ticket_id = received.ticket_id
+        if self._pump is None:
+            # The first message made the customer: from now on their replies reach this socket.
+            self.customer_id = received.customer_id
+            await self._start_pump(received.customer_id)
+        message = received.sent.message.model_dump(mode="json")
+        await self.send(
+            {
+                "type": "ack",
+                "client_id": data.client_id,
+                "duplicate": received.sent.duplicate,
+                "message": message,
+            }
+        )
+        if received.sent.duplicate:
+            return
+        # Tagged with this socket, so its own pump does not echo what it just acknowledged.
+        event = {
+            "type": "message",
+            "ticket_id": received.ticket_id,
+            "message": message,
+            "via": self.socket_id,
+        }
+        await live.publish(live.customer_channel(received.customer_id), event)
+        await live.publish(live.ticket_channel(received.ticket_id), event)
+
+    async def _start_pump(self, customer_id: int) -> None:
+        subscribed = asyncio.Event()
+
+        async def pump() -> None:
+            async with live.subscribe(live.customer_channel(customer_id)) as events:
+                subscribed.set()
+                async for event in events:
+                    if event.get("via") != self.socket_id:
+                        await self.send({k: v for k, v in event.items() if k != "via"})
+
+        self._pump = asyncio.create_task(pump())
+        self._pump.add_done_callback(_log_failure)
+        # Subscribed before anything is acknowledged: a reply sent right after cannot slip past.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(subscribed.wait(), timeout=5)
+
+
+class _Invalid(RelaydeskError):
+    status_code = 422
+    code = "validation_failed"
+
+
+def _client_id_of(text: str) -> str | None:
+    try:
+        value = json.loads(text).get("client_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and len(value) <= 64 else None
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("chat: live events stopped for a socket", exc_info=task.exception())

@@ -1,0 +1,563 @@
+/*
+ * Relaydesk chat widget. One tag, no build step:
+ *
+ *   <script src="https://support.example.com/static/chat/widget.js" data-site-key="site_..." defer></script>
+ *
+ * Optional: data-user-id + data-user-hash (hex HMAC-SHA256 of the user id with the site secret,
+ * computed on the site's server) for a signed-in customer; data-api to talk to another Relaydesk URL.
+ * Everything lives in a shadow DOM, so the page's CSS and the widget's never meet.
+ */
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  if (!script || window.__relaydeskChat) return;
+  window.__relaydeskChat = true;
+
+  const cfg = {
+    siteKey: script.dataset.siteKey || "",
+    userId: script.dataset.userId || null,
+    userHash: script.dataset.userHash || null,
+    api: (script.dataset.api || new URL(script.src, location.href).origin).replace(/\/$/, ""),
+    channel: "web_chat",
+  };
+  if (!cfg.siteKey) {
+    console.error("Relaydesk chat: the script tag needs data-site-key.");
+    return;
+  }
+
+  const POLL_MS = 3000;
+  const ACK_TIMEOUT_MS = 8000;
+  const SUGGEST_DEBOUNCE_MS = 300;
+  const TYPING_SHOW_MS = 6000;
+
+  // --- storage: one namespace per site and per signed-in user -------------------------------------
+  const ns = `relaydesk:${cfg.siteKey}:${cfg.userId ? "user:" + cfg.userId : "visitor"}`;
+  const store = {
+    get(name) {
+      try { return JSON.parse(localStorage.getItem(`${ns}:${name}`)); } catch (_) { return null; }
+    },
+    set(name, value) {
+      try { localStorage.setItem(`${ns}:${name}`, JSON.stringify(value)); } catch (_) { /* private mode */ }
+    },
+  };
+
+  const state = {
+    token: store.get("token"),
+    visitorId: null,
+    loaded: false,
+    open: false,
+    messages: [],          // {id|null, client_id, author, author_name, body, created_at, state, error}
+    lastId: 0,
+    socket: null,
+    socketOpen: false,
+    reconnectDelay: 1000,
+    pollTimer: null,
+    fatal: null,
+    unread: 0,
+    suggest: { sessionId: null, seq: 0, timer: null, solved: false },
+  };
+
+  // --- DOM -------------------------------------------------------------------------------------------
+  const host = document.createElement("div");
+  host.id = "relaydesk-chat";
+  const root = host.attachShadow({ mode: "open" });
+  root.innerHTML = `
+<style>
+  :host { all: initial; }
+  * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+  .launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483646; width: 58px; height: 58px;
+    border-radius: 50%; border: 0; background: #1f5f8b; color: #fff; cursor: pointer; font-size: 26px;
+    box-shadow: 0 4px 14px rgba(0,0,0,.25); }
+  .badge { position: absolute; top: -4px; right: -4px; background: #d93b3b; color: #fff; border-radius: 10px;
+    font-size: 12px; padding: 1px 6px; }
+  .badge[hidden] { display: none; }
+  .panel { position: fixed; right: 20px; bottom: 90px; z-index: 2147483647; width: 360px; max-width: calc(100vw - 40px);
+    height: 520px; max-height: calc(100vh - 110px); background: #fff; color: #1d2530; border-radius: 12px;
+    box-shadow: 0 8px 30px rgba(0,0,0,.25); display: flex; flex-direction: column; overflow: hidden; font-size: 14px; }
+  .panel[hidden] { display: none; }
+  .head { background: #1f5f8b; color: #fff; padding: 12px 14px; display: flex; justify-content: space-between; align-items: center; }
+  .head .title { font-weight: 600; }
+  .head button { background: none; border: 0; color: #fff; font-size: 20px; cursor: pointer; }
+  .log { flex: 1; overflow-y: auto; padding: 12px; background: #f5f7f9; }
+  .greeting { color: #56606b; margin: 4px 0 12px; }
+  .msg { max-width: 80%; margin: 6px 0; padding: 8px 11px; border-radius: 12px; white-space: pre-wrap; word-wrap: break-word; }
+  .msg.visitor { margin-left: auto; background: #1f5f8b; color: #fff; border-bottom-right-radius: 3px; }
+  .msg.agent, .msg.bot, .msg.system { background: #fff; border: 1px solid #e1e5ea; border-bottom-left-radius: 3px; }
+  .who { font-size: 11px; color: #56606b; margin-bottom: 2px; }
+  .state { font-size: 11px; text-align: right; color: #56606b; margin: -2px 0 6px; }
+  .state.failed { color: #c0392b; }
+  .state button { background: none; border: 0; color: #1f5f8b; text-decoration: underline; cursor: pointer; font-size: 11px; }
+  .typing { font-size: 12px; color: #56606b; padding: 2px 14px; min-height: 18px; }
+  .suggestions { border-top: 1px solid #e1e5ea; padding: 8px 12px; max-height: 45%; overflow-y: auto; background: #fff; }
+  .suggestions[hidden] { display: none; }
+  .suggestions h4 { margin: 2px 0 6px; font-size: 12px; color: #56606b; font-weight: 600; }
+  .sugg { border: 1px solid #e1e5ea; border-radius: 8px; padding: 8px; margin-bottom: 6px; }
+  .sugg a { color: #1f5f8b; font-weight: 600; text-decoration: none; }
+  .sugg p { margin: 4px 0 6px; color: #3b4550; font-size: 13px; }
+  .sugg button { font-size: 12px; margin-right: 6px; border: 1px solid #1f5f8b; background: #fff; color: #1f5f8b;
+    border-radius: 6px; padding: 3px 8px; cursor: pointer; }
+  .sugg button.solved { background: #1f5f8b; color: #fff; }
+  .thanks { padding: 10px 12px; background: #e8f5ee; color: #1e6b45; border-top: 1px solid #cde8d8; }
+  .thanks[hidden], .error[hidden] { display: none; }
+  .error { padding: 8px 12px; background: #fdecea; color: #8a2a20; font-size: 13px; }
+  form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e1e5ea; background: #fff; }
+  textarea { flex: 1; resize: none; height: 40px; border: 1px solid #c9d0d7; border-radius: 8px; padding: 8px; font-size: 14px; }
+  form button { border: 0; background: #1f5f8b; color: #fff; border-radius: 8px; padding: 0 14px; cursor: pointer; }
+</style>
+<button class="launcher" type="button" data-testid="chat-launcher" aria-label="Open chat">💬<span class="badge" hidden></span></button>
+<div class="panel" role="dialog" aria-label="Chat" data-testid="chat-panel" hidden>
+  <div class="head"><span class="title">Chat</span><button type="button" class="close" aria-label="Close chat">×</button></div>
+  <div class="log" data-testid="chat-log" aria-live="polite"><div class="greeting"></div></div>
+  <div class="typing" data-testid="chat-typing"></div>
+  <div class="suggestions" data-testid="suggestions" hidden></div>
+  <div class="thanks" data-testid="suggestion-thanks" hidden>Glad that helped! If you need anything else, just write to us.</div>
+  <div class="error" data-testid="chat-error" hidden></div>
+  <form><textarea data-testid="chat-input" placeholder="Write a message…" aria-label="Message" maxlength="5000"></textarea>
+  <button type="submit" data-testid="chat-send">Send</button></form>
+</div>`;
+  const $ = (selector) => root.querySelector(selector);
+  const el = {
+    launcher: $(".launcher"), badge: $(".badge"), panel: $(".panel"), title: $(".title"), close: $(".close"),
+    log: $(".log"), greeting: $(".greeting"), typing: $(".typing"), suggestions: $(".suggestions"),
+    thanks: $(".thanks"), error: $(".error"), form: $("form"), input: $("textarea"),
+  };
+
+  // --- HTTP --------------------------------------------------------------------------------------------
+  function headers(json) {
+    const h = { "X-Relaydesk-Site-Key": cfg.siteKey, "X-Relaydesk-Channel": cfg.channel };
+    if (json) h["Content-Type"] = "application/json";
+    if (state.token) h["X-Relaydesk-Visitor-Token"] = state.token;
+    if (cfg.userId && cfg.userHash) {
+      h["X-Relaydesk-User-Id"] = cfg.userId;
+      h["X-Relaydesk-User-Hash"] = cfg.userHash;
+    }
+    return h;
+  }
+
+  async function call(method, path, body) {
+    const response = await fetch(cfg.api + path, {
+      method, headers: headers(body !== undefined), body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit", mode: "cors",
+    });
+    let data = null;
+    try { data = await response.json(); } catch (_) { /* empty body */ }
+    if (!response.ok) {
+      const error = new Error((data && data.error && data.error.message) || `HTTP ${response.status}`);
+      error.status = response.status;
+      error.code = data && data.error && data.error.code;
+      error.details = data && data.error && data.error.details;
+      throw error;
+    }
+    return data;
+  }
+
+  function showError(text) {
+    el.error.textContent = text || "";
+    el.error.hidden = !text;
+  }
+
+  function fail(error) {
+    // Refusals that retrying cannot fix (unknown site, origin not allowed, identity rejected).
+    state.fatal = error.message;
+    showError(error.message);
+    el.input.disabled = true;
+    stopPolling();
+  }
+
+  // --- conversation --------------------------------------------------------------------------------------
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+
+  function outbox() { return store.get("outbox") || []; }
+  function saveOutbox(items) { store.set("outbox", items); }
+
+  function merge(message) {
+    let existing = state.messages.find((m) => (message.id && m.id === message.id) ||
+      (message.client_id && m.client_id === message.client_id));
+    const isNew = !existing;
+    if (existing) {
+      Object.assign(existing, message, { error: null });
+    } else {
+      existing = { ...message };
+      state.messages.push(existing);
+    }
+    if (message.id) state.lastId = Math.max(state.lastId, message.id);
+    if (isNew && message.author !== "visitor" && message.id) {
+      // An agent who answered has read what came before.
+      for (const m of state.messages) {
+        if (m.author === "visitor" && m.id && m.id < message.id && m.state === "delivered") m.state = "read";
+      }
+      hideTyping();
+      if (!state.open) {
+        state.unread += 1;
+      }
+    }
+    return existing;
+  }
+
+  function render() {
+    el.log.querySelectorAll(".msg, .state").forEach((node) => node.remove());
+    const sorted = [...state.messages].sort((a, b) => (a.id || 1e15) - (b.id || 1e15));
+    for (const m of sorted) {
+      const bubble = document.createElement("div");
+      bubble.className = `msg ${m.author}`;
+      bubble.dataset.testid = "chat-message";
+      bubble.dataset.author = m.author;
+      if (m.author !== "visitor" && m.author_name) {
+        const who = document.createElement("div");
+        who.className = "who";
+        who.textContent = m.author_name;
+        bubble.appendChild(who);
+      }
+      bubble.appendChild(document.createTextNode(m.body));
+      el.log.appendChild(bubble);
+      if (m.author === "visitor") {
+        const line = document.createElement("div");
+        line.className = "state" + (m.state === "failed" ? " failed" : "");
+        line.dataset.testid = "chat-state";
+        line.dataset.state = m.state;
+        const label = { sending: "Sending…", delivered: "Delivered", read: "Read", failed: "Not sent" }[m.state] || m.state;
+        line.textContent = m.error ? `${label}: ${m.error}` : label;
+        if (m.state === "failed" && m.retryable !== false) {
+          const retry = document.createElement("button");
+          retry.type = "button";
+          retry.textContent = "Retry";
+          retry.addEventListener("click", () => { m.state = "sending"; m.error = null; render(); deliver(m); });
+          line.append(" · ", retry);
+        }
+        el.log.appendChild(line);
+      }
+    }
+    el.badge.textContent = String(state.unread);
+    el.badge.hidden = state.unread === 0;
+    el.log.scrollTop = el.log.scrollHeight;
+  }
+
+  async function load() {
+    const data = await call("GET", "/chat/v1/conversation");
+    if (data.visitor_token) {
+      state.token = data.visitor_token;
+      store.set("token", state.token);
+    }
+    state.visitorId = data.visitor_id;
+    el.title.textContent = data.site.name;
+    el.greeting.textContent = data.site.greeting;
+    for (const m of data.messages) merge(m);
+    state.unread = 0;
+    state.loaded = true;
+    // Messages typed before a network error (or before the tab closed) are still owed: resend them.
+    for (const item of outbox()) {
+      if (!state.messages.some((m) => m.client_id === item.client_id && m.id)) {
+        merge({ id: null, client_id: item.client_id, author: "visitor", author_name: "", body: item.body,
+          created_at: item.created_at, state: "sending" });
+      }
+    }
+    render();
+  }
+
+  async function poll() {
+    if (state.socketOpen || state.fatal) return;
+    try {
+      const data = await call("GET", `/chat/v1/conversation?after=${state.lastId}`);
+      if (data.visitor_token) { state.token = data.visitor_token; store.set("token", state.token); }
+      showError("");
+      data.messages.forEach(merge);
+      render();
+      flushOutbox();
+    } catch (error) {
+      if (error.status === 401) { state.token = null; store.set("token", null); }
+      else if (error.status === 403) fail(error);
+    }
+  }
+
+  function startPolling() {
+    if (!state.pollTimer && !state.fatal) state.pollTimer = setInterval(poll, POLL_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(state.pollTimer);
+    state.pollTimer = null;
+  }
+
+  // --- WebSocket, with REST polling while it is down -----------------------------------------------------
+  function connect() {
+    if (state.fatal || state.socket) return;
+    const params = new URLSearchParams({ site_key: cfg.siteKey, channel: cfg.channel, after: String(state.lastId) });
+    if (state.token) params.set("visitor_token", state.token);
+    if (cfg.userId && cfg.userHash) { params.set("user_id", cfg.userId); params.set("user_hash", cfg.userHash); }
+    const url = cfg.api.replace(/^http/, "ws") + "/chat/v1/ws?" + params.toString();
+    let socket;
+    try { socket = new WebSocket(url); } catch (_) { startPolling(); return; }
+    state.socket = socket;
+    socket.onmessage = (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (_) { return; }
+      onFrame(frame);
+    };
+    socket.onclose = (event) => {
+      state.socket = null;
+      state.socketOpen = false;
+      if (event.code === 4403) return;  // told why in the error frame; retrying cannot help
+      if (event.code === 4401) { state.token = null; store.set("token", null); load().then(connect, startPolling); return; }
+      startPolling();
+      setTimeout(connect, state.reconnectDelay);
+      state.reconnectDelay = Math.min(state.reconnectDelay * 2, 30000);
+    };
+  }
+
+  function onFrame(frame) {
+    if (frame.type === "ready") {
+      state.socketOpen = true;
+      state.reconnectDelay = 1000;
+      stopPolling();
+      (frame.messages || []).forEach(merge);
+      render();
+      flushOutbox();
+    } else if (frame.type === "ack") {
+      acknowledged(frame.client_id, frame.message);
+    } else if (frame.type === "message") {
+      merge(frame.message);
+      render();
+    } else if (frame.type === "typing") {
+      if (frame.typing) showTyping(frame.author_name); else hideTyping();
+    } else if (frame.type === "error") {
+      const error = frame.error || {};
+      if (frame.client_id) {
+        rejected(frame.client_id, error);
+      } else if (error.code === "permission_denied" || error.code === "input_rejected") {
+        fail({ message: error.message });
+      } else if (error.code !== "not_authenticated") {
+        showError(error.message);
+      }
+    }
+  }
+
+  let typingTimer = null;
+  function showTyping(name) {
+    el.typing.textContent = `${name || "An agent"} is typing…`;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, TYPING_SHOW_MS);
+  }
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    el.typing.textContent = "";
+  }
+
+  // --- sending -------------------------------------------------------------------------------------------
+  function acknowledged(clientId, stored) {
+    saveOutbox(outbox().filter((item) => item.client_id !== clientId));
+    const pending = state.messages.find((m) => m.client_id === clientId);
+    if (pending) clearTimeout(pending.ackTimer);
+    merge({ ...stored, state: stored.state || "delivered" });
+    render();
+  }
+
+  function rejected(clientId, error) {
+    const pending = state.messages.find((m) => m.client_id === clientId);
+    if (!pending) return;
+    clearTimeout(pending.ackTimer);
+    pending.state = "failed";
+    pending.error = error.message;
+    // Too many messages: it stays owed and goes again later; anything else cannot succeed as it is.
+    pending.retryable = error.code === "rate_limited" || !error.code;
+    if (!pending.retryable) saveOutbox(outbox().filter((item) => item.client_id !== clientId));
+    render();
+  }
+
+  async function deliver(message) {
+    if (state.socketOpen && state.socket) {
+      state.socket.send(JSON.stringify({ type: "message", client_id: message.client_id, body: message.body }));
+      clearTimeout(message.ackTimer);
+      // No answer in time: the same client id goes over REST; the server stores it once either way.
+      message.ackTimer = setTimeout(() => { if (!message.id) deliverRest(message); }, ACK_TIMEOUT_MS);
+      return;
+    }
+    await deliverRest(message);
+  }
+
+  async function deliverRest(message) {
+    try {
+      const data = await call("POST", "/chat/v1/messages", { client_id: message.client_id, body: message.body });
+      acknowledged(message.client_id, data.message);
+      if (!state.socketOpen) startPolling();
+    } catch (error) {
+      if (error.status === 403) { fail(error); }
+      rejected(message.client_id, { code: error.status ? error.code : null, message: error.message });
+    }
+  }
+
+  function flushOutbox() {
+    for (const m of state.messages) {
+      if (m.author === "visitor" && !m.id && m.state === "sending") deliver(m);
+    }
+  }
+
+  el.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = el.input.value.trim();
+    if (!body || state.fatal) return;
+    el.input.value = "";
+    clearSuggestions();
+    el.thanks.hidden = true;
+    const message = { id: null, client_id: uuid(), author: "visitor", author_name: "", body,
+      created_at: new Date().toISOString(), state: "sending" };
+    saveOutbox([...outbox(), { client_id: message.client_id, body, created_at: message.created_at }]);
+    merge(message);
+    render();
+    deliver(state.messages.find((m) => m.client_id === message.client_id));
+  });
+
+  el.input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      el.form.requestSubmit();
+    }
+  });
+
+  // --- suggestions before the first message (deflection) -------------------------------------------------
+  function clearSuggestions() {
+    clearTimeout(state.suggest.timer);
+    state.suggest.seq += 1;
+    el.suggestions.replaceChildren();
+    el.suggestions.hidden = true;
+  }
+
+  function wantsSuggestions(text) {
+    if (state.suggest.solved || !state.visitorId) return false;
+    if (state.messages.length > 0) return false;  // only before the conversation starts
+    const words = text.split(/\s+/).filter(Boolean).length;
+    return words >= 3 || text.length >= 12;
+  }
+
+  el.input.addEventListener("input", () => {
+    const text = el.input.value.trim();
+    if (state.socketOpen && state.socket) {
+      state.socket.send(JSON.stringify({ type: "typing", typing: text.length > 0 }));
+    }
+    clearTimeout(state.suggest.timer);
+    if (!wantsSuggestions(text)) {
+      if (!text) clearSuggestions();
+      return;
+    }
+    state.suggest.timer = setTimeout(() => suggest(text), SUGGEST_DEBOUNCE_MS);
+  });
+
+  async function suggest(query) {
+    const seq = ++state.suggest.seq;
+    let data;
+    try {
+      const body = { query, channel: cfg.channel, visitor_id: state.visitorId };
+      if (state.suggest.sessionId) body.session_id = state.suggest.sessionId;
+      const response = await fetch(cfg.api + "/api/v1/public/suggestions", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit",
+      });
+      if (!response.ok) return;  // no suggestions service (404), rate-limited, ...: just show none
+      data = await response.json();
+    } catch (_) {
+      return;
+    }
+    if (seq !== state.suggest.seq || state.messages.length > 0) return;  // a newer query, or already writing
+    if (data.session_id) state.suggest.sessionId = data.session_id;
+    showSuggestions(data.suggestions || []);
+  }
+
+  function feedback(articleId, outcome) {
+    if (!state.suggest.sessionId) return Promise.resolve();
+    return fetch(`${cfg.api}/api/v1/public/suggestions/${encodeURIComponent(state.suggest.sessionId)}/feedback`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+      body: JSON.stringify({ article_id: articleId, outcome }),
+    }).catch(() => null);
+  }
+
+  function safeUrl(url) {
+    try {
+      const parsed = new URL(url, cfg.api);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+    } catch (_) { return null; }
+  }
+
+  function showSuggestions(items) {
+    el.suggestions.replaceChildren();
+    if (!items.length) { el.suggestions.hidden = true; return; }
+    const heading = document.createElement("h4");
+    heading.textContent = "These articles might answer your question";
+    el.suggestions.appendChild(heading);
+    for (const item of items) {
+      const card = document.createElement("div");
+      card.className = "sugg";
+      card.dataset.testid = "suggestion";
+      const link = document.createElement("a");
+      link.textContent = item.title;
+      const href = safeUrl(item.url);
+      if (href) { link.href = href; link.target = "_blank"; link.rel = "noopener"; }
+      link.addEventListener("click", () => feedback(item.article_id, "viewed"));
+      const snippet = document.createElement("p");
+      snippet.textContent = item.snippet;
+      const solved = document.createElement("button");
+      solved.type = "button";
+      solved.className = "solved";
+      solved.dataset.testid = "suggestion-solved";
+      solved.textContent = "This solved it";
+      solved.addEventListener("click", async () => {
+        state.suggest.solved = true;
+        await feedback(item.article_id, "solved");
+        clearSuggestions();
+        el.input.value = "";
+        el.thanks.hidden = false;  // and nothing is sent: no ticket for a solved question
+      });
+      const notHelpful = document.createElement("button");
+      notHelpful.type = "button";
+      notHelpful.dataset.testid = "suggestion-not-helpful";
+      notHelpful.textContent = "Not helpful";
+      notHelpful.addEventListener("click", () => {
+        feedback(item.article_id, "not_helpful");
+        card.remove();
+        if (!el.suggestions.querySelector(".sugg")) clearSuggestions();
+      });
+      card.append(link, snippet, solved, notHelpful);
+      el.suggestions.appendChild(card);
+    }
+    el.suggestions.hidden = false;
+  }
+
+  // --- open / close ----------------------------------------------------------------------------------------
+  let starting = null;
+  function start() {
+    starting = starting || (async () => {
+      try {
+        await load();
+        connect();
+      } catch (error) {
+        starting = null;
+        if (error.status === 401 || error.status === 403 || error.status === 404) fail(error);
+        else { showError("We cannot reach the chat right now; please try again in a moment."); }
+      }
+    })();
+    return starting;
+  }
+
+  function setOpen(open) {
+    state.open = open;
+    el.panel.hidden = !open;
+    el.launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+    if (open) {
+      state.unread = 0;
+      render();
+      if (!state.loaded && !state.fatal) start();
+      else if (state.loaded && !state.socket && !state.fatal) connect();
+      el.input.focus();
+    }
+  }
+
+  el.launcher.addEventListener("click", () => setOpen(!state.open));
+  el.close.addEventListener("click", () => setOpen(false));
+
+  function mount() {
+    document.body.appendChild(host);
+    // A returning visitor (or a signed-in customer) reconnects at once, so replies show as unread.
+    if (state.token || (cfg.userId && cfg.userHash)) start();
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -19,6 +19,7 @@ __all__ = ["build_reply", "reply_subject"]
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw|vs)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 # RFC 5322 suggests keeping the first and the most recent ids when References grows long.
 _MAX_REFERENCES = 20
+_STABLE_ID = re.compile(r"<[!-;=?-~]{1,400}@[a-z0-9.-]{1,100}>")
 
 
 def _single_line(value: str) -> str:
@@ -64,8 +65,13 @@ def build_reply(
     attachments: Sequence[Attachment] = (),
     auto_acknowledgement: bool = False,
     now: datetime | None = None,
+    message_id: str | None = None,
 ) -> EmailMessage:
-    """A reply to a ticket, threaded for mail clients and routable back via its signed token."""
+    """A reply to a ticket, threaded for mail clients and routable back via its signed token.
+
+    ``message_id`` (from ``tokens.outbound_message_id``) keeps the Message-ID stable across retries
+    of the same reply; without it a random one is made.
+    """
     token = make_reply_token(ticket_id, secret)
     domain = support_domain.strip().lower()
     support_name, support_mailbox = _mailbox(support_address)
@@ -80,7 +86,9 @@ def build_reply(
     message["Reply-To"] = Address(display_name=support_name, addr_spec=f"{local_part}+{token}@{domain}")
     message["Subject"] = reply_subject(subject)
     message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
-    message["Message-ID"] = f"<{token}.{secrets.token_hex(10)}@{domain}>"
+    if message_id is not None and not _STABLE_ID.fullmatch(message_id):
+        raise ValueError(f"not a Message-ID: {message_id!r}")
+    message["Message-ID"] = message_id or f"<{token}.{secrets.token_hex(10)}@{domain}>"
     chain = _references(in_reply_to, references)
     if in_reply_to:
         message["In-Reply-To"] = _single_line(in_reply_to)

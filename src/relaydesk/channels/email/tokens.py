@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from relaydesk.channels.email.model import ParsedEmail
 
-__all__ = ["extract_ticket_id", "make_reply_token", "verify_reply_token"]
+__all__ = ["extract_ticket_id", "make_reply_token", "outbound_message_id", "verify_reply_token"]
 
 # Lower-case only: some MTAs lower-case local parts, which must not break verification.
 _TOKEN = re.compile(r"^r([1-9a-z][0-9a-z]{0,12})-([a-z2-7]{16})$")
@@ -39,6 +39,17 @@ def make_reply_token(ticket_id: int, secret: bytes) -> str:
     if not 0 < ticket_id <= _MAX_TICKET_ID:
         raise ValueError(f"ticket id out of range: {ticket_id}")
     return f"r{_base36(ticket_id)}-{_mac(ticket_id, secret)}"
+
+
+def outbound_message_id(ticket_id: int, message_id: int, secret: bytes, support_domain: str) -> str:
+    """The Message-ID of one outbound reply: the same on every retry, so recipients can dedupe.
+
+    ``<token.m<base36 message id>@domain>``: the token part threads the customer's answer back.
+    """
+    if message_id <= 0:
+        raise ValueError(f"message id out of range: {message_id}")
+    token = make_reply_token(ticket_id, secret)
+    return f"<{token}.m{_base36(message_id)}@{support_domain.strip().lower()}>"
 
 
 def verify_reply_token(token: str, secret: bytes) -> int | None:

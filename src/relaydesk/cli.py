@@ -105,7 +105,16 @@ def serve(
     _logging()
     if migrate:
         upgrade(get_settings().resolved_database_url)
-    uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="info")
+    smtp_server = None
+    if get_settings().email_smtp_server_enabled:
+        from relaydesk.channels.email.smtp_server import start_smtp_server
+
+        smtp_server = start_smtp_server()
+    try:
+        uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="info")
+    finally:
+        if smtp_server is not None:
+            smtp_server.stop()
 
 
 def _worker_process(index: int, imports: list[str], burst: bool) -> None:

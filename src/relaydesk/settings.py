@@ -6,11 +6,28 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Environment", "Settings", "SettingsError", "get_settings", "reset_settings_cache"]
+__all__ = [
+    "Environment",
+    "ImapMailbox",
+    "MailSecurity",
+    "Settings",
+    "SettingsError",
+    "get_settings",
+    "reset_settings_cache",
+]
 
 
 class Environment(StrEnum):
@@ -21,6 +38,30 @@ class Environment(StrEnum):
 
 class SettingsError(RuntimeError):
     """A setting is missing or invalid; the message names the variable and what to fix."""
+
+
+class MailSecurity(StrEnum):
+    """How Relaydesk talks to a mail server: implicit TLS, STARTTLS upgrade, or plain (local only)."""
+
+    SSL = "ssl"
+    STARTTLS = "starttls"
+    NONE = "none"
+
+
+class ImapMailbox(BaseModel):
+    """One IMAP mailbox polled for customer mail (RELAYDESK_EMAIL_IMAP_MAILBOXES is a JSON list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=993, gt=0, lt=65536)
+    security: MailSecurity = MailSecurity.SSL
+    user: str = Field(min_length=1)
+    password: SecretStr
+    folder: str = "INBOX"
+    # After a message is committed: flag it \Seen, or move it to move_to.
+    after: Literal["seen", "move"] = "seen"
+    move_to: str = "Relaydesk"
 
 
 class Settings(BaseSettings):
@@ -81,6 +122,31 @@ class Settings(BaseSettings):
     deflection_rate_per_minute: int = Field(default=240, gt=0)
     # KB-gap clusters: queries closer than this cosine distance (average linkage) share a cluster.
     deflection_gap_distance: float = Field(default=0.45, gt=0.0, lt=2.0)
+
+    # Email (src/relaydesk/channels/email/README.md). Replies come from the support address; signed
+    # reply tokens live on the support domain (default: the support address's domain).
+    email_support_address: str = ""
+    email_support_domain: str = ""
+    # Recipients the built-in SMTP server accepts: addresses (plus-tags allowed) or "@domain"; empty
+    # means the support address. Others are refused at RCPT time with 550.
+    email_accepted_recipients: list[str] = Field(default_factory=list)
+    # Bigger messages are refused (552) or quarantined; never more than RELAYDESK_MAX_UPLOAD_BYTES,
+    # because the raw message is kept as an attachment.
+    email_max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # `relaydesk serve` also runs the built-in SMTP server when enabled.
+    email_smtp_server_enabled: bool = False
+    email_smtp_server_host: str = "127.0.0.1"
+    email_smtp_server_port: int = Field(default=2525, gt=0, lt=65536)
+    # Outbound smarthost; unset host: replies by email fail at once with the reason.
+    email_smtp_host: str | None = None
+    email_smtp_port: int = Field(default=587, gt=0, lt=65536)
+    email_smtp_security: MailSecurity = MailSecurity.STARTTLS
+    email_smtp_user: str | None = None
+    email_smtp_password: SecretStr | None = None
+    email_smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # IMAP mailboxes polled every minute, at most this many messages per mailbox and pass.
+    email_imap_mailboxes: list[ImapMailbox] = Field(default_factory=list)
+    email_imap_batch_size: int = Field(default=50, gt=0)
 
     @field_validator("database_url")
     @classmethod

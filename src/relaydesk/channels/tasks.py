@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 # Importing the adapters registers their senders in every worker process.
 from relaydesk.channels import sms, social  # noqa: F401
 from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, get_sender
+from relaydesk.channels.email import sender as email_sender  # noqa: F401
 from relaydesk.channels.models import Delivery, DeliveryStatus
 from relaydesk.customers import service as customers
 from relaydesk.customers.models import IdentityKind

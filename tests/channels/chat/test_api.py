@@ -26,7 +26,9 @@ def count(database, model, *where):
 
 def send(client, site, token, body, client_id="client-0001", **headers):
     return client.post(
-        "/chat/v1/messages", json={"client_id": client_id, "body": body}, headers=site.headers(token, **headers)
+        "/chat/v1/messages",
+        json={"client_id": client_id, "body": body},
+        headers=site.headers(token, **headers),
     )
 
 
@@ -106,12 +108,16 @@ def test_signed_identity_becomes_the_known_customer_on_web_and_in_app(client, da
             session,
             CustomerCreate(
                 name="Jo Known",
-                identities=[IdentityIn(kind=IdentityKind.EXTERNAL_ID, value=f"{site.key}:user-42", verified=True)],
+                identities=[
+                    IdentityIn(kind=IdentityKind.EXTERNAL_ID, value=f"{site.key}:user-42", verified=True)
+                ],
             ),
         )
         known_id = known.id
     web = client.post(
-        "/chat/v1/messages", json={"client_id": "signed-0001", "body": "Hi, it's Jo"}, headers=site.signed("user-42")
+        "/chat/v1/messages",
+        json={"client_id": "signed-0001", "body": "Hi, it's Jo"},
+        headers=site.signed("user-42"),
     )
     assert web.status_code == 201, web.text
     app = client.post(
@@ -135,7 +141,9 @@ def test_signed_identity_becomes_the_known_customer_on_web_and_in_app(client, da
 
 def test_wrong_user_hash_is_refused_kept_in_quarantine_and_reprocessed_once_fixed(client, database, site):
     headers = site.signed("user-7", secret="a-secret-the-site-does-not-have")
-    response = client.post("/chat/v1/messages", json={"client_id": "bad-hash-01", "body": "Refund?"}, headers=headers)
+    response = client.post(
+        "/chat/v1/messages", json={"client_id": "bad-hash-01", "body": "Refund?"}, headers=headers
+    )
     assert response.status_code == 403
     error = response.json()["error"]
     assert error["code"] == "input_rejected" and error["details"]["reason"] == "bad_identity_signature"
@@ -174,7 +182,9 @@ def test_a_visitor_token_from_another_site_is_not_accepted(client, database, sit
     with database.transaction() as session:
         other = service.create_site(session, service.ChatSiteCreate(name="Other"), public_key="other-site")
         other_key = other.public_key
-    token = client.get("/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": other_key}).json()["visitor_token"]
+    token = client.get("/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": other_key}).json()[
+        "visitor_token"
+    ]
     assert send(client, site, token, "hi").status_code == 401
 
 
@@ -268,7 +278,9 @@ def test_only_admins_manage_chat_sites(client, database):
             ("PATCH", "/api/v1/chat/sites/1"),
             ("POST", "/api/v1/chat/sites/1/rotate-secret"),
         ):
-            response = client.request(method, url, json=body if method != "GET" else None, headers=login.headers)
+            response = client.request(
+                method, url, json=body if method != "GET" else None, headers=login.headers
+            )
             assert response.status_code == 403, (role, method, url)
     admin = make_agent(database, Role.ADMIN)
     created = client.post("/api/v1/chat/sites", json=body, headers=admin.headers)
@@ -284,7 +296,9 @@ def test_only_admins_manage_chat_sites(client, database):
     assert patched.status_code == 200 and patched.json()["active"] is False
     rotated = client.post(f"/api/v1/chat/sites/{site['id']}/rotate-secret", headers=admin.headers).json()
     assert rotated["secret"] != site["secret"]
-    bad = client.post("/api/v1/chat/sites", json={"name": "x", "allowed_origins": ["shop"]}, headers=admin.headers)
+    bad = client.post(
+        "/api/v1/chat/sites", json={"name": "x", "allowed_origins": ["shop"]}, headers=admin.headers
+    )
     assert bad.status_code == 422 and "origin" in bad.json()["error"]["message"]
     # A switched-off site answers no visitor.
     off = client.get("/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": site["public_key"]})

@@ -89,6 +89,7 @@ async def post_message(request: Request, data: ChatMessageIn, response: Response
     credentials = credentials_from(request)
     evidence = {"client_id": data.client_id, "body": data.body}
     client = await run_in_threadpool(service.authenticate, credentials, evidence=evidence)
+    service.check_size(data.body)
     limits_for(request.app.state).message(client.rate_key)
     received = await run_in_threadpool(service.receive_message, client, data)
     if received.sent.duplicate:

@@ -66,6 +66,7 @@ __all__ = [
     "Credentials",
     "Received",
     "authenticate",
+    "check_size",
     "conversation",
     "create_site",
     "customer_id_for",

@@ -146,6 +146,7 @@ class ChatSocket:
         except ValidationError as exc:
             summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
             raise _Invalid(f"The message is not valid: {summary}") from None
+        service.check_size(data.body)  # a refused message does not count against the visitor
         self.limits.message(client.rate_key)
         received = await run_in_threadpool(service.receive_message, client, data)
         self.ticket_id = received.ticket_id

@@ -1,0 +1,129 @@
+"""The chat WebSocket through Starlette's TestClient: acks, idempotent resends, live replies and typing."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import func, select
+from starlette.websockets import WebSocketDisconnect
+
+from relaydesk.channels.tasks import deliver_message
+from relaydesk.settings import reset_settings_cache
+from relaydesk.tickets.models import Message, Ticket
+from tests.channels.chat.conftest import SHOP_ORIGIN, new_visitor
+from tests.factories import make_agent
+
+
+def ws_url(site, token=None, **params):
+    query = {"site_key": site.key, **({"visitor_token": token} if token else {}), **params}
+    return "/chat/v1/ws?" + urlencode(query)
+
+
+def test_messages_over_the_socket_are_acknowledged_once_stored_and_replies_arrive_live(
+    client, database, site
+):
+    token = new_visitor(client, site)
+    agent = make_agent(database)
+    with client.websocket_connect(ws_url(site, token), headers={"origin": SHOP_ORIGIN}) as ws:
+        ready = ws.receive_json()
+        assert ready["type"] == "ready" and ready["messages"] == []
+
+        ws.send_json({"type": "message", "client_id": "sock-00001", "body": "Is the sale still on?"})
+        ack = ws.receive_json()
+        assert ack["type"] == "ack" and ack["client_id"] == "sock-00001" and ack["duplicate"] is False
+        assert ack["message"]["state"] == "delivered" and ack["message"]["author"] == "visitor"
+
+        # The network hiccuped and the widget sent it again: same message, no second copy.
+        ws.send_json({"type": "message", "client_id": "sock-00001", "body": "Is the sale still on?"})
+        again = ws.receive_json()
+        assert again["duplicate"] is True and again["message"]["id"] == ack["message"]["id"]
+
+        with database.transaction(read_only=True) as session:
+            ticket_id = session.scalars(select(Ticket.id)).one()
+        typing = client.post(
+            f"/api/v1/tickets/{ticket_id}/typing", json={"typing": True}, headers=agent.headers
+        )
+        assert typing.status_code == 202
+        frame = ws.receive_json()
+        assert frame == {"type": "typing", "ticket_id": ticket_id, "typing": True, "author_name": "Agent"}
+
+        reply = client.post(
+            f"/api/v1/tickets/{ticket_id}/messages", json={"body": "Until Sunday!"}, headers=agent.headers
+        ).json()
+        assert reply["channel"] == "web_chat"  # answered where the customer wrote
+        with database.transaction() as session:  # the outbox job, as a worker runs it
+            deliver_message(session, message_id=reply["id"])
+        live = ws.receive_json()
+        assert live["type"] == "message"
+        assert live["message"]["body"] == "Until Sunday!" and live["message"]["state"] == "sent"
+
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+
+    with database.transaction(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def test_a_reconnecting_socket_gets_what_it_missed(client, database, site):
+    token = new_visitor(client, site)
+    first = client.post(
+        "/chat/v1/messages", json={"client_id": "miss-00001", "body": "first"}, headers=site.headers(token)
+    ).json()
+    client.post(
+        "/chat/v1/messages", json={"client_id": "miss-00002", "body": "second"}, headers=site.headers(token)
+    )
+    with client.websocket_connect(ws_url(site, token, after=first["message"]["id"])) as ws:
+        ready = ws.receive_json()
+        assert [m["body"] for m in ready["messages"]] == ["second"]
+
+
+def test_bad_frames_get_error_frames_and_the_socket_stays_open(client, site, monkeypatch):
+    monkeypatch.setenv("RELAYDESK_CHAT_MESSAGES_PER_MINUTE", "1")
+    reset_settings_cache()
+    token = new_visitor(client, site)
+    with client.websocket_connect(ws_url(site, token)) as ws:
+        ws.receive_json()
+        ws.send_text("not json")
+        assert ws.receive_json()["error"]["code"] == "bad_request"
+        ws.send_json({"type": "message", "client_id": "x", "body": "hi"})
+        invalid = ws.receive_json()
+        assert invalid["error"]["code"] == "validation_failed" and "client_id" in invalid["error"]["message"]
+        ws.send_json({"type": "message", "client_id": "frame-0001", "body": "z" * 5001})
+        assert ws.receive_json()["error"]["code"] == "payload_too_large"
+        ws.send_json({"type": "message", "client_id": "frame-0002", "body": "ok"})
+        assert ws.receive_json()["type"] == "ack"
+        ws.send_json({"type": "message", "client_id": "frame-0003", "body": "too fast"})
+        limited = ws.receive_json()
+        assert limited["error"]["code"] == "rate_limited" and limited["client_id"] == "frame-0003"
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+
+
+def test_too_many_frames_on_one_connection_are_refused(client, site, monkeypatch):
+    monkeypatch.setenv("RELAYDESK_CHAT_FRAMES_PER_MINUTE", "2")
+    reset_settings_cache()
+    with client.websocket_connect(ws_url(site, new_visitor(client, site))) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "ping"})
+        ws.send_json({"type": "ping"})
+        assert [ws.receive_json(), ws.receive_json()] == [{"type": "pong"}] * 2
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["error"]["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "close_code", "error_code"),
+    [
+        ({}, {"origin": "https://evil.example"}, 4403, "permission_denied"),
+        ({"visitor_token": "v_forged.signature"}, {}, 4401, "not_authenticated"),
+        ({"user_id": "u1", "user_hash": "00" * 32}, {}, 4403, "input_rejected"),
+    ],
+    ids=["foreign-origin", "forged-token", "bad-identity-hash"],
+)
+def test_refused_connections_are_told_why_and_closed(client, site, params, headers, close_code, error_code):
+    with client.websocket_connect(ws_url(site, **params), headers=headers) as ws:
+        assert ws.receive_json()["error"]["code"] == error_code
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == close_code

@@ -93,8 +93,16 @@ class SmtpSink:
 
     port: int
     received: list[SinkMessage] = field(default_factory=list)
+    # Recipients answered "550 no such user", like a real smarthost that knows the domain.
+    refused: set[str] = field(default_factory=set)
     _controller: Controller | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.lower() in self.refused:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:

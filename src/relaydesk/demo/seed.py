@@ -221,6 +221,7 @@ class DemoSummary:
 
 def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
     """Idempotent: a database that already holds the demo admin is left as it is."""
+    seed_chat(session)  # idempotent on its own, so older demo databases get the chat site too
     summary = DemoSummary()
     rng = random.Random(seed)
     if agents.list_agents(session) and any(a.email == AGENTS[0][0] for a in agents.list_agents(session)):
@@ -359,3 +360,10 @@ def _advance(session: Session, ticket: Ticket, target: TicketStatus, agent_ids: 
         )
     if target is TicketStatus.PENDING_CUSTOMER:
         tickets.change_status(session, ticket, StatusChange(status=TicketStatus.PENDING_CUSTOMER), _SYSTEM)
+
+
+def seed_chat(session: Session) -> None:
+    """The demo shop's chat site (key ``northwind-demo``), embedded by the page at ``/chat/demo``."""
+    from relaydesk.channels.chat.pages import ensure_demo_site
+
+    ensure_demo_site(session)

@@ -102,3 +102,82 @@ def test_signed_in_customer_on_the_demo_page_writes_as_the_known_customer(
         ).one()
         assert identity.value == "northwind-demo:customer-1001" and identity.verified
         assert ticket.customer_id == identity.customer_id
+
+
+@pytest.fixture
+def help_articles(database):
+    """Two published articles through the knowledge service, so the suggestions the widget shows are real."""
+    from relaydesk.knowledge import service as knowledge
+    from relaydesk.knowledge.models import ArticleStatus
+    from relaydesk.knowledge.schemas import ArticleCreate
+
+    with database.transaction() as session:
+        for title, body in (
+            (
+                "Reset your password",
+                "If you forgot your password, open the sign-in page and choose 'Forgot password'. We email "
+                "you a link to choose a new password. The link is valid for one hour.",
+            ),
+            (
+                "Return an item for a refund",
+                "You can return any item within 30 days. Print the free return label from 'My orders' and "
+                "drop the parcel at a post office. We refund you within 5 days of receiving it.",
+            ),
+        ):
+            knowledge.create_article(
+                session,
+                ArticleCreate(title=title, body=body, status=ArticleStatus.PUBLISHED),
+                knowledge.Editor(label="tests"),
+            )
+
+
+def _suggestion_sessions(database):
+    from relaydesk.deflection.models import SuggestionSession
+
+    with database.transaction(read_only=True) as session:
+        return [(row.visitor_id, row.outcome.value) for row in session.scalars(select(SuggestionSession))]
+
+
+def test_suggestions_while_typing_and_solved_sends_nothing(
+    page, live_server, database, demo_site, help_articles
+):
+    page.goto(f"{live_server}/chat/demo")
+    page.get_by_test_id("chat-launcher").click()
+    page.get_by_test_id("chat-input").press_sequentially("I forgot my password", delay=20)
+    suggestion = page.get_by_test_id("suggestion").first
+    expect(suggestion).to_contain_text("Reset your password", timeout=20_000)
+    suggestion.get_by_test_id("suggestion-solved").click()
+    expect(page.get_by_test_id("suggestion-thanks")).to_be_visible()
+    expect(page.get_by_test_id("suggestion")).to_have_count(0)
+    visitor_id = page.evaluate(
+        "() => JSON.parse(localStorage.getItem('relaydesk:northwind-demo:visitor:token')).split('.')[0]"
+    )
+    sessions = _suggestion_sessions(database)
+    assert [s[0] for s in sessions] == [visitor_id]
+    with database.transaction(read_only=True) as session:
+        assert session.scalars(select(Ticket)).all() == []  # solved: no ticket
+
+
+def test_not_helpful_then_writing_links_the_suggestions_to_the_ticket(
+    page, live_server, database, demo_site, help_articles
+):
+    from relaydesk.customers.models import CustomerIdentity, IdentityKind
+
+    page.goto(f"{live_server}/chat/demo")
+    page.get_by_test_id("chat-launcher").click()
+    page.get_by_test_id("chat-input").press_sequentially("How do I return an item for a refund?", delay=20)
+    expect(page.get_by_test_id("suggestion").first).to_be_visible(timeout=20_000)
+    before = page.get_by_test_id("suggestion").count()
+    page.get_by_test_id("suggestion-not-helpful").first.click()
+    expect(page.get_by_test_id("suggestion")).to_have_count(before - 1)
+    page.get_by_test_id("chat-send").click()
+    expect(page.get_by_test_id("chat-state")).to_have_attribute("data-state", "delivered")
+    expect(page.get_by_test_id("suggestions")).to_be_hidden()
+    [(visitor_id, _outcome)] = _suggestion_sessions(database)
+    with database.transaction(read_only=True) as session:
+        ticket = session.scalars(select(Ticket)).one()
+        identity = session.scalars(
+            select(CustomerIdentity).where(CustomerIdentity.kind == IdentityKind.CHAT_VISITOR)
+        ).one()
+        # The contract with deflection: the session's visitor id is the ticket customer's chat identity.
+        assert identity.value == visitor_id and identity.customer_id == ticket.customer_id

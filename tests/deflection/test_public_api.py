@@ -194,3 +194,15 @@ def test_query_rows_are_bounded_by_what_was_typed(client, database, articles):
         rows = session.scalars(select(SuggestedArticle)).all()
         assert len(rows) == len({r.article_id for r in rows}) <= 3
     assert body["suggestions"]
+
+
+def test_widgets_on_other_origins_can_call_and_read_errors(client, database, articles):
+    origin = {"Origin": "https://shop.example.com"}
+    preflight = client.options(SUGGEST, headers={**origin, "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://shop.example.com"
+    assert "Content-Type" in preflight.headers["access-control-allow-headers"]
+    ok = client.post(SUGGEST, json={"query": "I forgot my password", "channel": "web_chat"}, headers=origin)
+    assert ok.headers["access-control-allow-origin"] == "https://shop.example.com"
+    bad = client.post(SUGGEST, json={"query": "", "channel": "web_chat"}, headers=origin)
+    assert bad.status_code == 422 and bad.headers["access-control-allow-origin"] == "https://shop.example.com"

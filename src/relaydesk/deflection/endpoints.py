@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
 from relaydesk.deflection import pages, reports, service
-from relaydesk.deflection.limits import public_guard
+from relaydesk.deflection.limits import PublicRoute, preflight, public_guard
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.deflection.schemas import (
     ArticleReportRow,
@@ -38,12 +38,14 @@ __all__ = ["router"]
 
 router = APIRouter()
 router.include_router(pages.router)
+# The widget calls these from the customer's own site: every answer carries CORS headers.
+public = APIRouter(route_class=PublicRoute, tags=["deflection"])
 
 PublicId = Annotated[str, Path(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 PublicGuard = Depends(public_guard)
 
 
-@router.post(
+@public.post(
     "/api/v1/public/suggestions",
     response_model=SuggestionsOut,
     tags=["deflection"],
@@ -75,7 +77,7 @@ def public_suggestions(data: PublicSuggestionsIn, session: SessionDep) -> Sugges
     )
 
 
-@router.post(
+@public.post(
     "/api/v1/public/suggestions/{session_id}/feedback",
     response_model=FeedbackOut,
     tags=["deflection"],
@@ -85,6 +87,16 @@ def public_feedback(session_id: PublicId, data: FeedbackIn, session: SessionDep)
     """ "solved", "not_helpful", or "viewed" (the customer opened the article)."""
     row = service.record_feedback(session, session_id, data.article_id, data.outcome)
     return FeedbackOut(session_id=row.public_id, outcome=row.outcome)
+
+
+public.add_api_route("/api/v1/public/suggestions", preflight, methods=["OPTIONS"], include_in_schema=False)
+public.add_api_route(
+    "/api/v1/public/suggestions/{session_id}/feedback",
+    preflight,
+    methods=["OPTIONS"],
+    include_in_schema=False,
+)
+router.include_router(public)
 
 
 def session_out(row: SuggestionSession) -> SessionOut:

@@ -1,0 +1,63 @@
+"""The help-center contact form: suggestions before submit, a ticket through intake on submit."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from relaydesk.deflection.models import SessionOutcome, SuggestionSession
+from relaydesk.tickets.enums import Channel
+from relaydesk.tickets.models import Ticket
+
+
+def form_tokens(html):
+    return re.search(r'name="submission_id" value="([^"]+)"', html).group(1)
+
+
+def test_contact_page_offers_suggestions_while_typing(client, database):
+    page = client.get("/help/contact")
+    assert page.status_code == 200
+    assert "data-deflection-form" in page.text and "/static/deflection/suggest.js" in page.text
+    assert client.get("/static/deflection/suggest.js").status_code == 200
+
+
+def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, database, articles, run_jobs):
+    session_id = client.post(
+        "/api/v1/public/suggestions", json={"query": "where is my parcel", "channel": "web_form"}
+    ).json()["session_id"]
+    token = form_tokens(client.get("/help/contact").text)
+    form = {
+        "name": "Ann",
+        "email": "Ann@Example.com",
+        "subject": "Parcel",
+        "question": "Where is my parcel? Order 1234.",
+        "session_id": session_id,
+        "submission_id": token,
+    }
+    sent = client.post("/help/contact", data=form)
+    assert sent.status_code == 200 and "ticket #" in sent.text
+    again = client.post("/help/contact", data=form)  # a double click or a browser retry
+    assert again.status_code == 200
+    run_jobs()
+    with database.transaction(read_only=True) as session:
+        (ticket,) = session.scalars(select(Ticket)).all()
+        assert ticket.channel is Channel.WEB_FORM and ticket.subject == "Parcel"
+        row = session.scalar(select(SuggestionSession).where(SuggestionSession.public_id == session_id))
+        assert row.outcome is SessionOutcome.ESCALATED and row.ticket_id == ticket.id
+        assert row.customer_id == ticket.customer_id
+
+
+def test_contact_form_mistakes_are_shown_and_nothing_is_created(client, database):
+    token = form_tokens(client.get("/help/contact").text)
+    bad = client.post(
+        "/help/contact", data={"email": "not-an-address", "question": "Help", "submission_id": token}
+    )
+    assert bad.status_code == 422 and "email address" in bad.text
+    assert 'value="not-an-address"' in bad.text  # what they typed is kept
+    empty = client.post(
+        "/help/contact", data={"email": "a@example.com", "question": "   ", "submission_id": token}
+    )
+    assert empty.status_code == 422
+    with database.transaction(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 0

@@ -53,6 +53,7 @@ __all__ = [
     "set_shadow",
     "train_version",
     "training_sources",
+    "unregister_training_source",
     "version_summary",
 ]
 
@@ -402,6 +403,10 @@ _sources: dict[str, tuple[str, TrainingSource]] = {}
 def register_training_source(head: str, fn: TrainingSource, *, name: str | None = None) -> None:
     """Declare where ``head``'s training data comes from (e.g. triage: resolved tickets)."""
     _sources[head] = (name or str(getattr(fn, "__qualname__", "source")), fn)
+
+
+def unregister_training_source(head: str) -> None:
+    _sources.pop(head, None)
 
 
 def training_sources() -> dict[str, tuple[str, TrainingSource]]:

@@ -29,6 +29,7 @@ __all__ = ["InfoState", "check_required_fields", "collect_from_reply", "extract_
 
 BOT = Actor(AuthorKind.BOT)
 AWAITING = "awaiting_fields"  # custom field: what the bot asked for and how often
+_SETTLED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 
 
 class InfoState(StrEnum):
@@ -135,6 +136,9 @@ def check_required_fields(session: Session, ticket: Ticket) -> InfoState:
     """Fill what the customer already wrote; ask for the rest, or send the ticket on to routing."""
     policy = required_fields_policy()
     if policy is None or not ticket.category or ticket.category not in policy.categories:
+        return InfoState.NOT_APPLICABLE
+    if ticket.status in _SETTLED:
+        # Categorised while being resolved (an agent tidying up): nobody should be asked any more.
         return InfoState.NOT_APPLICABLE
     missing = _missing(policy, ticket)
     if missing:

@@ -342,7 +342,7 @@ def _fit_temperature(margins: FloatArray, truth: Sequence[str], labels: list[str
         p = _softmax(margins[rows] / math.exp(log_t))
         return float(-np.log(np.clip(p[np.arange(len(rows)), cols], 1e-12, None)).mean())
 
-    result = minimize_scalar(nll, bounds=(math.log(1e-3), math.log(10.0)), method="bounded")
+    result = minimize_scalar(nll, bounds=(math.log(1e-3), math.log(100.0)), method="bounded")
     return float(math.exp(result.x))
 
 

@@ -13,6 +13,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -152,6 +153,25 @@ def smtp_server(database: Database, email_env: Callable[..., None]) -> Iterator[
     controller = start_smtp_server("127.0.0.1", free_port())
     yield "127.0.0.1", controller.port
     controller.stop()
+
+
+@pytest.fixture
+def cli_env(database: Database) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``relaydesk ARGS`` as a real process against the test database and settings."""
+
+    def run(args: list[str], stdin: bytes | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "relaydesk.cli", *args],
+            env={**os.environ, **env},
+            input=stdin,
+            capture_output=True,
+            timeout=300,
+        )
+        return subprocess.CompletedProcess(
+            result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
+        )
+
+    return run
 
 
 def park_other_jobs(database: Database) -> None:

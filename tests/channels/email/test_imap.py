@@ -1,0 +1,153 @@
+"""IMAP polling against a real (private) Dovecot: each message taken once, flagged after the commit."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from sqlalchemy import func, select
+
+import relaydesk.channels.email.tasks  # noqa: F401  (registers the periodic job, as discover_tasks does)
+from relaydesk.channels.email.imap import poll_mailboxes
+from relaydesk.channels.email.models import MailboxState
+from relaydesk.channels.models import QuarantinedInput
+from relaydesk.jobs import enqueue
+from relaydesk.kit.time import utcnow
+from relaydesk.tickets.models import Message, Ticket
+from tests.channels.email.conftest import CORPUS, SUPPORT, run_email_jobs
+
+
+def mail(number: int, sender: str = "bo@example.com") -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Bo Jensen <{sender}>"
+    message["To"] = SUPPORT
+    message["Subject"] = f"Question {number}"
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = f"<imap-{number}-{sender}>"
+    message.set_content(f"Body of question {number}.")
+    return message.as_bytes()
+
+
+def configure(email_env, *mailboxes: dict) -> None:
+    email_env(email_imap_mailboxes=json.dumps(list(mailboxes)))
+
+
+def poll_once(database):
+    """What `relaydesk email imap-poll` does: one pass in one transaction, flagged after the commit."""
+    with database.transaction() as session:
+        passes = poll_mailboxes(session)
+    for mailbox_pass in passes:
+        mailbox_pass.finish()
+    return passes
+
+
+def count(database, model) -> int:
+    with database.transaction(read_only=True) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_polling_takes_a_new_message_once_and_flags_it_seen(database, email_env, dovecot):
+    mailbox = dovecot.new_mailbox()
+    configure(email_env, mailbox)
+    dovecot.append(mailbox, mail(1))
+    [first] = poll_once(database)
+    assert (first.accepted, first.quarantined, first.error) == (1, 0, None)
+    with database.transaction(read_only=True) as session:
+        [ticket] = session.scalars(select(Ticket)).all()
+        assert ticket.subject == "Question 1" and ticket.channel == "email"
+        assert ticket.messages[0].meta["source"] == "email:imap"
+    flags, total = dovecot.flags_and_count(mailbox)
+    assert total == 1 and "\\Seen" in flags[0]
+    # Later passes take only what is new, even if someone marks the old one unread again.
+    dovecot.append(mailbox, mail(2))
+    [second] = poll_once(database)
+    assert second.accepted == 1
+    [third] = poll_once(database)
+    assert third.accepted == 0 and third.quarantined == 0
+    assert count(database, Message) == 2
+
+
+def test_first_pass_skips_mail_already_read_in_the_mailbox(database, email_env, dovecot):
+    mailbox = dovecot.new_mailbox()
+    configure(email_env, mailbox)
+    dovecot.append(mailbox, mail(1), flags="\\Seen")
+    dovecot.append(mailbox, mail(2))
+    [result] = poll_once(database)
+    assert result.accepted == 1
+    with database.transaction(read_only=True) as session:
+        assert session.scalars(select(Ticket.subject)).all() == ["Question 2"]
+
+
+def test_a_rolled_back_pass_leaves_messages_unflagged_and_takes_them_next_time(database, email_env, dovecot):
+    mailbox = dovecot.new_mailbox()
+    configure(email_env, mailbox)
+    dovecot.append(mailbox, mail(1))
+    with database.transaction() as session:
+        [lost] = poll_mailboxes(session)
+        assert lost.accepted == 1
+        session.rollback()  # the commit never happened (crash, database error)
+    lost.abandon()
+    flags, _ = dovecot.flags_and_count(mailbox)
+    assert "\\Seen" not in flags[0]
+    assert count(database, Ticket) == 0
+    [retry] = poll_once(database)
+    assert retry.accepted == 1 and count(database, Ticket) == 1
+
+
+def test_move_mode_moves_taken_mail_to_the_processed_folder(database, email_env, dovecot):
+    mailbox = dovecot.new_mailbox(after="move", move_to="Relaydesk Done")
+    configure(email_env, mailbox)
+    dovecot.append(mailbox, mail(1))
+    dovecot.append(mailbox, (CORPUS / "missing_from.eml").read_bytes())
+    [result] = poll_once(database)
+    assert (result.accepted, result.quarantined) == (1, 1)
+    assert dovecot.flags_and_count(mailbox)[1] == 0
+    assert dovecot.flags_and_count(mailbox, "Relaydesk Done")[1] == 2
+    assert count(database, QuarantinedInput) == 1
+
+
+def test_a_new_uidvalidity_starts_over_without_duplicating(database, email_env, dovecot):
+    mailbox = dovecot.new_mailbox()
+    configure(email_env, mailbox)
+    dovecot.append(mailbox, mail(1))
+    poll_once(database)
+    with database.transaction() as session:
+        state = session.scalar(select(MailboxState))
+        state.uidvalidity = 1  # as if the server had rebuilt the mailbox
+        state.last_uid = 999
+    dovecot.append(mailbox, mail(2))
+    [result] = poll_once(database)
+    assert result.accepted == 1  # only the unseen one; the first was flagged \Seen before
+    assert count(database, Message) == 2
+
+
+def test_wrong_password_is_reported_and_nothing_is_taken(database, email_env, dovecot):
+    mailbox = dovecot.new_mailbox(password="not-the-password")
+    configure(email_env, mailbox)
+    [result] = poll_once(database)
+    assert result.error and "cannot log in" in result.error
+    with database.transaction(read_only=True) as session:
+        assert "cannot log in" in session.scalar(select(MailboxState.last_error))
+
+
+def test_the_periodic_job_polls_through_the_worker(database, email_env, dovecot):
+    mailbox = dovecot.new_mailbox()
+    configure(email_env, mailbox)
+    dovecot.append(mailbox, mail(1))
+    with database.transaction() as session:
+        enqueue(session, "channels.poll_email_mailboxes")  # what the worker's scheduler does each minute
+    run_email_jobs(database)
+    assert count(database, Ticket) == 1
+    flags, _ = dovecot.flags_and_count(mailbox)
+    assert "\\Seen" in flags[0]
+
+
+def test_imap_poll_command_takes_the_mail(database, database_url, email_env, dovecot, cli_env):
+    mailbox = dovecot.new_mailbox()
+    dovecot.append(mailbox, mail(7))
+    result = cli_env(["email", "imap-poll"], RELAYDESK_EMAIL_IMAP_MAILBOXES=json.dumps([mailbox]))
+    assert result.returncode == 0, result.stderr
+    [summary] = json.loads(result.stdout)
+    assert summary["accepted"] == 1 and summary["error"] is None
+    assert count(database, Ticket) == 1

@@ -367,6 +367,11 @@
   }
 
   async function deliver(message) {
+    if (!state.loaded) {
+      // Typed before the conversation (and the visitor token) arrived: wait for it, then send.
+      await start();
+      if (!state.loaded) { rejected(message.client_id, { message: "We cannot reach the chat right now." }); return; }
+    }
     if (state.socketOpen && state.socket) {
       state.socket.send(JSON.stringify({ type: "message", client_id: message.client_id, body: message.body }));
       clearTimeout(message.ackTimer);
@@ -377,12 +382,18 @@
     await deliverRest(message);
   }
 
-  async function deliverRest(message) {
+  async function deliverRest(message, retried = false) {
     try {
       const data = await call("POST", "/chat/v1/messages", { client_id: message.client_id, body: message.body });
       acknowledged(message.client_id, data.message);
       if (!state.socketOpen) startPolling();
     } catch (error) {
+      if (error.status === 401 && !retried) {
+        // The token is no longer valid (the server's key changed): become a new visitor and resend.
+        state.token = null;
+        store.set("token", null);
+        try { await load(); return deliverRest(message, true); } catch (_) { /* reported below */ }
+      }
       if (error.status === 403) { fail(error); }
       rejected(message.client_id, { code: error.status ? error.code : null, message: error.message });
     }

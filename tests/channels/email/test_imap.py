@@ -15,7 +15,7 @@ from relaydesk.channels.models import QuarantinedInput
 from relaydesk.jobs import enqueue
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.email.conftest import CORPUS, SUPPORT, run_email_jobs
+from tests.channels.email.conftest import CORPUS, SUPPORT, free_port, run_email_jobs
 
 
 def mail(number: int, sender: str = "bo@example.com") -> bytes:
@@ -122,13 +122,18 @@ def test_a_new_uidvalidity_starts_over_without_duplicating(database, email_env, 
     assert count(database, Message) == 2
 
 
-def test_wrong_password_is_reported_and_nothing_is_taken(database, email_env, dovecot):
-    mailbox = dovecot.new_mailbox(password="not-the-password")
-    configure(email_env, mailbox)
-    [result] = poll_once(database)
-    assert result.error and "cannot log in" in result.error
+def test_unreachable_mailbox_is_reported_and_the_pass_goes_on(database, email_env, dovecot):
+    # A closed port rather than a wrong password: Dovecot would penalise this address's next logins.
+    broken = dovecot.new_mailbox(port=free_port())
+    working = dovecot.new_mailbox()
+    configure(email_env, broken, working)
+    dovecot.append(working, mail(1))
+    failed, succeeded = poll_once(database)
+    assert failed.error and "cannot log in" in failed.error and failed.accepted == 0
+    assert succeeded.error is None and succeeded.accepted == 1
     with database.transaction(read_only=True) as session:
-        assert "cannot log in" in session.scalar(select(MailboxState.last_error))
+        errors = session.scalars(select(MailboxState.last_error).order_by(MailboxState.id)).all()
+    assert "cannot log in" in errors[0] and errors[1] is None
 
 
 def test_the_periodic_job_polls_through_the_worker(database, email_env, dovecot):

@@ -13,7 +13,7 @@ from relaydesk.classification.classifier import TrainingOptions
 from tests.classification.conftest import read_rows
 from tests.factories import make_agent
 
-FAST = TrainingOptions(use_embeddings=False, refit_on_all=False)
+FAST = TrainingOptions(use_embeddings=False, folds=3)
 
 
 @pytest.fixture

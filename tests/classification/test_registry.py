@@ -18,7 +18,7 @@ from relaydesk.kit.errors import NotFoundError, ValidationFailedError
 from tests.classification.conftest import read_rows
 
 # TF-IDF only: the registry's behaviour does not depend on the encoder, and this keeps tests fast.
-FAST = TrainingOptions(use_embeddings=False, refit_on_all=False)
+FAST = TrainingOptions(use_embeddings=False, folds=3)
 
 
 @pytest.fixture(autouse=True)

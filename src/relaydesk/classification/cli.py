@@ -81,9 +81,6 @@ def train_command(
     abstain_label: Annotated[
         str | None, typer.Option(help="Out-of-scope label (e.g. oos): predicted below the threshold.")
     ] = None,
-    finetune_epochs: Annotated[
-        int, typer.Option(min=0, max=20, help="Epochs of fine-tuning MiniLM (0: frozen encoder).")
-    ] = 0,
     embeddings: Annotated[bool, typer.Option(help="Use MiniLM sentence embeddings.")] = True,
     target_precision: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Held-out precision the abstention threshold must reach.")
@@ -98,9 +95,7 @@ def train_command(
         raise _fail(str(exc)) from None
     if out.exists() and any(out.iterdir()):
         raise _fail(f"{out} exists and is not empty; choose a new folder")
-    options = TrainingOptions(
-        target_precision=target_precision, use_embeddings=embeddings, finetune_epochs=finetune_epochs
-    )
+    options = TrainingOptions(target_precision=target_precision, use_embeddings=embeddings)
     out.mkdir(parents=True, exist_ok=True)
     try:
         model = train(
@@ -108,7 +103,6 @@ def train_command(
             labels,
             abstain_label=abstain_label,
             options=options,
-            work_dir=out,
             log=lambda message: typer.echo(message, err=True),
         )
     except TrainingDataError as exc:

@@ -19,12 +19,12 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from relaydesk.classification.models import ClassifierHead, ModelState, ModelVersion
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
@@ -81,7 +81,9 @@ class Prediction:
 
 # -- model cache -------------------------------------------------------------------------------------
 
-_cache: dict[int, tuple[str, TextClassifier]] = {}
+# Keyed by (version id, artifact path): the path holds a random folder name, so a reused id (a restored
+# or re-created database) can never serve a stale model.
+_cache: dict[tuple[int, str], tuple[str, TextClassifier]] = {}
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 8
 
@@ -100,8 +102,9 @@ def _artifact_folder(row: ModelVersion) -> Path:
     return path if path.is_absolute() else models_dir() / path
 
 
-def _load(session: Session, version_id: int) -> tuple[str, TextClassifier]:
-    cached = _cache.get(version_id)
+def _load(session: Session, version_id: int, artifact_path: str) -> tuple[str, TextClassifier]:
+    key = (version_id, artifact_path)
+    cached = _cache.get(key)
     if cached is not None:
         return cached
     from relaydesk.classification.classifier import load_classifier
@@ -116,12 +119,12 @@ def _load(session: Session, version_id: int) -> tuple[str, TextClassifier]:
     with _cache_lock:
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
-        _cache[version_id] = (row.name, model)
+        _cache[key] = (row.name, model)
     return row.name, model
 
 
-def _predict_with(session: Session, head: str, version_id: int, text: str) -> Prediction:
-    name, model = _load(session, version_id)
+def _predict_with(session: Session, head: str, version_id: int, artifact_path: str, text: str) -> Prediction:
+    name, model = _load(session, version_id, artifact_path)
     output = model.predict_one(text[:MAX_TEXT_CHARS])
     return Prediction(
         head=head,
@@ -139,18 +142,22 @@ def predict(session: Session, head: str, text: str) -> Prediction | None:
     When a shadow version is set, it predicts too and its agreement with the active one is counted on
     its version row (in the caller's transaction).
     """
+    active, shadow_row = aliased(ModelVersion), aliased(ModelVersion)
+    # One query per prediction: a promotion made by any process is seen at the next call.
     pointers = session.execute(
-        select(ClassifierHead.active_version_id, ClassifierHead.shadow_version_id).where(
-            ClassifierHead.head == head
-        )
+        select(active.id, active.artifact_path, shadow_row.id, shadow_row.artifact_path)
+        .select_from(ClassifierHead)
+        .join(active, active.id == ClassifierHead.active_version_id)
+        .outerjoin(shadow_row, shadow_row.id == ClassifierHead.shadow_version_id)
+        .where(ClassifierHead.head == head)
     ).first()
-    if pointers is None or pointers.active_version_id is None:
+    if pointers is None:
         return None
-    prediction = _predict_with(session, head, pointers.active_version_id, text)
-    shadow_id = pointers.shadow_version_id
-    if shadow_id is None or shadow_id == pointers.active_version_id:
+    active_id, active_path, shadow_id, shadow_path = pointers
+    prediction = _predict_with(session, head, active_id, active_path, text)
+    if shadow_id is None or shadow_id == active_id:
         return prediction
-    shadow = _predict_with(session, head, shadow_id, text)
+    shadow = _predict_with(session, head, shadow_id, shadow_path, text)
     agreed = shadow.label == prediction.label
     # An atomic increment: concurrent workers never lose each other's counts.
     session.execute(
@@ -162,7 +169,7 @@ def predict(session: Session, head: str, text: str) -> Prediction | None:
         )
         .execution_options(synchronize_session=False)
     )
-    return Prediction(**{**prediction.__dict__, "shadow": shadow})
+    return replace(prediction, shadow=shadow)
 
 
 # -- versions ----------------------------------------------------------------------------------------
@@ -260,7 +267,7 @@ def train_version(
     folder = models_dir() / relative
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        model = train(texts, labels, abstain_label=abstain_label, options=options, work_dir=folder)
+        model = train(texts, labels, abstain_label=abstain_label, options=options)
         model.save(folder)
     except TrainingDataError as exc:
         shutil.rmtree(folder, ignore_errors=True)

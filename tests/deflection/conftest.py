@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.settings import reset_settings_cache
 
@@ -55,6 +56,8 @@ def articles(database) -> dict[str, int]:
 
 @pytest.fixture
 def run_jobs(database) -> Callable[[], int]:
+    discover_tasks()  # the handlers register on import, as in a worker process
+
     def run() -> int:
         worker = Worker(database, schedule_periodic=False)
         total = 0

@@ -206,3 +206,18 @@ def test_widgets_on_other_origins_can_call_and_read_errors(client, database, art
     assert ok.headers["access-control-allow-origin"] == "https://shop.example.com"
     bad = client.post(SUGGEST, json={"query": "", "channel": "web_chat"}, headers=origin)
     assert bad.status_code == 422 and bad.headers["access-control-allow-origin"] == "https://shop.example.com"
+
+
+def test_concurrent_requests_of_one_session_all_succeed(client, database, articles):
+    from concurrent.futures import ThreadPoolExecutor
+
+    session_id = suggest(client, "can I pay with bitcoin").json()["session_id"]  # abstains: no articles yet
+
+    def ask(text):
+        return client.post(SUGGEST, json={"query": text, "channel": "web_chat", "session_id": session_id})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(ask, ["where is my parcel"] * 3 + ["track my parcel please"] * 3))
+    assert [r.status_code for r in responses] == [200] * 6
+    _, _, shown = stored_session(database, session_id)
+    assert articles["tracking"] in shown

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relaydesk.customers import service as customers
@@ -178,12 +179,14 @@ def suggest(session: Session, request: SuggestRequest) -> SuggestResponse:
     shown = {a.article_id: a for a in row.articles}
     if not result.abstained:
         row.abstained = False
+        added = False
         for rank, suggestion in enumerate(result.suggestions, start=1):
             existing = shown.get(suggestion.article_id)
             if existing is not None:
                 existing.score = max(existing.score, suggestion.score)
                 continue
             article = SuggestedArticle(
+                session_id=row.id,
                 article_id=suggestion.article_id,
                 query_id=query.id,
                 title=suggestion.title[:500],
@@ -193,8 +196,16 @@ def suggest(session: Session, request: SuggestRequest) -> SuggestResponse:
                 displayed=not row.holdout,
                 created_at=utcnow(),
             )
-            row.articles.append(article)
-            shown[suggestion.article_id] = article
+            try:
+                # Two requests of one session racing (a widget that does not wait for the previous
+                # answer) may both add the article: the second one keeps the first one's row.
+                with session.begin_nested():
+                    session.add(article)
+                added = True
+            except IntegrityError:
+                continue
+        if added:
+            session.expire(row, ["articles"])
     row.last_activity_at = utcnow()
     session.flush()
     visible = [] if row.holdout or result.abstained else list(result.suggestions)
@@ -341,13 +352,15 @@ def acknowledge_email(session: Session, message: Message) -> SuggestionSession |
             ]
         lines.append("If one of them solved it, tell us through its link and we will close your ticket.")
     lines += ["", "Kind regards,", "Customer support"]
-    tickets.add_agent_message(
+    ack = tickets.add_agent_message(
         session,
         ticket,
         MessageCreate(body="\n".join(lines), public=True, channel=Channel.EMAIL),
         None,
         author_kind=AuthorKind.SYSTEM,
     )
+    # For the outbound layer: an automatic reply (RFC 3834 "Auto-Submitted: auto-replied").
+    ack.meta = {**ack.meta, "auto_acknowledgement": True, "deflection_session": row.public_id}
     return row
 
 

@@ -275,3 +275,21 @@ def test_smtp_outage_delays_replies_but_each_arrives_exactly_once(client, databa
         attempts = session.scalars(select(Job.attempts).where(Job.name == "channels.deliver_message")).all()
         # At least four refused tries each (a fifth may race the sink's return), then one that got through.
         assert len(attempts) == 2 and min(attempts) >= 5
+
+
+def test_message_written_by_the_bot_is_marked_auto_submitted(database, smtp_server, smtp_sink):
+    from relaydesk.tickets import service as tickets
+    from relaydesk.tickets.enums import AuthorKind
+    from relaydesk.tickets.schemas import MessageCreate
+
+    send(smtp_server, customer_mail())
+    [ticket] = tickets_of(database)
+    with database.transaction() as session:
+        question = MessageCreate(body="Which order number is it about?")
+        tickets.add_agent_message(
+            session, session.get(Ticket, ticket.id), question, None, author_kind=AuthorKind.BOT
+        )
+    run_email_jobs(database)
+    [sent] = smtp_sink.wait_for(1)
+    # The customer's out-of-office must not answer it, and a loop can never start.
+    assert sent.message["Auto-Submitted"] == "auto-replied"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from dataclasses import dataclass
 from typing import Any
 
 from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, SendError, register_sender
@@ -24,7 +25,8 @@ from relaydesk.channels.email.tokens import make_reply_token, outbound_message_i
 from relaydesk.db import get_database
 from relaydesk.settings import MailSecurity, Settings, get_settings
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import Channel
+from relaydesk.tickets.enums import AuthorKind, Channel
+from relaydesk.tickets.models import Message
 
 __all__ = ["EmailRefusedError", "build_outbound", "send_email"]
 
@@ -33,24 +35,35 @@ class EmailRefusedError(ChannelNotConfiguredError):
     """The mail server refused the message for good (5xx): the reply is marked failed at once."""
 
 
-def _thread(ticket_id: int) -> tuple[str | None, list[str]]:
-    """In-Reply-To and References for a reply: the customer's last email on the ticket, if any."""
+@dataclass(frozen=True)
+class _Context:
+    in_reply_to: str | None
+    references: list[str]
+    # Written by the bot or the system (an acknowledgement, a question for missing details), not
+    # by a person: marked Auto-Submitted so the customer's own auto-responder does not answer it.
+    automatic: bool
+
+
+def _context(ticket_id: int, message_id: int) -> _Context:
+    """Threading for a reply (the customer's last email on the ticket) and who wrote it."""
     # Its own read-only unit of work: the sender protocol carries ids, not a session, and reading
     # committed rows beside the job's transaction is safe on both databases (WAL on SQLite).
     with get_database().transaction(read_only=True) as session:
         last = tickets.latest_inbound_message(session, ticket_id, Channel.EMAIL)
         email_meta: dict[str, Any] = dict((last.meta or {}).get("email") or {}) if last is not None else {}
-    message_id = email_meta.get("message_id")
-    if not isinstance(message_id, str) or email_meta.get("message_id_generated"):
+        outbound = session.get(Message, message_id)
+        automatic = outbound is not None and outbound.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM)
+    last_id = email_meta.get("message_id")
+    if not isinstance(last_id, str) or email_meta.get("message_id_generated"):
         # A Message-ID we generated for a message that had none means nothing to the customer.
-        return None, []
+        return _Context(None, [], automatic)
     references = [str(ref) for ref in email_meta.get("references") or [] if isinstance(ref, str)]
-    return message_id, references
+    return _Context(last_id, references, automatic)
 
 
 def build_outbound(message: OutboundMessage, config: EmailConfig) -> tuple[Any, str]:
     """The MIME reply for one outbox message and its envelope sender."""
-    in_reply_to, references = _thread(message.ticket_id)
+    context = _context(message.ticket_id, message.message_id)
     mime = build_reply(
         ticket_id=message.ticket_id,
         secret=config.secret,
@@ -59,8 +72,9 @@ def build_outbound(message: OutboundMessage, config: EmailConfig) -> tuple[Any, 
         to=message.recipient,
         subject=message.subject,
         text=message.text,
-        in_reply_to=in_reply_to,
-        references=references,
+        in_reply_to=context.in_reply_to,
+        references=context.references,
+        auto_acknowledgement=context.automatic,
         message_id=outbound_message_id(
             message.ticket_id, message.message_id, config.secret, config.support_domain
         ),

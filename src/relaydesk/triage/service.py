@@ -221,7 +221,13 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
         tier,
         sentiment.label,
     )
-    needs = sorted(h for h, d in decisions.items() if d.label is None and _needs_person(policy, d))
+    # A head already decided on the ticket (filed with a category or team) needs nobody.
+    decided = {"category": ticket.category is not None, "team": ticket.team_id is not None}
+    needs = sorted(
+        h
+        for h, d in decisions.items()
+        if d.label is None and not decided.get(h, False) and _needs_person(policy, d)
+    )
 
     record = TicketTriage(
         ticket_id=ticket.id,

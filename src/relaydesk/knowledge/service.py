@@ -42,6 +42,7 @@ __all__ = [
     "list_versions",
     "publish_article",
     "search",
+    "set_status",
     "unpublish_article",
     "update_article",
 ]
@@ -137,11 +138,13 @@ def _record(session: Session, article: Article, change: str, editor: Editor) -> 
     )
 
 
-def _changed(session: Session, article: Article, change: str, editor: Editor, *, content: bool) -> None:
+def _changed(
+    session: Session, article: Article, change: str, editor: Editor, *, content: bool, warm: bool = True
+) -> None:
     session.flush()
     _record(session, article, change, editor)
     repository.bump_generation(session)
-    if content and article.status == ArticleStatus.PUBLISHED:
+    if warm and content and article.status == ArticleStatus.PUBLISHED:
         # Embed now, in the writer's transaction, so no searching process has to.
         index_cache.warm(session, [to_indexed(article)])
     index_cache.invalidate()
@@ -156,8 +159,9 @@ def _check_external_id(session: Session, external_id: str | None, article_id: in
 
 
 def create_article(
-    session: Session, data: ArticleCreate, editor: Editor, *, change: str = "created"
+    session: Session, data: ArticleCreate, editor: Editor, *, change: str = "created", warm: bool = True
 ) -> Article:
+    """Create an article; ``warm=False`` leaves embedding to the caller (imports embed in one batch)."""
     _check_external_id(session, data.external_id, None)
     now = utcnow()
     article = Article(
@@ -175,12 +179,18 @@ def create_article(
         updated_at=now,
     )
     session.add(article)
-    _changed(session, article, change, editor, content=True)
+    _changed(session, article, change, editor, content=True, warm=warm)
     return article
 
 
 def update_article(
-    session: Session, article: Article, data: ArticleUpdate, editor: Editor, *, change: str = "updated"
+    session: Session,
+    article: Article,
+    data: ArticleUpdate,
+    editor: Editor,
+    *,
+    change: str = "updated",
+    warm: bool = True,
 ) -> Article:
     """Apply the fields given; a ``version`` older than the article's is a conflict, not a lost edit."""
     if data.version is not None and data.version != article.version:
@@ -201,11 +211,13 @@ def update_article(
         setattr(article, name, list(value) if name == "tags" else value)
     article.version += 1
     article.updated_at = utcnow()
-    _changed(session, article, change, editor, content=bool({"title", "body"} & set(changed)))
+    _changed(session, article, change, editor, content=bool({"title", "body"} & set(changed)), warm=warm)
     return article
 
 
-def _set_status(session: Session, article: Article, status: ArticleStatus, editor: Editor) -> Article:
+def set_status(
+    session: Session, article: Article, status: ArticleStatus, editor: Editor, *, warm: bool = True
+) -> Article:
     if article.status == status:
         return article
     article.status = status
@@ -213,16 +225,16 @@ def _set_status(session: Session, article: Article, status: ArticleStatus, edito
     article.updated_at = utcnow()
     if status == ArticleStatus.PUBLISHED:
         article.published_at = article.updated_at
-    _changed(session, article, str(status), editor, content=status == ArticleStatus.PUBLISHED)
+    _changed(session, article, str(status), editor, content=status == ArticleStatus.PUBLISHED, warm=warm)
     return article
 
 
 def publish_article(session: Session, article: Article, editor: Editor) -> Article:
-    return _set_status(session, article, ArticleStatus.PUBLISHED, editor)
+    return set_status(session, article, ArticleStatus.PUBLISHED, editor)
 
 
 def unpublish_article(session: Session, article: Article, editor: Editor) -> Article:
-    return _set_status(session, article, ArticleStatus.DRAFT, editor)
+    return set_status(session, article, ArticleStatus.DRAFT, editor)
 
 
 def delete_article(session: Session, article: Article) -> None:

@@ -1,0 +1,118 @@
+"""Labelled queries (``{"query", "article_id"}`` JSONL): evaluate search on them, or calibrate it.
+
+``article_id`` is the article's external id (the ``id`` of the import file), or null when the knowledge
+base has no answer and search should suggest nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from relaydesk.kit.errors import ValidationFailedError
+from relaydesk.knowledge import repository, service
+from relaydesk.knowledge.calibration import QueryFeatures, outcome
+from relaydesk.knowledge.index import features_for_query
+
+__all__ = ["EVALUATION_KEYS", "LabeledQuery", "collect_features", "evaluate", "load_queries"]
+
+EVALUATION_KEYS = (
+    "answerable_p_at_1",
+    "answerable_recall_at_3",
+    "mrr",
+    "unanswerable_abstain_rate",
+    "false_abstain_rate",
+    "p50_ms",
+    "p99_ms",
+    "n",
+)
+
+
+@dataclass(frozen=True)
+class LabeledQuery:
+    query: str
+    external_id: str | None  # None: nothing in the knowledge base answers it
+    line: int
+
+
+def load_queries(path: Path) -> list[LabeledQuery]:
+    """Read and validate a labelled-query file; every bad line is reported with its number."""
+    queries: list[LabeledQuery] = []
+    errors: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {number}: not JSON ({exc.msg})")
+            continue
+        if not isinstance(item, dict):
+            errors.append(f"line {number}: expected an object with 'query' and 'article_id'")
+            continue
+        query, article = item.get("query"), item.get("article_id")
+        if not isinstance(query, str) or not query.strip():
+            errors.append(f"line {number}: 'query' must be a non-empty string")
+        elif article is not None and not isinstance(article, str | int):
+            errors.append(f"line {number}: 'article_id' must be the article's id (a string) or null")
+        else:
+            queries.append(LabeledQuery(query.strip(), None if article is None else str(article), number))
+    if errors:
+        shown = errors[:20] + ([f"... and {len(errors) - 20} more"] if len(errors) > 20 else [])
+        raise ValidationFailedError(f"{path}: {len(errors)} bad line(s):\n" + "\n".join(shown))
+    if not queries:
+        raise ValidationFailedError(f"{path}: no queries in the file.")
+    return queries
+
+
+def _resolve(session: Session, queries: Sequence[LabeledQuery]) -> list[int | None]:
+    wanted = sorted({q.external_id for q in queries if q.external_id is not None})
+    found = repository.get_by_external_ids(session, wanted)
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        raise ValidationFailedError(
+            f"{len(missing)} article id(s) in the queries are not in the knowledge base "
+            f"(import the articles first): {', '.join(missing[:10])}"
+        )
+    return [found[q.external_id].id if q.external_id is not None else None for q in queries]
+
+
+def evaluate(
+    session: Session, queries: Sequence[LabeledQuery], *, locale: str | None = None
+) -> dict[str, Any]:
+    """Run each query through ``service.search`` as a customer would, and score the suggestions."""
+    golds = _resolve(session, queries)
+    service.search_index(session)  # build (or load) the index before the clock starts
+    service.search(session, "warm up", locale=locale)
+    tops, ranked, answerable, took = [], [], [], []
+    for query, gold in zip(queries, golds, strict=True):
+        result = service.search(session, query.query, locale=locale, limit=3)
+        took.append(result.took_ms)
+        tops.append(0.0 if result.abstained else 1.0)
+        ranked.append(np.array([s.article_id == gold for s in result.suggestions], dtype=bool))
+        answerable.append(gold is not None)
+    metrics = outcome(tops, ranked, answerable, 0.5).as_dict()
+    metrics["p50_ms"] = round(float(np.percentile(took, 50)), 2)
+    metrics["p99_ms"] = round(float(np.percentile(took, 99)), 2)
+    metrics["n"] = len(queries)
+    return {key: metrics[key] for key in EVALUATION_KEYS}
+
+
+def collect_features(
+    session: Session, queries: Sequence[LabeledQuery], *, locale: str | None = None
+) -> list[QueryFeatures]:
+    """Candidates and features for each labelled query against the current index (for calibration)."""
+    golds = _resolve(session, queries)
+    index = service.search_index(session)
+    samples = []
+    for query, gold in zip(queries, golds, strict=True):
+        candidates, features = features_for_query(index, query.query, public_only=True, locale=locale)
+        labels = np.array([int(index.article_ids[c.position]) == gold for c in candidates], dtype=bool)
+        samples.append(QueryFeatures(features=features, labels=labels, answerable=gold is not None))
+    return samples

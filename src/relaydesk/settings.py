@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # KB-gap clusters: queries closer than this cosine distance (average linkage) share a cluster.
     deflection_gap_distance: float = Field(default=0.45, gt=0.0, lt=2.0)
 
+    # Classification: a head without an abstain label abstains below the lowest confidence whose
+    # cross-validated precision reaches this (per head, chosen at training time).
+    classification_target_precision: float = Field(default=0.9, gt=0.0, le=1.0)
+
     # Email (src/relaydesk/channels/email/README.md). Replies come from the support address; signed
     # reply tokens live on the support domain (default: the support address's domain).
     email_support_address: str = ""

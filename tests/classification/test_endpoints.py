@@ -94,6 +94,7 @@ def test_admin_page_lists_versions_with_promote_and_rollback_buttons(client, reg
     page = client.get("/admin/models")
     assert page.status_code == 200
     html = page.text
+    assert 'href="/admin/models"' in html  # the admin's navigation links here
     assert 'data-testid="version-category-1" data-state="active"' in html
     assert 'hx-post="/api/v1/models/category/2/promote"' in html
     assert 'hx-post="/api/v1/models/category/rollback"' in html

@@ -260,9 +260,10 @@ def train_version(
     Training runs before the first write, so the caller's transaction holds no write lock meanwhile.
     ``TrainingDataError`` (a ValidationFailedError here) when the data cannot make a model.
     """
-    from relaydesk.classification.classifier import TrainingDataError, train
+    from relaydesk.classification.classifier import TrainingDataError, TrainingOptions, train
 
     head = _validate_head(head)
+    options = options or TrainingOptions(target_precision=get_settings().classification_target_precision)
     relative = f"{head}/{uuid.uuid4().hex}"
     folder = models_dir() / relative
     folder.mkdir(parents=True, exist_ok=True)

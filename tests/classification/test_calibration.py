@@ -81,3 +81,18 @@ def test_training_data_needs_two_classes_and_enough_examples_of_each():
         validate_training_data(["x"] * 6, ["a"] * 5 + ["b"])
     with pytest.raises(TrainingDataError, match="empty text"):
         validate_training_data(["x", " "] * 5, ["a", "b"] * 5)
+
+
+def test_abstain_recall_target_takes_the_lowest_threshold_that_reaches_it():
+    labels = ["a", "b", "oos"]
+    probabilities = np.array(
+        [[0.9, 0.05, 0.05], [0.1, 0.85, 0.05], [0.45, 0.3, 0.25], [0.4, 0.35, 0.25], [0.1, 0.1, 0.8]]
+    )
+    truth = ["a", "b", "oos", "oos", "oos"]
+    threshold, stats = _choose_threshold(
+        probabilities, truth, labels, "oos", target_precision=0.9, abstain_recall_target=0.6
+    )
+    assert threshold == 0.45  # abstains on the 0.40 one: 2 of 3 out-of-scope caught
+    assert stats["heldout_abstain_recall"] == pytest.approx(2 / 3)
+    assert "recall >= 0.6" in stats["threshold_rule"]
+    assert stats["threshold_curve"][0] == {"threshold": 0.0, "in_scope_accuracy": 1.0, "abstain_recall": 0.3333}

@@ -64,6 +64,9 @@ class TrainingOptions:
     target_precision: float = 0.90
     # Out-of-fold predictions of k-fold cross-validation calibrate, set the threshold and give the metrics.
     folds: int = 5
+    # With an abstain label: the held-out abstain recall the threshold must reach (None: maximise
+    # in-scope accuracy + abstain recall).
+    abstain_recall_target: float | None = None
     use_embeddings: bool = True
     embedding_weight: float = 2.0
     svm_c: float = 1.0
@@ -254,7 +257,12 @@ def train(
     temperature = _fit_temperature(margins, labels, label_order)
     probabilities = _softmax(margins / temperature)
     threshold, threshold_stats = _choose_threshold(
-        probabilities, labels, label_order, abstain_label, options.target_precision
+        probabilities,
+        labels,
+        label_order,
+        abstain_label,
+        options.target_precision,
+        options.abstain_recall_target,
     )
     model = _fit(texts, labels, options, embeddings)
     model.temperature, model.threshold, model.abstain_label = temperature, threshold, abstain_label
@@ -350,6 +358,7 @@ def _choose_threshold(
     labels: list[str],
     abstain_label: str | None,
     target_precision: float,
+    abstain_recall_target: float | None = None,
 ) -> tuple[float, dict[str, Any]]:
     truth_array = np.asarray(truth)
     label_array = np.asarray(labels)
@@ -381,7 +390,7 @@ def _choose_threshold(
     top_is_abstain = probabilities.argmax(axis=1) == abstain_index
     is_abstain = truth_array == abstain_label
     right_in_scope = label_array[best_in_scope] == truth_array
-    candidates = np.unique(np.concatenate([[0.0], np.round(best_confidence, 4)]))
+    candidates = np.unique(np.concatenate([[0.0], np.round(best_confidence, 3)]))
     scored = []
     for candidate in candidates:
         abstains = top_is_abstain | (best_confidence < candidate)
@@ -390,21 +399,38 @@ def _choose_threshold(
         scored.append(
             (in_scope_accuracy + abstain_recall, float(candidate), in_scope_accuracy, abstain_recall)
         )
-    top_score = max(item[0] for item in scored)
-    # Several thresholds often tie on a small held-out set: take the one nearest the middle of the tied
-    # range rather than an edge of it, which would sit right against one held-out example.
-    tied = [item for item in scored if item[0] >= top_score - 1e-9]
-    middle = (tied[0][1] + tied[-1][1]) / 2
-    _score, threshold, in_scope_accuracy, abstain_recall = min(tied, key=lambda item: abs(item[1] - middle))
+    reaching = [
+        item for item in scored if abstain_recall_target is not None and item[3] >= abstain_recall_target
+    ]
+    if reaching:
+        # The lowest threshold that reaches the wanted abstain recall keeps the most in-scope answers.
+        _score, threshold, in_scope_accuracy, abstain_recall = reaching[0]
+        rule = f"lowest threshold with held-out {abstain_label} recall >= {abstain_recall_target}"
+    else:
+        top_score = max(item[0] for item in scored)
+        # Several thresholds often tie: take the one nearest the middle of the tied range rather than an
+        # edge of it, which would sit right against one held-out example.
+        tied = [item for item in scored if item[0] >= top_score - 1e-9]
+        middle = (tied[0][1] + tied[-1][1]) / 2
+        _score, threshold, in_scope_accuracy, abstain_recall = min(
+            tied, key=lambda item: abs(item[1] - middle)
+        )
+        rule = f"maximise held-out in-scope accuracy + {abstain_label} recall"
     abstains = top_is_abstain | (best_confidence < threshold)
     kept = ~abstains
+    # The trade-off at a few thresholds, so an admin can see what moving it would cost.
+    curve = [
+        {"threshold": t, "in_scope_accuracy": round(acc, 4), "abstain_recall": round(rec, 4)}
+        for _s, t, acc, rec in scored[:: max(1, len(scored) // 20)]
+    ]
     return threshold, {
         "threshold": threshold,
-        "threshold_rule": f"maximise held-out in-scope accuracy + {abstain_label} recall",
+        "threshold_rule": rule,
         "threshold_precision": float(right_in_scope[kept].mean()) if kept.any() else None,
         "threshold_coverage": float(kept.mean()),
         "heldout_in_scope_accuracy": in_scope_accuracy,
         "heldout_abstain_recall": abstain_recall,
+        "threshold_curve": curve,
     }
 
 

@@ -82,6 +82,12 @@ def train_command(
         str | None, typer.Option(help="Out-of-scope label (e.g. oos): predicted below the threshold.")
     ] = None,
     embeddings: Annotated[bool, typer.Option(help="Use MiniLM sentence embeddings.")] = True,
+    abstain_recall_target: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Lowest threshold whose cross-validated abstain-label recall reaches this."
+        ),
+    ] = None,
     target_precision: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Held-out precision the abstention threshold must reach.")
     ] = 0.9,
@@ -111,7 +117,9 @@ def train_command(
     model.meta["source"] = f"file:{data.name}"
     model.save(out)
     metrics = model.meta["metrics"]
-    summary = {k: v for k, v in metrics.items() if k not in ("per_class", "confused_pairs")}
+    summary = {
+        k: v for k, v in metrics.items() if k not in ("per_class", "confused_pairs", "threshold_curve")
+    }
     typer.echo(json.dumps({"out": str(out), "training_seconds": model.meta["training_seconds"], **summary}))
 
 

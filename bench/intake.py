@@ -1,15 +1,22 @@
-"""Inbound throughput through the SMS webhook path: messages/s and time to acknowledge.
+"""Inbound throughput: messages/s and time to acknowledge, through webhooks and through web chat.
 
-    .venv/bin/python bench/intake.py --backend sqlite postgresql --messages 3000 --concurrency 8
+    .venv/bin/python bench/intake.py --backend sqlite postgresql --path sms chat-rest chat-ws \\
+        --messages 3000 --concurrency 8
 
-Starts `relaydesk serve` (one process, no worker, as a real deployment's API process) on a fresh
-database, then C client threads post signed webhook requests as fast as the server answers. Each
-message comes from one of 500 phone numbers, so intake both creates and continues tickets.
+For each backend and path: starts `relaydesk serve` (one process, no worker, as a real deployment's
+API process) on a fresh database, then C client threads send messages as fast as the server answers.
+Messages come from 500 senders, so intake both creates and continues tickets.
+
+- ``sms``: signed Twilio-style webhooks (``POST /webhooks/sms``); acknowledged = the 200 answer.
+- ``chat-rest``: ``POST /chat/v1/messages`` with a visitor token; acknowledged = the 201 answer.
+- ``chat-ws``: ``message`` frames on 500 open chat WebSockets (one per visitor, opened before the
+  clock starts); acknowledged = the ``ack`` frame, which the server sends after the commit.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -18,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -32,10 +39,12 @@ from relaydesk.channels.sms import sms_signature  # noqa: E402
 
 TOKEN = "bench-sms-token"
 BASE_URL = "http://bench.example"
+SITE_KEY = "bench-site"
+SENDERS = 500
 
 
 def signed_sms(index: int) -> tuple[bytes, dict[str, str]]:
-    params = {"MessageSid": f"SM{index:08d}", "From": f"+1415555{index % 500:04d}", "To": "+15005550006",
+    params = {"MessageSid": f"SM{index:08d}", "From": f"+1415555{index % SENDERS:04d}", "To": "+15005550006",
               "Body": f"Question number {index}: where is my order?", "NumMedia": "0"}
     signature = sms_signature(TOKEN, f"{BASE_URL}/webhooks/sms", sorted(params.items()))
     return urlencode(params).encode(), {"Content-Type": "application/x-www-form-urlencoded",
@@ -46,10 +55,13 @@ def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "RELAYDESK_DATABASE_URL": url, "RELAYDESK_SMS_AUTH_TOKEN": TOKEN,
            "RELAYDESK_BASE_URL": BASE_URL, "RELAYDESK_VAR_DIR": str(workdir),
            "RELAYDESK_WEBHOOK_RATE_PER_MINUTE": "100000000",
+           "RELAYDESK_CHAT_REQUESTS_PER_MINUTE": "100000000",
+           "RELAYDESK_CHAT_MESSAGES_PER_MINUTE": "100000000",
+           "RELAYDESK_CHAT_FRAMES_PER_MINUTE": "100000000",
            "RELAYDESK_SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghij"}
     proc = subprocess.Popen([sys.executable, "-m", "relaydesk.cli", "serve", "--no-worker", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # imports and migrations are slow on a loaded machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -57,40 +69,138 @@ def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("server did not start")
+    raise RuntimeError("server did not start within 180 s")
 
 
-def run(backend: str, messages: int, concurrency: int, workdir: Path, port: int) -> dict[str, object]:
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def create_chat_site(url: str) -> None:
+    """The chat site the visitors write to, created the way an admin's request would."""
+    from relaydesk.channels.chat import service
+    from relaydesk.channels.chat.schemas import ChatSiteCreate
+    from relaydesk.db import Database
+
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            service.create_site(session, ChatSiteCreate(name="Bench shop"), public_key=SITE_KEY)
+    finally:
+        database.dispose()
+
+
+def visitor_tokens(port: int, count: int) -> list[str]:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        return [
+            http.get("/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": SITE_KEY}).json()["visitor_token"]
+            for _ in range(count)
+        ]
+
+
+def sms_clients(port: int, counter: object, record: Callable[[float, bool], None]) -> Callable[[], None]:
+    def client() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for index in counter:  # type: ignore[attr-defined]
+                body, headers = signed_sms(index)
+                started = time.perf_counter()
+                response = http.post("/webhooks/sms", content=body, headers=headers)
+                record(time.perf_counter() - started, response.status_code == 200)
+
+    return client
+
+
+def chat_rest_clients(port: int, counter: object, record: Callable[[float, bool], None],
+                      tokens: list[str]) -> Callable[[], None]:
+    def client() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for index in counter:  # type: ignore[attr-defined]
+                headers = {"X-Relaydesk-Site-Key": SITE_KEY, "X-Relaydesk-Visitor-Token": tokens[index % len(tokens)]}
+                body = {"client_id": f"bench-{index:08d}", "body": f"Question number {index}: where is my order?"}
+                started = time.perf_counter()
+                response = http.post("/chat/v1/messages", json=body, headers=headers)
+                record(time.perf_counter() - started, response.status_code == 201)
+
+    return client
+
+
+def chat_ws_clients(port: int, counter: object, record: Callable[[float, bool], None],
+                    tokens: list[str], concurrency: int) -> tuple[list[Callable[[], None]], Callable[[], None]]:
+    from websockets.sync.client import connect
+
+    # Each client thread owns an equal share of the visitors' sockets and writes on them in turn.
+    shares = [tokens[i::concurrency] for i in range(concurrency)]
+    stack = contextlib.ExitStack()
+    sockets = [
+        [stack.enter_context(connect(f"ws://127.0.0.1:{port}/chat/v1/ws?"
+                                     + urlencode({"site_key": SITE_KEY, "visitor_token": t})))
+         for t in share]
+        for share in shares
+    ]
+    for group in sockets:
+        for socket in group:
+            assert json.loads(socket.recv(timeout=30))["type"] == "ready"
+
+    def make(group: list) -> Callable[[], None]:  # type: ignore[type-arg]
+        def client() -> None:
+            turn = 0
+            for index in counter:  # type: ignore[attr-defined]
+                socket = group[turn % len(group)]
+                turn += 1
+                started = time.perf_counter()
+                socket.send(json.dumps({"type": "message", "client_id": f"bench-{index:08d}",
+                                        "body": f"Question number {index}: where is my order?"}))
+                frame = json.loads(socket.recv(timeout=30))
+                while frame["type"] not in ("ack", "error"):  # e.g. the visitor's own message fan-out
+                    frame = json.loads(socket.recv(timeout=30))
+                record(time.perf_counter() - started, frame["type"] == "ack")
+
+        return client
+
+    return [make(group) for group in sockets], stack.close
+
+
+def run(backend: str, path: str, messages: int, concurrency: int, workdir: Path, port: int) -> dict[str, object]:
+    load_before = os.getloadavg()[0]  # what the rest of the machine was doing
     url, handle = _fresh_database(backend, workdir)
     proc = start_server(url, port, workdir)
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
     counter = iter(range(messages))
+    close: Callable[[], None] = lambda: None  # noqa: E731
 
-    def client() -> None:
+    def record(elapsed: float, ok: bool) -> None:
         nonlocal errors
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            for index in counter:
-                body, headers = signed_sms(index)
-                started = time.perf_counter()
-                response = http.post("/webhooks/sms", content=body, headers=headers)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    errors += response.status_code != 200
+        with lock:
+            latencies.append(elapsed)
+            errors += not ok
 
     try:
-        for warm in range(20):  # warm up connections and caches; not counted
-            body, headers = signed_sms(messages + warm)
-            httpx.post(f"http://127.0.0.1:{port}/webhooks/sms", content=body, headers=headers)
-        threads = [threading.Thread(target=client) for _ in range(concurrency)]
+        if path == "sms":
+            for warm in range(20):  # warm up connections and caches; not counted
+                body, headers = signed_sms(messages + warm)
+                httpx.post(f"http://127.0.0.1:{port}/webhooks/sms", content=body, headers=headers)
+            clients = [sms_clients(port, counter, record)] * concurrency
+        else:
+            create_chat_site(url)
+            tokens = visitor_tokens(port, SENDERS)
+            if path == "chat-rest":
+                clients = [chat_rest_clients(port, counter, record, tokens)] * concurrency
+            else:
+                clients, close = chat_ws_clients(port, counter, record, tokens, concurrency)
+        threads = [threading.Thread(target=client) for client in clients]
+        cpu_before = server_cpu_seconds(proc.pid)
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        server_cpu = server_cpu_seconds(proc.pid) - cpu_before
+        close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -98,28 +208,35 @@ def run(backend: str, messages: int, concurrency: int, workdir: Path, port: int)
     latencies.sort()
     return {
         "backend": backend,
+        "path": path,
         "messages": messages,
         "concurrency": concurrency,
         "errors": errors,
         "messages_per_s": round(messages / wall),
         "ack_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "ack_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        # CPU the server process spent per message: comparable even when other work loads the machine.
+        "server_cpu_ms_per_message": round(server_cpu * 1000 / messages, 2),
         "cpus": os.cpu_count(),
+        "load_avg_1m_before": round(load_before, 1),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--path", choices=["sms", "chat-rest", "chat-ws"], nargs="+",
+                        default=["sms", "chat-rest", "chat-ws"])
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--port", type=int, default=18931)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backend:
-            print(json.dumps(run(backend, args.messages, args.concurrency, Path(tmp), args.port)), flush=True)
+            for path in args.path:
+                print(json.dumps(run(backend, path, args.messages, args.concurrency, Path(tmp), args.port)),
+                      flush=True)
 
 
 if __name__ == "__main__":
-    _ = uuid
     main()

@@ -57,6 +57,7 @@ from relaydesk.kit.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState
 from relaydesk.tickets.models import Message
@@ -467,12 +468,25 @@ def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
     for attempt in range(2):
         try:
             with database.transaction() as session:
+                received_at = utcnow()
                 result: IntakeResult = ingest(session, inbound)
-                if client.verified and not result.duplicate:
-                    _link_visitor(session, client, result.customer_id)
-                message = session.get(Message, result.message_id)
-                assert message is not None
-                out = message_out(session, message)
+                if result.duplicate:
+                    stored = session.get(Message, result.message_id)
+                    assert stored is not None
+                    out = message_out(session, stored)
+                else:
+                    if client.verified:
+                        _link_visitor(session, client, result.customer_id)
+                    # Described from what was just stored, without reading the row back (hot path).
+                    out = ChatMessageOut(
+                        id=result.message_id,
+                        client_id=data.client_id,
+                        author="visitor",
+                        author_name="",
+                        body=data.body,
+                        created_at=received_at,
+                        state="delivered",
+                    )
             return Received(
                 SentOut(message=out, duplicate=result.duplicate), result.ticket_id, result.customer_id
             )

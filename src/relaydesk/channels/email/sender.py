@@ -52,7 +52,10 @@ def _context(ticket_id: int, message_id: int) -> _Context:
         last = tickets.latest_inbound_message(session, ticket_id, Channel.EMAIL)
         email_meta: dict[str, Any] = dict((last.meta or {}).get("email") or {}) if last is not None else {}
         outbound = session.get(Message, message_id)
-        automatic = outbound is not None and outbound.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM)
+        automatic = outbound is not None and (
+            outbound.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM)
+            or bool((outbound.meta or {}).get("auto_acknowledgement"))
+        )
     last_id = email_meta.get("message_id")
     if not isinstance(last_id, str) or email_meta.get("message_id_generated"):
         # A Message-ID we generated for a message that had none means nothing to the customer.

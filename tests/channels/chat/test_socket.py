@@ -127,3 +127,43 @@ def test_refused_connections_are_told_why_and_closed(client, site, params, heade
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == close_code
+
+
+def test_with_redis_replies_and_typing_reach_a_socket_held_by_another_server_process(
+    database, site, monkeypatch
+):
+    """Scale-out: the socket is on server A; typing comes through server B and a reply from a worker."""
+    import os
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from relaydesk.app import create_app
+
+    redis_url = os.environ.get("RELAYDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setenv("RELAYDESK_REDIS_URL", redis_url)
+    reset_settings_cache()
+    agent = make_agent(database)
+    with TestClient(create_app()) as server_a, TestClient(create_app()) as server_b:
+        token = new_visitor(server_a, site)
+        with server_a.websocket_connect(ws_url(site, token)) as ws:
+            ws.receive_json()
+            ws.send_json({"type": "message", "client_id": "redis-0001", "body": "Anyone there?"})
+            assert ws.receive_json()["type"] == "ack"
+            with database.transaction(read_only=True) as session:
+                ticket = session.scalars(select(Ticket)).one()
+                ticket_id, customer_id = ticket.id, ticket.customer_id
+
+            typing = server_b.post(f"/api/v1/tickets/{ticket_id}/typing", json={}, headers=agent.headers)
+            assert typing.status_code == 202
+            assert ws.receive_json()["type"] == "typing"
+
+            # A standalone worker process has no event loop of its own: it publishes to Redis directly.
+            event = {"type": "message", "message": {"id": 999, "author": "agent", "body": "From the worker"}}
+            code = (
+                "from relaydesk.channels.chat import live; "
+                f"live.publish_from_thread(live.customer_channel({customer_id}), {event!r})"
+            )
+            subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ}, timeout=60)
+            assert ws.receive_json()["message"]["body"] == "From the worker"

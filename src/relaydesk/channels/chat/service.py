@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,7 +58,6 @@ from relaydesk.kit.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
-from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState
 from relaydesk.tickets.models import Message
@@ -460,6 +460,18 @@ def _link_visitor(session: Session, client: ChatClient, customer_id: int) -> Non
         )
 
 
+_KEEP_NEW_MESSAGES = "relaydesk.chat.new_messages"
+
+
+@event.listens_for(Session, "pending_to_persistent")
+def _keep_new_message(session: Session, instance: object) -> None:
+    # The session holds clean rows only weakly: without this, the message intake just stored would
+    # be read back from the database to answer the visitor (the hot path).
+    kept = session.info.get(_KEEP_NEW_MESSAGES)
+    if kept is not None and isinstance(instance, Message):
+        kept.append(instance)
+
+
 def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
     """Store one visitor message (once per client id) and return it as the widget shows it."""
     check_size(data.body)
@@ -468,25 +480,16 @@ def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
     for attempt in range(2):
         try:
             with database.transaction() as session:
-                received_at = utcnow()
+                kept: list[Message] = []
+                session.info[_KEEP_NEW_MESSAGES] = kept
                 result: IntakeResult = ingest(session, inbound)
-                if result.duplicate:
+                stored = next((m for m in kept if m.id == result.message_id), None)
+                if stored is None:  # a duplicate: the stored original is read back
                     stored = session.get(Message, result.message_id)
                     assert stored is not None
-                    out = message_out(session, stored)
-                else:
-                    if client.verified:
-                        _link_visitor(session, client, result.customer_id)
-                    # Described from what was just stored, without reading the row back (hot path).
-                    out = ChatMessageOut(
-                        id=result.message_id,
-                        client_id=data.client_id,
-                        author="visitor",
-                        author_name="",
-                        body=data.body,
-                        created_at=received_at,
-                        state="delivered",
-                    )
+                if client.verified and not result.duplicate:
+                    _link_visitor(session, client, result.customer_id)
+                out = message_out(session, stored)
             return Received(
                 SentOut(message=out, duplicate=result.duplicate), result.ticket_id, result.customer_id
             )

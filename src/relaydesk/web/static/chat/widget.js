@@ -410,6 +410,7 @@
     const body = el.input.value.trim();
     if (!body || state.fatal) return;
     el.input.value = "";
+    sendTyping(false);
     clearSuggestions();
     el.thanks.hidden = true;
     const message = { id: null, client_id: uuid(), author: "visitor", author_name: "", body,
@@ -444,9 +445,7 @@
 
   el.input.addEventListener("input", () => {
     const text = el.input.value.trim();
-    if (state.socketOpen && state.socket) {
-      state.socket.send(JSON.stringify({ type: "typing", typing: text.length > 0 }));
-    }
+    sendTyping(text.length > 0);
     clearTimeout(state.suggest.timer);
     if (!wantsSuggestions(text)) {
       if (!text) clearSuggestions();
@@ -454,6 +453,20 @@
     }
     state.suggest.timer = setTimeout(() => suggest(text), SUGGEST_DEBOUNCE_MS);
   });
+
+  // Typing goes to agent screens at most every 3 s (and once when the box empties), so a fast typist
+  // stays far below the per-connection frame limit.
+  let typingSentAt = 0;
+  let typingShown = false;
+  function sendTyping(typing) {
+    if (!state.socketOpen || !state.socket) return;
+    const now = Date.now();
+    if (typing && typingShown && now - typingSentAt < 3000) return;
+    if (!typing && !typingShown) return;
+    typingSentAt = now;
+    typingShown = typing;
+    state.socket.send(JSON.stringify({ type: "typing", typing }));
+  }
 
   async function suggest(query) {
     const seq = ++state.suggest.seq;

@@ -17,7 +17,9 @@ def test_a_paraphrased_question_finds_its_article_with_snippet_url_and_score(dat
     assert top.article_id == faq["faq-001"]
     assert top.url == f"/help/en/articles/{top.article_id}-how-do-i-delete-my-facebook-account"
     assert 0.0 < top.score <= 1.0 and len(top.snippet) <= 241 and "account" in top.snippet.lower()
-    assert [s.score for s in result.suggestions] == sorted((s.score for s in result.suggestions), reverse=True)
+    assert [s.score for s in result.suggestions] == sorted(
+        (s.score for s in result.suggestions), reverse=True
+    )
     assert len(result.suggestions) <= 3 and result.took_ms > 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from relaydesk.knowledge.models import ArticleStatus, Visibility
 
@@ -23,7 +23,9 @@ __all__ = [
 
 # BCP 47-ish: "en", "de", "pt-br". Kept lower-case so URLs and filters agree.
 Locale = Annotated[
-    str, StringConstraints(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$", to_lower=True, strip_whitespace=True)
+    str,
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$"),
 ]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]

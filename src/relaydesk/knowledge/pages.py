@@ -1,0 +1,308 @@
+"""Server-rendered pages: the article editor for agents (/kb) and the public help center (/help/{locale}).
+
+The help center shows published public articles only; internal ones answer 404 there as if they did
+not exist. Markdown is rendered with markdown-it-py (raw HTML off) and sanitised with nh3.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from relaydesk.agents.dependencies import OptionalSessionAgent
+from relaydesk.agents.models import Agent
+from relaydesk.auth.roles import Role
+from relaydesk.kit.errors import RelaydeskError
+from relaydesk.knowledge import service
+from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
+from relaydesk.knowledge.repository import ArticleFilters
+from relaydesk.knowledge.schemas import ArticleCreate, ArticleUpdate
+from relaydesk.knowledge.text import render_markdown, slugify
+from relaydesk.web.deps import SessionDep
+from relaydesk.web.templating import templates
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=200_000)]
+Short = Annotated[str, Form(max_length=500)]
+
+
+def _csrf(request: Request) -> str:
+    data = getattr(request.state, "session_data", None)
+    return data.csrf_token if data else ""
+
+
+def _csrf_ok(request: Request, token: str) -> bool:
+    data = getattr(request.state, "session_data", None)
+    return data is not None and data.csrf_matches(token)
+
+
+def _can_edit(agent: Agent) -> bool:
+    return Role(agent.role).at_least(Role.LEAD)
+
+
+def _login(next_path: str) -> Response:
+    return RedirectResponse(f"/login?next={next_path}", status_code=303)
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    return templates.TemplateResponse(request, f"knowledge/{name}", context, status_code=status_code)
+
+
+def _forbidden(request: Request, agent: Agent) -> Response:
+    return _page(
+        request,
+        "message.html",
+        {"agent": agent, "csrf_token": _csrf(request), "title": "Not allowed",
+         "message": "Editing articles needs the lead role or above."},
+        status_code=403,
+    )  # fmt: skip
+
+
+# -- editor ---------------------------------------------------------------------------------------------
+
+
+@router.get("/kb", response_class=HTMLResponse)
+def article_list(request: Request, session: SessionDep, agent: OptionalSessionAgent) -> Response:
+    if agent is None:
+        return _login("/kb")
+    params = request.query_params
+    status = params.get("status") or None
+    text = (params.get("q") or "").strip()[:200] or None
+    filters = ArticleFilters(
+        status=ArticleStatus(status) if status in set(ArticleStatus) else None,
+        locale=(params.get("locale") or None),
+        text=text,
+    )
+    articles = service.list_articles(session, filters, limit=200)
+    return _page(
+        request,
+        "list.html",
+        {
+            "agent": agent,
+            "csrf_token": _csrf(request),
+            "articles": articles,
+            "can_edit": _can_edit(agent),
+            "filters": {"status": status, "q": text or "", "locale": params.get("locale") or ""},
+            "statuses": list(ArticleStatus),
+        },
+    )
+
+
+def _form_context(
+    request: Request, agent: Agent, article: Article | None, form: dict[str, Any], error: str | None = None
+) -> dict[str, Any]:
+    return {
+        "agent": agent,
+        "csrf_token": _csrf(request),
+        "article": article,
+        "form": form,
+        "error": error,
+        "can_edit": _can_edit(agent),
+        "visibilities": list(Visibility),
+        "preview": render_markdown(form.get("body", "")),
+    }
+
+
+def _form_of(article: Article) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "body": article.body,
+        "category": article.category or "",
+        "tags": ", ".join(article.tags or []),
+        "locale": article.locale,
+        "visibility": str(article.visibility),
+        "version": article.version,
+    }
+
+
+def _tags(raw: str) -> list[str]:
+    return [t.strip() for t in raw.split(",") if t.strip()]
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+@router.post("/kb/preview", response_class=HTMLResponse)
+def preview(agent: OptionalSessionAgent, body: Text = "") -> Response:
+    """The Markdown preview beside the editor (htmx), rendered exactly as the help center will."""
+    if agent is None:
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
+    return HTMLResponse(render_markdown(body))
+
+
+@router.get("/kb/new", response_class=HTMLResponse)
+def new_article_form(request: Request, agent: OptionalSessionAgent) -> Response:
+    if agent is None:
+        return _login("/kb/new")
+    if not _can_edit(agent):
+        return _forbidden(request, agent)
+    form = {"title": "", "body": "", "category": "", "tags": "", "locale": "en", "visibility": "public"}
+    return _page(request, "edit.html", _form_context(request, agent, None, form))
+
+
+@router.post("/kb/new", response_class=HTMLResponse)
+def create_article(
+    request: Request,
+    session: SessionDep,
+    agent: OptionalSessionAgent,
+    title: Short = "",
+    body: Text = "",
+    category: Short = "",
+    tags: Short = "",
+    locale: Short = "en",
+    visibility: Short = "public",
+    csrf_token: Short = "",
+) -> Response:
+    if agent is None:
+        return _login("/kb/new")
+    if not _can_edit(agent) or not _csrf_ok(request, csrf_token):
+        return _forbidden(request, agent)
+    form = {"title": title, "body": body, "category": category, "tags": tags, "locale": locale,
+            "visibility": visibility}  # fmt: skip
+    try:
+        data = ArticleCreate(
+            title=title,
+            body=body,
+            category=category or None,
+            tags=_tags(tags),
+            locale=locale,
+            visibility=Visibility(visibility) if visibility in set(Visibility) else Visibility.PUBLIC,
+        )
+        article = service.create_article(session, data, service.Editor(agent.id, f"agent:{agent.id}"))
+    except ValidationError as exc:
+        return _page(request, "edit.html", _form_context(request, agent, None, form, _explain(exc)), 400)
+    except RelaydeskError as exc:
+        return _page(request, "edit.html", _form_context(request, agent, None, form, exc.message), 400)
+    return RedirectResponse(f"/kb/{article.id}", status_code=303)
+
+
+@router.get("/kb/{article_id}", response_class=HTMLResponse)
+def article_form(
+    article_id: int, request: Request, session: SessionDep, agent: OptionalSessionAgent
+) -> Response:
+    if agent is None:
+        return _login(f"/kb/{article_id}")
+    article = session.get(Article, article_id)
+    if article is None:
+        return _page(request, "message.html", {"agent": agent, "csrf_token": _csrf(request),
+                     "title": "Not found", "message": f"No article {article_id}."}, 404)  # fmt: skip
+    context = _form_context(request, agent, article, _form_of(article))
+    context["versions"] = list(reversed(service.list_versions(session, article)))
+    return _page(request, "edit.html", context)
+
+
+@router.post("/kb/{article_id}", response_class=HTMLResponse)
+def save_article(
+    article_id: int,
+    request: Request,
+    session: SessionDep,
+    agent: OptionalSessionAgent,
+    title: Short = "",
+    body: Text = "",
+    category: Short = "",
+    tags: Short = "",
+    locale: Short = "en",
+    visibility: Short = "public",
+    version: Annotated[int, Form()] = 0,
+    action: Short = "save",
+    csrf_token: Short = "",
+) -> Response:
+    if agent is None:
+        return _login(f"/kb/{article_id}")
+    if not _can_edit(agent) or not _csrf_ok(request, csrf_token):
+        return _forbidden(request, agent)
+    article = session.get(Article, article_id)
+    if article is None:
+        return RedirectResponse("/kb", status_code=303)
+    editor = service.Editor(agent.id, f"agent:{agent.id}")
+    form = {"title": title, "body": body, "category": category, "tags": tags, "locale": locale,
+            "visibility": visibility, "version": version}  # fmt: skip
+    try:
+        if action == "delete":
+            service.delete_article(session, article)
+            return RedirectResponse("/kb", status_code=303)
+        if action in ("save", "publish"):
+            service.update_article(
+                session,
+                article,
+                ArticleUpdate(
+                    title=title,
+                    body=body,
+                    category=category or None,
+                    tags=_tags(tags),
+                    locale=locale,
+                    visibility=Visibility(visibility) if visibility in set(Visibility) else None,
+                    version=version or None,
+                ),
+                editor,
+            )
+        if action == "publish":
+            service.publish_article(session, article, editor)
+        elif action == "unpublish":
+            service.unpublish_article(session, article, editor)
+    except ValidationError as exc:
+        return _page(request, "edit.html", _form_context(request, agent, article, form, _explain(exc)), 400)
+    except RelaydeskError as exc:
+        return _page(
+            request, "edit.html", _form_context(request, agent, article, form, exc.message), exc.status_code
+        )
+    return RedirectResponse(f"/kb/{article_id}", status_code=303)
+
+
+# -- public help center ---------------------------------------------------------------------------------
+
+
+@router.get("/help", response_class=HTMLResponse)
+def help_root() -> Response:
+    return RedirectResponse("/help/en", status_code=303)
+
+
+@router.get("/help/{locale}", response_class=HTMLResponse)
+def help_home(locale: str, request: Request, session: SessionDep) -> Response:
+    locale = locale.lower()[:16]
+    query = (request.query_params.get("q") or "").strip()[: service.MAX_QUERY_CHARS]
+    result = service.search(session, query, locale=locale, audience="customer", limit=5) if query else None
+    articles = (
+        []
+        if query
+        else service.list_articles(
+            session,
+            ArticleFilters(locale=locale, status=ArticleStatus.PUBLISHED, visibility=Visibility.PUBLIC),
+            limit=200,
+        )
+    )
+    return _page(
+        request,
+        "help_home.html",
+        {"agent": None, "csrf_token": "", "locale": locale, "query": query, "result": result,
+         "articles": articles, "url": service.article_url},
+    )  # fmt: skip
+
+
+@router.get("/help/{locale}/articles/{article_ref}", response_class=HTMLResponse)
+def help_article(locale: str, article_ref: str, request: Request, session: SessionDep) -> Response:
+    number = article_ref.split("-", 1)[0]
+    article = session.get(Article, int(number)) if number.isdigit() else None
+    if article is None or not service.is_visible_to_customers(article) or article.locale != locale.lower():
+        return _page(
+            request,
+            "help_missing.html",
+            {"agent": None, "csrf_token": "", "locale": locale.lower()[:16]},
+            status_code=404,
+        )
+    canonical = f"{article.id}-{slugify(article.title)}"
+    if article_ref != canonical:
+        return RedirectResponse(f"/help/{article.locale}/articles/{canonical}", status_code=301)
+    return _page(
+        request,
+        "help_article.html",
+        {"agent": None, "csrf_token": "", "locale": article.locale, "article": article,
+         "html": render_markdown(article.body)},
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""``relaydesk kb`` run as a real process against the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from relaydesk.knowledge.models import ArticleStatus
+from tests.knowledge.conftest import add_article, stackfaq_articles
+
+
+def kb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "relaydesk.cli", "kb", *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"relaydesk kb {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def test_import_reports_bad_lines_by_number_then_upserts_by_id(database, tmp_path: Path):
+    articles = stackfaq_articles(4)
+    lines = [json.dumps(a) for a in articles[:2]]
+    lines.append("{not json")
+    lines.append(json.dumps({"id": "faq-x", "body": "no title"}))
+    lines.append(json.dumps({**articles[2], "visibility": "internal", "tags": ["gmail"]}))
+    source = tmp_path / "kb.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    first = kb("import", str(source), check=False)
+    report = json.loads(first.stdout)
+    assert first.returncode == 1
+    assert (report["created"], report["failed"]) == (3, 2)
+    assert [e["line"] for e in report["errors"]] == [3, 4] and "title" in report["errors"][1]["error"]
+
+    found = json.loads(kb("search", "How do I delete my Facebook account for good?", "--json").stdout)
+    assert (
+        not found["abstained"] and found["suggestions"][0]["title"] == "How do I delete my Facebook account?"
+    )
+    assert set(found["suggestions"][0]) == {"article_id", "title", "snippet", "url", "score"}
+
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        "\n".join(
+            json.dumps(q)
+            for q in [
+                {"query": "remove my facebook account permanently", "article_id": "faq-001"},
+                {"query": "cross out words in a github markdown file", "article_id": "faq-000"},
+                {"query": "boiling point of water on mount everest", "article_id": None},
+            ]
+        )
+    )
+    metrics = json.loads(kb("evaluate", "--queries", str(queries), "--json").stdout)
+    assert list(metrics) == [
+        "answerable_p_at_1",
+        "answerable_recall_at_3",
+        "mrr",
+        "unanswerable_abstain_rate",
+        "false_abstain_rate",
+        "p50_ms",
+        "p99_ms",
+        "n",
+    ]
+    assert metrics["n"] == 3 and metrics["answerable_recall_at_3"] == 1.0
+    assert metrics["unanswerable_abstain_rate"] == 1.0
+
+    queries.write_text('{"query": "x", "article_id": "faq-nope"}\n{"query": ""}\n')
+    bad = kb("evaluate", "--queries", str(queries), check=False)
+    assert bad.returncode == 2 and "line 2" in bad.stderr
+
+
+def test_export_markdown_writes_one_file_per_article_with_front_matter(database, tmp_path: Path):
+    add_article(
+        database, "Gift cards", "They **never** expire.", external_id="a-1", status=ArticleStatus.DRAFT
+    )
+    folder = tmp_path / "md"
+    assert json.loads(kb("export-markdown", str(folder)).stdout)["exported"] == 1
+    text = (folder / "a-1.md").read_text()
+    assert text.startswith("---\n") and "title: Gift cards" in text and "status: draft" in text
+    assert text.rstrip().endswith("They **never** expire.")

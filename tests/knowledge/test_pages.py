@@ -1,0 +1,107 @@
+"""The public help center (/help/{locale}) and the agent editor (/kb), server-rendered."""
+
+from __future__ import annotations
+
+import re
+
+from relaydesk.auth.roles import Role
+from relaydesk.knowledge.models import ArticleStatus, Visibility
+from tests.factories import PASSWORD, make_agent
+from tests.knowledge.conftest import add_article
+
+HOSTILE = """Open **Settings**.
+
+<script>alert("x")</script>
+
+[click me](javascript:alert(1)) and <img src=x onerror=alert(1)>
+"""
+
+
+def _sign_in(client, email: str) -> str:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    form = client.get("/kb/new")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    return found.group(1) if found else ""
+
+
+def test_a_published_article_renders_sanitised_markdown_at_its_canonical_url(client, database):
+    article = add_article(database, "Reset your password", HOSTILE)
+    page = client.get(f"/help/en/articles/{article}-reset-your-password")
+    assert page.status_code == 200
+    body = page.text.split('<article class="kb-article">', 1)[1].split("</article>", 1)[0]
+    assert "<strong>Settings</strong>" in body
+    # Raw HTML is shown as text, never run: no script element, no javascript: link, no live handler.
+    assert "<script" not in body and 'href="javascript' not in body and "<img" not in body
+    moved = client.get(f"/help/en/articles/{article}-old-title", follow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["location"].endswith(f"/{article}-reset-your-password")
+    assert client.get(f"/help/de/articles/{article}-reset-your-password").status_code == 404
+
+
+def test_internal_and_draft_articles_never_appear_on_public_pages(client, database):
+    public = add_article(database, "Refund policy", "Refunds take five days.")
+    internal = add_article(
+        database, "Refund override for agents", "Press override in billing.", visibility=Visibility.INTERNAL
+    )
+    draft = add_article(database, "Refund policy 2027", "Draft text.", status=ArticleStatus.DRAFT)
+    home = client.get("/help/en").text
+    assert "Refund policy" in home and "override" not in home and "2027" not in home
+    for hidden in (internal, draft):
+        response = client.get(f"/help/en/articles/{hidden}-x", follow_redirects=False)
+        assert response.status_code == 404 and "override" not in response.text
+    results = client.get("/help/en", params={"q": "refund override in billing"}).text
+    assert "override" not in results.split("Results for")[1].split("</h1>", 1)[1]
+    assert f"/help/en/articles/{public}-refund-policy" in client.get("/help/en", params={"q": "refund"}).text
+
+
+def test_a_question_nothing_answers_tells_the_customer_to_contact_support(client, database):
+    add_article(database, "Refund policy", "Refunds take five days.")
+    page = client.get("/help/en", params={"q": "what is the boiling point of water on mount everest"})
+    assert 'data-testid="no-results"' in page.text
+
+
+def test_a_lead_writes_and_publishes_an_article_in_the_editor(client, database):
+    lead = make_agent(database, Role.LEAD)
+    csrf = _sign_in(client, lead.email)
+    created = client.post(
+        "/kb/new",
+        data={"title": "Gift cards", "body": "Gift cards **never** expire.", "tags": "billing, gifts",
+              "locale": "en", "visibility": "public", "csrf_token": csrf},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert created.status_code == 303
+    path = created.headers["location"]
+    editor = client.get(path).text
+    assert "Gift cards" in editor and "<strong>never</strong>" in editor and "created" in editor
+    published = client.post(
+        path,
+        data={"title": "Gift cards", "body": "Gift cards never expire.", "tags": "billing", "locale": "en",
+              "visibility": "public", "version": "1", "action": "publish", "csrf_token": csrf},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert published.status_code == 303
+    listing = client.get("/kb").text
+    assert "Gift cards" in listing and "published" in listing
+    assert client.get(f"/help/en/articles/{path.rsplit('/', 1)[1]}-gift-cards").status_code == 200
+    preview = client.post("/kb/preview", data={"body": "# Hi <script>x</script>"})
+    assert "<h1>Hi" in preview.text and "<script>" not in preview.text
+
+
+def test_an_agent_reads_articles_but_cannot_edit_or_forge_a_form(client, database):
+    article = add_article(database, "Gift cards", "Never expire.", visibility=Visibility.INTERNAL)
+    agent = make_agent(database, Role.AGENT)
+    _sign_in(client, agent.email)
+    page = client.get(f"/kb/{article}")
+    assert page.status_code == 200 and "Never expire." in page.text and 'name="title"' not in page.text
+    forged = client.post(f"/kb/{article}", data={"title": "Hacked", "action": "save", "csrf_token": "x"})
+    assert forged.status_code == 403
+    assert client.get("/kb/new").status_code == 403
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    response = client.get("/kb", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")

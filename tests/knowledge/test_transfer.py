@@ -1,0 +1,66 @@
+"""Import and export in-process: upserts by external id, Markdown round trip, bad records kept visible."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from relaydesk.knowledge import service, transfer
+from relaydesk.knowledge.calibration import CalibrationDataError, QueryFeatures, fit
+from relaydesk.knowledge.index import FEATURE_NAMES
+from relaydesk.knowledge.transfer import ArticleRecord, ImportReport, import_records
+from tests.knowledge.conftest import EDITOR
+
+
+def _import(database, records) -> ImportReport:
+    with database.transaction() as session:
+        return import_records(session, records, EDITOR, ImportReport())
+
+
+def test_reimport_updates_changed_articles_only_and_records_a_version(database):
+    first = [ArticleRecord(id="a-1", title="Gift cards", body="Never expire."),
+             ArticleRecord(id="a-2", title="Returns", body="Within 30 days.")]  # fmt: skip
+    assert _import(database, first).as_dict()["created"] == 2
+    second = _import(database, [first[0], ArticleRecord(id="a-2", title="Returns", body="Within 60 days.")])
+    assert (second.created, second.updated, second.unchanged) == (0, 1, 1)
+    with database.transaction() as session:
+        article = service.get_by_external_id(session, "a-2")
+        assert article is not None and article.body == "Within 60 days." and article.version == 2
+        assert [v.change for v in service.list_versions(session, article)] == ["imported", "imported"]
+
+
+def test_markdown_round_trip_keeps_fields_and_reports_files_without_front_matter(database, tmp_path: Path):
+    record = ArticleRecord(id="a-1", title="Gift cards", body="They **never** expire.", tags=["billing"],
+                           category="Billing", visibility="internal", status="draft")  # fmt: skip
+    _import(database, [record])
+    folder = tmp_path / "md"
+    with database.transaction(read_only=True) as session:
+        assert transfer.export_markdown(session, folder) == 1
+    (folder / "notes.md").write_text("no front matter here")
+    report = ImportReport()
+    records = list(transfer.read_markdown_dir(folder, report))
+    assert records == [record]
+    assert report.errors == [{"file": "notes.md", "error": report.errors[0]["error"]}]
+    assert "front matter" in report.errors[0]["error"]
+
+
+def test_jsonl_export_is_the_import_format(database, tmp_path: Path):
+    _import(database, [ArticleRecord(id="a-1", title="Gift cards", body="Never expire.", locale="de")])
+    out = io.StringIO()
+    with database.transaction(read_only=True) as session:
+        transfer.export_jsonl(session, out)
+    path = tmp_path / "kb.jsonl"
+    path.write_text(out.getvalue() + "{oops\n")
+    report = ImportReport()
+    assert [r.id for r in transfer.read_jsonl(path, report)] == ["a-1"]
+    assert report.errors == [{"line": 2, "error": report.errors[0]["error"]}]
+    assert json.loads(out.getvalue())["locale"] == "de"
+
+
+def test_calibration_refuses_too_few_labelled_queries():
+    sample = QueryFeatures(features=[[0.5] * len(FEATURE_NAMES)], labels=[True], answerable=True)
+    with pytest.raises(CalibrationDataError, match="at least 10 answerable"):
+        fit([sample] * 3)

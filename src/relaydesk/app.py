@@ -103,8 +103,8 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
         checks: dict[str, str] = {}
         try:
             with get_database().engine.connect() as conn:
-                rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
-                applied = tuple(sorted(rows))
+                query = text("SELECT version_num FROM alembic_version")
+                applied: tuple[str, ...] = tuple(sorted(conn.execute(query).scalars()))
             checks["database"] = "ok"
             checks["migrations"] = "ok" if applied == current_heads() else f"behind ({', '.join(applied)})"
         except Exception as exc:

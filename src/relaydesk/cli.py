@@ -83,7 +83,8 @@ def db_current() -> None:
 
     with get_database().engine.connect() as conn:
         try:
-            current = sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+            query = text("SELECT version_num FROM alembic_version")
+            current: list[str] = sorted(conn.execute(query).scalars())
         except Exception:
             current = []
     typer.echo(json.dumps({"current": current, "heads": list(current_heads())}))

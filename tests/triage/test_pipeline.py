@@ -158,3 +158,24 @@ def test_a_step_before_triage_can_hold_the_ticket_until_it_lets_go(database, mon
         enqueue(session, "triage.triage_ticket", ticket_id=ticket_id)
     run_jobs(database)
     assert len(events(database, ticket_id, "triage.classified")) == 1
+
+
+def test_a_model_whose_files_are_gone_sends_the_ticket_to_a_person_instead_of_failing(
+    database, category_model
+):
+    import shutil
+
+    from relaydesk.classification import service as classification
+    from relaydesk.classification.models import ModelVersion
+
+    with database.transaction() as session:
+        version = session.scalars(select(ModelVersion)).one()
+        shutil.rmtree(classification.models_dir() / version.artifact_path)
+    classification.clear_model_cache()
+    ticket_id = inbound(database, "Please refund my purchase")
+    run_jobs(database)
+
+    unsure = ticket(database, ticket_id)
+    assert unsure.status == "queued" and unsure.queue == "triage" and unsure.category is None
+    [classified] = events(database, ticket_id, "triage.classified")
+    assert classified.data["predictions"]["category"]["reason"].startswith("model unavailable")

@@ -16,6 +16,7 @@ One call, one transaction, written once per ticket (the ``ticket_triage`` row is
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from relaydesk.agents import service as agents
 from relaydesk.customers import service as customers
 from relaydesk.jobs import enqueue
 from relaydesk.jobs.registry import get_task
+from relaydesk.kit.errors import RelaydeskError
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Priority, QueueKind, TicketStatus
 from relaydesk.tickets.events import Actor, record_event
@@ -51,6 +53,7 @@ __all__ = [
     "triage_of",
 ]
 
+log = logging.getLogger(__name__)
 BOT = Actor(AuthorKind.BOT)
 NEEDS_TRIAGE_FLAG = "needs_triage"
 # Routing reacts to a ticket that triage (or the missing-information loop) released; enqueued only
@@ -86,6 +89,16 @@ def _predict(session: Session, head: str, text: str) -> Prediction | None:
     from relaydesk.classification import service as classification
 
     return classification.predict(session, head, text)
+
+
+def _decide_head(session: Session, head: str, text: str, min_confidence: float) -> HeadDecision:
+    try:
+        prediction = _predict(session, head, text)
+    except RelaydeskError as exc:
+        # A version whose artifact went missing must not stop the pipeline: treat it as no model.
+        log.error("triage: head %s cannot predict: %s", head, exc.message)
+        return HeadDecision(head, None, None, None, f"model unavailable: {exc.message}")
+    return _decide(head, prediction, min_confidence)
 
 
 def _decide(head: str, prediction: Prediction | None, min_confidence: float) -> HeadDecision:
@@ -193,8 +206,7 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
     language = detect_language(text, policy.languages, policy.language_min_confidence)
     sentiment = score_sentiment(text, policy.sentiment.negative_below)
     decisions = {
-        head: _decide(head, _predict(session, head, text), rule.min_confidence)
-        for head, rule in policy.heads.items()
+        head: _decide_head(session, head, text, rule.min_confidence) for head, rule in policy.heads.items()
     }
     team_id = None
     if "team" in decisions:

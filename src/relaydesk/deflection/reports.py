@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from relaydesk.deflection.models import SessionOutcome
@@ -75,6 +78,28 @@ def deflection_report(
     )
 
 
+# Query texts seen by this process and their embeddings: a report run again (the page, the CLI)
+# embeds only the questions asked since, which is most of its cost.
+_EMBEDDINGS: dict[str, npt.NDArray[np.float32]] = {}
+_EMBEDDINGS_MAX = 50_000
+_embeddings_lock = threading.Lock()
+
+
+def _embed_cached(texts: list[str]) -> npt.NDArray[np.float32]:
+    from relaydesk.ml.embeddings import embed
+
+    with _embeddings_lock:
+        known = {t: _EMBEDDINGS[t] for t in texts if t in _EMBEDDINGS}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        known.update(zip(missing, embed(missing), strict=True))
+        with _embeddings_lock:
+            if len(_EMBEDDINGS) + len(missing) > _EMBEDDINGS_MAX:
+                _EMBEDDINGS.clear()
+            _EMBEDDINGS.update((t, known[t]) for t in missing)
+    return np.stack([known[t] for t in texts])
+
+
 def cluster_texts(texts: list[str], distance: float) -> list[int]:
     """Cluster labels for texts by meaning: sentence embeddings, average linkage, cosine threshold."""
     if not texts:
@@ -83,9 +108,7 @@ def cluster_texts(texts: list[str], distance: float) -> list[int]:
         return [0]
     from sklearn.cluster import AgglomerativeClustering
 
-    from relaydesk.ml.embeddings import embed
-
-    vectors = embed(texts)
+    vectors = _embed_cached(texts)
     model = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance
     )

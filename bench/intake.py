@@ -3,8 +3,8 @@
     .venv/bin/python bench/intake.py --backend sqlite postgresql --path sms chat-rest chat-ws \\
         --messages 3000 --concurrency 8
 
-For each backend and path: starts `relaydesk serve` (one process, no worker, as a real deployment's
-API process) on a fresh database, then C client threads send messages as fast as the server answers.
+For each backend and path: starts `relaydesk serve` (no worker, as a real deployment's API process;
+``--servers N`` starts N of them, as behind a load balancer) on a fresh database, then C client threads send messages as fast as the server answers.
 Messages come from 500 senders, so intake both creates and continues tickets.
 
 - ``sms``: signed Twilio-style webhooks (``POST /webhooks/sms``); acknowledged = the 200 answer.
@@ -126,7 +126,7 @@ def chat_rest_clients(port: int, counter: object, record: Callable[[float, bool]
     return client
 
 
-def chat_ws_clients(port: int, counter: object, record: Callable[[float, bool], None],
+def chat_ws_clients(ports: list[int], counter: object, record: Callable[[float, bool], None],
                     tokens: list[str], concurrency: int) -> tuple[list[Callable[[], None]], Callable[[], None]]:
     from websockets.sync.client import connect
 
@@ -134,10 +134,10 @@ def chat_ws_clients(port: int, counter: object, record: Callable[[float, bool], 
     shares = [tokens[i::concurrency] for i in range(concurrency)]
     stack = contextlib.ExitStack()
     sockets = [
-        [stack.enter_context(connect(f"ws://127.0.0.1:{port}/chat/v1/ws?"
+        [stack.enter_context(connect(f"ws://127.0.0.1:{ports[i % len(ports)]}/chat/v1/ws?"
                                      + urlencode({"site_key": SITE_KEY, "visitor_token": t})))
          for t in share]
-        for share in shares
+        for i, share in enumerate(shares)
     ]
     for group in sockets:
         for socket in group:
@@ -162,10 +162,13 @@ def chat_ws_clients(port: int, counter: object, record: Callable[[float, bool], 
     return [make(group) for group in sockets], stack.close
 
 
-def run(backend: str, path: str, messages: int, concurrency: int, workdir: Path, port: int) -> dict[str, object]:
+def run(backend: str, path: str, messages: int, concurrency: int, workdir: Path, port: int,
+        servers: int = 1) -> dict[str, object]:
     load_before = os.getloadavg()[0]  # what the rest of the machine was doing
     url, handle = _fresh_database(backend, workdir)
-    proc = start_server(url, port, workdir)
+    ports = [port + n for n in range(servers)]
+    # One after the other: the first one migrates the fresh database.
+    procs = [start_server(url, p, workdir) for p in ports]
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -180,35 +183,38 @@ def run(backend: str, path: str, messages: int, concurrency: int, workdir: Path,
 
     try:
         if path == "sms":
-            for warm in range(20):  # warm up connections and caches; not counted
+            for warm in range(20 * servers):  # warm up connections and caches; not counted
                 body, headers = signed_sms(messages + warm)
-                httpx.post(f"http://127.0.0.1:{port}/webhooks/sms", content=body, headers=headers)
-            clients = [sms_clients(port, counter, record)] * concurrency
+                httpx.post(f"http://127.0.0.1:{ports[warm % servers]}/webhooks/sms", content=body, headers=headers)
+            clients = [sms_clients(ports[i % servers], counter, record) for i in range(concurrency)]
         else:
             create_chat_site(url)
             tokens = visitor_tokens(port, SENDERS)
             if path == "chat-rest":
-                clients = [chat_rest_clients(port, counter, record, tokens)] * concurrency
+                clients = [chat_rest_clients(ports[i % servers], counter, record, tokens) for i in range(concurrency)]
             else:
-                clients, close = chat_ws_clients(port, counter, record, tokens, concurrency)
+                clients, close = chat_ws_clients(ports, counter, record, tokens, concurrency)
         threads = [threading.Thread(target=client) for client in clients]
-        cpu_before = server_cpu_seconds(proc.pid)
+        cpu_before = sum(server_cpu_seconds(proc.pid) for proc in procs)
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
-        server_cpu = server_cpu_seconds(proc.pid) - cpu_before
+        server_cpu = sum(server_cpu_seconds(proc.pid) for proc in procs) - cpu_before
         close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
         _drop(handle)
     latencies.sort()
     return {
         "backend": backend,
         "path": path,
+        "servers": servers,
         "messages": messages,
         "concurrency": concurrency,
         "errors": errors,
@@ -230,12 +236,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--port", type=int, default=18931)
+    parser.add_argument("--servers", type=int, default=1,
+                        help="API processes (relaydesk serve --no-worker), clients spread over them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backend:
             for path in args.path:
-                print(json.dumps(run(backend, path, args.messages, args.concurrency, Path(tmp), args.port)),
-                      flush=True)
+                result = run(backend, path, args.messages, args.concurrency, Path(tmp), args.port, args.servers)
+                print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -179,3 +179,24 @@ def test_a_model_whose_files_are_gone_sends_the_ticket_to_a_person_instead_of_fa
     assert unsure.status == "queued" and unsure.queue == "triage" and unsure.category is None
     [classified] = events(database, ticket_id, "triage.classified")
     assert classified.data["predictions"]["category"]["reason"].startswith("model unavailable")
+
+
+def test_team_names_from_the_model_become_teams_and_unknown_names_need_a_person(database, category_model):
+    from tests.factories import make_team
+    from tests.triage.conftest import HISTORY, train_model
+
+    teams = {"shipping_issue": "Logistics", "refund_request": "Billing", "account_access": "Accounts"}
+    train_model(database, "team", {teams[label]: texts for label, texts in HISTORY.items()})
+    logistics = make_team(database, "Logistics")
+    make_team(database, "Billing")  # no "Accounts" team here: the model learnt it elsewhere
+
+    shipped = inbound(database, "My parcel never arrived, where is it?", who="visitor-1")
+    locked = inbound(database, "I am locked out of my account", who="visitor-2")
+    run_jobs(database)
+
+    assert ticket(database, shipped).team_id == logistics and ticket(database, shipped).queue is None
+    unknown = ticket(database, locked)
+    assert unknown.team_id is None and unknown.queue == "triage" and unknown.category == "account_access"
+    [classified] = events(database, locked, "triage.classified")
+    assert classified.data["needs_triage"] == ["team"]
+    assert classified.data["predictions"]["team"]["reason"] == "no team named 'Accounts'"

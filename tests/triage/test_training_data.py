@@ -166,3 +166,5 @@ def test_resolved_tickets_and_agent_corrections_become_labelled_examples(client,
     ]
     summary = runner.invoke(app, ["triage", "summary", "--head", "category"])
     assert json.loads(summary.output)["by_source"] == {"agent_correction": 1, "resolved_ticket": 1}
+    too_little = runner.invoke(app, ["triage", "train", "--head", "category", "--from-tickets"])
+    assert too_little.exit_code == 2 and "at least 4 examples" in too_little.output

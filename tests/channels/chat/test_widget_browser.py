@@ -182,3 +182,29 @@ def test_not_helpful_then_writing_links_the_suggestions_to_the_ticket(
         ).one()
         # The contract with deflection: the session's visitor id is the ticket customer's chat identity.
         assert identity.value == visitor_id and identity.customer_id == ticket.customer_id
+
+
+def test_a_message_whose_answer_was_lost_is_resent_and_stored_once(live_server, page, database, demo_site):
+    from relaydesk.tickets.models import Message
+
+    page.add_init_script("window.WebSocket = function () { throw new Error('no sockets here'); };")
+    lost = []
+
+    def lose_first_answer(route):
+        if not lost and route.request.method == "POST":
+            route.fetch()  # the server stores the message ...
+            lost.append(True)
+            route.abort("connectionreset")  # ... and the answer never reaches the browser
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/chat/v1/messages$"), lose_first_answer)
+    page.goto(f"{live_server}/chat/demo")
+    page.get_by_test_id("chat-launcher").click()
+    page.get_by_test_id("chat-input").fill("Is this thing on?")
+    page.get_by_test_id("chat-send").click()
+    # The next poll resends it with the same client id; the server answers with the stored message.
+    expect(page.get_by_test_id("chat-state")).to_have_attribute("data-state", "delivered", timeout=15_000)
+    assert lost == [True]
+    with database.transaction(read_only=True) as session:
+        assert [m.body_text for m in session.scalars(select(Message))] == ["Is this thing on?"]

@@ -218,7 +218,7 @@
         line.className = "state" + (m.state === "failed" ? " failed" : "");
         line.dataset.testid = "chat-state";
         line.dataset.state = m.state;
-        const label = { sending: "Sending…", delivered: "Delivered", read: "Read", failed: "Not sent" }[m.state] || m.state;
+        const label = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" }[m.state] || m.state;
         line.textContent = m.error ? `${label}: ${m.error}` : label;
         if (m.state === "failed" && m.retryable !== false) {
           const retry = document.createElement("button");
@@ -374,6 +374,7 @@
     }
     if (state.socketOpen && state.socket) {
       state.socket.send(JSON.stringify({ type: "message", client_id: message.client_id, body: message.body }));
+      markSent(message);
       clearTimeout(message.ackTimer);
       // No answer in time: the same client id goes over REST; the server stores it once either way.
       message.ackTimer = setTimeout(() => { if (!message.id) deliverRest(message); }, ACK_TIMEOUT_MS);
@@ -382,9 +383,16 @@
     await deliverRest(message);
   }
 
+  function markSent(message) {
+    // Left this device; "delivered" follows when the server confirms it stored the message.
+    if (message.state === "sending") { message.state = "sent"; render(); }
+  }
+
   async function deliverRest(message, retried = false) {
     try {
-      const data = await call("POST", "/chat/v1/messages", { client_id: message.client_id, body: message.body });
+      const request = call("POST", "/chat/v1/messages", { client_id: message.client_id, body: message.body });
+      markSent(message);
+      const data = await request;
       acknowledged(message.client_id, data.message);
       if (!state.socketOpen) startPolling();
     } catch (error) {
@@ -400,9 +408,16 @@
   }
 
   function flushOutbox() {
+    // Everything still owed goes again with its client id (the server stores each once), including
+    // what failed for a network error or a rate limit; refused messages already left the outbox.
+    const owed = new Set(outbox().map((item) => item.client_id));
     for (const m of state.messages) {
-      if (m.author === "visitor" && !m.id && m.state === "sending") deliver(m);
+      if (m.author === "visitor" && !m.id && owed.has(m.client_id)) {
+        if (m.state === "failed") { m.state = "sending"; m.error = null; }
+        deliver(m);
+      }
     }
+    render();
   }
 
   el.form.addEventListener("submit", (event) => {

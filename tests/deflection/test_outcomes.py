@@ -230,3 +230,27 @@ def test_solved_link_in_the_email_resolves_the_ticket(client, database, articles
     with database.transaction(read_only=True) as session:
         assert session.get(Ticket, result.ticket_id).status is TicketStatus.RESOLVED
     assert client.get(f"/help/feedback/{public_id}?article_id=424242").status_code == 404
+
+
+def test_bot_hook_records_a_session_on_the_ticket_that_the_bot_settles(client, database, articles, run_jobs):
+    result = write_in(
+        database,
+        channel=Channel.WEB_CHAT,
+        kind=IdentityKind.CHAT_VISITOR,
+        value="v-bot",
+        text="password help",
+    )
+    run_jobs()
+    with database.transaction() as session:
+        ticket = session.get(Ticket, result.ticket_id)
+        response = service.suggest_for_ticket(session, ticket, "I forgot my password")
+        assert response.suggestions[0].article_id == articles["password"]
+        public_id = response.session.public_id
+    # The customer keeps chatting with the bot: that alone does not escalate the bot's session.
+    write_in(
+        database, channel=Channel.WEB_CHAT, kind=IdentityKind.CHAT_VISITOR, value="v-bot", text="let me try"
+    )
+    run_jobs()
+    assert outcome_of(database, public_id)[:2] == (SessionOutcome.PENDING, result.ticket_id)
+    solved(client, public_id, articles["password"])
+    assert outcome_of(database, public_id)[0] is SessionOutcome.DEFLECTED_CONFIRMED

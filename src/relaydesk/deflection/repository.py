@@ -59,7 +59,15 @@ class DeflectionRepository:
             .where(
                 or_(*who),
                 SuggestionSession.outcome.in_(_LINKABLE),
-                or_(SuggestionSession.ticket_id.is_(None), SuggestionSession.ticket_id == ticket_id),
+                or_(
+                    SuggestionSession.ticket_id.is_(None),
+                    # Later messages in the ticket an acknowledgement answered; a bot's own
+                    # conversation is the bot's to settle (handoff or "solved"), not every reply's.
+                    and_(
+                        SuggestionSession.ticket_id == ticket_id,
+                        SuggestionSession.source != SessionSource.BOT,
+                    ),
+                ),
                 SuggestionSession.last_activity_at >= active_since,
                 SuggestionSession.created_at <= before,
             )

@@ -57,6 +57,7 @@ __all__ = [
     "sessions_for_ticket",
     "settle_expired",
     "suggest",
+    "suggest_for_ticket",
     "window",
 ]
 
@@ -366,3 +367,25 @@ def acknowledge_email(session: Session, message: Message) -> SuggestionSession |
 
 def sessions_for_ticket(session: Session, ticket_id: int) -> list[SuggestionSession]:
     return list(DeflectionRepository(session).for_ticket(ticket_id))
+
+
+def suggest_for_ticket(session: Session, ticket: Ticket, query: str, *, limit: int = 3) -> SuggestResponse:
+    """Hook for the bot's first answer: suggestions recorded in a session linked to the ticket.
+
+    The bot shows ``response.suggestions``, records the customer's answer with ``record_feedback``
+    (a "solved" confirms the deflection) and, on handoff to a person, calls
+    ``link_session_to_ticket`` to mark the session escalated. Customer replies in the same
+    conversation do not escalate it on their own; an unsettled one escalates when the window passes.
+    """
+    return suggest(
+        session,
+        SuggestRequest(
+            query=query,
+            channel=ticket.channel,
+            source=SessionSource.BOT,
+            locale=ticket.language,
+            customer_id=ticket.customer_id,
+            ticket_id=ticket.id,
+            limit=limit,
+        ),
+    )

@@ -200,3 +200,17 @@ def test_team_names_from_the_model_become_teams_and_unknown_names_need_a_person(
     [classified] = events(database, locked, "triage.classified")
     assert classified.data["needs_triage"] == ["team"]
     assert classified.data["predictions"]["team"]["reason"] == "no team named 'Accounts'"
+
+
+def test_a_phone_callback_keeps_its_queue_when_triage_needs_a_person(client, database, provider):
+    response = client.post(
+        "/callbacks/v1/requests",
+        json={"phone": "+14155550101", "name": "Ann", "reason": "Boots arrived broken"},
+    )
+    assert response.status_code < 300, response.text
+    run_jobs(database)
+    with database.transaction() as session:
+        callback = session.scalars(select(Ticket)).one()
+    [classified] = events(database, callback.id, "triage.classified")
+    assert callback.queue == "callback" and "needs_triage" in callback.flags
+    assert classified.data["needs_triage"] == ["category"]

@@ -124,6 +124,8 @@ class TriageRepository:
 def ticket_text(subject: str, body: str) -> str:
     """Subject and first message as one text; a subject that merely repeats the body is left out."""
     subject, body = subject.strip(), body.strip()
-    if not subject or body.startswith(subject.rstrip(".…")):
+    # "Callback: …", "Re: …": the part after a label prefix is what would repeat the body.
+    core = subject.split(":", 1)[-1].strip() if ":" in subject[:20] else subject
+    if not subject or body.startswith(subject.rstrip(".…")) or (core and body.startswith(core.rstrip(".…"))):
         return body
     return f"{subject}\n{body}"

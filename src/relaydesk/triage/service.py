@@ -278,7 +278,8 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
         changes["language"] = language.code
     if needs:
         changes["flags"] = sorted({*ticket.flags, NEEDS_TRIAGE_FLAG})
-        changes["queue"] = QueueKind.TRIAGE
+        if ticket.queue is None:  # a queue the channel chose (a phone callback) stays; the flag tells
+            changes["queue"] = QueueKind.TRIAGE
     tickets.update_ticket(session, ticket, TicketUpdate(**changes, reason="triage"), BOT)
     record_event(
         session,

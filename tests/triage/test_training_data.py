@@ -168,3 +168,21 @@ def test_resolved_tickets_and_agent_corrections_become_labelled_examples(client,
     assert json.loads(summary.output)["by_source"] == {"agent_correction": 1, "resolved_ticket": 1}
     too_little = runner.invoke(app, ["triage", "train", "--head", "category", "--from-tickets"])
     assert too_little.exit_code == 2 and "at least 4 examples" in too_little.output
+
+
+def test_scheduled_retraining_learns_from_triage_data(database):
+    from relaydesk.classification.classifier import TrainingOptions
+    from relaydesk.classification.tasks import retrain_head
+    from relaydesk.jobs import discover_tasks
+    from relaydesk.triage.datasets import Example
+    from relaydesk.triage.training import store_examples
+
+    discover_tasks()  # as every worker does: triage's tasks module registers the sources
+    with database.transaction() as session:
+        examples = [
+            Example(t, label, f"h.csv:{n}") for label, ts in HISTORY.items() for n, t in enumerate(ts)
+        ]
+        store_examples(session, "category", examples)
+    with database.transaction() as session:
+        report = retrain_head(session, "category", options=TrainingOptions(use_embeddings=False))
+    assert report["source"] == "source:triage:category" and report["n"] == 24

@@ -167,3 +167,24 @@ def test_with_redis_replies_and_typing_reach_a_socket_held_by_another_server_pro
             )
             subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ}, timeout=60)
             assert ws.receive_json()["message"]["body"] == "From the worker"
+
+
+def test_a_socket_opened_before_the_first_message_follows_the_customer_it_becomes(client, database, site):
+    """The visitor writes from another tab (or over REST) first: this socket still gets the replies."""
+    token = new_visitor(client, site)
+    agent = make_agent(database)
+    with client.websocket_connect(ws_url(site, token)) as ws:
+        assert ws.receive_json()["type"] == "ready"  # not a customer yet
+        sent = client.post(
+            "/chat/v1/messages",
+            json={"client_id": "tab2-00001", "body": "From my other tab"},
+            headers=site.headers(token),
+        )
+        assert sent.status_code == 201
+        echoed = ws.receive_json()
+        assert echoed["type"] == "message" and echoed["message"]["body"] == "From my other tab"
+        assert "customer_id" not in echoed and "via" not in echoed
+        with database.transaction(read_only=True) as session:
+            ticket_id = session.scalars(select(Ticket.id)).one()
+        client.post(f"/api/v1/tickets/{ticket_id}/typing", json={"typing": True}, headers=agent.headers)
+        assert ws.receive_json()["type"] == "typing"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from relaydesk.tickets.models import Ticket
 from tests.factories import make_agent
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -56,6 +58,8 @@ def test_visitor_chats_gets_a_live_agent_reply_and_keeps_the_conversation_after_
     expect(agent_message).to_contain_text("Sorry! They ship today.", timeout=30_000)
     expect(page.get_by_test_id("chat-state")).to_have_attribute("data-state", "read")
     expect(page.get_by_test_id("chat-typing")).to_have_text("")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat-widget.png"))
 
     page.reload()
     page.get_by_test_id("chat-launcher").click()

@@ -104,13 +104,13 @@ async def post_message(request: Request, data: ChatMessageIn) -> Response:
         answer.status_code = status.HTTP_200_OK
         return answer
     answer.status_code = status.HTTP_201_CREATED
-    event = {
-        "type": "message",
-        "ticket_id": received.ticket_id,
-        "message": received.sent.message.model_dump(mode="json"),
-    }
-    await live.publish(live.customer_channel(received.customer_id), event)
-    await live.publish(live.ticket_channel(received.ticket_id), event)
+    await live.announce_visitor_message(
+        identity_kind=received.identity_kind,
+        identity_value=received.identity_value,
+        customer_id=received.customer_id,
+        ticket_id=received.ticket_id,
+        message=received.sent.message.model_dump(mode="json"),
+    )
     return answer
 
 

@@ -25,9 +25,12 @@ from relaydesk.realtime import InProcessHub, RedisHub, create_hub
 from relaydesk.settings import get_settings
 
 __all__ = [
+    "INTERNAL_KEYS",
+    "announce_visitor_message",
     "close_loop_hub",
     "customer_channel",
     "hub",
+    "identity_channel",
     "publish",
     "publish_from_thread",
     "ticket_channel",
@@ -46,6 +49,34 @@ def customer_channel(customer_id: int) -> str:
 
 def ticket_channel(ticket_id: int) -> str:
     return f"ticket:{ticket_id}"
+
+
+def identity_channel(identity_kind: str, identity_value: str) -> str:
+    """Sockets of a visitor who is not a customer yet wait here for their first message."""
+    return f"chat:identity:{identity_kind}:{identity_value}"
+
+
+# Keys only servers read; stripped before an event reaches a client.
+INTERNAL_KEYS = frozenset({"via", "customer_id"})
+
+
+async def announce_visitor_message(
+    *,
+    identity_kind: str,
+    identity_value: str,
+    customer_id: int,
+    ticket_id: int,
+    message: dict[str, Any],
+    via: str | None = None,
+) -> None:
+    """A visitor message was stored: to their other tabs and devices, and to agent screens."""
+    event: dict[str, Any] = {"type": "message", "ticket_id": ticket_id, "message": message}
+    if via is not None:
+        event["via"] = via  # the socket that sent it already has it (as its ack)
+    await publish(customer_channel(customer_id), event)
+    await publish(ticket_channel(ticket_id), event)
+    # A socket opened before the visitor's first message learns here which customer to follow.
+    await publish(identity_channel(identity_kind, identity_value), {**event, "customer_id": customer_id})
 
 
 def hub() -> InProcessHub | RedisHub:

@@ -424,6 +424,8 @@ class Received:
     sent: SentOut
     ticket_id: int
     customer_id: int
+    identity_kind: str
+    identity_value: str
 
 
 def check_size(body: str) -> None:
@@ -491,7 +493,11 @@ def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
                     _link_visitor(session, client, result.customer_id)
                 out = message_out(session, stored)
             return Received(
-                SentOut(message=out, duplicate=result.duplicate), result.ticket_id, result.customer_id
+                SentOut(message=out, duplicate=result.duplicate),
+                result.ticket_id,
+                result.customer_id,
+                client.identity_kind.value,
+                client.identity_value,
             )
         except IntegrityError:
             # A resend raced its original: the second pass finds the stored message.

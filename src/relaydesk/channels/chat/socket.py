@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -59,6 +60,7 @@ class ChatSocket:
         self.frames = self.limits.connection()
         self._send_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
+        self._waiting: asyncio.Task[None] | None = None
         self.customer_id: int | None = None
         self.ticket_id: int | None = None
         self.socket_id = secrets.token_hex(8)
@@ -82,20 +84,28 @@ class ChatSocket:
         except WebSocketDisconnect:
             pass
         finally:
-            if self._pump is not None:
-                self._pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._pump
+            for task in (self._pump, self._waiting):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
 
     async def _serve(self, client: ChatClient) -> None:
-        after = self.websocket.query_params.get("after", "")
-        self.customer_id = await run_in_threadpool(service.customer_id_for, client)
+        # Listen for this visitor's first message before looking them up: one sent from another tab
+        # (or over REST) between the lookup and the subscription would otherwise go unnoticed.
+        self._waiting = await self._subscribe(
+            live.identity_channel(client.identity_kind.value, client.identity_value), self._on_identity_event
+        )
+        customer_id = await run_in_threadpool(service.customer_id_for, client)
         missed: list[dict[str, Any]] = []
-        if after.isdigit() and self.customer_id is not None:
-            history = await run_in_threadpool(service.conversation, client, after_id=int(after), limit=200)
-            missed = [m.model_dump(mode="json") for m in history.messages]
-        if self.customer_id is not None:
-            await self._start_pump(self.customer_id)
+        after = self.websocket.query_params.get("after", "")
+        if customer_id is not None:
+            await self._follow(customer_id)
+            if after.isdigit():
+                history = await run_in_threadpool(
+                    service.conversation, client, after_id=int(after), limit=200
+                )
+                missed = [m.model_dump(mode="json") for m in history.messages]
         await self.send(
             {
                 "type": "ready",
@@ -152,8 +162,7 @@ class ChatSocket:
         self.ticket_id = received.ticket_id
         if self._pump is None:
             # The first message made the customer: from now on their replies reach this socket.
-            self.customer_id = received.customer_id
-            await self._start_pump(received.customer_id)
+            await self._follow(received.customer_id)
         message = received.sent.message.model_dump(mode="json")
         await self.send(
             {
@@ -163,33 +172,56 @@ class ChatSocket:
                 "message": message,
             }
         )
-        if received.sent.duplicate:
-            return
-        # Tagged with this socket, so its own pump does not echo what it just acknowledged.
-        event = {
-            "type": "message",
-            "ticket_id": received.ticket_id,
-            "message": message,
-            "via": self.socket_id,
-        }
-        await live.publish(live.customer_channel(received.customer_id), event)
-        await live.publish(live.ticket_channel(received.ticket_id), event)
+        if not received.sent.duplicate:
+            await live.announce_visitor_message(
+                identity_kind=received.identity_kind,
+                identity_value=received.identity_value,
+                customer_id=received.customer_id,
+                ticket_id=received.ticket_id,
+                message=message,
+                via=self.socket_id,
+            )
 
-    async def _start_pump(self, customer_id: int) -> None:
+    async def _follow(self, customer_id: int) -> None:
+        """Receive the customer's replies, typing and other tabs' messages from now on."""
+        if self._pump is not None:
+            return
+        self._pump = await self._subscribe(live.customer_channel(customer_id), self._forward)
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and waiting is not asyncio.current_task():
+            waiting.cancel()
+
+    async def _forward(self, event: dict[str, Any]) -> bool:
+        if event.get("via") != self.socket_id:
+            await self.send({k: v for k, v in event.items() if k not in live.INTERNAL_KEYS})
+        return True
+
+    async def _on_identity_event(self, event: dict[str, Any]) -> bool:
+        customer_id = event.get("customer_id")
+        if self._pump is not None or not isinstance(customer_id, int):
+            return self._pump is None
+        await self._follow(customer_id)
+        await self._forward(event)
+        return False  # following the customer's channel now; this one is done
+
+    async def _subscribe(
+        self, channel: str, on_event: Callable[[dict[str, Any]], Awaitable[bool]]
+    ) -> asyncio.Task[None]:
         subscribed = asyncio.Event()
 
         async def pump() -> None:
-            async with live.subscribe(live.customer_channel(customer_id)) as events:
+            async with live.subscribe(channel) as events:
                 subscribed.set()
                 async for event in events:
-                    if event.get("via") != self.socket_id:
-                        await self.send({k: v for k, v in event.items() if k != "via"})
+                    if not await on_event(event):
+                        return
 
-        self._pump = asyncio.create_task(pump())
-        self._pump.add_done_callback(_log_failure)
+        task = asyncio.create_task(pump())
+        task.add_done_callback(_log_failure)
         # Subscribed before anything is acknowledged: a reply sent right after cannot slip past.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(subscribed.wait(), timeout=5)
+        return task
 
 
 class _Invalid(RelaydeskError):

@@ -67,7 +67,7 @@
   * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
   .launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483646; width: 58px; height: 58px;
     border-radius: 50%; border: 0; background: #1f5f8b; color: #fff; cursor: pointer; font-size: 26px;
-    box-shadow: 0 4px 14px rgba(0,0,0,.25); }
+    box-shadow: 0 4px 14px rgba(0,0,0,.25); display: flex; align-items: center; justify-content: center; }
   .badge { position: absolute; top: -4px; right: -4px; background: #d93b3b; color: #fff; border-radius: 10px;
     font-size: 12px; padding: 1px 6px; }
   .badge[hidden] { display: none; }
@@ -104,7 +104,7 @@
   textarea { flex: 1; resize: none; height: 40px; border: 1px solid #c9d0d7; border-radius: 8px; padding: 8px; font-size: 14px; }
   form button { border: 0; background: #1f5f8b; color: #fff; border-radius: 8px; padding: 0 14px; cursor: pointer; }
 </style>
-<button class="launcher" type="button" data-testid="chat-launcher" aria-label="Open chat">💬<span class="badge" hidden></span></button>
+<button class="launcher" type="button" data-testid="chat-launcher" aria-label="Open chat"><svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg><span class="badge" hidden></span></button>
 <div class="panel" role="dialog" aria-label="Chat" data-testid="chat-panel" hidden>
   <div class="head"><span class="title">Chat</span><button type="button" class="close" aria-label="Close chat">×</button></div>
   <div class="log" data-testid="chat-log" aria-live="polite"><div class="greeting"></div></div>

@@ -41,6 +41,7 @@ __all__ = [
     "list_articles",
     "list_versions",
     "publish_article",
+    "rank",
     "search",
     "set_status",
     "unpublish_article",
@@ -272,11 +273,26 @@ def search(
     among suggestions scored 0.8, about eight in ten answer the question.
     """
     started = time.perf_counter()
-    query = " ".join(query.split())[:MAX_QUERY_CHARS]
     index = search_index(session)
+    calibration = _calibration_for(session, index) if len(index) else default_calibration()
+    return rank(index, calibration, query, locale=locale, audience=audience, limit=limit, started=started)
+
+
+def rank(
+    index: HybridIndex,
+    calibration: Calibration,
+    query: str,
+    *,
+    locale: str | None = None,
+    audience: Audience = "customer",
+    limit: int = 3,
+    started: float | None = None,
+) -> SearchResult:
+    """Score one query against an index snapshot (``search`` without the database; the benchmark uses it)."""
+    started = time.perf_counter() if started is None else started
+    query = " ".join(query.split())[:MAX_QUERY_CHARS]
     if not query or len(index) == 0:
         return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
-    calibration = _calibration_for(session, index)
     candidates, features = features_for_query(
         index, query, public_only=audience != "agent", locale=locale, k=max(CANDIDATES, limit)
     )

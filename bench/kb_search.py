@@ -1,0 +1,155 @@
+"""Knowledge search latency against 10,000 articles, and the rebuild cost of the in-memory index.
+
+    nice -n 0 .venv/bin/python bench/kb_search.py --articles 10000 --queries 619
+
+The knowledge base: the 100 StackFAQ articles (``data/stackfaq/kb.jsonl``) plus 9,900 synthetic
+articles, each a StackFAQ title followed by 1 to 4 passages drawn at random (seed 0) from all StackFAQ
+articles' passages, so BM25 sees real vocabulary and real document lengths. Embedding 40,000 new
+passages would take most of an hour on two shared cores and does not change the cost of a query, so a
+synthetic passage reuses the embedding of the StackFAQ passage it copies (and its title the embedding of
+the StackFAQ title). The 100 real articles are embedded exactly as ``relaydesk kb import`` embeds them.
+
+Each query goes through ``knowledge.service.rank`` — the whole search path minus the once-a-second
+generation check: query embedding (one torch thread), BM25 scores, one float32 matrix-vector product
+over all passages and one over all titles, best passage per article (``np.maximum.reduceat``), features
+and the calibrated probability for ten candidates, snippets. Queries are the 619 StackFAQ dev queries.
+Figures are per query, measured with ``time.perf_counter``; the query embedding is also timed alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "stackfaq"
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(float(np.percentile(values, 50)), 2),
+        "p90_ms": round(float(np.percentile(values, 90)), 2),
+        "p99_ms": round(float(np.percentile(values, 99)), 2),
+        "mean_ms": round(float(np.mean(values)), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=619)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--embedding-cache", type=Path, help="npz file to reuse the real articles' embeddings between runs"
+    )
+    args = parser.parse_args()
+
+    from relaydesk.knowledge.calibration import default_calibration
+    from relaydesk.knowledge.index import (
+        HybridIndex,
+        IndexedArticle,
+        _passage_input,
+        embed_texts,
+        passages_for,
+    )
+    from relaydesk.knowledge.service import rank
+
+    rng = random.Random(args.seed)
+    faq = [json.loads(line) for line in (DATA / "kb.jsonl").read_text().splitlines()]
+    queries = [json.loads(line)["query"] for line in (DATA / "dev_queries.jsonl").read_text().splitlines()]
+    queries = queries[: args.queries]
+
+    real: list[IndexedArticle] = []
+    for number, item in enumerate(faq, start=1):
+        passages, bm25_text = passages_for(item["title"], item["body"])
+        real.append(IndexedArticle(number, item["title"], "en", True, passages, bm25_text))
+    pool = [p for article in real for p in article.passages]
+    titles = [a.title for a in real]
+
+    started = time.perf_counter()
+    real_texts = sorted({_passage_input(a.title, p) for a in real for p in (*a.passages, a.title)})
+    pool_texts = sorted(set(pool))
+    texts = real_texts + pool_texts
+    cache = args.embedding_cache
+    if cache is not None and cache.exists() and list(np.load(cache)["texts"]) == texts:
+        vectors = np.load(cache)["vectors"]
+    else:
+        vectors = embed_texts(texts)
+        if cache is not None:
+            np.savez(cache, texts=np.array(texts), vectors=vectors)
+    by_text = dict(zip(texts, vectors, strict=True))
+    embed_seconds = time.perf_counter() - started
+
+    synthetic: list[IndexedArticle] = []
+    source_title: dict[str, str] = {}
+    for number in range(len(real) + 1, args.articles + 1):
+        title = f"{rng.choice(titles)} #{number}"
+        source_title[title] = title.rsplit(" #", 1)[0]
+        passages = tuple(rng.sample(pool, rng.randint(1, 4)))
+        synthetic.append(
+            IndexedArticle(number, title, "en", True, passages, f"{title}\n{title}\n" + "\n\n".join(passages))
+        )
+
+    def lookup(requests: list[tuple[str, str, str]]) -> list[np.ndarray]:
+        found = []
+        for _, title, passage in requests:
+            if title in source_title:  # synthetic: reuse its components' embeddings
+                found.append(
+                    by_text[_passage_input(source_title[title], source_title[title])]
+                    if not passage
+                    else by_text[passage]
+                )
+            else:
+                found.append(by_text[_passage_input(title, passage or title)])
+        return found
+
+    started = time.perf_counter()
+    index = HybridIndex.build(real + synthetic, vectors=lookup)
+    build_seconds = time.perf_counter() - started
+
+    calibration = default_calibration()
+    for query in queries[:20]:  # warm up caches and the allocator
+        rank(index, calibration, query)
+    total, embedding = [], []
+    abstained = 0
+    for query in queries:
+        result = rank(index, calibration, query)
+        total.append(result.took_ms)
+        abstained += result.abstained
+        started = time.perf_counter()
+        embed_texts([query], single_thread=True)
+        embedding.append((time.perf_counter() - started) * 1000)
+
+    try:
+        import os
+
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    report = {
+        "articles": len(index),
+        "passages": len(index.passage_texts),
+        "queries": len(queries),
+        "search": percentiles(total),
+        "query_embedding_only": percentiles(embedding),
+        "abstained_share": round(abstained / len(queries), 3),
+        "index_build_s": round(build_seconds, 2),
+        "embedding_of_real_articles_s": round(embed_seconds, 1),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{load[0]:.1f} at the end",
+        "python": sys.version.split()[0],
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

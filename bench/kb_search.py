@@ -58,7 +58,9 @@ def main() -> None:
         HybridIndex,
         IndexedArticle,
         _passage_input,
+        embed_query,
         embed_texts,
+        one_torch_thread,
         passages_for,
     )
     from relaydesk.knowledge.service import rank
@@ -126,7 +128,8 @@ def main() -> None:
         total.append(result.took_ms)
         abstained += result.abstained
         started = time.perf_counter()
-        embed_texts([query], single_thread=True)
+        with one_torch_thread():
+            embed_query(query)
         embedding.append((time.perf_counter() - started) * 1000)
 
     try:

@@ -222,6 +222,7 @@ class DemoSummary:
 def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
     """Idempotent: a database that already holds the demo admin is left as it is."""
     seed_chat(session)  # idempotent on its own, so older demo databases get the chat site too
+    seed_knowledge(session)  # idempotent too (upserts by external id)
     summary = DemoSummary()
     rng = random.Random(seed)
     if agents.list_agents(session) and any(a.email == AGENTS[0][0] for a in agents.list_agents(session)):
@@ -367,3 +368,64 @@ def seed_chat(session: Session) -> None:
     from relaydesk.channels.chat.pages import ensure_demo_site
 
     ensure_demo_site(session)
+
+
+# Agent guidelines from ABCD (ASAPP, MIT licence, data/abcd) turned into knowledge-base articles.
+KNOWLEDGE_SUBFLOWS = [
+    ("Product Defect", "Initiate Refund"),
+    ("Shipping Issue", "Shipping Status"),
+    ("Account Access", "Recover Password"),
+    ("Purchase Dispute", "Promo Code Invalid"),
+    ("Troubleshoot Site", "Cart Not Updating"),
+    ("Manage Account", "Manage Change Address"),
+]
+
+
+def seed_knowledge(session: Session) -> int:
+    """Help-center articles for the demo brand; idempotent (upserts by external id). Returns how many."""
+    import json
+    from pathlib import Path
+
+    from relaydesk.knowledge.models import Visibility
+    from relaydesk.knowledge.service import Editor
+    from relaydesk.knowledge.transfer import ArticleRecord, ImportReport, import_records
+
+    path = Path(__file__).resolve().parents[3] / "data" / "abcd" / "guidelines.json"
+    if not path.exists():  # an installed wheel without the repository's data folder
+        return 0
+    guidelines = json.loads(path.read_text())
+    attribution = "\n\n*Source: ABCD agent guidelines, ASAPP Research (Chen et al., 2021), MIT licence.*"
+    records = []
+    for flow, subflow in KNOWLEDGE_SUBFLOWS:
+        actions = guidelines[flow]["subflows"][subflow]["actions"]
+        steps = []
+        for number, action in enumerate(actions, start=1):
+            steps.append(f"{number}. {action['text'].strip()}")
+            steps.extend(f"   - {sub.strip()}" for sub in action.get("subtext", []))
+        records.append(
+            ArticleRecord(
+                id=f"abcd-{flow}-{subflow}".lower().replace(" ", "-"),
+                title=f"{subflow} ({flow.lower()})",
+                body="\n".join(steps) + attribution,
+                category=flow,
+                tags=["abcd", "guideline"],
+                visibility=Visibility.INTERNAL,
+            )
+        )
+    refund = guidelines["Product Defect"]["subflows"]["Initiate Refund"]["actions"]
+    methods = next(a["subtext"] for a in refund if a.get("button") == "Record Reason")
+    options = "\n".join(f"- **{m.split(' - ', 1)[0].strip()}**" for m in methods)
+    records.append(
+        ArticleRecord(
+            id="abcd-how-refunds-are-paid",
+            title="How will I get my refund?",
+            body="When a refund is approved you choose how it is paid:\n\n"
+            + options
+            + "\n\nFor a gift card or a paper check we ask for the address to mail it to."
+            + attribution,
+            category="Refunds",
+            tags=["refund"],
+        )
+    )
+    report = import_records(session, records, Editor(label="demo"), ImportReport(), warm=False)
+    return report.created + report.updated + report.unchanged

@@ -126,6 +126,24 @@ def embed_texts(texts: Sequence[str], *, single_thread: bool = False) -> FloatAr
         return embed(list(texts))
 
 
+def embed_query(text: str) -> FloatArray:
+    """One query through the model's forward pass (call inside ``one_torch_thread``).
+
+    The same model and vectors as ``relaydesk.ml.embeddings.embed`` without ``encode``'s batching
+    machinery, which costs about a millisecond per single query.
+    """
+    import torch
+
+    from relaydesk.ml.embeddings import load_embedder
+
+    model = load_embedder()
+    prepare = getattr(model, "preprocess", None) or model.tokenize
+    with torch.inference_mode():
+        vector = model(prepare([text]))["sentence_embedding"][0]
+    result: FloatArray = vector.float().numpy()
+    return result
+
+
 @contextmanager
 def one_torch_thread() -> Iterator[None]:
     # A query is one small forward pass and one matrix-vector product: extra threads only fight
@@ -383,7 +401,11 @@ class IndexCache:
         self._checked_at[url] = now
         if index is not None and index.key == key:
             return index
-        with self._lock:
+        # While one thread rebuilds, the others keep answering from the previous snapshot.
+        if not self._lock.acquire(blocking=index is None):
+            assert index is not None
+            return index
+        try:
             index = self._indexes.get(url)
             if index is None or index.key != key:
                 started = time.perf_counter()
@@ -395,6 +417,8 @@ class IndexCache:
                     len(index.passage_texts),
                     (time.perf_counter() - started) * 1000,
                 )
+        finally:
+            self._lock.release()
         return index
 
     def _build(self, session: Session, key: tuple[int, datetime | None]) -> HybridIndex:
@@ -494,10 +518,8 @@ def features_for_query(
     index: HybridIndex, query: str, *, public_only: bool, locale: str | None, k: int = CANDIDATES
 ) -> tuple[list[Candidate], npt.NDArray[np.float64]]:
     """Embed the query, pick candidates and compute their features (shared by search and calibration)."""
-    from relaydesk.ml.embeddings import embed
-
     with one_torch_thread():
-        scores = index.dense_scores(embed([query])[0])
+        scores = index.dense_scores(embed_query(query))
     tokens = tokenize(query)
     candidates = index.candidates(
         scores, tokens, index.visible_mask(public_only=public_only, locale=locale), k

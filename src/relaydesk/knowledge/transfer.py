@@ -124,9 +124,17 @@ def read_markdown_dir(directory: Path, report: ImportReport) -> Iterator[Article
 
 
 def import_records(
-    session: Session, records: Iterable[ArticleRecord], editor: service.Editor, report: ImportReport
+    session: Session,
+    records: Iterable[ArticleRecord],
+    editor: service.Editor,
+    report: ImportReport,
+    *,
+    warm: bool = True,
 ) -> ImportReport:
-    """Upsert by external id; embeddings of the changed articles are computed once, in one batch."""
+    """Upsert by external id; embeddings of the changed articles are computed once, in one batch.
+
+    ``warm=False`` leaves the embedding to the first search (the demo seed stays fast).
+    """
     changed: list[Article] = []
     seen: set[str] = set()
     batch: list[ArticleRecord] = []
@@ -174,7 +182,7 @@ def import_records(
     if batch:
         flush_batch()
     published = [to_indexed(a) for a in changed if a.status == ArticleStatus.PUBLISHED]
-    if published:
+    if published and warm:
         index_cache.warm(session, published)
     return report
 

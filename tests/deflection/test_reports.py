@@ -84,6 +84,8 @@ def test_deflection_report_counts_outcomes_with_holdout_side_by_side(
     chat_in(database, "v-escalates")
     run_jobs()
     quiet = suggest(client, "how do I return an item")
+    # Nothing found, the customer left: deflected without a ticket, but no suggestion was involved.
+    assert suggest(client, "can I pay with bitcoin")["abstained"] is True
     # Holdout: shown nothing; one settles without a ticket, one escalates.
     setting("deflection_holdout_share", "1")
     suggest(client, "where is my parcel")
@@ -96,13 +98,14 @@ def test_deflection_report_counts_outcomes_with_holdout_side_by_side(
             .where(SuggestionSessionTable.c.public_id != quiet["session_id"])
             .values(last_activity_at=utcnow() - timedelta(days=4))
         )
-        assert service.settle_expired(session) == (1, 0)  # the holdout session nobody followed up
+        assert service.settle_expired(session) == (2, 0)  # nobody followed up on these two
     suggest(client, "change my delivery address")  # holdout arm, pending
     report = client.get(REPORTS[0], headers=lead.headers).json()
     treated, holdout = report["treated"], report["holdout"]
-    assert (treated["sessions"], treated["deflected_confirmed"], treated["deflected_no_ticket"]) == (3, 1, 0)
+    assert (treated["sessions"], treated["deflected_confirmed"], treated["deflected_no_ticket"]) == (4, 1, 1)
     assert (treated["escalated"], treated["pending"], treated["with_suggestions"]) == (1, 1, 3)
-    assert treated["deflection_rate"] == 0.5
+    assert treated["deflection_rate"] == 0.6667
+    assert treated["deflection_rate_with_suggestions"] == 0.5
     assert (
         holdout["sessions"],
         holdout["deflected_no_ticket"],
@@ -115,7 +118,9 @@ def test_deflection_report_counts_outcomes_with_holdout_side_by_side(
         1,
     )
     assert holdout["deflected_confirmed"] == 0 and holdout["deflection_rate"] == 0.5
-    assert report["all"]["sessions"] == 6 and report["uplift"] == 0.0
+    assert holdout["deflection_rate_with_suggestions"] == 0.5
+    assert report["all"]["sessions"] == 7
+    assert report["uplift"] == 0.1667 and report["uplift_with_suggestions"] == 0.0
     assert report["window_days"] == 3.0 and report["holdout_share"] == 1.0
     by_channel = client.get(REPORTS[0], params={"channel": "email"}, headers=lead.headers).json()
     assert by_channel["all"]["sessions"] == 0

@@ -43,6 +43,8 @@ def deflection_report(
     channel: Channel | None = None,
 ) -> DeflectionReport:
     arms = {"all": DeflectionCounts(), "treated": DeflectionCounts(), "holdout": DeflectionCounts()}
+    # Among sessions where search was confident: (deflected, settled) per arm.
+    confident = {arm: [0, 0] for arm in arms}
     for in_holdout, outcome, abstained, said_solved, n in DeflectionRepository(session).outcome_counts(
         since, until, channel
     ):
@@ -51,6 +53,12 @@ def deflection_report(
             counts.sessions += n
             if not abstained:
                 counts.with_suggestions += n
+                was_deflected = outcome in (
+                    SessionOutcome.DEFLECTED_CONFIRMED,
+                    SessionOutcome.DEFLECTED_NO_TICKET,
+                )
+                confident[arm][0] += n if was_deflected else 0
+                confident[arm][1] += n if outcome is not SessionOutcome.PENDING else 0
             if outcome is SessionOutcome.DEFLECTED_CONFIRMED:
                 counts.deflected_confirmed += n
             elif outcome is SessionOutcome.DEFLECTED_NO_TICKET:
@@ -61,9 +69,13 @@ def deflection_report(
                     counts.confirmed_then_escalated += n
             else:
                 counts.pending += n
-    for counts in arms.values():
+    for arm, counts in arms.items():
         counts.deflection_rate = _rate(counts)
+        deflected, settled = confident[arm]
+        counts.deflection_rate_with_suggestions = round(deflected / settled, 4) if settled else None
     treated, holdout = arms["treated"].deflection_rate, arms["holdout"].deflection_rate
+    treated_ws = arms["treated"].deflection_rate_with_suggestions
+    holdout_ws = arms["holdout"].deflection_rate_with_suggestions
     settings = get_settings()
     return DeflectionReport(
         since=since,
@@ -75,6 +87,9 @@ def deflection_report(
         treated=arms["treated"],
         holdout=arms["holdout"],
         uplift=round(treated - holdout, 4) if treated is not None and holdout is not None else None,
+        uplift_with_suggestions=(
+            round(treated_ws - holdout_ws, 4) if treated_ws is not None and holdout_ws is not None else None
+        ),
     )
 
 

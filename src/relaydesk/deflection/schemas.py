@@ -143,6 +143,9 @@ class DeflectionCounts(BaseModel):
     confirmed_then_escalated: int = 0
     # Deflected / settled (pending sessions are left out: their outcome is not known yet).
     deflection_rate: float | None = None
+    # The same among sessions where search was confident (shown, or withheld in the holdout): a
+    # session where nothing was suggested and the customer left says little about suggestions.
+    deflection_rate_with_suggestions: float | None = None
 
 
 class DeflectionReport(BaseModel):
@@ -156,6 +159,9 @@ class DeflectionReport(BaseModel):
     holdout: DeflectionCounts
     # Treated rate minus holdout rate: the deflection the suggestions caused, when both are known.
     uplift: float | None
+    # The same among sessions where search was confident: the cleanest estimate of what showing the
+    # articles changed.
+    uplift_with_suggestions: float | None
 
 
 class GapCluster(BaseModel):

@@ -83,11 +83,13 @@ def train_command(
     ] = None,
     embeddings: Annotated[bool, typer.Option(help="Use MiniLM sentence embeddings.")] = True,
     abstain_recall_target: Annotated[
-        float | None,
+        float,
         typer.Option(
-            min=0.0, max=1.0, help="Lowest threshold whose cross-validated abstain-label recall reaches this."
+            min=0.0,
+            max=1.0,
+            help="With --abstain-label: lowest threshold whose cross-validated abstain recall reaches this.",
         ),
-    ] = None,
+    ] = 0.8,
     target_precision: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Held-out precision the abstention threshold must reach.")
     ] = 0.9,

@@ -188,3 +188,26 @@ def test_a_socket_opened_before_the_first_message_follows_the_customer_it_become
             ticket_id = session.scalars(select(Ticket.id)).one()
         client.post(f"/api/v1/tickets/{ticket_id}/typing", json={"typing": True}, headers=agent.headers)
         assert ws.receive_json()["type"] == "typing"
+
+
+def test_an_app_talks_in_app_over_the_socket_with_its_signed_identity(client, database, site):
+    from relaydesk.channels.chat.identity import user_hash
+    from relaydesk.tickets.enums import Channel
+
+    params = {"channel": "in_app", "user_id": "app-user-9", "user_hash": user_hash(site.secret, "app-user-9")}
+    agent = make_agent(database)
+    with client.websocket_connect(ws_url(site, **params)) as ws:  # apps send no Origin
+        ready = ws.receive_json()
+        assert ready["verified"] is True and ready["visitor_id"].startswith("u_")
+        ws.send_json({"type": "message", "client_id": "app-000001", "body": "Hi from the app"})
+        assert ws.receive_json()["type"] == "ack"
+        with database.transaction(read_only=True) as session:
+            ticket = session.scalars(select(Ticket)).one()
+            assert ticket.channel is Channel.IN_APP and ticket.reply_channel is Channel.IN_APP
+        reply = client.post(
+            f"/api/v1/tickets/{ticket.id}/messages", json={"body": "Hello app"}, headers=agent.headers
+        ).json()
+        assert reply["channel"] == "in_app"
+        with database.transaction() as session:
+            deliver_message(session, message_id=reply["id"])
+        assert ws.receive_json()["message"]["body"] == "Hello app"

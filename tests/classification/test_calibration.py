@@ -95,4 +95,8 @@ def test_abstain_recall_target_takes_the_lowest_threshold_that_reaches_it():
     assert threshold == 0.45  # abstains on the 0.40 one: 2 of 3 out-of-scope caught
     assert stats["heldout_abstain_recall"] == pytest.approx(2 / 3)
     assert "recall >= 0.6" in stats["threshold_rule"]
-    assert stats["threshold_curve"][0] == {"threshold": 0.0, "in_scope_accuracy": 1.0, "abstain_recall": 0.3333}
+    assert stats["threshold_curve"][0] == {
+        "threshold": 0.0,
+        "in_scope_accuracy": 1.0,
+        "abstain_recall": 0.3333,
+    }

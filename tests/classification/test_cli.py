@@ -132,3 +132,19 @@ def test_blank_rows_are_refused_not_dropped(tmp_path):
     )
     assert code == 2
     assert "empty text or label (line 12)" in stderr
+
+
+def test_a_caller_that_has_the_embedding_gets_the_same_prediction_without_a_second_encode(trained):
+    from relaydesk.classification.classifier import load_classifier
+    from relaydesk.ml.embeddings import embed
+
+    model = load_classifier(trained)
+    text = "please start a timer for twenty minutes"
+    given, encoded = model.predict_one(text, embed([text])[0]), model.predict_one(text)
+    assert given.label == encoded.label == "timer"
+    assert given.confidence == pytest.approx(encoded.confidence, abs=1e-6)
+    # A wrong embedding changes the features: proof the given one is used, not recomputed.
+    assert (
+        model.predict_one(text, embed(["what is my balance"])[0]).confidence
+        != model.predict_one(text).confidence
+    )

@@ -113,8 +113,11 @@ class TextClassifier:
             scores = np.stack([-scores, scores], axis=1) / 2
         return scores
 
-    def predict_proba(self, texts: Sequence[str]) -> FloatArray:
-        return _softmax(self.margins(texts) / self.temperature)
+    def predict_proba(
+        self, texts: Sequence[str], embeddings: npt.NDArray[np.float32] | None = None
+    ) -> FloatArray:
+        """Calibrated probabilities; ``embeddings`` (rows of ``ml.embeddings.embed``) skip the encoder."""
+        return _softmax(self.margins(texts, embeddings) / self.temperature)
 
     def decide(self, probabilities: FloatArray) -> list[ClassifierOutput]:
         """Turn calibrated probabilities into labels, abstaining below the threshold."""
@@ -140,11 +143,13 @@ class TextClassifier:
                 outputs.append(ClassifierOutput(str(labels[best]), confidence, False, top))
         return outputs
 
-    def predict(self, texts: Sequence[str]) -> list[ClassifierOutput]:
-        return self.decide(self.predict_proba(texts))
+    def predict(
+        self, texts: Sequence[str], embeddings: npt.NDArray[np.float32] | None = None
+    ) -> list[ClassifierOutput]:
+        return self.decide(self.predict_proba(texts, embeddings))
 
-    def predict_one(self, text: str) -> ClassifierOutput:
-        return self.predict([text])[0]
+    def predict_one(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> ClassifierOutput:
+        return self.predict([text], None if embedding is None else embedding.reshape(1, -1))[0]
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:

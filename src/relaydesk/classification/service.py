@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -123,9 +125,16 @@ def _load(session: Session, version_id: int, artifact_path: str) -> tuple[str, T
     return row.name, model
 
 
-def _predict_with(session: Session, head: str, version_id: int, artifact_path: str, text: str) -> Prediction:
+def _predict_with(
+    session: Session,
+    head: str,
+    version_id: int,
+    artifact_path: str,
+    text: str,
+    embedding: npt.NDArray[np.float32] | None,
+) -> Prediction:
     name, model = _load(session, version_id, artifact_path)
-    output = model.predict_one(text[:MAX_TEXT_CHARS])
+    output = model.predict_one(text[:MAX_TEXT_CHARS], embedding)
     return Prediction(
         head=head,
         label=output.label,
@@ -136,9 +145,13 @@ def _predict_with(session: Session, head: str, version_id: int, artifact_path: s
     )
 
 
-def predict(session: Session, head: str, text: str) -> Prediction | None:
+def predict(
+    session: Session, head: str, text: str, *, embedding: npt.NDArray[np.float32] | None = None
+) -> Prediction | None:
     """Classify ``text`` with the head's active model; None when the head has no active model.
 
+    ``embedding``: the text's row from ``relaydesk.ml.embeddings.embed([text])`` when the caller has it
+    already (the models use that same bundled MiniLM encoding), so the text is not encoded twice.
     When a shadow version is set, it predicts too and its agreement with the active one is counted on
     its version row (in the caller's transaction).
     """
@@ -154,10 +167,10 @@ def predict(session: Session, head: str, text: str) -> Prediction | None:
     if pointers is None:
         return None
     active_id, active_path, shadow_id, shadow_path = pointers
-    prediction = _predict_with(session, head, active_id, active_path, text)
+    prediction = _predict_with(session, head, active_id, active_path, text, embedding)
     if shadow_id is None or shadow_id == active_id:
         return prediction
-    shadow = _predict_with(session, head, shadow_id, shadow_path, text)
+    shadow = _predict_with(session, head, shadow_id, shadow_path, text, embedding)
     agreed = shadow.label == prediction.label
     # An atomic increment: concurrent workers never lose each other's counts.
     session.execute(

@@ -62,7 +62,7 @@ def test_chat_visitor_solves_their_problem_with_a_suggested_article(
 def test_help_center_visitor_solves_their_problem_before_sending_the_form(
     page, live_server, database, articles
 ):
-    page.goto(f"{live_server}/help/contact")
+    page.goto(f"{live_server}/help/en/contact")
     page.get_by_label("Email").fill("zoe@example.com")
     page.get_by_label("Your question").press_sequentially("Where is my parcel? It has not arrived", delay=15)
     suggestion = page.get_by_test_id("suggestion").filter(has_text="Track your order")

@@ -16,7 +16,7 @@ def form_tokens(html):
 
 
 def test_contact_page_offers_suggestions_while_typing(client, database):
-    page = client.get("/help/contact")
+    page = client.get("/help/en/contact")
     assert page.status_code == 200
     assert "data-deflection-form" in page.text and "/static/deflection/suggest.js" in page.text
     assert client.get("/static/deflection/suggest.js").status_code == 200
@@ -26,7 +26,7 @@ def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, da
     session_id = client.post(
         "/api/v1/public/suggestions", json={"query": "where is my parcel", "channel": "web_form"}
     ).json()["session_id"]
-    token = form_tokens(client.get("/help/contact").text)
+    token = form_tokens(client.get("/help/en/contact").text)
     form = {
         "name": "Ann",
         "email": "Ann@Example.com",
@@ -35,9 +35,9 @@ def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, da
         "session_id": session_id,
         "submission_id": token,
     }
-    sent = client.post("/help/contact", data=form)
+    sent = client.post("/help/en/contact", data=form)
     assert sent.status_code == 200 and "ticket #" in sent.text
-    again = client.post("/help/contact", data=form)  # a double click or a browser retry
+    again = client.post("/help/en/contact", data=form)  # a double click or a browser retry
     assert again.status_code == 200
     run_jobs()
     with database.transaction(read_only=True) as session:
@@ -49,15 +49,21 @@ def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, da
 
 
 def test_contact_form_mistakes_are_shown_and_nothing_is_created(client, database):
-    token = form_tokens(client.get("/help/contact").text)
+    token = form_tokens(client.get("/help/en/contact").text)
     bad = client.post(
-        "/help/contact", data={"email": "not-an-address", "question": "Help", "submission_id": token}
+        "/help/en/contact", data={"email": "not-an-address", "question": "Help", "submission_id": token}
     )
     assert bad.status_code == 422 and "email address" in bad.text
     assert 'value="not-an-address"' in bad.text  # what they typed is kept
     empty = client.post(
-        "/help/contact", data={"email": "a@example.com", "question": "   ", "submission_id": token}
+        "/help/en/contact", data={"email": "a@example.com", "question": "   ", "submission_id": token}
     )
     assert empty.status_code == 422
     with database.transaction(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_contact_form_lives_under_each_help_center_locale(client, database):
+    assert client.get("/help/de/contact").status_code == 200
+    assert 'data-locale="de"' in client.get("/help/de/contact").text
+    assert client.get("/help/not a locale!/contact").status_code == 404

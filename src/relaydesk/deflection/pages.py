@@ -3,6 +3,7 @@ solve it?" page linked from email acknowledgements, and the agents' deflection r
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any
 
@@ -29,9 +30,21 @@ router = APIRouter(include_in_schema=False)
 _TOKEN = r"^[A-Za-z0-9_-]{8,40}$"
 
 
-def _contact_page(request: Request, *, status_code: int = 200, **values: Any) -> Response:
+# The knowledge base's help center owns /help/{locale}; the contact form lives beside its articles.
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+
+
+def _locale(locale: str) -> str:
+    locale = locale.lower()
+    if not _LOCALE.match(locale):
+        raise NotFoundError(f"No help center for {locale[:16]!r}; use a locale such as 'en'.")
+    return locale
+
+
+def _contact_page(request: Request, locale: str, *, status_code: int = 200, **values: Any) -> Response:
     context: dict[str, Any] = {
         "agent": None,
+        "locale": locale,
         "error": None,
         "name": "",
         "email": "",
@@ -44,13 +57,20 @@ def _contact_page(request: Request, *, status_code: int = 200, **values: Any) ->
     return templates.TemplateResponse(request, "deflection/contact.html", context, status_code=status_code)
 
 
-@router.get("/help/contact", response_class=HTMLResponse)
-def contact_form(request: Request) -> Response:
-    return _contact_page(request)
+@router.get("/help/contact")
+def contact_default() -> Response:
+    # Reached only when this router is mounted before the help center's /help/{locale}.
+    return RedirectResponse("/help/en/contact", status_code=303)
 
 
-@router.post("/help/contact", response_class=HTMLResponse, dependencies=[Depends(public_guard)])
+@router.get("/help/{locale}/contact", response_class=HTMLResponse)
+def contact_form(locale: str, request: Request) -> Response:
+    return _contact_page(request, _locale(locale))
+
+
+@router.post("/help/{locale}/contact", response_class=HTMLResponse, dependencies=[Depends(public_guard)])
 def submit_contact(
+    locale: str,
     request: Request,
     session: SessionDep,
     email: Annotated[str, Form(max_length=320)],
@@ -61,6 +81,7 @@ def submit_contact(
     session_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Open a ticket through the channels intake; the suggestion session links to it (escalated)."""
+    locale = _locale(locale)
     values = {
         "name": name,
         "email": email,
@@ -73,10 +94,16 @@ def submit_contact(
         address = normalise_identity(IdentityKind.EMAIL, email)
     except ValidationFailedError:
         return _contact_page(
-            request, status_code=422, error="Please enter an email address we can answer you at.", **values
+            request,
+            locale,
+            status_code=422,
+            error="Please enter an email address we can answer you at.",
+            **values,
         )
     if not question.strip():
-        return _contact_page(request, status_code=422, error="Please describe your question.", **values)
+        return _contact_page(
+            request, locale, status_code=422, error="Please describe your question.", **values
+        )
     result = ingest(
         session,
         InboundMessage(
@@ -99,7 +126,9 @@ def submit_contact(
         if row is not None and ticket is not None:
             service.link_session_to_ticket(session, row, ticket)
     return templates.TemplateResponse(
-        request, "deflection/contact_sent.html", {"agent": None, "ticket_id": result.ticket_id}
+        request,
+        "deflection/contact_sent.html",
+        {"agent": None, "ticket_id": result.ticket_id, "locale": locale},
     )
 
 

@@ -11,6 +11,7 @@
   var list = form.querySelector("[data-deflection-list]");
   var thanks = form.querySelector(".deflection-thanks");
   var channel = form.getAttribute("data-channel") || "web_form";
+  var locale = form.getAttribute("data-locale");
   var timer = null;
   var lastQuery = "";
 
@@ -88,6 +89,7 @@
     inFlight = true;
     lastQuery = query;
     var body = { query: query, channel: channel };
+    if (locale) body.locale = locale;
     if (sessionField.value) body.session_id = sessionField.value;
     post("/api/v1/public/suggestions", body).then(function (data) {
       if (data) {

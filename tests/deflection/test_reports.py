@@ -259,3 +259,32 @@ def _table():
 
 
 SuggestionSessionTable = _table()
+
+
+def _sign_in(client, login):
+    import re
+
+    from tests.factories import PASSWORD
+
+    form = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post(
+        "/login",
+        data={"email": login.email, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def test_report_page_is_for_leads_and_loads_gaps_separately(client, database, articles):
+    suggest(client, "can I pay with bitcoin")
+    assert client.get("/reports/deflection", follow_redirects=False).status_code == 303  # to sign in
+    _sign_in(client, make_agent(database, Role.AGENT))
+    assert client.get("/reports/deflection").status_code == 403
+    assert client.get("/reports/deflection/gaps").status_code == 401
+    client.cookies.clear()
+    _sign_in(client, make_agent(database, Role.LEAD))
+    page = client.get("/reports/deflection")
+    assert page.status_code == 200 and 'data-testid="deflection-report"' in page.text
+    gaps = client.get("/reports/deflection/gaps")
+    assert gaps.status_code == 200 and "can I pay with bitcoin" in gaps.text

@@ -192,6 +192,8 @@ class ChatSocket:
             waiting.cancel()
 
     async def _forward(self, event: dict[str, Any]) -> bool:
+        if isinstance(event.get("ticket_id"), int):
+            self.ticket_id = event["ticket_id"]  # where the visitor's typing is shown to agents
         if event.get("via") != self.socket_id:
             await self.send({k: v for k, v in event.items() if k not in live.INTERNAL_KEYS})
         return True

@@ -248,11 +248,12 @@
     state.unread = 0;
     state.loaded = true;
     // Messages typed before a network error (or before the tab closed) are still owed: resend them.
+    // Those the server already has (the answer was lost) are settled by its history.
+    const stored = new Set(state.messages.filter((m) => m.id).map((m) => m.client_id));
+    saveOutbox(outbox().filter((item) => !stored.has(item.client_id)));
     for (const item of outbox()) {
-      if (!state.messages.some((m) => m.client_id === item.client_id && m.id)) {
-        merge({ id: null, client_id: item.client_id, author: "visitor", author_name: "", body: item.body,
-          created_at: item.created_at, state: "sending" });
-      }
+      merge({ id: null, client_id: item.client_id, author: "visitor", author_name: "", body: item.body,
+        created_at: item.created_at, state: "sending" });
     }
     render();
   }

@@ -239,6 +239,15 @@ def test_oversized_messages_and_bodies_are_refused_with_413(client, site, monkey
     empty = send(client, site, token, "   ")
     assert empty.status_code == 422 and empty.json()["error"]["details"][0]["field"] == "body"
 
+    def chunks():  # no Content-Length: the limit still holds while reading
+        for _ in range(10):
+            yield b"z" * 500
+
+    chunked = client.post("/chat/v1/messages", content=chunks(), headers=site.headers(token))
+    assert chunked.status_code == 413
+    not_json = client.post("/chat/v1/messages", content=b"{nope", headers=site.headers(token))
+    assert not_json.status_code == 422 and "JSON" in not_json.json()["error"]["message"]
+
 
 def test_an_agent_reply_on_web_chat_leaves_through_the_outbox(client, database, site):
     token = new_visitor(client, site)

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from relaydesk.agents import service as agents
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
@@ -58,6 +60,22 @@ def _guard(request: Request) -> None:
         raise PayloadTooLargeError(f"The request body is over the {limit}-byte limit.")
 
 
+async def _message_from(request: Request) -> ChatMessageIn:
+    """Read at most the body limit (a chunked body declares no length), then validate it."""
+    limit = get_settings().chat_max_body_bytes
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLargeError(f"The request body is over the {limit}-byte limit.")
+    try:
+        return ChatMessageIn.model_validate_json(body or b"null")
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+
+
 @public.options("/chat/v1/{path:path}", include_in_schema=False)
 def preflight(path: str) -> Response:
     return Response(
@@ -82,10 +100,21 @@ async def get_conversation(
     return await run_in_threadpool(service.conversation, client, after_id=after, limit=limit)
 
 
-@public.post("/chat/v1/messages", response_model=SentOut, status_code=status.HTTP_201_CREATED)
-async def post_message(request: Request, data: ChatMessageIn) -> Response:
+@public.post(
+    "/chat/v1/messages",
+    response_model=SentOut,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ChatMessageIn.model_json_schema()}},
+        }
+    },
+)
+async def post_message(request: Request) -> Response:
     """A visitor message; resending the same ``client_id`` returns the stored one (200, duplicate)."""
     _guard(request)
+    data = await _message_from(request)
     credentials = credentials_from(request)
     limits = limits_for(request.app.state)
 

@@ -254,3 +254,23 @@ def test_bot_hook_records_a_session_on_the_ticket_that_the_bot_settles(client, d
     assert outcome_of(database, public_id)[:2] == (SessionOutcome.PENDING, result.ticket_id)
     solved(client, public_id, articles["password"])
     assert outcome_of(database, public_id)[0] is SessionOutcome.DEFLECTED_CONFIRMED
+
+
+def test_acknowledgement_is_sent_without_articles_when_search_is_broken(
+    client, database, articles, run_jobs, setting, tmp_path
+):
+    setting("embedding_model_path", str(tmp_path / "no-model-here"))
+    result = write_in(
+        database,
+        channel=Channel.EMAIL,
+        kind=IdentityKind.EMAIL,
+        value="eve@example.com",
+        subject="Password",
+        text="I forgot my password",
+    )
+    run_jobs()
+    acks = [m for m in _messages(database, result.ticket_id) if m[0] is AuthorKind.SYSTEM]
+    assert len(acks) == 1 and "/help/" not in acks[0][3]
+    with database.transaction(read_only=True) as session:
+        (row,) = service.sessions_for_ticket(session, result.ticket_id)
+        assert row.abstained and row.articles == []

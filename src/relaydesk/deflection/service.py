@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -60,6 +61,8 @@ __all__ = [
     "suggest_for_ticket",
     "window",
 ]
+
+log = logging.getLogger("relaydesk.deflection")
 
 # Identities a public visitor id can become once the visitor writes.
 _VISITOR_KINDS = (IdentityKind.CHAT_VISITOR, IdentityKind.APP_USER)
@@ -322,17 +325,24 @@ def acknowledge_email(session: Session, message: Message) -> SuggestionSession |
     if repo.email_ack_for_ticket(ticket.id) is not None:
         return None
     query = " ".join(f"{ticket.subject}\n{message.body_text}".split())[:500] or "(no text)"
-    result = suggest(
-        session,
-        SuggestRequest(
-            query=query,
-            channel=Channel.EMAIL,
-            source=SessionSource.EMAIL_ACK,
-            locale=ticket.language,
-            customer_id=ticket.customer_id,
-            ticket_id=ticket.id,
-        ),
+    request = SuggestRequest(
+        query=query,
+        channel=Channel.EMAIL,
+        source=SessionSource.EMAIL_ACK,
+        locale=ticket.language,
+        customer_id=ticket.customer_id,
+        ticket_id=ticket.id,
     )
+    try:
+        with session.begin_nested():
+            result = suggest(session, request)
+    except Exception:
+        # Search broken (e.g. the embedding model missing): the customer still gets their
+        # acknowledgement, without articles, rather than none after the job's retries run out.
+        log.exception(
+            "search failed for the acknowledgement of ticket %s; sending it without articles", ticket.id
+        )
+        result = SuggestResponse(_new_session(session, request), holdout=False, abstained=True)
     row = result.session
     customer = customers.get_customer(session, ticket.customer_id)
     lines = [

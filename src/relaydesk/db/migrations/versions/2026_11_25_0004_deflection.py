@@ -132,7 +132,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deflection_articles")),
-        sa.UniqueConstraint("session_id", "article_id", name=op.f("uq_deflection_articles_session_id_article_id")),
+        sa.UniqueConstraint(
+            "session_id", "article_id", name=op.f("uq_deflection_articles_session_id_article_id")
+        ),
     )
     with op.batch_alter_table("deflection_articles", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deflection_articles_article_id"), ["article_id"], unique=False)

@@ -3,11 +3,12 @@
     nice -n 0 .venv/bin/python bench/kb_search.py --articles 10000 --queries 619
 
 The knowledge base: the 100 StackFAQ articles (``data/stackfaq/kb.jsonl``) plus 9,900 synthetic
-articles, each a StackFAQ title followed by 1 to 4 passages drawn at random (seed 0) from all StackFAQ
-articles' passages, so BM25 sees real vocabulary and real document lengths. Embedding 40,000 new
-passages would take most of an hour on two shared cores and does not change the cost of a query, so a
-synthetic passage reuses the embedding of the StackFAQ passage it copies (and its title the embedding of
-the StackFAQ title). The 100 real articles are embedded exactly as ``relaydesk kb import`` embeds them.
+articles, each a StackFAQ title followed by 2 to 8 passages (of at most 60 words) drawn at random
+(seed 0) from all StackFAQ articles' passages, so BM25 sees real vocabulary and real document lengths.
+Embedding 50,000 new passages would take most of an hour on two shared cores and does not change the
+cost of a query, so a synthetic passage reuses the embedding of the StackFAQ passage it copies (and its
+title the embedding of the StackFAQ title). The 100 real articles are embedded exactly as
+``relaydesk kb import`` embeds them.
 
 Each query goes through ``knowledge.service.rank`` — the whole search path minus the once-a-second
 generation check: query embedding (one torch thread), BM25 scores, one float32 matrix-vector product
@@ -96,7 +97,7 @@ def main() -> None:
     for number in range(len(real) + 1, args.articles + 1):
         title = f"{rng.choice(titles)} #{number}"
         source_title[title] = title.rsplit(" #", 1)[0]
-        passages = tuple(rng.sample(pool, rng.randint(1, 4)))
+        passages = tuple(rng.sample(pool, rng.randint(2, 8)))
         synthetic.append(
             IndexedArticle(number, title, "en", True, passages, f"{title}\n{title}\n" + "\n\n".join(passages))
         )

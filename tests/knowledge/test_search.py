@@ -73,3 +73,34 @@ def test_an_article_saved_through_another_database_is_found_by_an_index_built_be
     with database.transaction(read_only=True) as session:
         after = cache.get(session)
     assert not before.contains(created) and after.contains(created)
+
+
+def test_passage_embeddings_are_stored_by_the_writer_so_other_processes_need_not_embed(database):
+    from sqlalchemy import func, select
+
+    from relaydesk.knowledge.index import passages_for
+    from relaydesk.knowledge.models import PassageEmbedding
+
+    body = "First paragraph about gift cards.\n\n" + "Second paragraph, " * 70
+    add_article(database, "Gift cards", body)
+    passages, _ = passages_for("Gift cards", body)
+    with database.transaction(read_only=True) as session:
+        stored = session.scalar(select(func.count()).select_from(PassageEmbedding))
+    assert len(passages) >= 2 and stored == len(passages) + 1  # every passage, and the title
+
+
+def test_an_installation_calibration_replaces_the_default_in_every_search(database, faq):
+    from dataclasses import replace
+
+    from relaydesk.knowledge.calibration import default_calibration
+
+    strict = replace(default_calibration(), threshold=1.01)  # no probability reaches it
+    with database.transaction() as session:
+        service.store_calibration(session, strict)
+    query = "how can I remove my facebook profile for good?"
+    with database.transaction(read_only=True) as session:
+        assert service.search(session, query).abstained
+    with database.transaction() as session:
+        service.store_calibration(session, None)
+    with database.transaction(read_only=True) as session:
+        assert not service.search(session, query).abstained

@@ -181,7 +181,7 @@ def calibrate(
     Prints the cross-validated figures; every process uses the stored calibration within a second.
     """
     from relaydesk.db import get_database
-    from relaydesk.knowledge import repository
+    from relaydesk.knowledge import service
     from relaydesk.knowledge.calibration import fit
     from relaydesk.knowledge.evaluation import collect_features, load_queries
 
@@ -191,7 +191,7 @@ def calibrate(
             samples = collect_features(session, labelled)
             calibration = fit(samples, folds=folds, max_false_abstain=max_false_abstain, source=queries.name)
             if store:
-                repository.write_calibration(session, calibration.to_dict())
+                service.store_calibration(session, calibration)
     if output is not None:
         output.write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
     _print({"stored": store, "threshold": calibration.threshold, **calibration.meta})
@@ -201,8 +201,8 @@ def calibrate(
 def reset_calibration() -> None:
     """Forget this installation's calibration and use the shipped default again."""
     from relaydesk.db import get_database
-    from relaydesk.knowledge import repository
+    from relaydesk.knowledge import service
 
     with get_database().transaction() as session:
-        repository.write_calibration(session, None)
+        service.store_calibration(session, None)
     typer.echo(json.dumps({"calibration": "default"}))

@@ -44,6 +44,7 @@ __all__ = [
     "rank",
     "search",
     "set_status",
+    "store_calibration",
     "unpublish_article",
     "update_article",
 ]
@@ -246,6 +247,12 @@ def delete_article(session: Session, article: Article) -> None:
 
 
 # -- search ---------------------------------------------------------------------------------------------
+
+
+def store_calibration(session: Session, calibration: Calibration | None) -> None:
+    """Use this calibration for every search of the installation (None: back to the shipped default)."""
+    repository.write_calibration(session, calibration.to_dict() if calibration else None)
+    index_cache.invalidate()
 
 
 def current_calibration(session: Session) -> Calibration:

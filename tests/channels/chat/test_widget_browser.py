@@ -173,6 +173,8 @@ def test_not_helpful_then_writing_links_the_suggestions_to_the_ticket(
     page.get_by_test_id("chat-input").press_sequentially("How do I return an item for a refund?", delay=20)
     expect(page.get_by_test_id("suggestion").first).to_be_visible(timeout=20_000)
     before = page.get_by_test_id("suggestion").count()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat-suggestions.png"))
     page.get_by_test_id("suggestion-not-helpful").first.click()
     expect(page.get_by_test_id("suggestion")).to_have_count(before - 1)
     page.get_by_test_id("chat-send").click()

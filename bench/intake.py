@@ -44,23 +44,39 @@ SENDERS = 500
 
 
 def signed_sms(index: int) -> tuple[bytes, dict[str, str]]:
-    params = {"MessageSid": f"SM{index:08d}", "From": f"+1415555{index % SENDERS:04d}", "To": "+15005550006",
-              "Body": f"Question number {index}: where is my order?", "NumMedia": "0"}
+    params = {
+        "MessageSid": f"SM{index:08d}",
+        "From": f"+1415555{index % SENDERS:04d}",
+        "To": "+15005550006",
+        "Body": f"Question number {index}: where is my order?",
+        "NumMedia": "0",
+    }
     signature = sms_signature(TOKEN, f"{BASE_URL}/webhooks/sms", sorted(params.items()))
-    return urlencode(params).encode(), {"Content-Type": "application/x-www-form-urlencoded",
-                                         "X-Twilio-Signature": signature}
+    return urlencode(params).encode(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
 
 
 def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RELAYDESK_DATABASE_URL": url, "RELAYDESK_SMS_AUTH_TOKEN": TOKEN,
-           "RELAYDESK_BASE_URL": BASE_URL, "RELAYDESK_VAR_DIR": str(workdir),
-           "RELAYDESK_WEBHOOK_RATE_PER_MINUTE": "100000000",
-           "RELAYDESK_CHAT_REQUESTS_PER_MINUTE": "100000000",
-           "RELAYDESK_CHAT_MESSAGES_PER_MINUTE": "100000000",
-           "RELAYDESK_CHAT_FRAMES_PER_MINUTE": "100000000",
-           "RELAYDESK_SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghij"}
-    proc = subprocess.Popen([sys.executable, "-m", "relaydesk.cli", "serve", "--no-worker", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "RELAYDESK_DATABASE_URL": url,
+        "RELAYDESK_SMS_AUTH_TOKEN": TOKEN,
+        "RELAYDESK_BASE_URL": BASE_URL,
+        "RELAYDESK_VAR_DIR": str(workdir),
+        "RELAYDESK_WEBHOOK_RATE_PER_MINUTE": "100000000",
+        "RELAYDESK_CHAT_REQUESTS_PER_MINUTE": "100000000",
+        "RELAYDESK_CHAT_MESSAGES_PER_MINUTE": "100000000",
+        "RELAYDESK_CHAT_FRAMES_PER_MINUTE": "100000000",
+        "RELAYDESK_SECRET_KEY": "benchmark-secret-key-0123456789-abcdefghij",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "relaydesk.cli", "serve", "--no-worker", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 180  # imports and migrations are slow on a loaded machine
     while time.monotonic() < deadline:
         try:
@@ -95,7 +111,9 @@ def create_chat_site(url: str) -> None:
 def visitor_tokens(port: int, count: int) -> list[str]:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         return [
-            http.get("/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": SITE_KEY}).json()["visitor_token"]
+            http.get("/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": SITE_KEY}).json()[
+                "visitor_token"
+            ]
             for _ in range(count)
         ]
 
@@ -112,13 +130,20 @@ def sms_clients(port: int, counter: object, record: Callable[[float, bool], None
     return client
 
 
-def chat_rest_clients(port: int, counter: object, record: Callable[[float, bool], None],
-                      tokens: list[str]) -> Callable[[], None]:
+def chat_rest_clients(
+    port: int, counter: object, record: Callable[[float, bool], None], tokens: list[str]
+) -> Callable[[], None]:
     def client() -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             for index in counter:  # type: ignore[attr-defined]
-                headers = {"X-Relaydesk-Site-Key": SITE_KEY, "X-Relaydesk-Visitor-Token": tokens[index % len(tokens)]}
-                body = {"client_id": f"bench-{index:08d}", "body": f"Question number {index}: where is my order?"}
+                headers = {
+                    "X-Relaydesk-Site-Key": SITE_KEY,
+                    "X-Relaydesk-Visitor-Token": tokens[index % len(tokens)],
+                }
+                body = {
+                    "client_id": f"bench-{index:08d}",
+                    "body": f"Question number {index}: where is my order?",
+                }
                 started = time.perf_counter()
                 response = http.post("/chat/v1/messages", json=body, headers=headers)
                 record(time.perf_counter() - started, response.status_code == 201)
@@ -126,17 +151,28 @@ def chat_rest_clients(port: int, counter: object, record: Callable[[float, bool]
     return client
 
 
-def chat_ws_clients(ports: list[int], counter: object, record: Callable[[float, bool], None],
-                    tokens: list[str], concurrency: int) -> tuple[list[Callable[[], None]], Callable[[], None]]:
+def chat_ws_clients(
+    ports: list[int],
+    counter: object,
+    record: Callable[[float, bool], None],
+    tokens: list[str],
+    concurrency: int,
+) -> tuple[list[Callable[[], None]], Callable[[], None]]:
     from websockets.sync.client import connect
 
     # Each client thread owns an equal share of the visitors' sockets and writes on them in turn.
     shares = [tokens[i::concurrency] for i in range(concurrency)]
     stack = contextlib.ExitStack()
     sockets = [
-        [stack.enter_context(connect(f"ws://127.0.0.1:{ports[i % len(ports)]}/chat/v1/ws?"
-                                     + urlencode({"site_key": SITE_KEY, "visitor_token": t})))
-         for t in share]
+        [
+            stack.enter_context(
+                connect(
+                    f"ws://127.0.0.1:{ports[i % len(ports)]}/chat/v1/ws?"
+                    + urlencode({"site_key": SITE_KEY, "visitor_token": t})
+                )
+            )
+            for t in share
+        ]
         for i, share in enumerate(shares)
     ]
     for group in sockets:
@@ -150,8 +186,15 @@ def chat_ws_clients(ports: list[int], counter: object, record: Callable[[float, 
                 socket = group[turn % len(group)]
                 turn += 1
                 started = time.perf_counter()
-                socket.send(json.dumps({"type": "message", "client_id": f"bench-{index:08d}",
-                                        "body": f"Question number {index}: where is my order?"}))
+                socket.send(
+                    json.dumps(
+                        {
+                            "type": "message",
+                            "client_id": f"bench-{index:08d}",
+                            "body": f"Question number {index}: where is my order?",
+                        }
+                    )
+                )
                 frame = json.loads(socket.recv(timeout=30))
                 while frame["type"] not in ("ack", "error"):  # e.g. the visitor's own message fan-out
                     frame = json.loads(socket.recv(timeout=30))
@@ -162,8 +205,9 @@ def chat_ws_clients(ports: list[int], counter: object, record: Callable[[float, 
     return [make(group) for group in sockets], stack.close
 
 
-def run(backend: str, path: str, messages: int, concurrency: int, workdir: Path, port: int,
-        servers: int = 1) -> dict[str, object]:
+def run(
+    backend: str, path: str, messages: int, concurrency: int, workdir: Path, port: int, servers: int = 1
+) -> dict[str, object]:
     load_before = os.getloadavg()[0]  # what the rest of the machine was doing
     url, handle = _fresh_database(backend, workdir)
     ports = [port + n for n in range(servers)]
@@ -185,13 +229,17 @@ def run(backend: str, path: str, messages: int, concurrency: int, workdir: Path,
         if path == "sms":
             for warm in range(20 * servers):  # warm up connections and caches; not counted
                 body, headers = signed_sms(messages + warm)
-                httpx.post(f"http://127.0.0.1:{ports[warm % servers]}/webhooks/sms", content=body, headers=headers)
+                httpx.post(
+                    f"http://127.0.0.1:{ports[warm % servers]}/webhooks/sms", content=body, headers=headers
+                )
             clients = [sms_clients(ports[i % servers], counter, record) for i in range(concurrency)]
         else:
             create_chat_site(url)
             tokens = visitor_tokens(port, SENDERS)
             if path == "chat-rest":
-                clients = [chat_rest_clients(ports[i % servers], counter, record, tokens) for i in range(concurrency)]
+                clients = [
+                    chat_rest_clients(ports[i % servers], counter, record, tokens) for i in range(concurrency)
+                ]
             else:
                 clients, close = chat_ws_clients(ports, counter, record, tokens, concurrency)
         threads = [threading.Thread(target=client) for client in clients]
@@ -229,20 +277,31 @@ def run(backend: str, path: str, messages: int, concurrency: int, workdir: Path,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--path", choices=["sms", "chat-rest", "chat-ws"], nargs="+",
-                        default=["sms", "chat-rest", "chat-ws"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgresql"], nargs="+", default=["sqlite", "postgresql"]
+    )
+    parser.add_argument(
+        "--path", choices=["sms", "chat-rest", "chat-ws"], nargs="+", default=["sms", "chat-rest", "chat-ws"]
+    )
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--port", type=int, default=18931)
-    parser.add_argument("--servers", type=int, default=1,
-                        help="API processes (relaydesk serve --no-worker), clients spread over them")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="API processes (relaydesk serve --no-worker), clients spread over them",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backend:
             for path in args.path:
-                result = run(backend, path, args.messages, args.concurrency, Path(tmp), args.port, args.servers)
+                result = run(
+                    backend, path, args.messages, args.concurrency, Path(tmp), args.port, args.servers
+                )
                 print(json.dumps(result), flush=True)
 
 

@@ -4,8 +4,9 @@
         --messages 3000 --concurrency 8
 
 For each backend and path: starts `relaydesk serve` (no worker, as a real deployment's API process;
-``--servers N`` starts N of them, as behind a load balancer) on a fresh database, then C client threads send messages as fast as the server answers.
-Messages come from 500 senders, so intake both creates and continues tickets.
+``--servers N`` starts N of them, as behind a load balancer) on a fresh database, then C client
+threads send messages as fast as the server answers. Messages come from 500 senders, so intake both
+creates and continues tickets.
 
 - ``sms``: signed Twilio-style webhooks (``POST /webhooks/sms``); acknowledged = the 200 answer.
 - ``chat-rest``: ``POST /chat/v1/messages`` with a visitor token; acknowledged = the 201 answer.
@@ -181,10 +182,8 @@ def chat_ws_clients(
 
     def make(group: list) -> Callable[[], None]:  # type: ignore[type-arg]
         def client() -> None:
-            turn = 0
-            for index in counter:  # type: ignore[attr-defined]
+            for turn, index in enumerate(counter):  # type: ignore[call-overload]
                 socket = group[turn % len(group)]
-                turn += 1
                 started = time.perf_counter()
                 socket.send(
                     json.dumps(

@@ -425,27 +425,38 @@ class IndexCache:
         articles = load_published(session)
         return HybridIndex.build(articles, key=key, vectors=lambda reqs: self.vectors(session, reqs))
 
-    def vectors(self, session: Session, requests: list[tuple[str, str, str]]) -> list[FloatArray]:
-        """Embeddings for (key, title, passage): this process's memory, then the database, then the model."""
+    def vectors(
+        self, session: Session, requests: list[tuple[str, str, str]], *, writer: bool = False
+    ) -> list[FloatArray]:
+        """Embeddings for (key, title, passage): this process's memory, then the database, then the model.
+
+        ``writer``: the caller is saving these articles, so every vector must end up in the database
+        cache, including those this process already held in memory (for other processes' sake).
+        """
+        keys = [r[0] for r in requests]
         missing = [r for r in requests if r[0] not in self._vectors]
-        if missing:
-            stored = repository.load_embeddings(session, [r[0] for r in missing])
+        in_database: set[str] = set()
+        if missing or writer:
+            stored = repository.load_embeddings(session, keys if writer else [r[0] for r in missing])
+            in_database = set(stored)
             for content_hash, blob in stored.items():
-                self._vectors[content_hash] = np.frombuffer(blob, dtype="<f4").copy()
-            todo = {r[0]: r for r in missing if r[0] not in self._vectors}
-            if todo:
-                items = list(todo.values())
-                computed = embed_texts([_passage_input(title, p or title) for _, title, p in items])
-                fresh = {}
-                for (content_hash, _, _), vector in zip(items, computed, strict=True):
-                    self._vectors[content_hash] = vector
-                    fresh[content_hash] = vector.astype("<f4").tobytes()
-                _save_quietly(session, fresh, int(computed.shape[1]))
-        wanted = {r[0] for r in requests}
-        # Forget vectors of passages that no longer exist, so memory follows the knowledge base.
-        if len(self._vectors) > 2 * len(wanted) + 1000:
+                if content_hash not in self._vectors:
+                    self._vectors[content_hash] = np.frombuffer(blob, dtype="<f4").copy()
+        todo = {r[0]: r for r in requests if r[0] not in self._vectors}
+        if todo:
+            items = list(todo.values())
+            computed = embed_texts([_passage_input(title, p or title) for _, title, p in items])
+            for (content_hash, _, _), vector in zip(items, computed, strict=True):
+                self._vectors[content_hash] = vector
+        unsaved = (set(keys) - in_database) if writer else set(todo)
+        if unsaved:
+            vectors = {k: self._vectors[k].astype("<f4").tobytes() for k in unsaved}
+            _save_quietly(session, vectors, int(self._vectors[next(iter(unsaved))].shape[0]))
+        if not writer and len(self._vectors) > 2 * len(keys) + 1000:
+            # Forget vectors of passages that no longer exist, so memory follows the knowledge base.
+            wanted = set(keys)
             self._vectors = {k: v for k, v in self._vectors.items() if k in wanted}
-        return [self._vectors[r[0]] for r in requests]
+        return [self._vectors[k] for k in keys]
 
     def warm(self, session: Session, articles: Sequence[IndexedArticle]) -> None:
         """Embed and store the passages of articles just written, in the writer's transaction."""
@@ -456,7 +467,7 @@ class IndexCache:
                 (_embedding_key(model_id, article.title, p), article.title, p) for p in article.passages
             )
             requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
-        self.vectors(session, requests)
+        self.vectors(session, requests, writer=True)
 
 
 def _save_quietly(session: Session, vectors: dict[str, bytes], dims: int) -> None:

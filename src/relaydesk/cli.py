@@ -429,6 +429,11 @@ def demo(
     )
     for email, _password, role in summary.logins:
         typer.echo(f"  {email:<32} {role}")
+    base = f"http://{host}:{port}"
+    typer.echo(
+        f"\nAs a customer: the shop with its chat widget {base}/chat/demo, the help center {base}/help/en,"
+        f"\nthe contact form {base}/help/en/contact."
+    )
     if serve_after:
         serve(host=host, port=port, worker=True, migrate=False)
 

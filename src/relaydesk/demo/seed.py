@@ -427,5 +427,64 @@ def seed_knowledge(session: Session) -> int:
             tags=["refund"],
         )
     )
+    records.extend(
+        ArticleRecord(id=f"northwind-{slug}", title=title, body=body, category=category, tags=tags)
+        for slug, title, category, tags, body in HELP_CENTER_ARTICLES
+    )
     report = import_records(session, records, Editor(label="demo"), ImportReport(), warm=False)
     return report.created + report.updated + report.unchanged
+
+
+# Customer-facing help-center articles for the demo brand, written for Relaydesk's demo.
+HELP_CENTER_ARTICLES = [
+    (
+        "track-order",
+        "Where is my order? Tracking a delivery",
+        "Shipping",
+        ["shipping", "tracking"],
+        "Every order gets a tracking link by email as soon as it leaves our warehouse, usually within one "
+        "business day.\n\n1. Open the shipping confirmation email and choose **Track my parcel**.\n"
+        "2. Or sign in, open **Orders**, pick the order and choose **Track**.\n\n"
+        "Standard delivery takes 3 to 5 business days, express 1 to 2. If the tracking page has not moved "
+        "for 5 business days, or says delivered but nothing arrived, write to us with your 10-digit order "
+        "number and we will trace the parcel with the carrier.",
+    ),
+    (
+        "change-shipping-address",
+        "Changing the delivery address of an order",
+        "Shipping",
+        ["shipping", "address"],
+        "You can change the address until the order is packed (its status shows **Processing**).\n\n"
+        "1. Sign in and open **Orders**.\n2. Choose the order, then **Change delivery address**.\n\n"
+        "Once the order shows **Shipped** the address can no longer be changed by us; use the carrier's "
+        "link in the tracking email to redirect the parcel to a pickup point.",
+    ),
+    (
+        "returns",
+        "Returning an item",
+        "Returns",
+        ["returns", "refund"],
+        "Unworn items can be returned within 30 days of delivery for free.\n\n"
+        "1. Sign in, open **Orders** and choose **Return items**.\n2. Pick the items and a reason.\n"
+        "3. Print the prepaid label, or show the QR code at a drop-off point.\n\n"
+        "Refunds go back to the original payment method within 5 business days of the return reaching us.",
+    ),
+    (
+        "reset-password",
+        "I forgot my password",
+        "Account",
+        ["account", "password"],
+        "On the sign-in page choose **Forgot password?**, enter the email address of your account and "
+        "follow the link we send (it works for one hour). No email after 10 minutes? Check the spam "
+        "folder, then write to us from the same address and we will help you in.",
+    ),
+    (
+        "promo-codes",
+        "My promo code does not work",
+        "Payments",
+        ["promo", "discount"],
+        "Promo codes are case-sensitive, work once per customer, and do not apply to items already on "
+        "sale. Check the expiry date in the email that brought you the code. If the code should apply "
+        "and the cart refuses it, send us the code and a screenshot of the cart.",
+    ),
+]

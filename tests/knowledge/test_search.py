@@ -104,3 +104,21 @@ def test_an_installation_calibration_replaces_the_default_in_every_search(databa
         service.store_calibration(session, None)
     with database.transaction(read_only=True) as session:
         assert not service.search(session, query).abstained
+
+
+def test_a_confident_answer_is_not_padded_with_near_zero_suggestions(database, faq):
+    from dataclasses import replace
+
+    from relaydesk.knowledge.calibration import default_calibration
+
+    query = "how can I remove my facebook profile for good?"
+    shipped = default_calibration()
+    with database.transaction(read_only=True) as session:
+        shown = service.search(session, query)
+        index = service.search_index(session)
+    padded = service.rank(index, replace(shipped, min_score=0.0), query)
+    assert shipped.min_score > 0
+    assert len(padded.suggestions) == 3 and padded.suggestions[-1].score < shipped.min_score
+    assert shown.suggestions[0] == padded.suggestions[0]
+    assert 1 <= len(shown.suggestions) < 3
+    assert all(s.score >= shipped.min_score for s in shown.suggestions[1:])

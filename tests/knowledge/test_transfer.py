@@ -64,3 +64,23 @@ def test_calibration_refuses_too_few_labelled_queries():
     sample = QueryFeatures(features=[[0.5] * len(FEATURE_NAMES)], labels=[True], answerable=True)
     with pytest.raises(CalibrationDataError, match="at least 10 answerable"):
         fit([sample] * 3)
+
+
+def test_calibration_floor_for_later_suggestions_keeps_every_right_article_ranked_second_or_third():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(60):
+        # The right article is first; every fifth query it is second with a modest lead over the rest.
+        features = rng.normal(0.0, 0.05, size=(5, len(FEATURE_NAMES)))
+        right = 1 if i % 5 == 0 else 0
+        features[right] += 1.0 if right == 0 else 0.6
+        if right:
+            features[0] += 0.7
+        labels = np.arange(5) == right
+        samples.append(QueryFeatures(features=features, labels=labels, answerable=True))
+    calibration = fit(samples)
+    assert calibration.min_score > 0
+    assert calibration.meta["cross_validated"]["answerable_recall_at_3"] >= 0.95
+    assert calibration.meta["mean_suggestions_shown"] < 3

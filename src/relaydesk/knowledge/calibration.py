@@ -27,6 +27,7 @@ __all__ = [
     "default_calibration",
     "fit",
     "outcome",
+    "shown_count",
 ]
 
 DEFAULT_PATH = Path(__file__).with_name("default_calibration.json")
@@ -41,6 +42,9 @@ class Calibration:
     intercept: float
     # Below this top probability search suggests nothing (the customer goes to a person).
     threshold: float
+    # Suggestions after the first scoring under this are not shown: a confident answer is not padded
+    # with articles the model gives ~0.001 (chosen by cross-validation so recall@3 does not drop).
+    min_score: float = 0.0
     # Where it came from and how it did under cross-validation (for people, not for scoring).
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -67,6 +71,7 @@ class Calibration:
             coef=tuple(float(v) for v in data["coef"]),
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
+            min_score=float(data.get("min_score", 0.0)),
             meta=dict(data.get("meta") or {}),
         )
 
@@ -105,13 +110,18 @@ def outcome(
     ranked_labels: Sequence[npt.NDArray[np.bool_]],
     answerable: Sequence[bool],
     threshold: float,
+    shown: Sequence[int] | None = None,
 ) -> Outcome:
-    """Metrics from each query's top probability and its labels in ranked order."""
+    """Metrics from each query's top probability and its labels in ranked order.
+
+    ``shown``: how many suggestions each query shows (all of its ranked labels when not given).
+    """
     hits1, hits3, rr, false_abstain, abstain_unanswerable = [], [], [], [], []
-    for top, labels, has_answer in zip(tops, ranked_labels, answerable, strict=True):
+    counts = list(shown) if shown is not None else [len(labels) for labels in ranked_labels]
+    for top, labels, has_answer, count in zip(tops, ranked_labels, answerable, counts, strict=True):
         abstained = top < threshold
         if has_answer:
-            found = np.flatnonzero(labels)
+            found = np.flatnonzero(labels[:count])
             rank = int(found[0]) + 1 if len(found) and not abstained else None
             hits1.append(rank == 1)
             hits3.append(rank is not None and rank <= 3)
@@ -126,6 +136,17 @@ def outcome(
     return Outcome(
         mean(hits1), mean(hits3), mean(rr), mean(abstain_unanswerable), mean(false_abstain), len(tops)
     )
+
+
+# The floors ``fit`` chooses among for ``Calibration.min_score`` (the highest that loses no right article).
+MIN_SCORE_CHOICES = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+
+
+def shown_count(ranked_probabilities: npt.NDArray[np.float64], min_score: float, limit: int = 3) -> int:
+    """How many ranked suggestions search shows: the first, then those scoring ``min_score`` or more."""
+    if len(ranked_probabilities) == 0:
+        return 0
+    return min(limit, 1 + int((ranked_probabilities[1:] >= min_score).sum()))
 
 
 class CalibrationDataError(ValueError):
@@ -169,6 +190,7 @@ def fit(
 
     oof_tops = np.zeros(len(usable))
     oof_labels: list[npt.NDArray[np.bool_]] = [np.zeros(0, dtype=bool)] * len(usable)
+    oof_probabilities: list[npt.NDArray[np.float64]] = [np.zeros(0)] * len(usable)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(np.zeros(len(usable)), stratify):
         model, mean, scale = train(list(train_idx))
@@ -177,10 +199,23 @@ def fit(
             order = np.argsort(-probabilities)
             oof_tops[i] = probabilities[order[0]]
             oof_labels[i] = usable[i].labels[order]
+            oof_probabilities[i] = probabilities[order]
     answerable_tops = np.sort(oof_tops[answerable])
     allowed = int(np.floor(max_false_abstain * len(answerable_tops)))
     threshold = float(answerable_tops[allowed]) if allowed < len(answerable_tops) else 0.5
-    cross_validated = outcome(list(oof_tops), oof_labels, list(answerable), threshold)
+
+    def shown(min_score: float) -> list[int]:
+        return [shown_count(p, min_score) for p in oof_probabilities]
+
+    def recall_at_3(min_score: float) -> float:
+        at = outcome(list(oof_tops), oof_labels, list(answerable), threshold, shown(min_score))
+        return at.answerable_recall_at_3
+
+    # The highest floor under which no right article that would have been suggested (rank ≤ 3) is lost.
+    min_score = max(m for m in MIN_SCORE_CHOICES if recall_at_3(m) >= recall_at_3(0.0))
+    shown_at_floor = shown(min_score)
+    cross_validated = outcome(list(oof_tops), oof_labels, list(answerable), threshold, shown_at_floor)
+    suggested = [n for n, top in zip(shown_at_floor, oof_tops, strict=True) if top >= threshold]
 
     model, mean, scale = train(range(len(usable)))
     from relaydesk.knowledge.index import FEATURE_NAMES
@@ -192,6 +227,7 @@ def fit(
         coef=tuple(float(v) for v in model.coef_[0]),
         intercept=float(model.intercept_[0]),
         threshold=threshold,
+        min_score=min_score,
         meta={
             "source": source,
             "queries": len(usable),
@@ -199,5 +235,7 @@ def fit(
             "folds": folds,
             "max_false_abstain": max_false_abstain,
             "cross_validated": cross_validated.as_dict(),
+            "min_score": min_score,
+            "mean_suggestions_shown": round(float(np.mean(suggested)), 3) if suggested else 0.0,
         },
     )

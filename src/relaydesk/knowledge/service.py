@@ -277,7 +277,9 @@ def search(
     """Suggest published articles for a question, or abstain when none is likely enough to answer it.
 
     ``customer`` sees public articles only; ``agent`` sees internal ones too. ``score`` is calibrated:
-    among suggestions scored 0.8, about eight in ten answer the question.
+    among suggestions scored 0.8, about eight in ten answer the question. After the first suggestion,
+    those scoring under the calibration's ``min_score`` are left out (a confident answer is not padded
+    with near-zero ones), so fewer than ``limit`` may come back.
     """
     started = time.perf_counter()
     index = search_index(session)
@@ -307,8 +309,10 @@ def rank(
     order = sorted(range(len(candidates)), key=lambda i: -probabilities[i])
     if not order or probabilities[order[0]] < calibration.threshold:
         return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
-    suggestions = []
+    suggestions: list[Suggestion] = []
     for i in order[:limit]:
+        if suggestions and probabilities[i] < calibration.min_score:
+            break  # far below a confident first answer: noise to a customer
         candidate = candidates[i]
         article_id, title = index.article_at(candidate.position)
         suggestions.append(

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Coroutine
-from typing import Any
-
 from fastapi import Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from relaydesk.kit.errors import PayloadTooLargeError
 from relaydesk.kit.ratelimit import RateLimiter
 from relaydesk.settings import get_settings
+from relaydesk.web.cors import CorsRoute, add_cors
 
 __all__ = ["MAX_PUBLIC_BODY_BYTES", "PublicRoute", "add_cors", "preflight", "public_guard", "reset_limiter"]
 
@@ -40,18 +36,6 @@ def reset_limiter() -> None:
     _limiter = None
 
 
-def add_cors(request: Request, response: Response) -> Response:
-    origin = request.headers.get("origin")
-    if origin:
-        # The widget runs on the customer's site. No cookies travel on these calls and the data is
-        # public help-center content, so any origin may read the answer (errors included, so a 429
-        # or 422 is visible to the widget rather than an opaque network failure).
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
-        response.headers.append("Vary", "Origin")
-    return response
-
-
 def preflight(request: Request) -> Response:
     response = Response(status_code=204)
     response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
@@ -60,30 +44,6 @@ def preflight(request: Request) -> Response:
     return add_cors(request, response)
 
 
-class PublicRoute(APIRoute):
-    """Every answer of a public deflection route, errors included, carries CORS headers."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                response = await original(request)
-            except Exception as exc:
-                response = await _render(request, exc)
-            return add_cors(request, response)
-
-        return handler
-
-
-async def _render(request: Request, exc: Exception) -> Response:
-    for cls in type(exc).__mro__:
-        render = request.app.exception_handlers.get(cls)
-        if render is not None:
-            result = render(request, exc)
-            response: Response = await result if inspect.isawaitable(result) else result
-            details = getattr(exc, "details", None)
-            if isinstance(details, dict) and "retry_after" in details:
-                response.headers["Retry-After"] = str(details["retry_after"])
-            return response
-    raise exc
+# Any origin may read these answers: no cookies travel on them and the data is public help-center
+# content (see relaydesk.web.cors).
+PublicRoute = CorsRoute

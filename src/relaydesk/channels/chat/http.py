@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Coroutine
-from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi.routing import APIRoute
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.requests import HTTPConnection
 
 from relaydesk.channels.chat.service import Credentials
 from relaydesk.settings import get_settings
+from relaydesk.web.cors import CorsRoute
 
 __all__ = ["CORS_HEADERS", "ChatRoute", "client_address", "credentials_from", "own_origins"]
 
@@ -60,46 +56,5 @@ def credentials_from(connection: HTTPConnection) -> Credentials:
     )
 
 
-def add_cors(request: Request, response: Response) -> Response:
-    origin = request.headers.get("origin")
-    if origin:
-        # No cookies travel on these calls (the visitor token is a header), so echoing the origin
-        # grants nothing by itself: the site's allowed origins are checked on every call.
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
-        response.headers.append("Vary", "Origin")
-    return response
-
-
-class ChatRoute(APIRoute):
-    """Every answer of the public chat API, errors included, carries CORS headers.
-
-    The widget runs on the customer's site, another origin: without the header a browser hides even
-    a 403 or 429 body from it, and the visitor could not be told what went wrong.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                response = await original(request)
-            except Exception as exc:
-                response = await _render(request, exc)
-            return add_cors(request, response)
-
-        return handler
-
-
-async def _render(request: Request, exc: Exception) -> Response:
-    handlers = request.app.exception_handlers
-    for cls in type(exc).__mro__:
-        handler = handlers.get(cls)
-        if handler is not None:
-            result = handler(request, exc)
-            response: Response = await result if inspect.isawaitable(result) else result
-            retry = getattr(exc, "details", None)
-            if isinstance(retry, dict) and "retry_after" in retry:
-                response.headers["Retry-After"] = str(retry["retry_after"])
-            return response
-    raise exc
+# The public chat API answers cross-origin, errors included (see relaydesk.web.cors).
+ChatRoute = CorsRoute

@@ -43,7 +43,6 @@ __all__ = [
     "HybridIndex",
     "IndexCache",
     "IndexedArticle",
-    "Scored",
     "embed_texts",
     "index_cache",
     "passages_for",
@@ -176,14 +175,6 @@ class Candidate:
     best_passage: int  # global passage row
 
 
-@dataclass(frozen=True)
-class Scored:
-    article_id: int
-    title: str
-    passage: str
-    probability: float
-
-
 @dataclass
 class HybridIndex:
     """An immutable snapshot: arrays over the published articles and their passages."""
@@ -200,7 +191,6 @@ class HybridIndex:
     # faster than numpy's float32 product in bench/kb_search.py, and cosines keep ~3 decimals.
     dense: Any
     bm25: bm25s.BM25 | None
-    vectors_by_key: dict[str, FloatArray] = field(default_factory=dict, repr=False)
     _position: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -231,7 +221,6 @@ class HybridIndex:
                 requests.append((_embedding_key(model_id, article.title, passage), article.title, passage))
             requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
         found = vectors(requests)
-        by_key = {req[0]: vec for req, vec in zip(requests, found, strict=True)}
         passage_rows: list[FloatArray] = []
         title_rows: list[FloatArray] = []
         cursor = 0
@@ -261,7 +250,6 @@ class HybridIndex:
             passage_starts=np.array(starts, dtype=np.intp),
             dense=torch.from_numpy(matrix).to(torch.float16).contiguous(),
             bm25=retriever,
-            vectors_by_key=by_key,
         )
 
     def visible_mask(self, *, public_only: bool, locale: str | None) -> npt.NDArray[np.bool_]:
@@ -320,9 +308,6 @@ class HybridIndex:
                 )
             )
         return result
-
-    def top_bm25(self, candidates: Sequence[Candidate]) -> float:
-        return max((c.bm25 for c in candidates), default=0.0)
 
     def article_at(self, position: int) -> tuple[int, str]:
         return int(self.article_ids[position]), self.titles[position]
@@ -488,16 +473,20 @@ def _generation_key(session: Session) -> tuple[int, datetime | None]:
     return (int(row[0]), row[1]) if row else (0, None)
 
 
-def to_indexed(article: Article) -> IndexedArticle:
-    passages, bm25_text = passages_for(article.title, article.body)
+def _indexed(article_id: int, title: str, body: str, locale: str, visibility: Visibility) -> IndexedArticle:
+    passages, bm25_text = passages_for(title, body)
     return IndexedArticle(
-        id=article.id,
-        title=article.title,
-        locale=article.locale,
-        public=article.visibility == Visibility.PUBLIC,
+        id=article_id,
+        title=title,
+        locale=locale,
+        public=visibility == Visibility.PUBLIC,
         passages=passages,
         bm25_text=bm25_text,
     )
+
+
+def to_indexed(article: Article) -> IndexedArticle:
+    return _indexed(article.id, article.title, article.body, article.locale, article.visibility)
 
 
 def load_published(session: Session) -> list[IndexedArticle]:
@@ -506,20 +495,7 @@ def load_published(session: Session) -> list[IndexedArticle]:
         .where(Article.status == ArticleStatus.PUBLISHED)
         .order_by(Article.id)
     )
-    result = []
-    for article_id, title, body, locale, visibility in rows:
-        passages, bm25_text = passages_for(title, body)
-        result.append(
-            IndexedArticle(
-                id=article_id,
-                title=title,
-                locale=locale,
-                public=visibility == Visibility.PUBLIC,
-                passages=passages,
-                bm25_text=bm25_text,
-            )
-        )
-    return result
+    return [_indexed(*row) for row in rows]
 
 
 index_cache = IndexCache()

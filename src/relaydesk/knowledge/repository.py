@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from relaydesk.knowledge.models import (
 __all__ = [
     "ArticleFilters",
     "bump_generation",
-    "current_generation",
     "get_by_external_id",
     "list_articles",
     "load_embeddings",
@@ -102,17 +101,6 @@ def versions_of(session: Session, article_id: int) -> Sequence[ArticleVersion]:
     ).all()
 
 
-def count_articles(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Article)) or 0
-
-
-def current_generation(session: Session) -> int:
-    """The index generation; 0 before the first change (the row is created lazily)."""
-    return (
-        session.scalar(select(KnowledgeIndexState.generation).where(KnowledgeIndexState.id == STATE_ID)) or 0
-    )
-
-
 def _ensure_state_row(session: Session) -> None:
     if session.get(KnowledgeIndexState, STATE_ID) is not None:
         return
@@ -125,20 +113,19 @@ def _ensure_state_row(session: Session) -> None:
 
 def bump_generation(session: Session) -> None:
     """Mark the index stale for every process, in the transaction of the change."""
+    if not _increment_generation(session):
+        _ensure_state_row(session)
+        _increment_generation(session)
+
+
+def _increment_generation(session: Session) -> bool:
     result = session.execute(
         update(KnowledgeIndexState)
         .where(KnowledgeIndexState.id == STATE_ID)
         .values(generation=KnowledgeIndexState.generation + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if getattr(result, "rowcount", 0) == 0:
-        _ensure_state_row(session)
-        session.execute(
-            update(KnowledgeIndexState)
-            .where(KnowledgeIndexState.id == STATE_ID)
-            .values(generation=KnowledgeIndexState.generation + 1, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def read_calibration(session: Session) -> dict[str, Any] | None:

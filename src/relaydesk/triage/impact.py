@@ -36,12 +36,13 @@ class Impact:
     available: bool = True
 
 
-def embed_text(text: str) -> npt.NDArray[np.float16] | None:
-    """The message's embedding, or None when the model cannot be loaded (impact is then unknown)."""
+def embed_text(text: str) -> npt.NDArray[np.float32] | None:
+    """The message's embedding (float32, as the classifier takes it; stored as float16), or None when
+    the model cannot be loaded (impact is then unknown)."""
     from relaydesk.ml.embeddings import EmbeddingModelMissingError, embed
 
     try:
-        vector: npt.NDArray[np.float16] = embed([text[:2000]])[0].astype(np.float16)
+        vector: npt.NDArray[np.float32] = embed([text[:2000]])[0]
     except EmbeddingModelMissingError:
         log.warning("triage impact: no embedding model; impact is not measured", exc_info=True)
         return None

@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
@@ -85,15 +87,23 @@ class HeadDecision:
         }
 
 
-def _predict(session: Session, head: str, text: str) -> Prediction | None:
+def _predict(
+    session: Session, head: str, text: str, embedding: npt.NDArray[np.float32] | None
+) -> Prediction | None:
     from relaydesk.classification import service as classification
 
-    return classification.predict(session, head, text)
+    return classification.predict(session, head, text, embedding=embedding)
 
 
-def _decide_head(session: Session, head: str, text: str, min_confidence: float) -> HeadDecision:
+def _decide_head(
+    session: Session,
+    head: str,
+    text: str,
+    min_confidence: float,
+    embedding: npt.NDArray[np.float32] | None,
+) -> HeadDecision:
     try:
-        prediction = _predict(session, head, text)
+        prediction = _predict(session, head, text, embedding)
     except RelaydeskError as exc:
         # A version whose artifact went missing must not stop the pipeline: treat it as no model.
         log.error("triage: head %s cannot predict: %s", head, exc.message)
@@ -205,8 +215,11 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
 
     language = detect_language(text, policy.languages, policy.language_min_confidence)
     sentiment = score_sentiment(text, policy.sentiment.negative_below)
+    # One encoding of the text serves every head's model and the impact comparison.
+    vector = embed_text(text) if policy.impact.enabled else None
     decisions = {
-        head: _decide_head(session, head, text, rule.min_confidence) for head, rule in policy.heads.items()
+        head: _decide_head(session, head, text, rule.min_confidence, vector)
+        for head, rule in policy.heads.items()
     }
     team_id = None
     if "team" in decisions:
@@ -218,9 +231,9 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
             decisions["priority"] = _refused(decisions["priority"], f"{label!r} is not a priority")
         urgency = decisions["priority"].label
 
-    vector = embed_text(text) if policy.impact.enabled else None
+    stored = vector.astype(np.float16) if vector is not None else None
     impact = measure_impact(
-        session, policy.impact, vector, ticket_id=ticket.id, customer_id=ticket.customer_id
+        session, policy.impact, stored, ticket_id=ticket.id, customer_id=ticket.customer_id
     )
     services = affected_services(text, policy.services)
     tier = customers.get_customer(session, ticket.customer_id).tier.value
@@ -263,7 +276,7 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
         },
         priority=priority.value,
         priority_reasons=reasons,
-        embedding=vector.tobytes() if vector is not None else None,
+        embedding=stored.tobytes() if stored is not None else None,
     )
     session.add(record)
     session.flush()  # the unique ticket_id makes a concurrent second run fail here and retry as a no-op

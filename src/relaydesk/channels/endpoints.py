@@ -44,7 +44,7 @@ async def _read_body(request: Request, channel: str, source: str, meta: dict[str
         body += chunk
         if len(body) > limit:
             await run_in_threadpool(
-                _quarantine,
+                quarantine_service.quarantine_apart,
                 channel,
                 source,
                 "oversize",
@@ -54,14 +54,6 @@ async def _read_body(request: Request, channel: str, source: str, meta: dict[str
             )
             raise InputRejectedError("oversize", f"The body is over the {limit}-byte limit.", status_code=413)
     return body
-
-
-def _quarantine(channel: str, source: str, code: str, reason: str, raw: bytes, meta: dict[str, Any]) -> None:
-    # Its own transaction: the rejection is answered with a 4xx, but the input must stay.
-    with get_database().transaction() as session:
-        quarantine_service.quarantine(
-            session, channel=channel, source=source, reason_code=code, reason=reason, raw=raw, meta=meta
-        )
 
 
 def _ingest_all(messages: list[InboundMessage]) -> list[IntakeResult]:
@@ -92,7 +84,9 @@ async def _receive(
         parsed = parse(raw, meta)
     except InputRejectedError as exc:
         if exc.reason_code != "channel_disabled":
-            await run_in_threadpool(_quarantine, channel, source, exc.reason_code, exc.message, raw, meta)
+            await run_in_threadpool(
+                quarantine_service.quarantine_apart, channel, source, exc.reason_code, exc.message, raw, meta
+            )
         raise
     messages = parsed if isinstance(parsed, list) else [parsed]
     return await run_in_threadpool(_ingest_all, messages)
@@ -151,7 +145,13 @@ async def phone_webhook(request: Request) -> dict[str, Any]:
     except InputRejectedError as exc:
         if exc.reason_code != "channel_disabled":
             await run_in_threadpool(
-                _quarantine, "phone", phone.SOURCE, exc.reason_code, exc.message, raw, meta
+                quarantine_service.quarantine_apart,
+                "phone",
+                phone.SOURCE,
+                exc.reason_code,
+                exc.message,
+                raw,
+                meta,
             )
         raise
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import IntakeResult, ingest
 from relaydesk.channels.models import QuarantinedInput, QuarantineStatus
+from relaydesk.db import get_database
 from relaydesk.kit.errors import ConflictError, NotFoundError, RelaydeskError, ValidationFailedError
 from relaydesk.kit.time import utcnow
 
@@ -24,6 +25,7 @@ __all__ = [
     "get_quarantined",
     "list_quarantined",
     "quarantine",
+    "quarantine_apart",
     "register_reprocessor",
     "reprocess",
 ]
@@ -68,6 +70,22 @@ def quarantine(
     session.add(item)
     session.flush()
     return item
+
+
+def quarantine_apart(
+    channel: str, source: str, reason_code: str, reason: str, raw: bytes, meta: dict[str, Any] | None = None
+) -> None:
+    """``quarantine`` in its own transaction: the input is refused with a 4xx, but it must stay."""
+    with get_database().transaction() as session:
+        quarantine(
+            session,
+            channel=channel,
+            source=source,
+            reason_code=reason_code,
+            reason=reason,
+            raw=raw,
+            meta=meta,
+        )
 
 
 def list_quarantined(

@@ -294,16 +294,14 @@ def _quarantine_identity(
         "user_hash": credentials.user_hash,
         **(evidence or {}),
     }
-    with get_database().transaction() as session:
-        quarantine_service.quarantine(
-            session,
-            channel=channel.value,
-            source=MESSAGE_SOURCE if evidence else IDENTITY_SOURCE,
-            reason_code="bad_identity_signature",
-            reason=f"The user hash for user id {credentials.user_id!r} does not match site '{site.name}'.",
-            raw=json.dumps(raw).encode(),
-            meta={"origin": credentials.origin or "", "site_id": site.id},
-        )
+    quarantine_service.quarantine_apart(
+        channel.value,
+        MESSAGE_SOURCE if evidence else IDENTITY_SOURCE,
+        "bad_identity_signature",
+        f"The user hash for user id {credentials.user_id!r} does not match site '{site.name}'.",
+        json.dumps(raw).encode(),
+        {"origin": credentials.origin or "", "site_id": site.id},
+    )
 
 
 @register_reprocessor(MESSAGE_SOURCE)

@@ -10,7 +10,6 @@ from relaydesk.tickets.enums import AuthorKind, TicketStatus
 from relaydesk.tickets.models import Message, Ticket
 from relaydesk.triage.missing_info import AWAITING, check_required_fields, collect_from_reply
 from relaydesk.triage.pipeline import StepOutcome, registered_steps
-from relaydesk.triage.repository import TriageRepository
 from relaydesk.triage.service import record_category_correction, triage_new_ticket
 from relaydesk.triage.training import register_sources
 
@@ -50,7 +49,8 @@ def triage_ticket(session: Session, *, ticket_id: int) -> None:
 
 
 def _triage_if_new(session: Session, ticket: Ticket) -> None:
-    if ticket.status not in _TRIAGEABLE or TriageRepository(session).for_ticket(ticket.id) is not None:
+    # triage_new_ticket itself returns the ticket's earlier triage when there is one.
+    if ticket.status not in _TRIAGEABLE:
         return
     first = next(
         (m for m in tickets.list_messages(session, ticket) if m.author_kind == AuthorKind.CUSTOMER), None

@@ -133,6 +133,9 @@ def _new_session(session: Session, request: SuggestRequest) -> SuggestionSession
         outcome=SessionOutcome.PENDING,
         created_at=now,
         last_activity_at=now,
+        # Known empty: without them, reading either collection after the flush costs a SELECT.
+        queries=[],
+        articles=[],
     )
     session.add(row)
     session.flush()

@@ -167,9 +167,17 @@ def predict(
     if pointers is None:
         return None
     active_id, active_path, shadow_id, shadow_path = pointers
-    prediction = _predict_with(session, head, active_id, active_path, text, embedding)
     if shadow_id is None or shadow_id == active_id:
-        return prediction
+        return _predict_with(session, head, active_id, active_path, text, embedding)
+    if embedding is None and any(
+        _load(session, *pointer)[1].use_embeddings
+        for pointer in ((active_id, active_path), (shadow_id, shadow_path))
+    ):
+        # The active and the shadow model share one encoding of the text.
+        from relaydesk.classification.classifier import _embed
+
+        embedding = _embed([text[:MAX_TEXT_CHARS]])[0]
+    prediction = _predict_with(session, head, active_id, active_path, text, embedding)
     shadow = _predict_with(session, head, shadow_id, shadow_path, text, embedding)
     agreed = shadow.label == prediction.label
     # An atomic increment: concurrent workers never lose each other's counts.

@@ -68,12 +68,7 @@ def public_suggestions(data: PublicSuggestionsIn, session: SessionDep) -> Sugges
         session_id=result.session.public_id,
         holdout=result.holdout,
         abstained=result.abstained,
-        suggestions=[
-            SuggestionOut(
-                article_id=s.article_id, title=s.title, snippet=s.snippet, url=s.url, score=round(s.score, 4)
-            )
-            for s in result.suggestions
-        ],
+        suggestions=[SuggestionOut(**vars(s)) for s in result.suggestions],
     )
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from relaydesk.deflection.models import ArticleFeedback, SessionOutcome
+from relaydesk.knowledge.schemas import SuggestionOut
 from relaydesk.tickets.enums import Channel
 
 __all__ = [
@@ -64,14 +65,6 @@ class PublicSuggestionsIn(BaseModel):
         if value not in PUBLIC_CHANNELS:
             raise ValueError(f"'{value}' is not a customer channel")
         return value
-
-
-class SuggestionOut(BaseModel):
-    article_id: int
-    title: str
-    snippet: str
-    url: str
-    score: float
 
 
 class SuggestionsOut(BaseModel):

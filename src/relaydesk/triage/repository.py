@@ -74,12 +74,6 @@ class TriageRepository:
             .order_by(TriageCorrection.id)
         ).all()
 
-    def corrections_by_head(self) -> dict[str, int]:
-        rows = self.session.execute(
-            select(TriageCorrection.head, func.count()).group_by(TriageCorrection.head)
-        )
-        return {head: int(n) for head, n in rows}
-
     # --- training data --------------------------------------------------------------------------
 
     def imported_examples(self, head: str) -> Sequence[TrainingExample]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from relaydesk.deflection import service
 from relaydesk.jobs import periodic, task
+from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Message, Ticket
 
 __all__ = ["link_ticket", "settle_expired"]
@@ -26,7 +28,10 @@ def link_ticket(session: Session, *, message_id: int) -> None:
         return
     service.link_contact(session, message)
     ticket = session.get(Ticket, message.ticket_id)
-    if ticket is not None and ticket.messages and ticket.messages[0].id == message.id:
+    if ticket is None or ticket.channel is not Channel.EMAIL:
+        return  # only a new email ticket is acknowledged
+    first = session.scalar(select(func.min(Message.id)).where(Message.ticket_id == ticket.id))
+    if first == message.id:
         service.acknowledge_email(session, message)
 
 

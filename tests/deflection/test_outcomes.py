@@ -34,7 +34,8 @@ def solved(client, session_id, article_id):
     return response.json()
 
 
-def write_in(database, *, channel, kind, value, text="Hello, I still need help", subject=""):
+def write_in(database, *, channel, value, text="Hello, I still need help", subject=""):
+    kind = IdentityKind.EMAIL if channel is Channel.EMAIL else IdentityKind.CHAT_VISITOR
     with database.transaction() as session:
         return ingest(
             session,
@@ -59,7 +60,7 @@ def test_a_chat_message_after_suggestions_escalates_the_visitors_session(
     client, database, articles, run_jobs
 ):
     body = suggest(client, "where is my parcel", visitor_id="visitor-42")
-    result = write_in(database, channel=Channel.WEB_CHAT, kind=IdentityKind.CHAT_VISITOR, value="visitor-42")
+    result = write_in(database, channel=Channel.WEB_CHAT, value="visitor-42")
     run_jobs()
     assert outcome_of(database, body["session_id"]) == (
         SessionOutcome.ESCALATED,
@@ -71,7 +72,7 @@ def test_a_chat_message_after_suggestions_escalates_the_visitors_session(
 def test_a_ticket_after_a_solved_click_wins_and_is_counted_as_such(client, database, articles, run_jobs):
     body = suggest(client, "I forgot my password", visitor_id="visitor-7")
     assert solved(client, body["session_id"], articles["password"])["outcome"] == "deflected_confirmed"
-    write_in(database, channel=Channel.WEB_CHAT, kind=IdentityKind.CHAT_VISITOR, value="visitor-7")
+    write_in(database, channel=Channel.WEB_CHAT, value="visitor-7")
     run_jobs()
     assert outcome_of(database, body["session_id"])[0] is SessionOutcome.ESCALATED
     with database.transaction(read_only=True) as session:
@@ -86,7 +87,7 @@ def test_a_ticket_after_a_solved_click_wins_and_is_counted_as_such(client, datab
 
 def test_a_ticket_from_another_customer_links_nothing(client, database, articles, run_jobs):
     body = suggest(client, "where is my parcel", visitor_id="visitor-a")
-    write_in(database, channel=Channel.WEB_CHAT, kind=IdentityKind.CHAT_VISITOR, value="visitor-b")
+    write_in(database, channel=Channel.WEB_CHAT, value="visitor-b")
     run_jobs()
     assert outcome_of(database, body["session_id"]) == (SessionOutcome.PENDING, None, None)
 
@@ -95,7 +96,7 @@ def test_a_ticket_after_the_window_does_not_undo_a_deflection(client, database, 
     body = suggest(client, "where is my parcel", visitor_id="visitor-late")
     with database.transaction() as session:
         assert service.settle_expired(session, now=utcnow() + timedelta(days=3, minutes=1)) == (1, 0)
-    write_in(database, channel=Channel.WEB_CHAT, kind=IdentityKind.CHAT_VISITOR, value="visitor-late")
+    write_in(database, channel=Channel.WEB_CHAT, value="visitor-late")
     run_jobs()
     assert outcome_of(database, body["session_id"])[0] is SessionOutcome.DEFLECTED_NO_TICKET
 
@@ -144,7 +145,6 @@ def test_new_email_ticket_is_acknowledged_with_articles_when_search_is_confident
     result = write_in(
         database,
         channel=Channel.EMAIL,
-        kind=IdentityKind.EMAIL,
         value="ann@example.com",
         subject="Forgot my password",
         text="I forgot my password and cannot sign in. Can you reset it?",
@@ -169,7 +169,6 @@ def test_email_acknowledgement_leaves_articles_out_when_search_abstains(client, 
     result = write_in(
         database,
         channel=Channel.EMAIL,
-        kind=IdentityKind.EMAIL,
         value="bob@example.com",
         subject="Bitcoin",
         text="Can I pay with bitcoin?",
@@ -186,7 +185,6 @@ def test_a_reply_in_the_email_thread_escalates_the_acknowledgement_session(
     first = write_in(
         database,
         channel=Channel.EMAIL,
-        kind=IdentityKind.EMAIL,
         value="cy@example.com",
         subject="Where is my parcel",
         text="Where is my parcel? It has not arrived.",
@@ -195,7 +193,6 @@ def test_a_reply_in_the_email_thread_escalates_the_acknowledgement_session(
     write_in(
         database,
         channel=Channel.EMAIL,
-        kind=IdentityKind.EMAIL,
         value="cy@example.com",
         text="Still waiting!",
     )
@@ -209,7 +206,6 @@ def test_solved_link_in_the_email_resolves_the_ticket(client, database, articles
     result = write_in(
         database,
         channel=Channel.EMAIL,
-        kind=IdentityKind.EMAIL,
         value="dee@example.com",
         subject="Password",
         text="I forgot my password",
@@ -236,7 +232,6 @@ def test_bot_hook_records_a_session_on_the_ticket_that_the_bot_settles(client, d
     result = write_in(
         database,
         channel=Channel.WEB_CHAT,
-        kind=IdentityKind.CHAT_VISITOR,
         value="v-bot",
         text="password help",
     )
@@ -247,9 +242,7 @@ def test_bot_hook_records_a_session_on_the_ticket_that_the_bot_settles(client, d
         assert response.suggestions[0].article_id == articles["password"]
         public_id = response.session.public_id
     # The customer keeps chatting with the bot: that alone does not escalate the bot's session.
-    write_in(
-        database, channel=Channel.WEB_CHAT, kind=IdentityKind.CHAT_VISITOR, value="v-bot", text="let me try"
-    )
+    write_in(database, channel=Channel.WEB_CHAT, value="v-bot", text="let me try")
     run_jobs()
     assert outcome_of(database, public_id)[:2] == (SessionOutcome.PENDING, result.ticket_id)
     solved(client, public_id, articles["password"])
@@ -263,7 +256,6 @@ def test_acknowledgement_is_sent_without_articles_when_search_is_broken(
     result = write_in(
         database,
         channel=Channel.EMAIL,
-        kind=IdentityKind.EMAIL,
         value="eve@example.com",
         subject="Password",
         text="I forgot my password",

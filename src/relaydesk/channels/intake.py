@@ -7,7 +7,7 @@ makes the retry harmless.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,8 @@ class IntakeResult:
     customer_id: int
     created_ticket: bool
     duplicate: bool
+    # The stored row, in the caller's session: answering with it needs no read back.
+    message: Message = field(compare=False, repr=False)
 
 
 def _existing(session: Session, inbound: InboundMessage) -> Message | None:
@@ -46,7 +48,9 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
     if duplicate is not None:
         owner = TicketRepository(session).get(duplicate.ticket_id)
         assert owner is not None
-        return IntakeResult(owner.id, duplicate.id, owner.customer_id, created_ticket=False, duplicate=True)
+        return IntakeResult(
+            owner.id, duplicate.id, owner.customer_id, created_ticket=False, duplicate=True, message=duplicate
+        )
 
     customer = customers.get_or_create_by_identity(
         session,
@@ -89,7 +93,9 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
         message.body_html = inbound.html
         _attach(session, message, inbound)
         _after_intake(session, message)
-        return IntakeResult(ticket.id, message.id, customer.id, created_ticket=True, duplicate=False)
+        return IntakeResult(
+            ticket.id, message.id, customer.id, created_ticket=True, duplicate=False, message=message
+        )
 
     message = tickets.add_customer_message(
         session,
@@ -103,7 +109,9 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
     )
     _attach(session, message, inbound)
     _after_intake(session, message)
-    return IntakeResult(ticket.id, message.id, customer.id, created_ticket=False, duplicate=False)
+    return IntakeResult(
+        ticket.id, message.id, customer.id, created_ticket=False, duplicate=False, message=message
+    )
 
 
 def _after_intake(session: Session, message: Message) -> None:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,7 +42,7 @@ from relaydesk.channels.chat.schemas import (
     SentOut,
     SiteInfo,
 )
-from relaydesk.channels.intake import IntakeResult, ingest
+from relaydesk.channels.intake import ingest
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers import service as customers
 from relaydesk.customers.models import IdentityKind
@@ -460,18 +459,6 @@ def _link_visitor(session: Session, client: ChatClient, customer_id: int) -> Non
         )
 
 
-_KEEP_NEW_MESSAGES = "relaydesk.chat.new_messages"
-
-
-@event.listens_for(Session, "pending_to_persistent")
-def _keep_new_message(session: Session, instance: object) -> None:
-    # The session holds clean rows only weakly: without this, the message intake just stored would
-    # be read back from the database to answer the visitor (the hot path).
-    kept = session.info.get(_KEEP_NEW_MESSAGES)
-    if kept is not None and isinstance(instance, Message):
-        kept.append(instance)
-
-
 def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
     """Store one visitor message (once per client id) and return it as the widget shows it."""
     check_size(data.body)
@@ -480,16 +467,10 @@ def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
     for attempt in range(2):
         try:
             with database.transaction() as session:
-                kept: list[Message] = []
-                session.info[_KEEP_NEW_MESSAGES] = kept
-                result: IntakeResult = ingest(session, inbound)
-                stored = next((m for m in kept if m.id == result.message_id), None)
-                if stored is None:  # a duplicate: the stored original is read back
-                    stored = session.get(Message, result.message_id)
-                    assert stored is not None
+                result = ingest(session, inbound)
                 if client.verified and not result.duplicate:
                     _link_visitor(session, client, result.customer_id)
-                out = message_out(session, stored)
+                out = message_out(session, result.message)
             return Received(
                 SentOut(message=out, duplicate=result.duplicate),
                 result.ticket_id,

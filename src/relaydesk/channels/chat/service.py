@@ -45,7 +45,7 @@ from relaydesk.channels.chat.schemas import (
 from relaydesk.channels.intake import ingest
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.models import Customer, IdentityKind
 from relaydesk.customers.schemas import IdentityIn
 from relaydesk.db import get_database
 from relaydesk.kit.errors import (
@@ -367,12 +367,18 @@ def message_out(
     )
 
 
+def _customer(session: Session, client: ChatClient) -> Customer | None:
+    """The customer this caller already is (after any merge), or None before their first message."""
+    customer = customers.find_by_identity(session, client.identity_kind, client.identity_value)
+    while customer is not None and customer.merged_into_id is not None:
+        customer = customers.get_customer(session, customer.merged_into_id)
+    return customer
+
+
 def customer_id_for(client: ChatClient) -> int | None:
     """The customer this caller already is, or None before their first message."""
     with get_database().transaction(read_only=True) as session:
-        customer = customers.find_by_identity(session, client.identity_kind, client.identity_value)
-        while customer is not None and customer.merged_into_id is not None:
-            customer = customers.get_customer(session, customer.merged_into_id)
+        customer = _customer(session, client)
         return customer.id if customer is not None else None
 
 
@@ -383,9 +389,7 @@ def _channels_for(client: ChatClient) -> tuple[Channel, ...]:
 
 def conversation(client: ChatClient, *, after_id: int | None = None, limit: int = 100) -> ConversationOut:
     with get_database().transaction(read_only=True) as session:
-        customer = customers.find_by_identity(session, client.identity_kind, client.identity_value)
-        while customer is not None and customer.merged_into_id is not None:
-            customer = customers.get_customer(session, customer.merged_into_id)
+        customer = _customer(session, client)
         rows = (
             ChatRepository(session).conversation(
                 customer.id, _channels_for(client), after_id=after_id, limit=limit

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from relaydesk.agents import service as agents
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
 from relaydesk.channels.chat import live, pages, service
-from relaydesk.channels.chat.http import CORS_HEADERS, ChatRoute, client_address, credentials_from
+from relaydesk.channels.chat.http import CORS_HEADERS, client_address, credentials_from
 from relaydesk.channels.chat.limits import limits_for
 from relaydesk.channels.chat.models import ChatSite
 from relaydesk.channels.chat.schemas import (
@@ -36,6 +36,7 @@ from relaydesk.channels.chat.socket import ChatSocket
 from relaydesk.kit.errors import PayloadTooLargeError
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
+from relaydesk.web.cors import CorsRoute
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
@@ -49,7 +50,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(lifespan=_lifespan)
 router.include_router(pages.router)
-public = APIRouter(route_class=ChatRoute, tags=["chat"])
+public = APIRouter(route_class=CorsRoute, tags=["chat"])
 
 
 def _guard(request: Request) -> None:

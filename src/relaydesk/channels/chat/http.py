@@ -1,4 +1,4 @@
-"""Edge helpers of the public chat API: credentials from a request, CORS, errors readable cross-origin."""
+"""Edge helpers of the public chat API: credentials from a request, the CORS headers it accepts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from starlette.requests import HTTPConnection
 
 from relaydesk.channels.chat.service import Credentials
 from relaydesk.settings import get_settings
-from relaydesk.web.cors import CorsRoute
 
-__all__ = ["CORS_HEADERS", "ChatRoute", "client_address", "credentials_from", "own_origins"]
+__all__ = ["CORS_HEADERS", "client_address", "credentials_from", "own_origins"]
 
 SITE_HEADER = "X-Relaydesk-Site-Key"
 CHANNEL_HEADER = "X-Relaydesk-Channel"
@@ -54,7 +53,3 @@ def credentials_from(connection: HTTPConnection) -> Credentials:
         origin=headers.get("origin"),
         own_origins=own_origins(connection),
     )
-
-
-# The public chat API answers cross-origin, errors included (see relaydesk.web.cors).
-ChatRoute = CorsRoute

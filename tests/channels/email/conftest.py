@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,22 @@ SUPPORT_DOMAIN = "acme.test"
 # The jobs these tests exercise; other domains' follow-ups (triage, deflection) are parked so a
 # test measures the email path and not the classifiers.
 EMAIL_JOBS = ("channels.deliver_message", "channels.poll_email_mailboxes")
+
+
+def build_email(
+    *, sender: str, subject: str, body: str, message_id: str, to: str = SUPPORT, **headers: str
+) -> EmailMessage:
+    """A plain customer email, dated now; extra headers by keyword (``In_Reply_To`` -> In-Reply-To)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from email.message import EmailMessage
-from email.utils import format_datetime
 
 from sqlalchemy import func, select
 
@@ -13,20 +11,17 @@ from relaydesk.channels.email.imap import poll_mailboxes
 from relaydesk.channels.email.models import MailboxState
 from relaydesk.channels.models import QuarantinedInput
 from relaydesk.jobs import enqueue
-from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.email.conftest import CORPUS, SUPPORT, free_port, run_email_jobs
+from tests.channels.email.conftest import CORPUS, build_email, free_port, run_email_jobs
 
 
 def mail(number: int, sender: str = "bo@example.com") -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Bo Jensen <{sender}>"
-    message["To"] = SUPPORT
-    message["Subject"] = f"Question {number}"
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = f"<imap-{number}-{sender}>"
-    message.set_content(f"Body of question {number}.")
-    return message.as_bytes()
+    return build_email(
+        sender=f"Bo Jensen <{sender}>",
+        subject=f"Question {number}",
+        body=f"Body of question {number}.",
+        message_id=f"<imap-{number}-{sender}>",
+    ).as_bytes()
 
 
 def configure(email_env, *mailboxes: dict) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import format_datetime
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,10 +10,9 @@ from relaydesk.channels.email.inbound import SOURCE_CLI, SOURCE_SMTP, Envelope, 
 from relaydesk.channels.email.models import EmailReceipt, ReceiptOutcome
 from relaydesk.channels.email.tokens import make_reply_token, outbound_message_id
 from relaydesk.channels.models import QuarantinedInput
-from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.email.conftest import CORPUS, SUPPORT, SUPPORT_DOMAIN
+from tests.channels.email.conftest import CORPUS, SUPPORT, SUPPORT_DOMAIN, build_email
 
 
 def mail(
@@ -27,16 +23,9 @@ def mail(
     to: str = SUPPORT,
     **headers: str,
 ) -> bytes:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = message_id
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message.as_bytes()
+    return build_email(
+        sender=sender, subject=subject, body=body, message_id=message_id, to=to, **headers
+    ).as_bytes()
 
 
 def receive(database, raw: bytes, envelope: Envelope = Envelope(), source: str = SOURCE_CLI):

@@ -10,7 +10,7 @@ import smtplib
 import threading
 import time
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 
 import pytest
 from sqlalchemy import select, update
@@ -23,7 +23,13 @@ from relaydesk.jobs.worker import Worker
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.email.conftest import SUPPORT, SUPPORT_DOMAIN, park_other_jobs, run_email_jobs
+from tests.channels.email.conftest import (
+    SUPPORT,
+    SUPPORT_DOMAIN,
+    build_email,
+    park_other_jobs,
+    run_email_jobs,
+)
 from tests.factories import make_agent
 
 CUSTOMER = "ann.lee@example.com"
@@ -36,16 +42,14 @@ def customer_mail(
     to: str = SUPPORT,
     **headers: str,
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain="mail.example.com")
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message
+    return build_email(
+        sender=sender,
+        subject=subject,
+        body=body,
+        message_id=make_msgid(domain="mail.example.com"),
+        to=to,
+        **headers,
+    )
 
 
 def send(server: tuple[str, int], message: EmailMessage) -> None:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
 from relaydesk.deflection import pages, reports, service
-from relaydesk.deflection.limits import PublicRoute, preflight, public_guard
+from relaydesk.deflection.limits import preflight, public_guard
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.deflection.schemas import (
     ArticleReportRow,
@@ -32,14 +32,16 @@ from relaydesk.deflection.schemas import (
 from relaydesk.kit.errors import ValidationFailedError
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel
+from relaydesk.web.cors import CorsRoute
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
 
 router = APIRouter()
 router.include_router(pages.router)
-# The widget calls these from the customer's own site: every answer carries CORS headers.
-public = APIRouter(route_class=PublicRoute, tags=["deflection"])
+# The widget calls these from the customer's own site: every answer carries CORS headers. Any
+# origin may read them: no cookies travel on them and the data is public help-center content.
+public = APIRouter(route_class=CorsRoute, tags=["deflection"])
 
 PublicId = Annotated[str, Path(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 PublicGuard = Depends(public_guard)

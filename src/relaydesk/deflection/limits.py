@@ -8,9 +8,9 @@ from starlette.responses import Response
 from relaydesk.kit.errors import PayloadTooLargeError
 from relaydesk.kit.ratelimit import RateLimiter
 from relaydesk.settings import get_settings
-from relaydesk.web.cors import CorsRoute, add_cors
+from relaydesk.web.cors import add_cors
 
-__all__ = ["MAX_PUBLIC_BODY_BYTES", "PublicRoute", "add_cors", "preflight", "public_guard", "reset_limiter"]
+__all__ = ["MAX_PUBLIC_BODY_BYTES", "preflight", "public_guard", "reset_limiter"]
 
 # Public bodies are a query of at most 500 characters and a few ids (a contact form a few KB):
 # anything bigger is not ours.
@@ -42,8 +42,3 @@ def preflight(request: Request) -> Response:
     response.headers["Access-Control-Allow-Headers"] = "Content-Type"
     response.headers["Access-Control-Max-Age"] = "600"
     return add_cors(request, response)
-
-
-# Any origin may read these answers: no cookies travel on them and the data is public help-center
-# content (see relaydesk.web.cors).
-PublicRoute = CorsRoute

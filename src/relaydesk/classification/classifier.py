@@ -504,18 +504,8 @@ def evaluate(truth: Sequence[str], predicted: Sequence[str], *, abstain_label: s
 
 
 def _embed(texts: list[str]) -> npt.NDArray[np.float32]:
-    import torch
-
-    from relaydesk.ml.embeddings import embed
+    from relaydesk.knowledge.index import embed_texts
 
     # One short text gains nothing from intra-op threads and loses a lot when the CPU is shared
     # (measured: p50 126 ms with 2 threads vs 28 ms with 1 on a loaded 2-core machine).
-    single = len(texts) <= 4
-    threads = torch.get_num_threads()
-    if single and threads != 1:
-        torch.set_num_threads(1)
-    try:
-        return embed(texts)
-    finally:
-        if single and threads != 1:
-            torch.set_num_threads(threads)
+    return embed_texts(texts, single_thread=len(texts) <= 4)

@@ -77,7 +77,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
 
     meta = {**inbound.meta, "from": inbound.identity_value}
     if ticket is None:
-        ticket = tickets.create_ticket(
+        ticket, message = tickets.open_ticket(
             session,
             TicketCreate(
                 subject=inbound.subject[:500],
@@ -87,10 +87,10 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
                 provider_message_id=inbound.provider_message_id,
             ),
             Actor(AuthorKind.CUSTOMER, customer.id),
+            body_html=inbound.html,
+            meta=meta,
+            known_new=True,  # the provider id was looked up above
         )
-        message = ticket.messages[0]
-        message.meta = meta
-        message.body_html = inbound.html
         _attach(session, message, inbound)
         _after_intake(session, message)
         return IntakeResult(

@@ -36,6 +36,7 @@ __all__ = [
     "list_events",
     "list_messages",
     "list_tickets",
+    "open_ticket",
     "open_ticket_for_customer",
     "reassign_customer",
     "update_ticket",
@@ -75,6 +76,19 @@ def _resolve_customer(session: Session, data: TicketCreate) -> Customer:
 
 
 def create_ticket(session: Session, data: TicketCreate, actor: Actor) -> Ticket:
+    return open_ticket(session, data, actor)[0]
+
+
+def open_ticket(
+    session: Session,
+    data: TicketCreate,
+    actor: Actor,
+    *,
+    body_html: str | None = None,
+    meta: dict[str, Any] | None = None,
+    known_new: bool = False,
+) -> tuple[Ticket, Message]:
+    """Create a ticket with the customer's first message (stored whole: HTML and channel meta)."""
     customer = _resolve_customer(session, data)
     if data.team_id is not None:
         agents.get_team(session, data.team_id)
@@ -101,10 +115,17 @@ def create_ticket(session: Session, data: TicketCreate, actor: Actor) -> Ticket:
         actor,
         {"channel": data.channel.value, "priority": data.priority.value, "customer_id": customer.id},
     )
-    add_customer_message(
-        session, ticket, body=data.body, channel=data.channel, provider_message_id=data.provider_message_id
+    message = add_customer_message(
+        session,
+        ticket,
+        body=data.body,
+        channel=data.channel,
+        provider_message_id=data.provider_message_id,
+        body_html=body_html,
+        meta=meta,
+        known_new=known_new,
     )
-    return ticket
+    return ticket, message
 
 
 def list_tickets(

@@ -60,11 +60,10 @@ def main() -> None:
         IndexedArticle,
         _passage_input,
         embed_query,
-        embed_texts,
-        one_torch_thread,
         passages_for,
     )
     from relaydesk.knowledge.service import rank
+    from relaydesk.ml.embeddings import embed, one_torch_thread
 
     rng = random.Random(args.seed)
     faq = [json.loads(line) for line in (DATA / "kb.jsonl").read_text().splitlines()]
@@ -86,7 +85,7 @@ def main() -> None:
     if cache is not None and cache.exists() and list(np.load(cache)["texts"]) == texts:
         vectors = np.load(cache)["vectors"]
     else:
-        vectors = embed_texts(texts)
+        vectors = embed(list(texts))
         if cache is not None:
             np.savez(cache, texts=np.array(texts), vectors=vectors)
     by_text = dict(zip(texts, vectors, strict=True))

@@ -504,8 +504,8 @@ def evaluate(truth: Sequence[str], predicted: Sequence[str], *, abstain_label: s
 
 
 def _embed(texts: list[str]) -> npt.NDArray[np.float32]:
-    from relaydesk.knowledge.index import embed_texts
+    from relaydesk.ml.embeddings import embed
 
     # One short text gains nothing from intra-op threads and loses a lot when the CPU is shared
     # (measured: p50 126 ms with 2 threads vs 28 ms with 1 on a loaded 2-core machine).
-    return embed_texts(texts, single_thread=len(texts) <= 4)
+    return embed(texts, single_thread=len(texts) <= 4)

@@ -19,8 +19,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from sqlalchemy.orm import Session
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.models import Article, ArticleStatus, KnowledgeIndexState, Visibility
 from relaydesk.knowledge.text import plain_text, split_passages
+from relaydesk.ml.embeddings import embed, one_torch_thread
 
 if TYPE_CHECKING:
     import bm25s
@@ -43,7 +43,7 @@ __all__ = [
     "HybridIndex",
     "IndexCache",
     "IndexedArticle",
-    "embed_texts",
+    "embed_query",
     "index_cache",
     "passages_for",
     "tokenize",
@@ -112,19 +112,6 @@ def _passage_input(title: str, passage: str) -> str:
     return f"{title}. {passage}" if passage != title else title
 
 
-_torch_lock = threading.Lock()
-
-
-def embed_texts(texts: Sequence[str], *, single_thread: bool = False) -> FloatArray:
-    """``relaydesk.ml.embeddings.embed``; one torch thread for single queries (latency, not throughput)."""
-    from relaydesk.ml.embeddings import embed
-
-    if not single_thread:
-        return embed(list(texts))
-    with one_torch_thread():
-        return embed(list(texts))
-
-
 def embed_query(text: str) -> FloatArray:
     """One query through the model's forward pass (call inside ``one_torch_thread``).
 
@@ -141,21 +128,6 @@ def embed_query(text: str) -> FloatArray:
         vector = model(prepare([text]))["sentence_embedding"][0]
     result: FloatArray = vector.float().numpy()
     return result
-
-
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    # A query is one small forward pass and one matrix-vector product: extra threads only fight
-    # over two cores, so query work runs on one thread (serialised within the process).
-    import torch
-
-    with _torch_lock:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
 
 
 def _model_id() -> str:
@@ -430,7 +402,7 @@ class IndexCache:
         todo = {r[0]: r for r in requests if r[0] not in self._vectors}
         if todo:
             items = list(todo.values())
-            computed = embed_texts([_passage_input(title, p or title) for _, title, p in items])
+            computed = embed([_passage_input(title, p or title) for _, title, p in items])
             for (content_hash, _, _), vector in zip(items, computed, strict=True):
                 self._vectors[content_hash] = vector
         unsaved = (set(keys) - in_database) if writer else set(todo)

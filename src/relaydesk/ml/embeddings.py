@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["EmbeddingModelMissingError", "default_model_path", "embed", "load_embedder"]
+__all__ = ["EmbeddingModelMissingError", "default_model_path", "embed", "load_embedder", "one_torch_thread"]
 
 # Loading must never reach the network, whatever the caller's environment says.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,6 +29,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 _lock = threading.Lock()
+_torch_lock = threading.Lock()
 
 
 class EmbeddingModelMissingError(RuntimeError):
@@ -67,16 +70,42 @@ def load_embedder(model_path: str | Path | None = None) -> SentenceTransformer:
         return _load(path)
 
 
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block (serialised within the process).
+
+    A single query is one small forward pass: on two cores extra threads only fight each other, so
+    per-request work (a search query, one ticket's text) trades throughput for a tight latency.
+    """
+    import torch
+
+    with _torch_lock:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+
 def embed(
-    texts: list[str], *, model_path: str | Path | None = None, batch_size: int = 64
+    texts: list[str],
+    *,
+    model_path: str | Path | None = None,
+    batch_size: int = 64,
+    single_thread: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """Embed texts as L2-normalised float32 rows (cosine similarity is a dot product)."""
+    """Embed texts as L2-normalised float32 rows (cosine similarity is a dot product).
+
+    ``single_thread`` is for a few texts on a request's path (see ``one_torch_thread``).
+    """
     model = load_embedder(model_path)
-    vectors = model.encode(
-        texts,
-        batch_size=batch_size,
-        convert_to_numpy=True,
-        normalize_embeddings=True,
-        show_progress_bar=False,
-    )
+    with one_torch_thread() if single_thread else nullcontext():
+        vectors = model.encode(
+            texts,
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
     return np.asarray(vectors, dtype=np.float32)

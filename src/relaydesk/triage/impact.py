@@ -39,11 +39,10 @@ class Impact:
 def embed_text(text: str) -> npt.NDArray[np.float32] | None:
     """The message's embedding (float32, as the classifier takes it; stored as float16), or None when
     the model cannot be loaded (impact is then unknown)."""
-    from relaydesk.knowledge.index import embed_texts
-    from relaydesk.ml.embeddings import EmbeddingModelMissingError
+    from relaydesk.ml.embeddings import EmbeddingModelMissingError, embed
 
     try:
-        vector: npt.NDArray[np.float32] = embed_texts([text[:2000]], single_thread=True)[0]
+        vector: npt.NDArray[np.float32] = embed([text[:2000]], single_thread=True)[0]
     except EmbeddingModelMissingError:
         log.warning("triage impact: no embedding model; impact is not measured", exc_info=True)
         return None

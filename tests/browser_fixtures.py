@@ -66,3 +66,16 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def demo_site(database):
+    """The demo shop's chat site (its widget embeds on /chat/demo), with the site cache cleared."""
+    from relaydesk.channels.chat import service
+    from relaydesk.channels.chat.pages import ensure_demo_site
+
+    service.forget_cached_sites()
+    with database.transaction() as session:
+        ensure_demo_site(session)
+    yield
+    service.forget_cached_sites()

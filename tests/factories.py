@@ -70,3 +70,16 @@ def make_ticket(
             Actor(AuthorKind.SYSTEM),
         )
         return ticket.id
+
+
+def run_jobs(db: Database) -> int:
+    """Drain the job queue with the real worker, every domain's handlers registered (as in a worker)."""
+    from relaydesk.jobs import discover_tasks
+    from relaydesk.jobs.worker import Worker
+
+    discover_tasks()
+    worker = Worker(db, schedule_periodic=False)
+    total = 0
+    while ran := worker.run_once():
+        total += ran
+    return total

@@ -11,12 +11,11 @@ from relaydesk.channels.models import Delivery, QuarantinedInput
 from relaydesk.channels.sms import sms_signature
 from relaydesk.channels.social import social_signature
 from relaydesk.jobs.models import Job, JobState
-from relaydesk.jobs.worker import Worker
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message, Ticket
 from tests.channels.conftest import BASE_URL, SMS_TOKEN, SOCIAL_SECRET
-from tests.factories import make_agent
+from tests.factories import make_agent, run_jobs
 
 PHONE = "+14155550123"
 
@@ -64,12 +63,6 @@ def send_social(client, body: bytes, secret=SOCIAL_SECRET):
 def count(database, model, *where):
     with database.transaction(read_only=True) as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def run_jobs(database):
-    worker = Worker(database, schedule_periodic=False)
-    while worker.run_once():
-        pass
 
 
 def test_signed_sms_becomes_a_ticket_once_however_often_the_gateway_retries(client, database, provider):

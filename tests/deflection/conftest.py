@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from relaydesk.jobs import discover_tasks
-from relaydesk.jobs.worker import Worker
 from relaydesk.settings import reset_settings_cache
+from tests import factories
 
 ARTICLES = {
     "password": (
@@ -56,16 +55,7 @@ def articles(database) -> dict[str, int]:
 
 @pytest.fixture
 def run_jobs(database) -> Callable[[], int]:
-    discover_tasks()  # the handlers register on import, as in a worker process
-
-    def run() -> int:
-        worker = Worker(database, schedule_periodic=False)
-        total = 0
-        while ran := worker.run_once():
-            total += ran
-        return total
-
-    return run
+    return lambda: factories.run_jobs(database)
 
 
 @pytest.fixture

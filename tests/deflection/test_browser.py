@@ -27,18 +27,6 @@ def deflection_report(live_server, login):
         return response.json()
 
 
-@pytest.fixture
-def demo_site(database):
-    from relaydesk.channels.chat import service
-    from relaydesk.channels.chat.pages import ensure_demo_site
-
-    service.forget_cached_sites()
-    with database.transaction() as session:
-        ensure_demo_site(session)
-    yield
-    service.forget_cached_sites()
-
-
 def test_chat_visitor_solves_their_problem_with_a_suggested_article(
     page, live_server, database, articles, demo_site
 ):

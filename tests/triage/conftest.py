@@ -65,14 +65,3 @@ def train_model(database, head="category", history=HISTORY, *, activate=True):
 @pytest.fixture
 def category_model(database):
     return train_model(database)
-
-
-def run_jobs(database):
-    """Drain the queue with the real worker (every domain's handlers registered, as in a worker process)."""
-    from relaydesk.jobs import discover_tasks
-    from relaydesk.jobs.worker import Worker
-
-    discover_tasks()
-    worker = Worker(database, schedule_periodic=False)
-    while worker.run_once():
-        pass

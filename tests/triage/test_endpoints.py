@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from relaydesk.auth.roles import Role
-from tests.factories import make_agent, make_team, make_ticket
-from tests.triage.conftest import run_jobs
+from tests.factories import make_agent, make_team, make_ticket, run_jobs
 from tests.triage.test_pipeline import inbound
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from relaydesk.commerce.models import Order
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Ticket, TicketEvent
-from tests.channels.test_webhooks import run_jobs, send_sms
-from tests.factories import make_agent
+from tests.channels.test_webhooks import send_sms
+from tests.factories import make_agent, run_jobs
 from tests.triage.conftest import train_model
 
 ORDER = "3348917502"

@@ -17,7 +17,7 @@ from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket, TicketEvent
 from relaydesk.triage import pipeline
 from relaydesk.triage.models import TicketTriage
-from tests.triage.conftest import run_jobs
+from tests.factories import run_jobs
 
 
 def inbound(database, text: str, *, who: str = "visitor-1") -> int:

@@ -19,8 +19,8 @@ from relaydesk.tickets.schemas import StatusChange, TicketUpdate
 from relaydesk.triage.datasets import DatasetError, read_csv, read_jsonl, read_zendesk
 from relaydesk.triage.models import TicketTriage, TriageCorrection
 from relaydesk.triage.training import training_set
-from tests.factories import make_agent, make_ticket
-from tests.triage.conftest import HISTORY, run_jobs
+from tests.factories import make_agent, make_ticket, run_jobs
+from tests.triage.conftest import HISTORY
 from tests.triage.test_pipeline import inbound
 
 runner = CliRunner()

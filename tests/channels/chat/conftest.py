@@ -7,7 +7,6 @@ import pytest
 from relaydesk.channels.chat import service
 from relaydesk.channels.chat.identity import user_hash
 from relaydesk.channels.chat.schemas import ChatSiteCreate
-from relaydesk.jobs.worker import Worker
 
 SITE_KEY = "shop-test"
 SITE_SECRET = "site-secret-for-tests-0123456789"
@@ -55,9 +54,3 @@ def new_visitor(client, site: Site) -> str:
     response = client.get("/chat/v1/conversation", headers=site.headers())
     assert response.status_code == 200, response.text
     return response.json()["visitor_token"]
-
-
-def run_jobs(database) -> None:
-    worker = Worker(database, schedule_periodic=False)
-    while worker.run_once():
-        pass

@@ -10,22 +10,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from relaydesk.channels.chat import service
-from relaydesk.channels.chat.pages import ensure_demo_site
 from relaydesk.tickets.models import Ticket
 from tests.factories import make_agent
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-
-
-@pytest.fixture
-def demo_site(database):
-    service.forget_cached_sites()
-    with database.transaction() as session:
-        ensure_demo_site(session)
-    yield
-    service.forget_cached_sites()
 
 
 def test_visitor_chats_gets_a_live_agent_reply_and_keeps_the_conversation_after_reload(

@@ -115,9 +115,9 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
 
 
 def _after_intake(session: Session, message: Message) -> None:
-    # The next steps (flags, deflection, triage) run as jobs written in this same transaction.
+    # The next steps (flags, deflection, triage) run in one job written in this same transaction; its
+    # order lives in triage/pipeline.py.
     enqueue(session, PROCESS_INBOUND_JOB, message_id=message.id)
-    enqueue(session, "deflection.link_ticket", message_id=message.id)
 
 
 def _attach(session: Session, message: Message, inbound: InboundMessage) -> None:

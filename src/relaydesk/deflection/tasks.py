@@ -10,29 +10,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from relaydesk.deflection import service
-from relaydesk.jobs import periodic, task
+from relaydesk.jobs import periodic
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Message, Ticket
+from relaydesk.triage.pipeline import StepOutcome, inbound_step
 
 __all__ = ["link_ticket", "settle_expired"]
 
 log = logging.getLogger("relaydesk.deflection")
 
 
-@task("deflection.link_ticket")
-def link_ticket(session: Session, *, message_id: int) -> None:
-    """Every stored customer message (enqueued by intake): escalate the sessions it follows, and
-    acknowledge a new email ticket (with articles when search is confident)."""
-    message = session.get(Message, message_id)
-    if message is None:
-        return
+@inbound_step("deflection.link_ticket", order=20)
+def link_ticket(session: Session, ticket: Ticket, message: Message) -> StepOutcome:
+    """Every stored customer message (a step of ``triage.process_inbound``): escalate the sessions it
+    follows, and acknowledge a new email ticket (with articles when search is confident)."""
     service.link_contact(session, message)
-    ticket = session.get(Ticket, message.ticket_id)
-    if ticket is None or ticket.channel is not Channel.EMAIL:
-        return  # only a new email ticket is acknowledged
-    first = session.scalar(select(func.min(Message.id)).where(Message.ticket_id == ticket.id))
-    if first == message.id:
-        service.acknowledge_email(session, message)
+    if ticket.channel is Channel.EMAIL:  # only a new email ticket is acknowledged
+        first = session.scalar(select(func.min(Message.id)).where(Message.ticket_id == ticket.id))
+        if first == message.id:
+            service.acknowledge_email(session, message)
+    return StepOutcome.CONTINUE
 
 
 @periodic("deflection.settle_expired", every=timedelta(minutes=15))

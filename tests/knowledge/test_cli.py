@@ -72,8 +72,12 @@ def test_import_search_and_evaluate_as_commands(database, tmp_path: Path):
         "p50_ms",
         "p99_ms",
         "n",
+        "shown_p_at_1",
+        "shown_recall_at_3",
+        "shown_mrr",
     ]
     assert metrics["n"] == 3 and metrics["answerable_recall_at_3"] == 1.0
+    assert metrics["shown_recall_at_3"] == 1.0 - metrics["false_abstain_rate"]
     assert metrics["unanswerable_abstain_rate"] == 1.0
 
     queries.write_text('{"query": "x", "article_id": "faq-nope"}\n{"query": ""}\n')

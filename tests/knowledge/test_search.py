@@ -106,6 +106,23 @@ def test_an_installation_calibration_replaces_the_default_in_every_search(databa
         assert not service.search(session, query).abstained
 
 
+def test_an_abstention_withholds_its_ranking_from_customers_and_keeps_it_for_evaluation(database, faq):
+    from dataclasses import replace
+
+    from relaydesk.knowledge.calibration import default_calibration
+
+    query = "how can I remove my facebook profile for good?"
+    with database.transaction(read_only=True) as session:
+        index = service.search_index(session)
+    strict = replace(default_calibration(), threshold=1.01)
+    customer = service.rank(index, strict, query)
+    evaluation = service.rank(index, strict, query, keep_withheld=True)
+    assert customer.abstained and customer.suggestions == [] and customer.withheld == []
+    assert evaluation.abstained and evaluation.suggestions == []
+    assert evaluation.withheld[0].article_id == faq["faq-001"]
+    assert evaluation.withheld == service.rank(index, default_calibration(), query).suggestions
+
+
 def test_a_confident_answer_is_not_padded_with_near_zero_suggestions(database, faq):
     from dataclasses import replace
 

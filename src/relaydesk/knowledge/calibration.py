@@ -92,7 +92,13 @@ class QueryFeatures:
 
 @dataclass(frozen=True)
 class Outcome:
-    """Ranking metrics at a threshold, with an abstention counted as a miss."""
+    """Quality at a threshold: the ranking and the abstention measured apart, then together.
+
+    ``answerable_p_at_1``, ``answerable_recall_at_3`` and ``mrr`` score the ranked suggestions search
+    produces for answerable queries, including those an abstention then hides: the abstention is
+    measured on its own by ``unanswerable_abstain_rate`` and ``false_abstain_rate``. The ``shown_*``
+    figures are what a customer sees end to end, with an abstention on an answerable query a miss.
+    """
 
     answerable_p_at_1: float
     answerable_recall_at_3: float
@@ -100,41 +106,57 @@ class Outcome:
     unanswerable_abstain_rate: float
     false_abstain_rate: float
     n: int
+    shown_p_at_1: float
+    shown_recall_at_3: float
+    shown_mrr: float
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(float(v), 4) for k, v in asdict(self).items()}
 
 
 def outcome(
-    tops: Sequence[float],
+    abstained: Sequence[bool],
     ranked_labels: Sequence[npt.NDArray[np.bool_]],
     answerable: Sequence[bool],
-    threshold: float,
     shown: Sequence[int] | None = None,
 ) -> Outcome:
-    """Metrics from each query's top probability and its labels in ranked order.
+    """Metrics from each query's abstention and its labels in ranked order (before the abstention).
 
     ``shown``: how many suggestions each query shows (all of its ranked labels when not given).
     """
-    hits1, hits3, rr, false_abstain, abstain_unanswerable = [], [], [], [], []
+    ranks: list[int | None] = []  # rank of the right article among the suggestions, per answerable query
+    shown_ranks: list[int | None] = []
+    false_abstain, abstain_unanswerable = [], []
     counts = list(shown) if shown is not None else [len(labels) for labels in ranked_labels]
-    for top, labels, has_answer, count in zip(tops, ranked_labels, answerable, counts, strict=True):
-        abstained = top < threshold
+    for gave_up, labels, has_answer, count in zip(abstained, ranked_labels, answerable, counts, strict=True):
         if has_answer:
             found = np.flatnonzero(labels[:count])
-            rank = int(found[0]) + 1 if len(found) and not abstained else None
-            hits1.append(rank == 1)
-            hits3.append(rank is not None and rank <= 3)
-            rr.append(1.0 / rank if rank else 0.0)
-            false_abstain.append(abstained)
+            rank = int(found[0]) + 1 if len(found) else None
+            ranks.append(rank)
+            shown_ranks.append(None if gave_up else rank)
+            false_abstain.append(gave_up)
         else:
-            abstain_unanswerable.append(abstained)
+            abstain_unanswerable.append(gave_up)
 
-    def mean(values: list[Any]) -> float:
-        return float(np.mean(values)) if values else 0.0
+    def mean(values: Sequence[Any]) -> float:
+        return float(np.mean(values)) if len(values) else 0.0
+
+    def at(limit: int, of: list[int | None]) -> float:
+        return mean([r is not None and r <= limit for r in of])
+
+    def reciprocal(of: list[int | None]) -> float:
+        return mean([1.0 / r if r else 0.0 for r in of])
 
     return Outcome(
-        mean(hits1), mean(hits3), mean(rr), mean(abstain_unanswerable), mean(false_abstain), len(tops)
+        answerable_p_at_1=at(1, ranks),
+        answerable_recall_at_3=at(3, ranks),
+        mrr=reciprocal(ranks),
+        unanswerable_abstain_rate=mean(abstain_unanswerable),
+        false_abstain_rate=mean(false_abstain),
+        n=len(counts),
+        shown_p_at_1=at(1, shown_ranks),
+        shown_recall_at_3=at(3, shown_ranks),
+        shown_mrr=reciprocal(shown_ranks),
     )
 
 
@@ -207,14 +229,15 @@ def fit(
     def shown(min_score: float) -> list[int]:
         return [shown_count(p, min_score) for p in oof_probabilities]
 
+    abstained = list(oof_tops < threshold)
+
     def recall_at_3(min_score: float) -> float:
-        at = outcome(list(oof_tops), oof_labels, list(answerable), threshold, shown(min_score))
-        return at.answerable_recall_at_3
+        return outcome(abstained, oof_labels, list(answerable), shown(min_score)).answerable_recall_at_3
 
     # The highest floor under which no right article that would have been suggested (rank ≤ 3) is lost.
     min_score = max(m for m in MIN_SCORE_CHOICES if recall_at_3(m) >= recall_at_3(0.0))
     shown_at_floor = shown(min_score)
-    cross_validated = outcome(list(oof_tops), oof_labels, list(answerable), threshold, shown_at_floor)
+    cross_validated = outcome(abstained, oof_labels, list(answerable), shown_at_floor)
     suggested = [n for n, top in zip(shown_at_floor, oof_tops, strict=True) if top >= threshold]
 
     model, mean, scale = train(range(len(usable)))

@@ -149,8 +149,13 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     locale: Annotated[str | None, typer.Option(help="Only articles in this locale.")] = None,
 ) -> None:
-    """Search each labelled query; print P@1, recall@3, MRR (abstentions count as misses), abstention rates
-    and latency percentiles."""
+    """Search each labelled query; print ranking quality, abstention rates and latency percentiles.
+
+    answerable_p_at_1, answerable_recall_at_3 and mrr score the ranking search produces for answerable
+    queries, before an abstention hides it; unanswerable_abstain_rate and false_abstain_rate score the
+    abstention apart. shown_p_at_1, shown_recall_at_3 and shown_mrr are end to end: an abstention on an
+    answerable query counts as a miss.
+    """
     from relaydesk.db import get_database
     from relaydesk.knowledge.evaluation import evaluate as run
     from relaydesk.knowledge.evaluation import load_queries

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -90,6 +90,9 @@ class SearchResult:
     suggestions: list[Suggestion]  # empty when abstained
     abstained: bool
     took_ms: float
+    # What the abstention hid, ranked as ``suggestions`` would have been; filled only when the caller
+    # asks (``keep_withheld``: offline evaluation measures the ranking apart from the abstention).
+    withheld: list[Suggestion] = field(default_factory=list)
 
 
 def article_url(article_id: int, title: str, locale: str) -> str:
@@ -273,18 +276,29 @@ def search(
     locale: str | None = None,
     audience: Audience = "customer",
     limit: int = 3,
+    keep_withheld: bool = False,
 ) -> SearchResult:
     """Suggest published articles for a question, or abstain when none is likely enough to answer it.
 
     ``customer`` sees public articles only; ``agent`` sees internal ones too. ``score`` is calibrated:
     among suggestions scored 0.8, about eight in ten answer the question. After the first suggestion,
     those scoring under the calibration's ``min_score`` are left out (a confident answer is not padded
-    with near-zero ones), so fewer than ``limit`` may come back.
+    with near-zero ones), so fewer than ``limit`` may come back. ``keep_withheld``: on an abstention,
+    return what would have been suggested in ``withheld`` (for evaluation; never show it to a customer).
     """
     started = time.perf_counter()
     index = search_index(session)
     calibration = _calibration_for(session, index) if len(index) else default_calibration()
-    return rank(index, calibration, query, locale=locale, audience=audience, limit=limit, started=started)
+    return rank(
+        index,
+        calibration,
+        query,
+        locale=locale,
+        audience=audience,
+        limit=limit,
+        started=started,
+        keep_withheld=keep_withheld,
+    )
 
 
 def rank(
@@ -296,6 +310,7 @@ def rank(
     audience: Audience = "customer",
     limit: int = 3,
     started: float | None = None,
+    keep_withheld: bool = False,
 ) -> SearchResult:
     """Score one query against an index snapshot (``search`` without the database; the benchmark uses it)."""
     started = time.perf_counter() if started is None else started
@@ -307,7 +322,8 @@ def rank(
     )
     probabilities = calibration.probabilities(features)
     order = sorted(range(len(candidates)), key=lambda i: -probabilities[i])
-    if not order or probabilities[order[0]] < calibration.threshold:
+    abstained = not order or probabilities[order[0]] < calibration.threshold
+    if abstained and not keep_withheld:
         return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
     suggestions: list[Suggestion] = []
     for i in order[:limit]:
@@ -324,7 +340,10 @@ def rank(
                 score=round(float(probabilities[i]), 4),
             )
         )
-    return SearchResult(query, suggestions, False, (time.perf_counter() - started) * 1000)
+    took_ms = (time.perf_counter() - started) * 1000
+    if abstained:
+        return SearchResult(query, [], True, took_ms, withheld=suggestions)
+    return SearchResult(query, suggestions, False, took_ms)
 
 
 _calibrations: dict[tuple[str, object], Calibration] = {}

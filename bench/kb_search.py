@@ -15,12 +15,15 @@ generation check: query embedding (one torch thread), BM25 scores, one float32 m
 over all passages and one over all titles, best passage per article (``np.maximum.reduceat``), features
 and the calibrated probability for ten candidates, snippets. Queries are the 619 StackFAQ dev queries.
 Figures are per query, measured with ``time.perf_counter``; the query embedding is also timed alone.
+``--query-encoder`` sets ``RELAYDESK_QUERY_ENCODER`` (``auto``: bfloat16 where the CPU has it natively),
+so ``--query-encoder fp32`` measures the float32 query path for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import sys
@@ -52,7 +55,10 @@ def main() -> None:
     parser.add_argument(
         "--embedding-cache", type=Path, help="npz file to reuse the real articles' embeddings between runs"
     )
+    parser.add_argument("--query-encoder", choices=["auto", "bf16", "fp32"], help="RELAYDESK_QUERY_ENCODER")
     args = parser.parse_args()
+    if args.query_encoder:
+        os.environ["RELAYDESK_QUERY_ENCODER"] = args.query_encoder
 
     from relaydesk.knowledge.calibration import default_calibration
     from relaydesk.knowledge.index import (
@@ -63,7 +69,7 @@ def main() -> None:
         passages_for,
     )
     from relaydesk.knowledge.service import rank
-    from relaydesk.ml.embeddings import embed, one_torch_thread
+    from relaydesk.ml.embeddings import embed, one_torch_thread, query_encoder_precision
 
     rng = random.Random(args.seed)
     faq = [json.loads(line) for line in (DATA / "kb.jsonl").read_text().splitlines()]
@@ -133,8 +139,6 @@ def main() -> None:
         embedding.append((time.perf_counter() - started) * 1000)
 
     try:
-        import os
-
         load = os.getloadavg()
     except OSError:
         load = (float("nan"),) * 3
@@ -144,6 +148,7 @@ def main() -> None:
         "queries": len(queries),
         "search": percentiles(total),
         "query_embedding_only": percentiles(embedding),
+        "query_encoder": query_encoder_precision(),
         "abstained_share": round(abstained / len(queries), 3),
         "index_build_s": round(build_seconds, 2),
         "embedding_of_real_articles_s": round(embed_seconds, 1),

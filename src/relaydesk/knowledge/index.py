@@ -116,7 +116,7 @@ def embed_query(text: str) -> FloatArray:
     """One query through the single-text encoder (call inside ``one_torch_thread``).
 
     ``relaydesk.ml.embeddings.embed_one``: bfloat16 where the CPU has it natively (cosine 0.9999 with
-    the float32 passage vectors, half the time), ``RELAYDESK_QUERY_ENCODER=fp32`` to turn that off.
+    the float32 passage vectors, ~40 % less CPU), ``RELAYDESK_QUERY_ENCODER=fp32`` to turn that off.
     """
     from relaydesk.ml.embeddings import embed_one
 

@@ -162,10 +162,10 @@ def embed_one(
     """One text's L2-normalised float32 vector, for a search query (call inside ``one_torch_thread``).
 
     One forward pass without ``encode``'s batching machinery (about a millisecond per text). In bf16
-    the MiniLM forward pass takes half the time of fp32 on AVX512-BF16 CPUs, and its vectors keep a
-    cosine of 0.9999 with ``embed``'s (measured on the StackFAQ dev queries, see docs/benchmarks.md),
-    so they are compared with float32 passage vectors as they are. Dynamic int8 was faster still but
-    fell to a cosine of 0.90-0.96 and is not offered.
+    the MiniLM forward pass takes about 40 % less CPU than fp32 on AVX512-BF16 CPUs, and its vectors
+    keep a cosine of 0.9999 with ``embed``'s (StackFAQ dev queries, see docs/benchmarks.md), so they
+    are compared with float32 passage vectors as they are. Dynamic int8 was faster still but fell to
+    a cosine of 0.96 on average (0.90 at worst) and is not offered.
     """
     import torch
 

@@ -1,0 +1,368 @@
+"""Cross-validated experiments on knowledge search quality (StackFAQ dev queries): candidate signals for
+the abstention and the ranking, each compared with the shipped model on the same folds.
+
+    relaydesk db upgrade && relaydesk kb import data/stackfaq/kb.jsonl    # once, into the configured database
+    nice -n 10 .venv/bin/python bench/kb_quality_cv.py --experiments all --seeds 5
+
+Every experiment refits the shipped per-candidate logistic model (``calibration.fit``'s recipe: the
+index's features, standardised, C = 0.3) with some extra per-candidate columns, out of fold, and reads
+off the ranking (P@1, recall@3 of the answerable queries, before any abstention) and the share of
+unanswerable queries abstained on when the threshold lets 3, 3.5, 4, 4.5 or 5 % of the answerable ones
+be abstained on (out of fold, as ``kb calibrate`` chooses it at 4 %).
+
+Two ways to split the 619 queries into 5 folds:
+
+- ``random``: stratified by answerable/unanswerable, as ``kb calibrate`` does. StackFAQ's queries come
+  in groups of paraphrases of one question, so the test fold's questions are also asked in training.
+- ``grouped``: no question straddles train and test (groups: the right article; for an unanswerable
+  query, the article it is most similar to, which its paraphrases share). This estimates what a model
+  learnt from labelled queries does on questions it has never seen; a gain under ``random`` that is
+  gone under ``grouped`` comes from learning the dev file's questions, not from a better signal.
+
+The per-query candidates (and, for the token experiments, MiniLM token vectors of the 100 articles)
+are computed once and cached in ``--cache``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+QUERIES = ROOT / "data" / "stackfaq" / "dev_queries.jsonl"
+CAPS = (0.03, 0.035, 0.04, 0.045, 0.05)
+WORD = re.compile(r"[a-z0-9]+")
+
+Extra = Callable[[int], np.ndarray] | None
+
+
+def collect(cache: Path) -> dict[str, Any]:
+    """Each dev query's candidates and features as search computes them, plus its embedding."""
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())
+    from relaydesk.db import get_database
+    from relaydesk.knowledge import service
+    from relaydesk.knowledge.evaluation import _resolve, load_queries
+    from relaydesk.knowledge.index import CANDIDATES, embed_query, features_for_query
+    from relaydesk.ml.embeddings import one_torch_thread
+
+    queries = load_queries(QUERIES)
+    with get_database().transaction(read_only=True) as session:
+        golds = _resolve(session, queries)
+        index = service.search_index(session)
+        rows = []
+        for query, gold in zip(queries, golds, strict=True):
+            candidates, features = features_for_query(
+                index, query.query, public_only=True, locale=None, k=CANDIDATES
+            )
+            with one_torch_thread():
+                vector = embed_query(query.query)
+            labels = np.array([int(index.article_ids[c.position]) == gold for c in candidates])
+            rows.append(
+                {"query": query.query, "gold": gold, "candidates": candidates, "features": features}
+                | {"labels": labels, "vector": vector / np.linalg.norm(vector)}
+            )
+        data = {
+            "rows": rows,
+            "article_ids": index.article_ids,
+            "titles": index.titles,
+            "passage_texts": index.passage_texts,
+            "passage_starts": index.passage_starts,
+            "dense": index.dense.float().numpy(),
+        }
+    cache.write_bytes(pickle.dumps(data))
+    return data
+
+
+def cross_validate(
+    data: dict[str, Any],
+    extra: Extra = None,
+    *,
+    seeds: int,
+    split: str,
+    regularisation: float = 0.3,
+    unanswerable_weight: float = 1.0,
+) -> np.ndarray:
+    """Per seed: ranking P@1, recall@3, then (unanswerable abstained, false abstention) at each cap."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    rows = data["rows"]
+    answerable = np.array([r["gold"] is not None for r in rows])
+    x_all = [
+        r["features"] if extra is None else np.column_stack([r["features"], extra(i)])
+        for i, r in enumerate(rows)
+    ]
+    groups = np.array([_group(data, r) for r in rows])
+    results = []
+    for seed in range(seeds):
+        if split == "grouped":
+            folds = StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(x_all, answerable, groups)
+        else:
+            folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(x_all, answerable)
+        tops, hit1, hit3 = np.zeros(len(rows)), np.zeros(len(rows), bool), np.zeros(len(rows), bool)
+        for train, test in folds:
+            x = np.vstack([x_all[i] for i in train])
+            y = np.concatenate([rows[i]["labels"] for i in train])
+            weight = np.concatenate(
+                [
+                    np.full(len(rows[i]["labels"]), 1.0 if answerable[i] else unanswerable_weight)
+                    for i in train
+                ]
+            )
+            mean, scale = x.mean(0), x.std(0) + 1e-9
+            model = LogisticRegression(C=regularisation, max_iter=5000)
+            model.fit((x - mean) / scale, y, sample_weight=weight)
+            for i in test:
+                probabilities = model.predict_proba((x_all[i] - mean) / scale)[:, 1]
+                order = np.argsort(-probabilities)
+                labels = rows[i]["labels"][order]
+                tops[i], hit1[i], hit3[i] = probabilities[order[0]], labels[0], labels[:3].any()
+        figures = [hit1[answerable].mean(), hit3[answerable].mean()]
+        ordered = np.sort(tops[answerable])
+        for cap in CAPS:
+            threshold = ordered[int(np.floor(cap * len(ordered)))]
+            figures += [(tops[~answerable] < threshold).mean(), (tops[answerable] < threshold).mean()]
+        results.append(figures)
+    return np.array(results)
+
+
+def _group(data: dict[str, Any], row: dict[str, Any]) -> int:
+    if row["gold"] is not None:
+        return int(row["gold"])
+    nearest = max(row["candidates"], key=lambda c: max(c.dense_best, c.dense_title))
+    return int(data["article_ids"][nearest.position])
+
+
+# -- extra signals ---------------------------------------------------------------------------------------
+
+
+class Tokens:
+    """MiniLM's wordpieces for queries and articles: static input embeddings and contextual token vectors."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        import torch
+
+        from relaydesk.knowledge.index import _STOPWORDS
+        from relaydesk.ml.embeddings import load_embedder
+
+        torch.set_num_threads(1)
+        self.model = load_embedder()
+        self.tokenizer = self.model.tokenizer
+        table = self.model[0].auto_model.embeddings.word_embeddings.weight.detach().float().numpy()
+        self.static = table / np.linalg.norm(table, axis=1, keepdims=True)
+        self.stop = {i for w in _STOPWORDS for i in self.tokenizer(w, add_special_tokens=False)["input_ids"]}
+        starts = [*data["passage_starts"], len(data["passage_texts"])]
+        count = len(data["article_ids"])
+        texts = [
+            [f"{data['titles'][a]}. {p}" for p in data["passage_texts"][starts[a] : starts[a + 1]]]
+            for a in range(count)
+        ]
+        self.article_ids = [
+            sorted({int(i) for i in self.content_ids(data["titles"][a] + " " + " ".join(t))})
+            for a, t in enumerate(texts)
+        ]
+        self.title_ids = [sorted(set(self.content_ids(t))) for t in data["titles"]]
+        frequency = np.zeros(len(table))
+        for ids in self.article_ids:
+            frequency[ids] += 1
+        self.idf = np.log((count + 1) / (frequency + 0.5))
+        self.article_vectors = [
+            np.vstack([v for v, _ in self.contextual([*t, data["titles"][a]])]) for a, t in enumerate(texts)
+        ]
+        self.title_vectors = self.contextual(list(data["titles"]))
+        self.query_vectors = [self.contextual([r["query"]])[0] for r in data["rows"]]
+        self.query_words = [
+            [
+                self.tokenizer(w, add_special_tokens=False)["input_ids"]
+                for w in WORD.findall(r["query"].lower())
+                if w not in _STOPWORDS
+            ]
+            for r in data["rows"]
+        ]
+
+    def content_ids(self, text: str) -> list[int]:
+        return [
+            i
+            for i in self.tokenizer(text.lower(), add_special_tokens=False)["input_ids"]
+            if i not in self.stop
+        ]
+
+    def contextual(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's content-token vectors (unit length) from MiniLM's last layer, with their ids."""
+        import torch
+
+        with torch.inference_mode():
+            batch = self.model.tokenize(texts)
+            vectors = self.model(batch)["token_embeddings"].float().numpy()
+        result = []
+        for k in range(len(texts)):
+            ids = batch["input_ids"][k].numpy()
+            keep = batch["attention_mask"][k].numpy().astype(bool)
+            keep &= np.array(
+                [
+                    int(i) not in self.stop
+                    and self.tokenizer.convert_ids_to_tokens(int(i)).strip("#").isalnum()
+                    for i in ids
+                ]
+            )
+            keep &= (ids != self.tokenizer.cls_token_id) & (ids != self.tokenizer.sep_token_id)
+            v = vectors[k][keep]
+            result.append((v / np.linalg.norm(v, axis=1, keepdims=True), ids[keep]))
+        return result
+
+
+def experiments(data: dict[str, Any]) -> dict[str, tuple[Extra, dict[str, Any]]]:
+    rows, dense = data["rows"], data["dense"]
+    passages = len(data["passage_texts"])
+    starts = [*data["passage_starts"], passages]
+    tokens: list[Tokens] = []
+
+    def tok() -> Tokens:
+        if not tokens:
+            tokens.append(Tokens(data))
+        return tokens[0]
+
+    def per_candidate(signal: Callable[[int, Any], list[float]]) -> Callable[[int], np.ndarray]:
+        memo: dict[int, np.ndarray] = {}
+
+        def extra(i: int) -> np.ndarray:
+            if i not in memo:
+                memo[i] = np.array([signal(i, c) for c in rows[i]["candidates"]])
+            return memo[i]
+
+        return extra
+
+    def static_alignment(i: int, c: Any, which: str = "article_ids") -> list[float]:
+        t = tok()
+        article = t.static[getattr(t, which)[c.position] or [0]]
+        words = t.query_words[i] or [[0]]
+        sims = np.array([(t.static[ids] @ article.T).max(1).mean() for ids in words])
+        weights = np.array([t.idf[ids].mean() for ids in words])
+        return [sims.min(), sims.mean(), (sims * weights).sum() / weights.sum()]
+
+    def contextual_alignment(i: int, c: Any) -> list[float]:
+        t = tok()
+        vectors, ids = t.query_vectors[i]
+        sims = (vectors @ t.article_vectors[c.position].T).max(1)
+        deficit = t.idf[ids] * (1 - sims)
+        return [sims.min(), sims.mean(), deficit.max(), deficit.sum() / t.idf[ids].sum()]
+
+    def title_alignment(i: int, c: Any) -> list[float]:
+        t = tok()
+        query, query_ids = t.query_vectors[i]
+        title, title_ids = t.title_vectors[c.position]
+        if len(title) == 0 or len(query) == 0:
+            return [1.0, 1.0]
+        sims = title @ query.T
+        w_title, w_query = t.idf[title_ids], t.idf[query_ids]
+        return [(w_title * sims.max(1)).sum() / w_title.sum(), (w_query * sims.max(0)).sum() / w_query.sum()]
+
+    def residual(i: int, c: Any) -> list[float]:
+        a = c.position
+        span = np.vstack([dense[starts[a] : starts[a + 1]], dense[passages + a]])
+        q = rows[i]["vector"]
+        coef, *_ = np.linalg.lstsq(span.T, q, rcond=None)
+        return [float(np.linalg.norm(q - span.T @ coef))]
+
+    def products(i: int, c: Any) -> list[float]:
+        q = rows[i]["vector"]
+        return [*(q * dense[c.best_passage]), *(q * dense[passages + c.position])]
+
+    # The articles' own principal directions (no query involved), for a lower-capacity learnt similarity.
+    basis = np.linalg.svd(dense - dense.mean(0), full_matrices=False)[2]
+
+    def reduced_products(dims: int) -> Callable[[int, Any], list[float]]:
+        def signal(i: int, c: Any) -> list[float]:
+            q = basis[:dims] @ rows[i]["vector"]
+            return [
+                *(q * (basis[:dims] @ dense[c.best_passage])),
+                *(q * (basis[:dims] @ dense[passages + c.position])),
+            ]
+
+        return signal
+
+    static = per_candidate(static_alignment)
+    contextual = per_candidate(contextual_alignment)
+    product = per_candidate(products)
+    return {
+        "baseline": (None, {}),
+        "unanswerable weight 2": (None, {"unanswerable_weight": 2.0}),
+        "logistic C 0.1": (None, {"regularisation": 0.1}),
+        "logistic C 1": (None, {"regularisation": 1.0}),
+        "static max-sim to article (min, mean, IDF mean)": (static, {}),
+        "static max-sim to article (min only)": (lambda i: static(i)[:, :1], {}),
+        "static max-sim to title": (per_candidate(lambda i, c: static_alignment(i, c, "title_ids")), {}),
+        "contextual max-sim to article (min, mean)": (lambda i: contextual(i)[:, :2], {}),
+        "contextual IDF deficit to article (max, mean)": (lambda i: contextual(i)[:, 2:], {}),
+        "contextual title<->query (IDF means)": (per_candidate(title_alignment), {}),
+        "residual after the article's span": (per_candidate(residual), {}),
+        "learnt q*p products, C 0.003": (product, {"regularisation": 0.003}),
+        "learnt q*p products, C 0.01": (product, {"regularisation": 0.01}),
+        "learnt q*p products, C 0.03": (product, {"regularisation": 0.03}),
+        "learnt q*p in 16 principal dimensions, C 0.03": (
+            per_candidate(reduced_products(16)),
+            {"regularisation": 0.03},
+        ),
+        "learnt q*p in 48 principal dimensions, C 0.03": (
+            per_candidate(reduced_products(48)),
+            {"regularisation": 0.03},
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--experiments", default="baseline", help="comma-separated names (prefixes), or 'all'"
+    )
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--split", choices=("random", "grouped", "both"), default="both")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/kb_quality_cv.pkl"))
+    args = parser.parse_args()
+    data = collect(args.cache)
+    available = experiments(data)
+    wanted = args.experiments.split(",")
+    names = [n for n in available if args.experiments == "all" or any(n.startswith(w) for w in wanted)]
+    splits = ("random", "grouped") if args.split == "both" else (args.split,)
+    print(
+        "| change | split | P@1 | recall@3 | unans. abstained at 3 / 3.5 / 4 / 4.5 / 5 % | mean"
+        " | vs baseline, seeds better |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    baselines: dict[str, np.ndarray] = {}
+    for split in splits:
+        baselines[split] = cross_validate(data, seeds=args.seeds, split=split)
+    for name in names:
+        extra, options = available[name]
+        for split in splits:
+            started = time.perf_counter()
+            per_seed = (
+                baselines[split]
+                if name == "baseline"
+                else cross_validate(data, extra, seeds=args.seeds, split=split, **options)
+            )
+            mean = per_seed.mean(0)
+            abstained = mean[2::2]
+            gain = per_seed[:, 2::2].mean(1) - baselines[split][:, 2::2].mean(1)
+            print(
+                f"| {name} | {split} | {mean[0]:.3f} | {mean[1]:.3f} | "
+                + " / ".join(f"{v:.3f}" for v in abstained)
+                + f" | {abstained.mean():.3f} | {gain.mean():+.3f}, {int((gain > 0).sum())}/{len(gain)} |",
+                flush=True,
+            )
+            print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

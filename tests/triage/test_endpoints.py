@@ -45,3 +45,27 @@ def test_triage_of_a_restricted_ticket_follows_the_ticket_visibility_rules(clien
     assert client.get(url, headers=make_agent(database, team_ids=[legal]).headers).status_code == 200
     assert client.get(url, headers=make_agent(database, Role.MANAGER).headers).status_code == 200
     assert client.get("/api/v1/tickets/999999/triage", headers=outsider.headers).status_code == 404
+
+
+def test_a_ticket_filed_through_the_api_is_triaged_like_one_from_a_channel(client, database, category_model):
+    agent = make_agent(database)
+    response = client.post(
+        "/api/v1/tickets",
+        headers=agent.headers,
+        json={
+            "customer": {"kind": "email", "value": "phone.caller@example.com"},
+            "channel": "phone",
+            "body": "Refund has not reached my card, I returned the item",
+        },
+    )
+    assert response.status_code == 201, response.text
+    ticket_id = response.json()["id"]
+    run_jobs(database)
+
+    body = client.get(f"/api/v1/tickets/{ticket_id}/triage", headers=agent.headers).json()
+    assert body["triaged"] is True
+    assert body["predictions"]["category"]["label"] == "refund_request"
+    assert (
+        client.get(f"/api/v1/tickets/{ticket_id}", headers=agent.headers).json()["category"]
+        == "refund_request"
+    )

@@ -21,9 +21,7 @@ from relaydesk.tickets.models import Message
 from relaydesk.tickets.repository import TicketRepository
 from relaydesk.tickets.schemas import CustomerRef, TicketCreate
 
-__all__ = ["PROCESS_INBOUND_JOB", "IntakeResult", "ingest"]
-
-PROCESS_INBOUND_JOB = "triage.process_inbound"
+__all__ = ["IntakeResult", "ingest"]
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
 def _after_intake(session: Session, message: Message) -> None:
     # The next steps (flags, deflection, triage) run in one job written in this same transaction; its
     # order lives in triage/pipeline.py.
-    enqueue(session, PROCESS_INBOUND_JOB, message_id=message.id)
+    enqueue(session, tickets.INBOUND_MESSAGE_JOB, message_id=message.id)
 
 
 def _attach(session: Session, message: Message, inbound: InboundMessage) -> None:

@@ -40,7 +40,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 def create_ticket(data: TicketCreate, session: SessionDep, principal: CurrentPrincipal) -> TicketOut:
     # Filing into a restricted team is allowed (a frontline agent escalating to legal); the filer
     # sees what they wrote now, and the team's restriction applies from then on.
-    return TicketOut.model_validate(service.create_ticket(session, data, Actor.of(principal)))
+    return TicketOut.model_validate(service.file_ticket(session, data, Actor.of(principal)))
 
 
 @router.get("/tickets", response_model=TicketPage)

@@ -25,11 +25,13 @@ from relaydesk.tickets.status import check_transition
 
 __all__ = [
     "DELIVER_JOB",
+    "INBOUND_MESSAGE_JOB",
     "add_agent_message",
     "add_customer_message",
     "attach_file",
     "change_status",
     "create_ticket",
+    "file_ticket",
     "get_visible_ticket",
     "hidden_team_ids",
     "latest_inbound_message",
@@ -75,8 +77,21 @@ def _resolve_customer(session: Session, data: TicketCreate) -> Customer:
     return customers.get_or_create_by_identity(session, ref.kind, ref.value, name=ref.name)
 
 
+# Every stored customer message goes through this one job (flags, deflection, triage, the missing-
+# information loop; its order lives in triage/pipeline.py). Intake enqueues it for each message it
+# stores; ``file_ticket`` for a ticket filed through the API.
+INBOUND_MESSAGE_JOB = "triage.process_inbound"
+
+
 def create_ticket(session: Session, data: TicketCreate, actor: Actor) -> Ticket:
     return open_ticket(session, data, actor)[0]
+
+
+def file_ticket(session: Session, data: TicketCreate, actor: Actor) -> Ticket:
+    """A ticket filed through the API: opened, then triaged like one that came in on a channel."""
+    ticket, message = open_ticket(session, data, actor)
+    enqueue(session, INBOUND_MESSAGE_JOB, message_id=message.id)
+    return ticket
 
 
 def open_ticket(

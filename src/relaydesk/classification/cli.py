@@ -89,10 +89,19 @@ def train_command(
             max=1.0,
             help="With --abstain-label: lowest threshold whose cross-validated abstain recall reaches this.",
         ),
-    ] = 0.8,
+    ] = 0.75,
     target_precision: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Held-out precision the abstention threshold must reach.")
     ] = 0.9,
+    fine_tune_layers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=6,
+            help="Top MiniLM layers retrained on the labels as a second opinion (0: frozen encoder only).",
+        ),
+    ] = 3,
+    fine_tune_epochs: Annotated[int, typer.Option(min=1, max=20, help="Epochs of that fine-tuning.")] = 2,
 ) -> None:
     """Train a classifier from a CSV into a self-contained model folder (no database needed)."""
     from relaydesk.classification.classifier import TrainingDataError, TrainingOptions, train
@@ -103,7 +112,13 @@ def train_command(
         raise _fail(str(exc)) from None
     if out.exists() and any(out.iterdir()):
         raise _fail(f"{out} exists and is not empty; choose a new folder")
-    options = TrainingOptions(target_precision=target_precision, use_embeddings=embeddings)
+    options = TrainingOptions(
+        target_precision=target_precision,
+        abstain_recall_target=abstain_recall_target,
+        use_embeddings=embeddings,
+        fine_tune_layers=fine_tune_layers if embeddings else 0,
+        fine_tune_epochs=fine_tune_epochs,
+    )
     out.mkdir(parents=True, exist_ok=True)
     try:
         model = train(

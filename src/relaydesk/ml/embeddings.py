@@ -35,6 +35,7 @@ __all__ = [
     "load_embedder",
     "one_torch_thread",
     "query_encoder_precision",
+    "single_text_model",
 ]
 
 # Loading must never reach the network, whatever the caller's environment says.
@@ -154,6 +155,14 @@ def _query_model(path: str, precision: str) -> SentenceTransformer:
         return model
     # A private copy: ``embed`` keeps the float32 weights that passages and classifiers are built on.
     return copy.deepcopy(model).to(torch.bfloat16)
+
+
+def single_text_model(model_path: str | Path | None = None) -> SentenceTransformer:
+    """The model ``embed_one`` runs (bf16 copy or the shared fp32 one), for callers that need more
+    than the sentence vector of one text (a classifier's fine-tuned layers read its hidden states)."""
+    path = str(model_path or default_model_path())
+    with _lock:
+        return _query_model(path, query_encoder_precision())
 
 
 def embed_one(

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from relaydesk.kit.cli import fail as _fail
 from relaydesk.settings import SettingsError, get_settings
 
 __all__ = ["app", "main"]
@@ -52,11 +53,6 @@ def _add_domain_commands() -> None:
 
 
 _add_domain_commands()
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 def _logging(level: str = "INFO") -> None:

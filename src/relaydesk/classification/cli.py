@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from relaydesk.kit.cli import fail as _fail
+
 __all__ = ["cli", "read_labelled_csv"]
 
 cli = typer.Typer(no_args_is_help=True, help="classification")
@@ -23,11 +25,6 @@ cli = typer.Typer(no_args_is_help=True, help="classification")
 
 class InputError(Exception):
     """The command's input is unusable; the message says what to fix (exit code 2)."""
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(2)
 
 
 def read_labelled_csv(path: Path, text_column: str, label_column: str) -> tuple[list[str], list[str]]:

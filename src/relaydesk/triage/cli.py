@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from relaydesk.kit.cli import fail as _fail
+
 __all__ = ["cli"]
 
 cli = typer.Typer(no_args_is_help=True, help="triage")
@@ -24,11 +26,6 @@ class Head(StrEnum):
     CATEGORY = "category"
     PRIORITY = "priority"
     TEAM = "team"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(2)
 
 
 @cli.command("import")

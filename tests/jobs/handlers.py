@@ -40,3 +40,27 @@ def fail(session: Session, **_: object) -> None:
 @task("testjobs.noop")
 def noop(session: Session, **_: object) -> None:
     return None
+
+
+@task("testjobs.long_record", lease_seconds=1800)
+def long_record(session: Session, *, ticket_id: int, key: int, take_over: bool = False) -> None:
+    """A long job: while it "works", another transaction writes (and, with ``take_over``, steals it)."""
+    from sqlalchemy import update
+
+    from relaydesk.jobs.models import Job, JobState
+
+    engine = session.get_bind()
+    with Session(engine) as other, other.begin():  # would wait for a write lock held by this job
+        other.add(
+            TicketEvent(
+                ticket_id=ticket_id, kind="test.written_meanwhile", actor_kind=AuthorKind.SYSTEM, data={}
+            )
+        )
+        if take_over:
+            other.execute(update(Job).where(Job.state == JobState.RUNNING).values(leased_by="other"))
+    session.add(
+        TicketEvent(
+            ticket_id=ticket_id, kind="test.job_ran", actor_kind=AuthorKind.SYSTEM, actor_id=key, data={}
+        )
+    )
+    session.flush()

@@ -157,3 +157,35 @@ def test_concurrent_leases_on_postgres_never_overlap(database):
         second.close()
     assert len(a) == 10 and len(b) == 10
     assert not {j.id for j in a} & {j.id for j in b}
+
+
+def _events(database, kind):
+    with database.transaction() as session:
+        return session.scalars(select(TicketEvent).where(TicketEvent.kind == kind)).all()
+
+
+def test_a_long_job_holds_its_lease_longer_and_no_write_lock_while_it_works(database):
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        enqueue(session, "testjobs.long_record", ticket_id=ticket_id, key=1)
+    started = utcnow()
+    # On SQLite a claim taken before the work would hold the one write lock: the handler's second
+    # transaction would wait for it (30 s busy timeout) and fail.
+    assert Worker(database, schedule_periodic=False).run_once() == 1
+    [job] = _jobs(database)
+    assert job.state is JobState.DONE
+    assert job.leased_until is not None and job.leased_until >= started + timedelta(seconds=1700)
+    assert (
+        len(_events(database, "test.written_meanwhile")) == 1 and len(_events(database, "test.job_ran")) == 1
+    )
+
+
+def test_a_long_job_taken_over_while_it_worked_rolls_back_its_writes(database):
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        enqueue(session, "testjobs.long_record", ticket_id=ticket_id, key=2, take_over=True)
+    Worker(database, schedule_periodic=False).run_once()
+    [job] = _jobs(database)
+    assert job.state is JobState.RUNNING and job.leased_by == "other"  # the new holder will finish it
+    assert _events(database, "test.job_ran") == []
+    assert len(_events(database, "test.written_meanwhile")) == 1

@@ -68,7 +68,7 @@ def enqueue_due_retraining(session: Session) -> int:
     return count
 
 
-@task("classification.retrain_head", max_attempts=2)
+@task("classification.retrain_head", max_attempts=2, lease_seconds=3600)
 def retrain_head_job(session: Session, head: str) -> None:
     head_row = session.get(ClassifierHead, head)
     retrain_head(session, head, activate=bool(head_row and head_row.retrain_activate))

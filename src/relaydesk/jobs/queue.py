@@ -20,6 +20,7 @@ __all__ = [
     "backoff_delay",
     "claim_for_run",
     "enqueue",
+    "extend_lease",
     "lease_due_jobs",
     "purge_finished",
     "record_failure",
@@ -140,6 +141,17 @@ def claim_for_run(session: Session, job: LeasedJob, worker_id: str) -> bool:
         update(Job)
         .where(Job.id == job.id, Job.leased_by == worker_id, Job.state == JobState.RUNNING)
         .values(state=JobState.DONE, finished_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def extend_lease(session: Session, job: LeasedJob, worker_id: str, seconds: float) -> bool:
+    """Hold the job for ``seconds`` more (a long job, before it starts), if this worker still holds it."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.leased_by == worker_id, Job.state == JobState.RUNNING)
+        .values(leased_until=utcnow() + timedelta(seconds=seconds))
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

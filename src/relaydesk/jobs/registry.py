@@ -24,21 +24,32 @@ class TaskSpec:
     every: timedelta | None
     # Called in the transaction that dead-letters the job, e.g. to mark a message "failed".
     on_dead: Handler | None = None
+    # A long job (a model retraining): its lease is extended to this many seconds before it starts, and
+    # it claims completion after its work instead of before, so the work itself holds no write lock
+    # (on SQLite one writer blocks all others). Its handler must write only after the long part.
+    lease_seconds: float | None = None
 
 
 _tasks: dict[str, TaskSpec] = {}
 
 
 def task(
-    name: str, *, max_attempts: int | None = None, on_dead: Handler | None = None
+    name: str,
+    *,
+    max_attempts: int | None = None,
+    on_dead: Handler | None = None,
+    lease_seconds: float | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(session, **args)`` as the job ``name`` ("<domain>.<verb_phrase>").
 
-    ``on_dead(session, error=..., **args)`` runs when the job runs out of attempts.
+    ``on_dead(session, error=..., **args)`` runs when the job runs out of attempts; ``lease_seconds``
+    marks a long job (see ``TaskSpec``).
     """
+    if lease_seconds is not None and lease_seconds < 1:
+        raise ValueError("a long job's lease is at least a second")
 
     def register(handler: Handler) -> Handler:
-        _register(TaskSpec(name, handler, max_attempts, None, on_dead))
+        _register(TaskSpec(name, handler, max_attempts, None, on_dead, lease_seconds))
         return handler
 
     return register

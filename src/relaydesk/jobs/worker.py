@@ -22,6 +22,7 @@ from relaydesk.jobs.queue import (
     LeasedJob,
     claim_for_run,
     enqueue,
+    extend_lease,
     lease_due_jobs,
     purge_finished,
     record_failure,
@@ -145,13 +146,22 @@ class Worker:
 
     def run_job(self, job: LeasedJob, connection: Connection | None = None) -> None:
         spec = get_task(job.name)
+        long_job = spec is not None and spec.lease_seconds is not None
         try:
+            if long_job:
+                assert spec is not None and spec.lease_seconds is not None
+                with self._transaction(connection) as session:
+                    if not extend_lease(session, job, self.worker_id, spec.lease_seconds):
+                        raise _LostLeaseError
             with self._transaction(connection) as session:
-                if not claim_for_run(session, job, self.worker_id):
+                # A long job claims after its work, so the work holds no write lock (see TaskSpec).
+                if not long_job and not claim_for_run(session, job, self.worker_id):
                     raise _LostLeaseError
                 if spec is None:
                     raise LookupError(f"no handler registered for job {job.name!r}")
                 spec.handler(session, **job.args)
+                if long_job and not claim_for_run(session, job, self.worker_id):
+                    raise _LostLeaseError
         except _LostLeaseError:
             log.warning("job %s (%s): lease lost to another worker; skipped", job.id, job.name)
             return

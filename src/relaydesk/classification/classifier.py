@@ -9,7 +9,7 @@ How a model is built (``train``):
    (frozen).
 2. A linear SVM (one-vs-rest). K-fold cross-validation (5 by default, stratified) gives an out-of-fold
    margin for every training text; the vectorisers and the SVM are refit inside each fold.
-3. A second opinion: the encoder's top layers retrained on the labels (``finetune``; 3 of 6 layers, 2
+3. A second opinion: the encoder's top layers retrained on the labels (``finetune``; 4 of 6 layers, 3
    epochs by default, off with ``fine_tune_layers=0``). Two-fold cross-validation gives its
    out-of-fold log-probabilities (two half-data runs cost one full one).
 4. The out-of-fold scores fix the combination by minimum negative log-likelihood: a softmax
@@ -93,8 +93,8 @@ class TrainingOptions:
     embedding_weight: float = 2.0
     svm_c: float = 1.0
     # Top encoder layers retrained on the labels (0: the frozen recipe only); needs use_embeddings.
-    fine_tune_layers: int = 3
-    fine_tune_epochs: int = 2
+    fine_tune_layers: int = 4
+    fine_tune_epochs: int = 3
     seed: int = 0
 
 

@@ -97,8 +97,8 @@ def train_command(
             max=6,
             help="Top MiniLM layers retrained on the labels as a second opinion (0: frozen encoder only).",
         ),
-    ] = 3,
-    fine_tune_epochs: Annotated[int, typer.Option(min=1, max=20, help="Epochs of that fine-tuning.")] = 2,
+    ] = 4,
+    fine_tune_epochs: Annotated[int, typer.Option(min=1, max=20, help="Epochs of that fine-tuning.")] = 3,
 ) -> None:
     """Train a classifier from a CSV into a self-contained model folder (no database needed)."""
     from relaydesk.classification.classifier import TrainingDataError, TrainingOptions, train

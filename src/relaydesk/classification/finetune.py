@@ -38,8 +38,8 @@ _cache_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class FineTuneOptions:
-    layers: int = 3  # top transformer layers retrained (of 6); the rest stay frozen
-    epochs: int = 2
+    layers: int = 4  # top transformer layers retrained (of 6); the rest stay frozen
+    epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 1e-4  # the transformer layers
     head_learning_rate: float = 3e-3  # the new linear head

@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from relaydesk.classification.classifier import (
-    TrainingDataError,
-    _choose_threshold,
-    _fit_temperature,
-    expected_calibration_error,
-    validate_training_data,
-)
+from relaydesk.classification.calibration import choose_threshold, expected_calibration_error, fit_temperature
+from relaydesk.classification.classifier import TrainingDataError, validate_training_data
 
 
 def test_temperature_softens_overconfident_margins():
@@ -24,7 +19,7 @@ def test_temperature_softens_overconfident_margins():
     margins[np.arange(600), winner] += 25
     labels = ["a", "b", "c"]
     truth = [labels[i] for i in truth_index]
-    temperature = _fit_temperature(margins, truth, labels)
+    temperature = fit_temperature(margins, truth, labels)
     assert temperature > 5
     scaled = np.exp(margins / temperature)
     confidence = (scaled / scaled.sum(axis=1, keepdims=True)).max(axis=1)
@@ -46,12 +41,12 @@ def test_threshold_is_the_lowest_confidence_that_keeps_the_target_precision():
     confidence = np.array([0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.58, 0.55])
     probabilities = np.stack([confidence, 1 - confidence], axis=1)
     truth = ["a"] * 8 + ["b", "b"]
-    threshold, stats = _choose_threshold(probabilities, truth, labels, None, target_precision=0.9)
+    threshold, stats = choose_threshold(probabilities, truth, labels, None, target_precision=0.9)
     # Keeping down to 0.58 gives 8/9 = 0.89 < 0.9; down to 0.6 gives 8/8.
     assert threshold == 0.6
     assert stats["threshold_precision"] == 1.0
     assert stats["threshold_coverage"] == 0.8
-    threshold, stats = _choose_threshold(probabilities, truth, labels, None, target_precision=0.8)
+    threshold, stats = choose_threshold(probabilities, truth, labels, None, target_precision=0.8)
     assert threshold == 0.55 and stats["threshold_coverage"] == 1.0
 
 
@@ -68,7 +63,7 @@ def test_abstain_threshold_separates_out_of_scope_from_unsure_in_scope():
         ]
     )
     truth = ["a", "a", "b", "oos", "oos", "oos"]
-    threshold, stats = _choose_threshold(probabilities, truth, labels, "oos", target_precision=0.9)
+    threshold, stats = choose_threshold(probabilities, truth, labels, "oos", target_precision=0.9)
     assert 0.45 < threshold <= 0.8
     assert stats["heldout_in_scope_accuracy"] == 1.0
     assert stats["heldout_abstain_recall"] == 1.0
@@ -89,7 +84,7 @@ def test_abstain_recall_target_takes_the_lowest_threshold_that_reaches_it():
         [[0.9, 0.05, 0.05], [0.1, 0.85, 0.05], [0.45, 0.3, 0.25], [0.4, 0.35, 0.25], [0.1, 0.1, 0.8]]
     )
     truth = ["a", "b", "oos", "oos", "oos"]
-    threshold, stats = _choose_threshold(
+    threshold, stats = choose_threshold(
         probabilities, truth, labels, "oos", target_precision=0.9, abstain_recall_target=0.6
     )
     assert threshold == 0.45  # abstains on the 0.40 one: 2 of 3 out-of-scope caught

@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
+from relaydesk.classification.calibration import fit_combination
 from relaydesk.classification.classifier import (
     TOP_LAYERS_FILE,
     TrainingOptions,
-    _fit_combination,
     load_classifier,
     train,
 )
@@ -47,10 +47,10 @@ def test_the_held_out_fit_weighs_an_informative_opinion_and_ignores_noise():
     margins[np.arange(600), truth] += 0.8  # a weak first opinion
     informative = np.log(np.full((600, 3), 0.05))
     informative[np.arange(600), truth] = np.log(0.9)
-    _t, weight = _fit_combination(margins, informative, [labels[t] for t in truth], labels)
+    _t, weight = fit_combination(margins, informative, [labels[t] for t in truth], labels)
     assert weight > 0.5
     noise = np.log(rng.dirichlet(np.ones(3), 600))
-    _t, weight = _fit_combination(margins, noise, [labels[t] for t in truth], labels)
+    _t, weight = fit_combination(margins, noise, [labels[t] for t in truth], labels)
     assert weight < 0.1
 
 

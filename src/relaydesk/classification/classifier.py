@@ -320,8 +320,10 @@ def train(
         say(f"fold {number}/{folds} done at {time.perf_counter() - started:.1f} s")
 
     fine_tuned = None
+    position = {label: i for i, label in enumerate(label_order)}
+    targets = [position[label] for label in labels]  # class indices, for the fine-tuned layers
     if encoded is not None:
-        fine_tuned = _fine_tuned_out_of_fold(encoded, labels, label_order, options, say)
+        fine_tuned = _fine_tuned_out_of_fold(encoded, labels, targets, len(label_order), options, say)
         say(f"fine-tuned out of fold at {time.perf_counter() - started:.1f} s")
     temperature, weight = fit_combination(margins, fine_tuned, labels, label_order)
     probabilities = softmax(margins / temperature + (weight * fine_tuned if fine_tuned is not None else 0.0))
@@ -336,7 +338,6 @@ def train(
     model = _fit(texts, labels, options, embeddings)
     model.temperature, model.threshold, model.abstain_label = temperature, threshold, abstain_label
     if encoded is not None and weight > _USELESS_WEIGHT:
-        targets = [label_order.index(label) for label in labels]
         model.top_layers = fine_tune(
             encoded.states, targets, len(label_order), _fine_tune_options(options), say
         )
@@ -399,21 +400,21 @@ def _fine_tune_options(options: TrainingOptions) -> FineTuneOptions:
 def _fine_tuned_out_of_fold(
     encoded: Encoded,
     labels: Sequence[str],
-    label_order: list[str],
+    targets: list[int],
+    classes: int,
     options: TrainingOptions,
     say: Callable[[str], None],
 ) -> FloatArray:
     """Out-of-fold log-probabilities of the fine-tuned layers: two folds, each trained on one half."""
     from sklearn.model_selection import StratifiedKFold
 
-    targets = np.array([label_order.index(label) for label in labels])
-    out = np.zeros((len(labels), len(label_order)))
+    out = np.zeros((len(labels), classes))
     splitter = StratifiedKFold(n_splits=2, shuffle=True, random_state=options.seed)
     for number, (fit_index, held_index) in enumerate(splitter.split(np.zeros(len(labels)), labels), start=1):
         top = fine_tune(
             [encoded.states[i] for i in fit_index],
-            targets[fit_index].tolist(),
-            len(label_order),
+            [targets[i] for i in fit_index],
+            classes,
             _fine_tune_options(options),
             say,
         )

@@ -169,10 +169,9 @@ def predict(
     active_id, active_path, shadow_id, shadow_path = pointers
     if shadow_id is None or shadow_id == active_id:
         return _predict_with(session, head, active_id, active_path, text, embedding)
-    if embedding is None and any(
-        _load(session, *pointer)[1].use_embeddings
-        for pointer in ((active_id, active_path), (shadow_id, shadow_path))
-    ):
+    models = [_load(session, *pointer)[1] for pointer in ((active_id, active_path), (shadow_id, shadow_path))]
+    # Models with fine-tuned layers run their own (cached) encoder pass and read no embedding.
+    if embedding is None and any(m.use_embeddings and m.top_layers is None for m in models):
         # The active and the shadow model share one encoding of the text.
         from relaydesk.classification.classifier import _embed
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from relaydesk.jobs import task
+from relaydesk.jobs.models import Job, JobState
 from relaydesk.tickets.enums import AuthorKind
 from relaydesk.tickets.models import TicketEvent
 
@@ -45,10 +46,6 @@ def noop(session: Session, **_: object) -> None:
 @task("testjobs.long_record", lease_seconds=1800)
 def long_record(session: Session, *, ticket_id: int, key: int, take_over: bool = False) -> None:
     """A long job: while it "works", another transaction writes (and, with ``take_over``, steals it)."""
-    from sqlalchemy import update
-
-    from relaydesk.jobs.models import Job, JobState
-
     engine = session.get_bind()
     with Session(engine) as other, other.begin():  # would wait for a write lock held by this job
         other.add(

@@ -146,12 +146,12 @@ class Worker:
 
     def run_job(self, job: LeasedJob, connection: Connection | None = None) -> None:
         spec = get_task(job.name)
-        long_job = spec is not None and spec.lease_seconds is not None
+        long_lease = spec.lease_seconds if spec is not None else None
+        long_job = long_lease is not None
         try:
-            if long_job:
-                assert spec is not None and spec.lease_seconds is not None
+            if long_lease is not None:
                 with self._transaction(connection) as session:
-                    if not extend_lease(session, job, self.worker_id, spec.lease_seconds):
+                    if not extend_lease(session, job, self.worker_id, long_lease):
                         raise _LostLeaseError
             with self._transaction(connection) as session:
                 # A long job claims after its work, so the work holds no write lock (see TaskSpec).

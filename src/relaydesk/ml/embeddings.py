@@ -157,12 +157,14 @@ def _query_model(path: str, precision: str) -> SentenceTransformer:
     return copy.deepcopy(model).to(torch.bfloat16)
 
 
-def single_text_model(model_path: str | Path | None = None) -> SentenceTransformer:
+def single_text_model(
+    model_path: str | Path | None = None, precision: str | None = None
+) -> SentenceTransformer:
     """The model ``embed_one`` runs (bf16 copy or the shared fp32 one), for callers that need more
     than the sentence vector of one text (a classifier's fine-tuned layers read its hidden states)."""
     path = str(model_path or default_model_path())
     with _lock:
-        return _query_model(path, query_encoder_precision())
+        return _query_model(path, query_encoder_precision(precision))
 
 
 def embed_one(
@@ -178,10 +180,7 @@ def embed_one(
     """
     import torch
 
-    chosen = query_encoder_precision(precision)
-    path = str(model_path or default_model_path())
-    with _lock:
-        model = _query_model(path, chosen)
+    model = single_text_model(model_path, precision)
     prepare = getattr(model, "preprocess", None) or model.tokenize
     with torch.inference_mode():
         output = model(prepare([text]))["sentence_embedding"][0]

@@ -1,13 +1,24 @@
-"""The single-text query encoder (``embed_one``) against the float32 batch path (``embed``)."""
+"""The one-text encoder (``encode_one`` / ``embed_one``) against the float32 torch reference (``embed``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from relaydesk.knowledge.index import embed_query
-from relaydesk.ml.embeddings import embed, embed_one, load_embedder, one_torch_thread, query_encoder_precision
+from relaydesk.ml.embeddings import (
+    _export,
+    embed,
+    embed_one,
+    encode_one,
+    load_embedder,
+    one_torch_thread,
+    query_encoder,
+    single_text_model,
+)
 
 TEXTS = [
     "reset password",
@@ -17,66 +28,78 @@ TEXTS = [
 ]
 
 
-def _cosines(vectors: list[np.ndarray], reference: np.ndarray) -> np.ndarray:
-    return np.sum(np.array(vectors) * reference, axis=1)
-
-
-def test_bf16_query_vectors_agree_with_float32_batch_vectors() -> None:
-    with one_torch_thread():
-        vectors = [embed_one(text, precision="bf16") for text in TEXTS]
+def test_onnx_query_vectors_agree_with_float32_batch_vectors() -> None:
+    vectors = [embed_one(text) for text in TEXTS]
     assert all(v.dtype == np.float32 and v.shape == (384,) for v in vectors)
     assert np.allclose([np.linalg.norm(v) for v in vectors], 1.0, atol=1e-5)
-    cosines = _cosines(vectors, embed(TEXTS))
-    assert cosines.min() > 0.9995, cosines
-    # bf16 is a different computation, not the float32 one under another name.
-    assert cosines.min() < 1 - 1e-7
+    cosines = np.sum(np.array(vectors) * embed(TEXTS), axis=1)
+    assert cosines.min() >= 0.9999, cosines
+
+
+def test_hidden_states_are_every_layer_of_the_float32_transformer() -> None:
+    model = load_embedder()
+    bert: Any = model[0].auto_model
+    for text in TEXTS:
+        encoded = encode_one(text)
+        tokens = model.preprocess([text])
+        with torch.inference_mode():
+            reference = bert(
+                input_ids=tokens["input_ids"],
+                attention_mask=tokens["attention_mask"],
+                token_type_ids=tokens["token_type_ids"],
+                output_hidden_states=True,
+            ).hidden_states
+        assert len(encoded.hidden_states) == bert.config.num_hidden_layers + 1
+        for ours, theirs in zip(encoded.hidden_states, reference, strict=True):
+            assert ours.dtype == np.float32 and ours.shape == (tokens["input_ids"].shape[1], 384)
+            assert np.allclose(ours, theirs[0].numpy(), atol=1e-4)
+        # The sentence vector is the model's mean pooling of the last layer, normalised.
+        pooled = encoded.hidden_states[-1].mean(axis=0)
+        assert np.allclose(encoded.vector, pooled / np.linalg.norm(pooled), atol=1e-6)
 
 
 def test_fp32_query_vectors_are_the_batch_vectors() -> None:
     with one_torch_thread():
-        vectors = [embed_one(text, precision="fp32") for text in TEXTS]
+        vectors = [embed_one(text, encoder="fp32") for text in TEXTS]
     assert np.allclose(np.array(vectors), embed(TEXTS), atol=1e-5)
-
-
-def test_bf16_query_encoder_leaves_the_shared_model_in_float32() -> None:
     with one_torch_thread():
-        embed_one(TEXTS[0], precision="bf16")
-    assert {p.dtype for p in load_embedder().parameters()} == {torch.float32}
-    # What classification embeds one text at a time with is unchanged.
-    single = embed(TEXTS[:1], single_thread=True)[0]
-    with one_torch_thread():
-        reference = embed_one(TEXTS[0], precision="fp32")
-    assert np.allclose(single, reference, atol=1e-5)
+        fp32 = encode_one(TEXTS[1], encoder="fp32")
+    onnx = encode_one(TEXTS[1])
+    assert all(
+        np.allclose(a, b, atol=1e-4) for a, b in zip(fp32.hidden_states, onnx.hidden_states, strict=True)
+    )
 
 
-def test_setting_turns_the_bf16_query_encoder_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_onnx_export_leaves_the_shared_torch_model_alone() -> None:
+    model = single_text_model()
+    assert model is load_embedder()
+    bert: Any = model[0].auto_model
+    attention = bert.config._attn_implementation
+    before = embed(TEXTS)
+    graph = _export(model)  # traces a private copy in eager attention
+    assert graph.startswith(b"\x08")  # an ONNX ModelProto (field 1, ir_version)
+    assert bert.config._attn_implementation == attention
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    assert np.array_equal(embed(TEXTS), before)
+
+
+def test_setting_picks_the_torch_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RELAYDESK_QUERY_ENCODER", "fp32")
-    assert query_encoder_precision() == "fp32"
+    assert query_encoder() == "fp32"
     with one_torch_thread():
         vector = embed_query(TEXTS[1])
     assert np.allclose(vector, embed(TEXTS[1:2])[0], atol=1e-5)
-    monkeypatch.setenv("RELAYDESK_QUERY_ENCODER", "bf16")
-    with one_torch_thread():
-        assert np.array_equal(embed_query(TEXTS[1]), embed_one(TEXTS[1], precision="bf16"))
+    monkeypatch.setenv("RELAYDESK_QUERY_ENCODER", "auto")
+    assert query_encoder() == "onnx"
+    assert np.array_equal(embed_query(TEXTS[1]), embed_one(TEXTS[1], encoder="auto"))
+    monkeypatch.delenv("RELAYDESK_QUERY_ENCODER")
+    assert query_encoder() == "onnx"
 
 
-@pytest.mark.parametrize(
-    ("avx512_bf16", "amx", "expected"), [(True, False, "bf16"), (False, True, "bf16"), (False, False, "fp32")]
-)
-def test_auto_uses_bf16_only_where_the_cpu_computes_it_natively(
-    monkeypatch: pytest.MonkeyPatch, avx512_bf16: bool, amx: bool, expected: str
-) -> None:
-    monkeypatch.delenv("RELAYDESK_QUERY_ENCODER", raising=False)
-    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
-    assert query_encoder_precision() == expected
-    assert query_encoder_precision("auto") == expected
-    assert query_encoder_precision("fp32") == "fp32"
-
-
-def test_unknown_query_encoder_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RELAYDESK_QUERY_ENCODER", "int8")
+@pytest.mark.parametrize("setting", ["bf16", "int8"])
+def test_unknown_query_encoder_setting_is_refused(monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    monkeypatch.setenv("RELAYDESK_QUERY_ENCODER", setting)
     with pytest.raises(ValueError, match="RELAYDESK_QUERY_ENCODER"):
-        query_encoder_precision()
-    with pytest.raises(ValueError, match="auto, bf16, fp32"):
-        embed_one(TEXTS[0], precision="fp16")
+        query_encoder()
+    with pytest.raises(ValueError, match="auto, fp32"):
+        embed_one(TEXTS[0], encoder="fp16")

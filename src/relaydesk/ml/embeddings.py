@@ -63,6 +63,9 @@ QUERY_ENCODERS = ("auto", "fp32")
 # ONNX Runtime threads for one text. Two were measured best on the 2-core dev VM (see ml/README.md).
 ONNX_THREADS = 2
 
+# Whether ONNX Runtime's pool threads spin while they wait for work (see ml/README.md).
+ONNX_SPINNING = False
+
 FloatArray = npt.NDArray[np.float32]
 
 
@@ -243,8 +246,7 @@ class _OnnxEncoder:
         options.intra_op_num_threads = ONNX_THREADS
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle pool threads sleep instead of spinning: the cores are shared with the rest of the server.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if ONNX_SPINNING else "0")
         self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
             graph, options, providers=["CPUExecutionProvider"]
         )

@@ -43,8 +43,10 @@ __all__ = [
     "encode_one",
     "load_embedder",
     "one_torch_thread",
+    "onnx_session",
     "query_encoder",
     "single_text_model",
+    "to_onnx",
 ]
 
 # Loading must never reach the network, whatever the caller's environment says.
@@ -215,41 +217,53 @@ def _export(model: SentenceTransformer) -> bytes:
 
     layers = transformer.config.num_hidden_layers
     outputs = [f"hidden_state_{i}" for i in range(layers + 1)]
+    return to_onnx(HiddenStates(), tuple(sample[n] for n in names), names, outputs)
+
+
+def to_onnx(module: Any, example: tuple[Any, ...], inputs: list[str], outputs: list[str]) -> bytes:
+    """A torch module traced into an ONNX graph whose inputs and outputs are (batch, tokens, ...)."""
+    import torch
+
     # The tracer warns about branches on shapes: one unpadded text never takes them.
     with torch.no_grad(), warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
         warnings.simplefilter("ignore")
         graph = Path(folder) / "model.onnx"
         torch.onnx.export(
-            HiddenStates(),
-            tuple(sample[n] for n in names),
+            module,
+            example,
             graph,
-            input_names=names,
+            input_names=inputs,
             output_names=outputs,
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + outputs},
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in inputs + outputs},
             opset_version=17,
             dynamo=False,
         )
         return graph.read_bytes()
 
 
+def onnx_session(graph: bytes) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime session for one text's work on a request's path (this encoder, and the layers
+    a classifier fine-tuned on top of it): ``ONNX_THREADS`` threads, ``ONNX_SPINNING``, all graph
+    optimisations, on the CPU."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = ONNX_THREADS
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if ONNX_SPINNING else "0")
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
 class _OnnxEncoder:
     """One text through the model's transformer in ONNX Runtime, then its pooling, in numpy."""
 
     def __init__(self, model: SentenceTransformer) -> None:
-        import onnxruntime
 
         self.model = model
         self.pooling = _pooling(model)
         started = time.perf_counter()
-        graph = _export(model)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = ONNX_THREADS
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if ONNX_SPINNING else "0")
-        self.session: onnxruntime.InferenceSession = onnxruntime.InferenceSession(
-            graph, options, providers=["CPUExecutionProvider"]
-        )
+        self.session: onnxruntime.InferenceSession = onnx_session(_export(model))
         self.inputs = [i.name for i in self.session.get_inputs()]
         log.info("query encoder exported to ONNX in %.1f s", time.perf_counter() - started)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from relaydesk.classification.classifier import (
     load_classifier,
     train,
 )
-from relaydesk.classification.finetune import FineTuneOptions, encode, fine_tune
+from relaydesk.classification.finetune import FineTuneOptions, encode, fine_tune, seconds_per_epoch
 from tests.classification.conftest import read_rows
 
 OPTIONS = TrainingOptions(fine_tune_layers=2, fine_tune_epochs=2, folds=3)
@@ -87,9 +88,53 @@ def test_one_text_on_the_request_path_agrees_with_the_batch_path(fine_tuned, cli
     val_texts, _ = read_rows(clinc_slice[1])
     batch = model.predict(val_texts[:12])
     for text, together in zip(val_texts[:12], batch, strict=True):
-        alone = model.predict_one(text)  # the single-text encoder (bfloat16 where the CPU has it)
+        alone = model.predict_one(text)  # ONNX Runtime, on float32 states (the batch keeps float16)
         assert alone.top[0][0] == together.top[0][0]
-        assert alone.confidence == pytest.approx(together.confidence, abs=0.03)
+        assert alone.confidence == pytest.approx(together.confidence, abs=0.01)
+
+
+def test_the_onnx_runtime_copy_of_the_layers_scores_one_text_as_torch_does(
+    fine_tuned, clinc_slice, monkeypatch
+):
+    model, _folder = fine_tuned
+    val_texts, _ = read_rows(clinc_slice[1])
+    encoded = encode(val_texts[:1], 2)
+    onnx = model.top_layers.logits(encoded.states)
+    monkeypatch.setenv("RELAYDESK_QUERY_ENCODER", "fp32")  # the torch reference path
+    np.testing.assert_allclose(onnx, model.top_layers.logits(encoded.states), atol=1e-4)
+
+
+def test_fine_tuning_runs_a_fraction_of_an_epoch(clinc_slice):
+    texts, labels = read_rows(clinc_slice[0])
+    classes = sorted(set(labels))
+    encoded = encode(texts, 1)
+    said: list[str] = []
+    fine_tune(
+        encoded.states,
+        [classes.index(x) for x in labels],
+        len(classes),
+        FineTuneOptions(layers=1, epochs=1.5),
+        said.append,
+    )
+    assert [m.split(":")[0] for m in said] == ["fine-tuning 1.00/1.5 epochs", "fine-tuning 1.50/1.5 epochs"]
+
+
+def test_the_epoch_estimate_grows_with_the_data(clinc_slice):
+    texts, _ = read_rows(clinc_slice[0])
+    states = encode(texts, 2).states
+    one, three = seconds_per_epoch(states, 2), seconds_per_epoch(states * 3, 2)
+    assert 0 < one < 60
+    assert 1.5 < three / one < 6  # three times the tokens: about three times the time (timing noise aside)
+
+
+def test_a_time_budget_too_short_for_fine_tuning_trains_without_it(clinc_slice):
+    texts, labels = read_rows(clinc_slice[0])
+    said: list[str] = []
+    model = train(
+        texts, labels, abstain_label="oos", options=replace(OPTIONS, time_budget_seconds=1.0), log=said.append
+    )
+    assert model.top_layers is None and model.meta["fine_tune_epochs_run"] == 0
+    assert any("0 of 2 epochs fit the 1 s budget" in m for m in said), said
 
 
 def test_a_format_1_folder_still_loads_and_a_missing_layers_file_is_named(fine_tuned, tmp_path):

@@ -29,9 +29,12 @@ recall reaches a target (0.8 by default), or else the one that maximises in-scop
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +57,7 @@ from relaydesk.classification.finetune import (
     encode,
     fine_tune,
     load_top_layers,
+    seconds_per_epoch,
 )
 
 __all__ = [
@@ -74,6 +78,8 @@ _READABLE_FORMATS = (1, 2)
 # A fine-tuned opinion the held-out fit weighs at (nearly) nothing is not worth its CPU at prediction.
 _USELESS_WEIGHT = 1e-3
 MIN_EXAMPLES_PER_CLASS = 4
+# Less fine-tuning than this is not worth its training time or its prediction cost.
+MIN_FINE_TUNE_EPOCHS = 0.5
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -98,7 +104,12 @@ class TrainingOptions:
     svm_c: float = 1.0
     # Top encoder layers retrained on the labels (0: the frozen recipe only); needs use_embeddings.
     fine_tune_layers: int = 4
-    fine_tune_epochs: int = 3
+    # At most this many epochs; fewer (down to MIN_FINE_TUNE_EPOCHS, else none) when the time budget
+    # is short for them on this CPU.
+    fine_tune_epochs: float = 3.0
+    # Wall-clock seconds the whole training should take; the fine-tuning gets what the rest leaves
+    # (None: no budget). 540 s keeps ``relaydesk model train`` under 10 minutes on a slow 2-core machine.
+    time_budget_seconds: float | None = 540.0
     seed: int = 0
 
 
@@ -306,7 +317,9 @@ def train(
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=options.seed)
     label_order = sorted(counts)
     margins = np.zeros((len(texts), len(label_order)))
-    for number, (fit_index, held_index) in enumerate(splitter.split(np.zeros(len(labels)), labels), start=1):
+
+    def out_of_fold(split: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]) -> None:
+        fit_index, held_index = split
         fold_model = _fit(
             [texts[i] for i in fit_index],
             [labels[i] for i in fit_index],
@@ -317,13 +330,24 @@ def train(
         margins[held_index] = fold_model.margins(
             [texts[i] for i in held_index], None if embeddings is None else embeddings[held_index]
         )
-        say(f"fold {number}/{folds} done at {time.perf_counter() - started:.1f} s")
+
+    # liblinear releases the GIL: the folds' SVMs train side by side, one per core.
+    workers = max(1, min(folds, os.cpu_count() or 1))
+    folds_started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for number, _ in enumerate(pool.map(out_of_fold, splitter.split(np.zeros(len(labels)), labels)), 1):
+            say(f"fold {number}/{folds} done at {time.perf_counter() - started:.1f} s")
+    # The final fit sees all the data, a fold (folds - 1) / folds of it, on one core.
+    final_fit_seconds = (time.perf_counter() - folds_started) * workers / max(1, folds - 1)
 
     fine_tuned = None
     position = {label: i for i, label in enumerate(label_order)}
     targets = [position[label] for label in labels]  # class indices, for the fine-tuned layers
+    tuning = None
     if encoded is not None:
-        fine_tuned = _fine_tuned_out_of_fold(encoded, labels, targets, len(label_order), options, say)
+        tuning = _fine_tune_plan(encoded, options, time.perf_counter() - started + final_fit_seconds, say)
+    if encoded is not None and tuning is not None:
+        fine_tuned = _fine_tuned_out_of_fold(encoded, labels, targets, len(label_order), tuning, say)
         say(f"fine-tuned out of fold at {time.perf_counter() - started:.1f} s")
     temperature, weight = fit_combination(margins, fine_tuned, labels, label_order)
     probabilities = softmax(margins / temperature + (weight * fine_tuned if fine_tuned is not None else 0.0))
@@ -337,10 +361,8 @@ def train(
     )
     model = _fit(texts, labels, options, embeddings)
     model.temperature, model.threshold, model.abstain_label = temperature, threshold, abstain_label
-    if encoded is not None and weight > _USELESS_WEIGHT:
-        model.top_layers = fine_tune(
-            encoded.states, targets, len(label_order), _fine_tune_options(options), say
-        )
+    if encoded is not None and tuning is not None and weight > _USELESS_WEIGHT:
+        model.top_layers = fine_tune(encoded.states, targets, len(label_order), tuning, say)
         model.fine_tune_layers, model.fine_tune_weight = options.fine_tune_layers, weight
     metrics = _metrics(probabilities, labels, model)
     metrics.update(threshold_stats)
@@ -351,6 +373,8 @@ def train(
         "metrics": metrics,
         "data_summary": {"n": len(texts), "label_counts": dict(sorted(counts.items()))},
         "options": options.__dict__,
+        # What the time budget allowed (``options`` holds what was asked for).
+        "fine_tune_epochs_run": tuning.epochs if tuning is not None and model.top_layers is not None else 0,
         "training_seconds": round(time.perf_counter() - started, 2),
     }
     say(f"trained in {model.meta['training_seconds']} s")
@@ -391,10 +415,27 @@ def _fit(
     return model
 
 
-def _fine_tune_options(options: TrainingOptions) -> FineTuneOptions:
-    return FineTuneOptions(
-        layers=options.fine_tune_layers, epochs=options.fine_tune_epochs, seed=options.seed
-    )
+def _fine_tune_plan(
+    encoded: Encoded, options: TrainingOptions, committed_seconds: float, say: Callable[[str], None]
+) -> FineTuneOptions | None:
+    """The fine-tuning that fits the time budget: ``options.fine_tune_epochs``, or fewer, or none.
+
+    ``committed_seconds``: what the training has spent plus what it still must (the final SVM fit).
+    The fine-tuning costs two passes per epoch (the two half-data runs out of fold, then the final run
+    on all the data) plus the out-of-fold predictions (about a third of a pass: forward only).
+    """
+    epochs = options.fine_tune_epochs
+    if options.time_budget_seconds is not None:
+        per_epoch = seconds_per_epoch(encoded.states, options.fine_tune_layers)
+        affordable = (options.time_budget_seconds - committed_seconds - per_epoch / 3) / (2 * per_epoch)
+        epochs = min(epochs, math.floor(affordable * 4) / 4)  # in quarter epochs
+        say(
+            f"fine-tuning: ~{per_epoch:.0f} s per epoch on this CPU, {max(epochs, 0):g} of "
+            f"{options.fine_tune_epochs:g} epochs fit the {options.time_budget_seconds:g} s budget"
+        )
+    if epochs < MIN_FINE_TUNE_EPOCHS:
+        return None
+    return FineTuneOptions(layers=options.fine_tune_layers, epochs=epochs, seed=options.seed)
 
 
 def _fine_tuned_out_of_fold(
@@ -402,20 +443,20 @@ def _fine_tuned_out_of_fold(
     labels: Sequence[str],
     targets: list[int],
     classes: int,
-    options: TrainingOptions,
+    tuning: FineTuneOptions,
     say: Callable[[str], None],
 ) -> FloatArray:
     """Out-of-fold log-probabilities of the fine-tuned layers: two folds, each trained on one half."""
     from sklearn.model_selection import StratifiedKFold
 
     out = np.zeros((len(labels), classes))
-    splitter = StratifiedKFold(n_splits=2, shuffle=True, random_state=options.seed)
+    splitter = StratifiedKFold(n_splits=2, shuffle=True, random_state=tuning.seed)
     for number, (fit_index, held_index) in enumerate(splitter.split(np.zeros(len(labels)), labels), start=1):
         top = fine_tune(
             [encoded.states[i] for i in fit_index],
             [targets[i] for i in fit_index],
             classes,
-            _fine_tune_options(options),
+            tuning,
             say,
         )
         out[held_index] = log_softmax(top.logits([encoded.states[i] for i in held_index]))

@@ -98,7 +98,18 @@ def train_command(
             help="Top MiniLM layers retrained on the labels as a second opinion (0: frozen encoder only).",
         ),
     ] = 4,
-    fine_tune_epochs: Annotated[int, typer.Option(min=1, max=20, help="Epochs of that fine-tuning.")] = 3,
+    fine_tune_epochs: Annotated[
+        float,
+        typer.Option(min=0.5, max=20, help="Most epochs of that fine-tuning (the budget may allow fewer)."),
+    ] = 3.0,
+    time_budget: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Minutes the training may take: the fine-tuning gets the epochs that fit what the rest "
+            "leaves, measured on this CPU (0: no limit).",
+        ),
+    ] = 9.0,
 ) -> None:
     """Train a classifier from a CSV into a self-contained model folder (no database needed)."""
     from relaydesk.classification.classifier import TrainingDataError, TrainingOptions, train
@@ -115,6 +126,7 @@ def train_command(
         use_embeddings=embeddings,
         fine_tune_layers=fine_tune_layers if embeddings else 0,
         fine_tune_epochs=fine_tune_epochs,
+        time_budget_seconds=time_budget * 60 or None,
     )
     out.mkdir(parents=True, exist_ok=True)
     try:

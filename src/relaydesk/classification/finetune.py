@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Encoded", "FineTuneOptions", "TopLayers", "encode", "fine_tune", "load_top_layers"]
+__all__ = [
+    "Encoded",
+    "FineTuneOptions",
+    "TopLayers",
+    "encode",
+    "fine_tune",
+    "load_top_layers",
+    "seconds_per_epoch",
+]
 
 FloatArray = npt.NDArray[np.float64]
 _ENCODE_BATCH = 64
@@ -39,7 +48,7 @@ _cache_lock = threading.Lock()
 @dataclass(frozen=True)
 class FineTuneOptions:
     layers: int = 4  # top transformer layers retrained (of 6); the rest stay frozen
-    epochs: int = 3
+    epochs: float = 3.0  # passes over the data; a fraction trains on that share of one more pass
     batch_size: int = 32
     learning_rate: float = 1e-4  # the transformer layers
     head_learning_rate: float = 3e-3  # the new linear head
@@ -59,12 +68,6 @@ def _model() -> Any:
     from relaydesk.ml.embeddings import load_embedder
 
     return load_embedder()
-
-
-def _single_text_model() -> Any:
-    from relaydesk.ml.embeddings import single_text_model
-
-    return single_text_model()
 
 
 def _split_layer(layers: int) -> int:
@@ -89,13 +92,32 @@ def encode(texts: Sequence[str], layers: int) -> Encoded:
             if hit is not None:
                 _cache.move_to_end(key)
                 return Encoded(hit[0][None, :], [hit[1]])
-    # One text is a prediction on a request's path: the single-text model (bfloat16 where the CPU has
-    # it natively, ~40 % less CPU; vectors within a cosine of 0.9999 of float32, see ml.embeddings).
-    model = _model() if len(texts) != 1 else _single_text_model()
+    if len(texts) == 1:
+        # A prediction on a request's path: the single-text encoder (ONNX Runtime, ``ml.embeddings``).
+        from relaydesk.ml.embeddings import encode_one
+
+        one = encode_one(texts[0])
+        embeddings = one.vector[None, :]
+        states: list[Any] = [torch.from_numpy(one.hidden_states[split])]
+    else:
+        embeddings, states = _encode_batches(texts, split)
+    if len(texts) == 1:
+        with _cache_lock:
+            _cache[(split, texts[0])] = (embeddings[0], states[0])
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return Encoded(embeddings, states)
+
+
+def _encode_batches(texts: Sequence[str], split: int) -> tuple[npt.NDArray[np.float32], list[Any]]:
+    """Many texts through the shared torch model, in batches of similar length (little padding)."""
+    import torch
+
+    model = _model()
     tokenizer, bert = model.tokenizer, model[0].auto_model
     embeddings = np.zeros((len(texts), bert.config.hidden_size), dtype=np.float32)
     states: list[Any] = [None] * len(texts)
-    order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: little padding
+    order = np.argsort([len(t) for t in texts], kind="stable")
     with torch.inference_mode():
         for start in range(0, len(texts), _ENCODE_BATCH):
             index = order[start : start + _ENCODE_BATCH]
@@ -114,12 +136,7 @@ def encode(texts: Sequence[str], layers: int) -> Encoded:
             lengths = mask.sum(dim=1).tolist()
             for row, i in enumerate(index):
                 states[int(i)] = hidden[split][row, : int(lengths[row])].to(torch.float16).clone()
-    if len(texts) == 1:
-        with _cache_lock:
-            _cache[(split, texts[0])] = (embeddings[0], states[0])
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    return Encoded(embeddings, states)
+    return embeddings, states
 
 
 def _mean_pool(hidden: Any, mask: Any) -> Any:
@@ -139,24 +156,48 @@ def _pad(states: Sequence[Any]) -> tuple[Any, Any]:
     return hidden, mask
 
 
+def _as_module(top: TopLayers) -> Any:
+    """``top`` as a torch module (states, mask -> logits), with frozen weights, for the ONNX export."""
+    import torch
+
+    class Forward(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers, self.head = top.layers, top.head
+            for parameter in self.parameters():
+                parameter.requires_grad_(False)
+
+        def forward(self, hidden: Any, mask: Any) -> Any:
+            return top._forward(hidden, mask)
+
+    return Forward().eval()
+
+
 class TopLayers:
     """The retrained top layers of the encoder and a linear head: states -> class logits."""
 
     def __init__(self, layers: Any, head: Any) -> None:
         self.layers = layers  # torch.nn.ModuleList
         self.head = head  # torch.nn.Linear
-        self._copies: dict[Any, TopLayers] = {}  # the same weights in another precision
+        self._session: Any = None  # the same layers in ONNX Runtime, for one text (built on first use)
+        self._session_lock = threading.Lock()
 
-    def _in(self, dtype: Any) -> TopLayers:
+    def _onnx_session(self) -> Any:
+        """These layers exported to ONNX and loaded in ONNX Runtime (in memory, once per model)."""
+        with self._session_lock:
+            if self._session is None:
+                from relaydesk.ml.embeddings import onnx_session
+
+                self._session = onnx_session(self._export())
+            return self._session
+
+    def _export(self) -> bytes:
         import torch
 
-        if dtype == torch.float32:
-            return self
-        if dtype not in self._copies:
-            self._copies[dtype] = TopLayers(
-                copy.deepcopy(self.layers).to(dtype), copy.deepcopy(self.head).to(dtype)
-            )
-        return self._copies[dtype]
+        from relaydesk.ml.embeddings import to_onnx
+
+        example = (torch.zeros(1, 3, int(self.head.in_features)), torch.ones(1, 3, dtype=torch.long))
+        return to_onnx(_as_module(self), example, ["hidden", "mask"], ["logits"])
 
     def _forward(self, hidden: Any, mask: Any) -> Any:
         import torch
@@ -171,21 +212,24 @@ class TopLayers:
         return self.head(_mean_pool(hidden, mask))
 
     def logits(self, states: Sequence[Any], batch_size: int = 128) -> FloatArray:
-        """Class logits; one text runs in the single-text model's precision (see ``encode``)."""
+        """Class logits; one text runs in ONNX Runtime where the single-text encoder does (see ``encode``)."""
         import torch
 
-        top = self
-        if len(states) == 1:
-            top = self._in(next(_single_text_model()[0].auto_model.parameters()).dtype)
-        top.layers.eval()
-        dtype = next(top.layers.parameters()).dtype
+        from relaydesk.ml.embeddings import query_encoder
+
+        if len(states) == 1 and query_encoder() == "onnx":
+            hidden = states[0].to(torch.float32).numpy()[None, :, :]
+            mask = np.ones(hidden.shape[:2], dtype=np.int64)
+            result: FloatArray = self._onnx_session().run(None, {"hidden": hidden, "mask": mask})[0]
+            return result.astype(np.float64)
+        self.layers.eval()
         out = np.zeros((len(states), int(self.head.out_features)), dtype=np.float64)
         order = np.argsort([int(s.shape[0]) for s in states], kind="stable")
         with torch.inference_mode():
             for start in range(0, len(states), batch_size):
                 index = order[start : start + batch_size]
                 hidden, mask = _pad([states[i] for i in index])
-                out[index] = top._forward(hidden.to(dtype), mask).float().numpy()
+                out[index] = self._forward(hidden, mask).numpy()
         return out
 
     def save(self, path: Path) -> None:
@@ -203,14 +247,50 @@ def load_top_layers(path: Path) -> TopLayers:
     import torch
 
     state = torch.load(path, map_location="cpu", weights_only=True)
-    split = _split_layer(int(state["count"]))
-    layers = copy.deepcopy(_model()[0].auto_model.encoder.layer[split:])
-    layers.load_state_dict({k: v.to(torch.float32) for k, v in state["layers"].items()})
-    head_weight = state["head"]["weight"]
-    head = torch.nn.Linear(int(head_weight.shape[1]), int(head_weight.shape[0]))
-    head.load_state_dict(state["head"])
-    layers.eval()
-    return TopLayers(layers, head)
+    top = _new_top_layers(int(state["count"]), int(state["head"]["weight"].shape[0]))
+    top.layers.load_state_dict({k: v.to(torch.float32) for k, v in state["layers"].items()})
+    top.head.load_state_dict(state["head"])
+    top.layers.eval()
+    return top
+
+
+def _batches(states: Sequence[Any], batch_size: int) -> list[npt.NDArray[np.intp]]:
+    """Batches of similar length (little padding)."""
+    order = np.argsort([int(s.shape[0]) for s in states], kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def _new_top_layers(layers: int, classes: int) -> TopLayers:
+    import torch
+
+    split = _split_layer(layers)
+    hidden_size = int(_model()[0].auto_model.config.hidden_size)
+    return TopLayers(
+        copy.deepcopy(_model()[0].auto_model.encoder.layer[split:]), torch.nn.Linear(hidden_size, classes)
+    )
+
+
+def seconds_per_epoch(states: Sequence[Any], layers: int, batch_size: int = 32, probes: int = 6) -> float:
+    """Estimated CPU seconds of one fine-tuning pass over ``states``, from a few timed training steps.
+
+    The cost of a step grows with its tokens, so the probes' seconds per token are scaled to all the
+    tokens; it lets training fit its fine-tuning to a time budget on whatever CPU it runs on.
+    """
+    batches = _batches(states, batch_size)
+    picked = np.random.default_rng(0).choice(len(batches), size=min(probes + 1, len(batches)), replace=False)
+    top = _new_top_layers(layers, 2)
+    top.layers.train()
+    elapsed, tokens = 0.0, 0
+    for number, b in enumerate(picked):
+        hidden, mask = _pad([states[i] for i in batches[b]])
+        started = time.perf_counter()
+        top._forward(hidden, mask).sum().backward()  # type: ignore[no-untyped-call]
+        if number:  # the first step warms the allocator and the kernels up
+            elapsed += time.perf_counter() - started
+            tokens += int(hidden.shape[0] * hidden.shape[1])
+    padded = sum(len(b) * max(int(states[i].shape[0]) for i in b) for b in batches)
+    # The optimiser step and bookkeeping come on top of forward and backward (~10 %, measured).
+    return 1.1 * elapsed / max(1, tokens) * padded
 
 
 def fine_tune(
@@ -225,14 +305,10 @@ def fine_tune(
 
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
-    split = _split_layer(options.layers)
-    layers = copy.deepcopy(_model()[0].auto_model.encoder.layer[split:])
-    head = torch.nn.Linear(int(states[0].shape[1]), classes)
-    top = TopLayers(layers, head)
+    top = _new_top_layers(options.layers, classes)
+    layers, head = top.layers, top.head
     y = torch.as_tensor(np.asarray(targets), dtype=torch.long)
-    # Batches of similar length (little padding), visited in a new random order every epoch.
-    order = np.argsort([int(s.shape[0]) for s in states], kind="stable")
-    batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
+    batches = _batches(states, options.batch_size)
     optimizer = torch.optim.AdamW(
         [
             {"params": list(layers.parameters()), "lr": options.learning_rate},
@@ -240,7 +316,7 @@ def fine_tune(
         ],
         weight_decay=0.01,
     )
-    steps = max(1, options.epochs * len(batches))
+    steps = max(1, round(options.epochs * len(batches)))
     warmup = max(1, steps // 10)
 
     def rate(step: int) -> float:  # linear warm-up over a tenth of the steps, then linear decay to 0
@@ -248,27 +324,30 @@ def fine_tune(
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
     layers.train()
-    for epoch in range(options.epochs):
-        total = 0.0
-        for b in rng.permutation(len(batches)):
-            index = batches[b]
-            hidden, mask = _pad([states[i] for i in index])
-            loss = torch.nn.functional.cross_entropy(
-                top._forward(hidden, mask), y[index], label_smoothing=options.label_smoothing
-            )
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            optimizer.zero_grad()
-            schedule.step()
-            total += float(loss.detach())
-        if log is not None:
-            log(f"fine-tuning epoch {epoch + 1}/{options.epochs}: loss {total / max(1, len(batches)):.3f}")
+    # The batches in a new random order every pass; the last pass stops where the steps run out.
+    visits = np.concatenate([rng.permutation(len(batches)) for _ in range(math.ceil(steps / len(batches)))])
+    total, count, last = 0.0, 0, 0.0
+    for step, b in enumerate(visits[:steps], start=1):
+        index = batches[b]
+        hidden, mask = _pad([states[i] for i in index])
+        loss = torch.nn.functional.cross_entropy(
+            top._forward(hidden, mask), y[index], label_smoothing=options.label_smoothing
+        )
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        optimizer.zero_grad()
+        schedule.step()
+        last = float(loss.detach())
+        total, count = total + last, count + 1
+        if log is not None and (step % len(batches) == 0 or step == steps):
+            log(f"fine-tuning {step / len(batches):.2f}/{options.epochs:g} epochs: loss {total / count:.3f}")
+            total, count = 0.0, 0
     layers.eval()
     with torch.no_grad():
         for parameter in layers.parameters():
             parameter.requires_grad_(False)
             # Served as saved: the file keeps half precision, so the model in memory does too.
             parameter.copy_(parameter.to(torch.float16).to(parameter.dtype))
-    if math.isnan(total):
+    if math.isnan(last):
         raise RuntimeError("fine-tuning diverged (loss is NaN)")
     return top

@@ -289,7 +289,8 @@ def seconds_per_epoch(states: Sequence[Any], layers: int, batch_size: int = 32, 
             elapsed += time.perf_counter() - started
             tokens += int(hidden.shape[0] * hidden.shape[1])
     padded = sum(len(b) * max(int(states[i].shape[0]) for i in b) for b in batches)
-    # The optimiser step and bookkeeping come on top of forward and backward (~10 %, measured).
+    # The optimiser step and bookkeeping come on top of forward and backward: ~10 % (BANKING77 on the
+    # 2-core EPYC VM: 85 s per epoch estimated, 79-88 s per epoch run).
     return 1.1 * elapsed / max(1, tokens) * padded
 
 

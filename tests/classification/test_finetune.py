@@ -127,6 +127,12 @@ def test_the_epoch_estimate_grows_with_the_data(clinc_slice):
     assert 1.5 < three / one < 6  # three times the tokens: about three times the time (timing noise aside)
 
 
+def test_the_epoch_estimate_of_a_single_batch_is_timed(clinc_slice):
+    texts, _ = read_rows(clinc_slice[0])
+    states = encode(texts[:20], 1).states  # fewer texts than one batch
+    assert seconds_per_epoch(states, 1) > 0
+
+
 def test_a_time_budget_too_short_for_fine_tuning_trains_without_it(clinc_slice):
     texts, labels = read_rows(clinc_slice[0])
     said: list[str] = []

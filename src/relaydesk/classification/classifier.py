@@ -7,11 +7,13 @@ How a model is built (``train``):
 
 1. Features: word 1-2-gram and character 2-5-gram TF-IDF, plus the all-MiniLM-L6-v2 sentence embedding
    (frozen).
-2. A linear SVM (one-vs-rest). K-fold cross-validation (5 by default, stratified) gives an out-of-fold
-   margin for every training text; the vectorisers and the SVM are refit inside each fold.
-3. A second opinion: the encoder's top layers retrained on the labels (``finetune``; 4 of 6 layers, 3
-   epochs by default, off with ``fine_tune_layers=0``). Two-fold cross-validation gives its
-   out-of-fold log-probabilities (two half-data runs cost one full one).
+2. A linear SVM (one-vs-rest). K-fold cross-validation (5 by default, stratified, the folds on two
+   threads) gives an out-of-fold margin for every training text; the vectorisers and the SVM are refit
+   inside each fold.
+3. A second opinion: the encoder's top layers retrained on the labels (``finetune``; 4 of 6 layers, up
+   to 3 epochs, off with ``fine_tune_layers=0``). Two-fold cross-validation gives its out-of-fold
+   log-probabilities (two half-data runs cost one full one). The epochs are what fits the time budget
+   (``time_budget_seconds``, 9 minutes) on this CPU, measured by a few timed training steps.
 4. The out-of-fold scores fix the combination by minimum negative log-likelihood: a softmax
    temperature for the SVM margins and a weight for the fine-tuned log-probabilities, so
    ``softmax(margin / T + w * log p_finetuned)`` is a calibrated probability; they also fix the
@@ -343,9 +345,8 @@ def train(
     fine_tuned = None
     position = {label: i for i, label in enumerate(label_order)}
     targets = [position[label] for label in labels]  # class indices, for the fine-tuned layers
-    tuning = None
-    if encoded is not None:
-        tuning = _fine_tune_plan(encoded, options, time.perf_counter() - started + final_fit_seconds, say)
+    committed = time.perf_counter() - started + final_fit_seconds
+    tuning = _fine_tune_plan(encoded, options, committed, say) if encoded is not None else None
     if encoded is not None and tuning is not None:
         fine_tuned = _fine_tuned_out_of_fold(encoded, labels, targets, len(label_order), tuning, say)
         say(f"fine-tuned out of fold at {time.perf_counter() - started:.1f} s")

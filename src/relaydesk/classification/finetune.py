@@ -197,7 +197,7 @@ class TopLayers:
         from relaydesk.ml.embeddings import to_onnx
 
         example = (torch.zeros(1, 3, int(self.head.in_features)), torch.ones(1, 3, dtype=torch.long))
-        return to_onnx(_as_module(self), example, ["hidden", "mask"], ["logits"])
+        return to_onnx(_as_module(self), example, ["hidden", "mask"], ["logits"], {0: "batch"})
 
     def _forward(self, hidden: Any, mask: Any) -> Any:
         import torch
@@ -277,7 +277,10 @@ def seconds_per_epoch(states: Sequence[Any], layers: int, batch_size: int = 32, 
     tokens; it lets training fit its fine-tuning to a time budget on whatever CPU it runs on.
     """
     batches = _batches(states, batch_size)
+    # A first step warms the allocator and the kernels up (untimed); a single batch is timed as it is.
     picked = np.random.default_rng(0).choice(len(batches), size=min(probes + 1, len(batches)), replace=False)
+    if len(picked) == 1:
+        picked = np.repeat(picked, 2)
     top = _new_top_layers(layers, 2)
     top.layers.train()
     elapsed, tokens = 0.0, 0
@@ -285,7 +288,7 @@ def seconds_per_epoch(states: Sequence[Any], layers: int, batch_size: int = 32, 
         hidden, mask = _pad([states[i] for i in batches[b]])
         started = time.perf_counter()
         top._forward(hidden, mask).sum().backward()  # type: ignore[no-untyped-call]
-        if number:  # the first step warms the allocator and the kernels up
+        if number:
             elapsed += time.perf_counter() - started
             tokens += int(hidden.shape[0] * hidden.shape[1])
     padded = sum(len(b) * max(int(states[i].shape[0]) for i in b) for b in batches)

@@ -220,8 +220,15 @@ def _export(model: SentenceTransformer) -> bytes:
     return to_onnx(HiddenStates(), tuple(sample[n] for n in names), names, outputs)
 
 
-def to_onnx(module: Any, example: tuple[Any, ...], inputs: list[str], outputs: list[str]) -> bytes:
-    """A torch module traced into an ONNX graph whose inputs and outputs are (batch, tokens, ...)."""
+def to_onnx(
+    module: Any,
+    example: tuple[Any, ...],
+    inputs: list[str],
+    outputs: list[str],
+    output_axes: dict[int, str] | None = None,
+) -> bytes:
+    """A torch module traced into an ONNX graph whose inputs are (batch, tokens, ...) and whose outputs
+    are too, unless ``output_axes`` names their variable axes otherwise (``{0: "batch"}``: one row each)."""
     import torch
 
     # The tracer warns about branches on shapes: one unpadded text never takes them.
@@ -234,7 +241,8 @@ def to_onnx(module: Any, example: tuple[Any, ...], inputs: list[str], outputs: l
             graph,
             input_names=inputs,
             output_names=outputs,
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in inputs + outputs},
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in inputs}
+            | {n: output_axes or {0: "batch", 1: "tokens"} for n in outputs},
             opset_version=17,
             dynamo=False,
         )

@@ -45,7 +45,6 @@ __all__ = [
     "one_torch_thread",
     "onnx_session",
     "query_encoder",
-    "single_text_model",
     "to_onnx",
 ]
 
@@ -171,11 +170,6 @@ def query_encoder(setting: str | None = None) -> str:
             f"RELAYDESK_QUERY_ENCODER must be one of {', '.join(QUERY_ENCODERS)}, not {chosen!r}"
         )
     return "onnx" if chosen == "auto" else "fp32"
-
-
-def single_text_model(model_path: str | Path | None = None) -> SentenceTransformer:
-    """The shared float32 torch model, for callers that run one text through torch themselves."""
-    return load_embedder(model_path)
 
 
 def _pooling(model: SentenceTransformer) -> str:

@@ -181,7 +181,7 @@ class Tokens:
     def __init__(self, data: dict[str, Any]) -> None:
         import torch
 
-        from relaydesk.knowledge.index import _STOPWORDS
+        from relaydesk.knowledge.text import _STOPWORDS
         from relaydesk.ml.embeddings import load_embedder
 
         torch.set_num_threads(1)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from relaydesk.knowledge import index as knowledge_index
-from relaydesk.knowledge.index import HybridIndex, IndexedArticle, candidate_features, tokenize
+from relaydesk.knowledge.index import HybridIndex, IndexedArticle, candidate_features
+from relaydesk.knowledge.text import tokenize
 
 WORDS = [
     "password",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.models import Article, ArticleStatus, KnowledgeIndexState, Visibility
-from relaydesk.knowledge.text import plain_text, split_passages
+from relaydesk.knowledge.text import plain_text, split_passages, tokenize
 from relaydesk.ml.embeddings import embed, one_torch_thread, query_encoder
 
 if TYPE_CHECKING:
@@ -49,7 +48,6 @@ __all__ = [
     "embed_query",
     "index_cache",
     "passages_for",
-    "tokenize",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,34 +63,6 @@ CANDIDATES = 10
 COARSE_MIN_ARTICLES = 2000
 COARSE_DIMS = 128
 COARSE_KEEP = 200
-
-_STOPWORDS_TEXT = """
-a an and are as at be but by for if in into is it of on or such that the their then there these they this
-to was will with i me my we our you your how do does did can could would should what which who whom why
-when where am been being have has had so any some its it's im i'm
-"""
-# "no" and "not" stay: "not syncing" and "syncing" are different questions.
-_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def _stem(word: str) -> str:
-    # A light suffix strip (plurals, -ing, -ed) so "files"/"file" and "syncing"/"sync" meet.
-    if len(word) <= 4:
-        return word
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith("ing") and len(word) > 5:
-        return word[:-3]
-    if word.endswith("ed") and len(word) > 4:
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
 
 
 @dataclass(frozen=True)

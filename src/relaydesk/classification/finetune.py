@@ -92,21 +92,17 @@ def encode(texts: Sequence[str], layers: int) -> Encoded:
             if hit is not None:
                 _cache.move_to_end(key)
                 return Encoded(hit[0][None, :], [hit[1]])
-    if len(texts) == 1:
         # A prediction on a request's path: the single-text encoder (ONNX Runtime, ``ml.embeddings``).
         from relaydesk.ml.embeddings import encode_one
 
         one = encode_one(texts[0])
-        embeddings = one.vector[None, :]
-        states: list[Any] = [torch.from_numpy(one.hidden_states[split])]
-    else:
-        embeddings, states = _encode_batches(texts, split)
-    if len(texts) == 1:
+        state = torch.from_numpy(one.hidden_states[split])
         with _cache_lock:
-            _cache[(split, texts[0])] = (embeddings[0], states[0])
+            _cache[(split, texts[0])] = (one.vector, state)
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
-    return Encoded(embeddings, states)
+        return Encoded(one.vector[None, :], [state])
+    return Encoded(*_encode_batches(texts, split))
 
 
 def _encode_batches(texts: Sequence[str], split: int) -> tuple[npt.NDArray[np.float32], list[Any]]:

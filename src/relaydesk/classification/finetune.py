@@ -50,7 +50,9 @@ class FineTuneOptions:
     layers: int = 4  # top transformer layers retrained (of 6); the rest stay frozen
     epochs: float = 3.0  # passes over the data; a fraction trains on that share of one more pass
     batch_size: int = 32
-    learning_rate: float = 1e-4  # the transformer layers
+    # The transformer layers. 3e-4 rather than 1e-4, chosen on an 85 / 15 split of BANKING77's train.csv
+    # (docs/benchmarks.md): SVM + fine-tuned 0.942 / 0.941 over two seeds against 0.940 / 0.937.
+    learning_rate: float = 3e-4
     head_learning_rate: float = 3e-3  # the new linear head
     label_smoothing: float = 0.1
     seed: int = 0

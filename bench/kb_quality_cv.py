@@ -95,8 +95,14 @@ def cross_validate(
     split: str,
     regularisation: float = 0.3,
     unanswerable_weight: float = 1.0,
+    gold_removed_weight: float = 0.0,
 ) -> np.ndarray:
-    """Per seed: ranking P@1, recall@3, then (unanswerable abstained, false abstention) at each cap."""
+    """Per seed: ranking P@1, recall@3, then (unanswerable abstained, false abstention) at each cap.
+
+    ``gold_removed_weight`` > 0 adds, for each answerable training query, a copy with its right article
+    taken out of the candidates (features recomputed, every label false) at that weight: a near miss
+    made from a known answer, which teaches the abstention without any of the unanswerable questions.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
@@ -129,6 +135,12 @@ def cross_validate(
                     for i in train
                 ]
             )
+            if gold_removed_weight > 0:
+                assert extra is None, "gold-removed copies are built from the shipped features only"
+                removed = [_without_gold(rows[i]) for i in train if answerable[i]]
+                x = np.vstack([x, *removed])
+                y = np.concatenate([y, np.zeros(sum(len(r) for r in removed), bool)])
+                weight = np.concatenate([weight, np.full(sum(len(r) for r in removed), gold_removed_weight)])
             mean, scale = x.mean(0), x.std(0) + 1e-9
             model = LogisticRegression(C=regularisation, max_iter=5000)
             model.fit((x - mean) / scale, y, sample_weight=weight)
@@ -144,6 +156,14 @@ def cross_validate(
             figures += [(tops[~answerable] < threshold).mean(), (tops[answerable] < threshold).mean()]
         results.append(figures)
     return np.array(results)
+
+
+def _without_gold(row: dict[str, Any]) -> np.ndarray:
+    """The features search would compute for this query if its right article were not in the index."""
+    from relaydesk.knowledge.index import candidate_features
+
+    kept = [c for c, right in zip(row["candidates"], row["labels"], strict=True) if not right]
+    return candidate_features(kept)
 
 
 # The dev file's 120 unanswerable queries are ten paraphrases each of twelve questions the knowledge
@@ -328,6 +348,10 @@ def experiments(data: dict[str, Any]) -> dict[str, tuple[Extra, dict[str, Any]]]
         "unanswerable weight 2": (None, {"unanswerable_weight": 2.0}),
         "logistic C 0.1": (None, {"regularisation": 0.1}),
         "logistic C 1": (None, {"regularisation": 1.0}),
+        "gold-removed copies, weight 0.25": (None, {"gold_removed_weight": 0.25}),
+        "gold-removed copies, weight 0.5": (None, {"gold_removed_weight": 0.5}),
+        "gold-removed copies, weight 1": (None, {"gold_removed_weight": 1.0}),
+        "gold-removed copies, weight 2": (None, {"gold_removed_weight": 2.0}),
         "static max-sim to article (min, mean, IDF mean)": (static, {}),
         "static max-sim to article (min only)": (lambda i: static(i)[:, :1], {}),
         "static max-sim to title": (per_candidate(lambda i, c: static_alignment(i, c, "title_ids")), {}),

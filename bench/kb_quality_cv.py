@@ -115,6 +115,9 @@ def cross_validate(
     groups = np.array([_group(r) for r in rows])
     sizes = Counter(g for g in groups if g.startswith("question"))
     assert sorted(sizes.values()) == [10] * 12, sizes  # every unanswerable query named, ten per question
+    if gold_removed_weight > 0:
+        assert extra is None, "gold-removed copies are built from the shipped features only"
+        without_gold = {i: _without_gold(r) for i, r in enumerate(rows) if answerable[i]}
     results = []
     for seed in range(seeds):
         if split == "grouped":
@@ -136,11 +139,10 @@ def cross_validate(
                 ]
             )
             if gold_removed_weight > 0:
-                assert extra is None, "gold-removed copies are built from the shipped features only"
-                removed = [_without_gold(rows[i]) for i in train if answerable[i]]
-                x = np.vstack([x, *removed])
-                y = np.concatenate([y, np.zeros(sum(len(r) for r in removed), bool)])
-                weight = np.concatenate([weight, np.full(sum(len(r) for r in removed), gold_removed_weight)])
+                removed = np.vstack([without_gold[i] for i in train if answerable[i]])
+                x = np.vstack([x, removed])
+                y = np.concatenate([y, np.zeros(len(removed), bool)])
+                weight = np.concatenate([weight, np.full(len(removed), gold_removed_weight)])
             mean, scale = x.mean(0), x.std(0) + 1e-9
             model = LogisticRegression(C=regularisation, max_iter=5000)
             model.fit((x - mean) / scale, y, sample_weight=weight)

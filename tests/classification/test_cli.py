@@ -134,17 +134,27 @@ def test_blank_rows_are_refused_not_dropped(tmp_path):
     assert "empty text or label (line 12)" in stderr
 
 
-def test_a_caller_that_has_the_embedding_gets_the_same_prediction_without_a_second_encode(trained):
+def test_a_caller_that_has_the_embedding_gets_the_same_prediction_without_a_second_encode(
+    trained, clinc_slice, tmp_path
+):
     from relaydesk.classification.classifier import load_classifier
     from relaydesk.ml.embeddings import embed
 
-    model = load_classifier(trained)
     text = "please start a timer for twenty minutes"
+    # The default model has fine-tuned layers: it runs its own pass, which yields the same embedding.
+    model = load_classifier(trained)
     given, encoded = model.predict_one(text, embed([text])[0]), model.predict_one(text)
     assert given.label == encoded.label == "timer"
     assert given.confidence == pytest.approx(encoded.confidence, abs=1e-6)
-    # A wrong embedding changes the features: proof the given one is used, not recomputed.
-    assert (
-        model.predict_one(text, embed(["what is my balance"])[0]).confidence
-        != model.predict_one(text).confidence
-    )
+    # A frozen-encoder model reads the caller's embedding: a wrong one changes the features, proof
+    # that the given one is used, not recomputed.
+    code, _, stderr = model_cli(
+        "train", "--data", clinc_slice[0], "--text-column", "text", "--label-column", "label",
+        "--out", tmp_path / "frozen", "--abstain-label", "oos", "--fine-tune-layers", "0",
+    )  # fmt: skip
+    assert code == 0, stderr
+    frozen = load_classifier(tmp_path / "frozen")
+    assert frozen.top_layers is None
+    given, encoded = frozen.predict_one(text, embed([text])[0]), frozen.predict_one(text)
+    assert given.confidence == pytest.approx(encoded.confidence, abs=1e-6)
+    assert frozen.predict_one(text, embed(["what is my balance"])[0]).confidence != encoded.confidence

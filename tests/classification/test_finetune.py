@@ -137,10 +137,10 @@ def test_a_time_budget_too_short_for_fine_tuning_trains_without_it(clinc_slice):
     texts, labels = read_rows(clinc_slice[0])
     said: list[str] = []
     model = train(
-        texts, labels, abstain_label="oos", options=replace(OPTIONS, time_budget_seconds=1.0), log=said.append
-    )
+        texts, labels, abstain_label="oos", options=replace(OPTIONS, time_budget_seconds=0.1), log=said.append
+    )  # the SVM folds alone take longer than 0.1 s on any CPU
     assert model.top_layers is None and model.meta["fine_tune_epochs_run"] == 0
-    assert any("0 of 2 epochs fit the 1 s budget" in m for m in said), said
+    assert any("0 of 2 epochs fit the 0.1 s budget" in m for m in said), said
 
 
 def test_a_format_1_folder_still_loads_and_a_missing_layers_file_is_named(fine_tuned, tmp_path):

@@ -20,8 +20,8 @@ Figures are per query, measured with ``time.perf_counter``, with CPU time beside
 thread's (``time.thread_time``) and the whole process's (``time.process_time``, which also counts
 ONNX Runtime's second thread); CPU time is less disturbed by other processes on a shared machine.
 The query embedding is also timed alone.
-``--query-encoder`` sets ``RELAYDESK_QUERY_ENCODER`` (``auto``: ONNX Runtime), so
-``--query-encoder fp32`` measures the torch float32 query path for comparison.
+``--query-encoder`` sets ``RELAYDESK_KB_QUERY_ENCODER`` (``auto``: ONNX Runtime, float32), so
+``--query-encoder fp32`` measures the torch float32 query path and ``int8`` the quantised ONNX one.
 """
 
 from __future__ import annotations
@@ -133,15 +133,17 @@ def main() -> None:
     parser.add_argument(
         "--embedding-cache", type=Path, help="npz file to reuse the real articles' embeddings between runs"
     )
-    parser.add_argument("--query-encoder", choices=["auto", "fp32"], help="RELAYDESK_QUERY_ENCODER")
+    parser.add_argument(
+        "--query-encoder", choices=["auto", "fp32", "int8"], help="RELAYDESK_KB_QUERY_ENCODER"
+    )
     args = parser.parse_args()
     if args.query_encoder:
-        os.environ["RELAYDESK_QUERY_ENCODER"] = args.query_encoder
+        os.environ["RELAYDESK_KB_QUERY_ENCODER"] = args.query_encoder
 
     from relaydesk.knowledge.calibration import default_calibration
-    from relaydesk.knowledge.index import embed_query
+    from relaydesk.knowledge.index import embed_query, search_query_encoder
     from relaydesk.knowledge.service import rank
-    from relaydesk.ml.embeddings import one_torch_thread, query_encoder
+    from relaydesk.ml.embeddings import one_torch_thread
 
     index, queries, build_times = build_bench_index(
         args.articles, args.queries, args.seed, args.embedding_cache
@@ -187,7 +189,7 @@ def main() -> None:
         "query_embedding_only": percentiles(embedding),
         "query_embedding_cpu_time": percentiles(embedding_cpu),
         "query_embedding_process_cpu_time": percentiles(embedding_process_cpu),
-        "query_encoder": query_encoder(),
+        "query_encoder": search_query_encoder(),
         "abstained_share": round(abstained / len(queries), 3),
         **build_times,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "

@@ -17,6 +17,7 @@ def test_production_requires_an_explicit_secret(monkeypatch):
 def test_bad_values_fail_fast_naming_the_variable(monkeypatch):
     monkeypatch.setenv("RELAYDESK_DATABASE_URL", "mysql://nope")
     monkeypatch.setenv("RELAYDESK_JOB_MAX_ATTEMPTS", "0")
+    monkeypatch.setenv("RELAYDESK_KB_QUERY_ENCODER", "int4")
     reset_settings_cache()
     try:
         with pytest.raises(SettingsError) as info:
@@ -25,6 +26,17 @@ def test_bad_values_fail_fast_naming_the_variable(monkeypatch):
         reset_settings_cache()
     assert "RELAYDESK_DATABASE_URL" in str(info.value)
     assert "RELAYDESK_JOB_MAX_ATTEMPTS" in str(info.value)
+    assert "RELAYDESK_KB_QUERY_ENCODER" in str(info.value)
+
+
+def test_query_encoder_settings_name_what_the_encoder_reads() -> None:
+    from typing import get_args
+
+    from relaydesk.ml.embeddings import QUERY_ENCODERS
+
+    assert get_args(Settings.model_fields["query_encoder"].annotation) == QUERY_ENCODERS
+    choices, unset = get_args(Settings.model_fields["kb_query_encoder"].annotation)
+    assert get_args(choices) == QUERY_ENCODERS and unset is type(None)
 
 
 def test_local_secret_is_generated_once_and_kept(tmp_path, monkeypatch):

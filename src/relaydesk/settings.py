@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     # KB-gap clusters: queries closer than this cosine distance (average linkage) share a cluster.
     deflection_gap_distance: float = Field(default=0.45, gt=0.0, lt=2.0)
 
+    # One text through the sentence encoder (src/relaydesk/ml/README.md; the same names as
+    # relaydesk.ml.embeddings.QUERY_ENCODERS, which reads them): every one-text encoding, and
+    # knowledge-search queries alone where the second is set.
+    query_encoder: Literal["auto", "fp32", "int8"] = "auto"
+    kb_query_encoder: Literal["auto", "fp32", "int8"] | None = None
+
     # Classification: a head without an abstain label abstains below the lowest confidence whose
     # cross-validated precision reaches this (per head, chosen at training time).
     classification_target_precision: float = Field(default=0.9, gt=0.0, le=1.0)

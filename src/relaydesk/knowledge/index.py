@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.models import Article, ArticleStatus, KnowledgeIndexState, Visibility
 from relaydesk.knowledge.text import plain_text, split_passages, tokenize
-from relaydesk.ml.embeddings import embed, one_torch_thread, query_encoder
+from relaydesk.ml.embeddings import QUERY_ENCODERS, embed, one_torch_thread, query_encoder
 
 if TYPE_CHECKING:
     import bm25s
@@ -93,15 +94,32 @@ def _passage_input(title: str, passage: str) -> str:
     return f"{title}. {passage}" if passage != title else title
 
 
+def search_query_encoder() -> str:
+    """What embeds a search query: ``RELAYDESK_KB_QUERY_ENCODER`` if set, else ``RELAYDESK_QUERY_ENCODER``
+    (``onnx``, ``int8`` or ``fp32``: see ``relaydesk.ml.embeddings.query_encoder``)."""
+    setting = os.environ.get("RELAYDESK_KB_QUERY_ENCODER", "").strip()
+    if not setting:
+        return query_encoder()
+    try:
+        return query_encoder(setting)
+    except ValueError:
+        raise ValueError(
+            f"RELAYDESK_KB_QUERY_ENCODER must be one of {', '.join(QUERY_ENCODERS)} (or unset), "
+            f"not {setting!r}"
+        ) from None
+
+
 def embed_query(text: str) -> FloatArray:
     """One query through the one-text encoder, ``relaydesk.ml.embeddings.embed_one``.
 
     ONNX Runtime by default (the float32 model, cosine >= 0.9999 with the passage vectors' encoder);
-    ``RELAYDESK_QUERY_ENCODER=fp32`` runs torch instead (then call inside ``one_torch_thread``).
+    ``int8`` trades some abstention quality for a faster query on a CPU without AVX512 (ml/README.md);
+    ``fp32`` runs torch instead (then call inside ``one_torch_thread``).
     """
     from relaydesk.ml.embeddings import embed_one
 
-    return embed_one(text)
+    search_query_encoder()  # a wrong setting is named as such
+    return embed_one(text, encoder=os.environ.get("RELAYDESK_KB_QUERY_ENCODER", "").strip() or None)
 
 
 def _model_id() -> str:
@@ -563,7 +581,7 @@ def features_for_query(
 ) -> tuple[list[Candidate], npt.NDArray[np.float64]]:
     """Embed the query, pick candidates and compute their features (shared by search and calibration)."""
     # ONNX Runtime needs no torch thread (and holding the lock would queue other searches behind it).
-    with one_torch_thread() if query_encoder() == "fp32" else nullcontext():
+    with one_torch_thread() if search_query_encoder() == "fp32" else nullcontext():
         vector = embed_query(query)
     tokens = tokenize(query)
     mask = index.visible_mask(public_only=public_only, locale=locale)

@@ -11,6 +11,7 @@ import torch
 from relaydesk.knowledge.index import embed_query, search_query_encoder
 from relaydesk.ml.embeddings import (
     _export,
+    _fused,
     embed,
     embed_one,
     encode_one,
@@ -79,6 +80,19 @@ def test_onnx_export_leaves_the_shared_torch_model_alone() -> None:
     assert bert.config._attn_implementation == attention
     assert {p.dtype for p in model.parameters()} == {torch.float32}
     assert np.array_equal(embed(TEXTS), before)
+
+
+def test_the_float32_graph_runs_with_transformer_fusions(caplog: pytest.LogCaptureFixture) -> None:
+    import onnx
+
+    model = load_embedder()
+    fused = onnx.load_from_string(_fused(_export(model), model))
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= {n.op_type for n in fused.graph.node}
+    # Every layer's hidden states stay outputs (the classifier's fine-tuned layers read them).
+    assert [o.name for o in fused.graph.output] == [f"hidden_state_{i}" for i in range(7)]
+    # A graph the optimiser cannot take is used as it is, with a warning.
+    assert _fused(b"not an onnx graph", model) == b"not an onnx graph"
+    assert "transformer fusions failed" in caplog.text
 
 
 def test_setting_picks_the_torch_reference(monkeypatch: pytest.MonkeyPatch) -> None:

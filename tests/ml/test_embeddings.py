@@ -12,6 +12,8 @@ from relaydesk.knowledge.index import embed_query, search_query_encoder
 from relaydesk.ml.embeddings import (
     _export,
     _fused,
+    _onnx_encoder,
+    default_model_path,
     embed,
     embed_one,
     encode_one,
@@ -56,6 +58,18 @@ def test_hidden_states_are_every_layer_of_the_float32_transformer() -> None:
         # The sentence vector is the model's mean pooling of the last layer, normalised.
         pooled = encoded.hidden_states[-1].mean(axis=0)
         assert np.allclose(encoded.vector, pooled / np.linalg.norm(pooled), atol=1e-6)
+
+
+def test_one_text_is_tokenised_as_sentence_transformers_does() -> None:
+    model = load_embedder()
+    for text in [*TEXTS, "  Reset   PASSWORD\n", "word " * 400]:
+        encoded = encode_one(text)
+        ids = model.preprocess([text])["input_ids"]
+        assert encoded.hidden_states[0].shape[0] == ids.shape[1] <= model.max_seq_length
+        with one_torch_thread():
+            reference = encode_one(text, encoder="fp32")
+        assert np.allclose(encoded.hidden_states[-1], reference.hidden_states[-1], atol=1e-4)
+    assert _onnx_encoder(str(default_model_path())).direct  # the fast path is the one tested here
 
 
 def test_fp32_query_vectors_are_the_batch_vectors() -> None:

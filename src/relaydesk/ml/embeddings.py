@@ -328,6 +328,7 @@ class _OnnxEncoder:
             graph = _quantised(graph)
         self.session: onnxruntime.InferenceSession = onnx_session(graph)
         self.inputs = [i.name for i in self.session.get_inputs()]
+        self.direct = self._direct_tokens_agree()
         log.info(
             "query encoder exported to ONNX%s in %.1f s",
             " (int8)" if int8 else "",
@@ -335,10 +336,37 @@ class _OnnxEncoder:
         )
 
     def __call__(self, text: str) -> OneText:
-        features = self.model.preprocess([text])
-        feeds = {name: features[name].numpy() for name in self.inputs}
+        tokens = self._tokens(text)
+        feeds = {name: tokens[name] for name in self.inputs}
         hidden = tuple(np.asarray(h[0], dtype=np.float32) for h in self.session.run(None, feeds))
         return OneText(_unit(_pool(hidden[-1], self.pooling)), hidden)
+
+    def _tokens(self, text: str) -> dict[str, Any]:
+        return self._direct_tokens(text) if self.direct else self._processed_tokens(text)
+
+    def _direct_tokens(self, text: str) -> dict[str, Any]:
+        """The tokenizer called directly: 0.2 ms instead of ``preprocess``'s 1.0 ms for one query,
+        the same ids on every StackFAQ dev query."""
+        module: Any = self.model[0]
+        encoded: dict[str, Any] = module.tokenizer(
+            [text], truncation="longest_first", max_length=module.max_seq_length, return_tensors="np"
+        )
+        return encoded
+
+    def _processed_tokens(self, text: str) -> dict[str, Any]:
+        features = self.model.preprocess([text])
+        return {name: features[name].numpy() for name in self.inputs}
+
+    def _direct_tokens_agree(self) -> bool:
+        """Whether the direct call reproduces ``preprocess`` (a model with prompts or its own
+        processing may not): checked on a probe text when the encoder is built."""
+        probe = "  Why does my INVOICE show a different amount than my plan?\n"
+        try:
+            direct = self._direct_tokens(probe)
+        except (TypeError, ValueError, AttributeError):
+            return False
+        reference = self._processed_tokens(probe)
+        return all(name in direct and np.array_equal(direct[name], reference[name]) for name in self.inputs)
 
 
 def _pool(tokens: FloatArray, mode: str) -> FloatArray:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.models import Article, ArticleStatus, KnowledgeIndexState, Visibility
 from relaydesk.knowledge.text import plain_text, split_passages, tokenize
-from relaydesk.ml.embeddings import QUERY_ENCODERS, embed, one_torch_thread, query_encoder
+from relaydesk.ml.embeddings import embed, one_torch_thread, query_encoder
 
 if TYPE_CHECKING:
     import bm25s
@@ -94,19 +94,15 @@ def _passage_input(title: str, passage: str) -> str:
     return f"{title}. {passage}" if passage != title else title
 
 
+def _search_setting() -> str | None:
+    return os.environ.get("RELAYDESK_KB_QUERY_ENCODER", "").strip() or None
+
+
 def search_query_encoder() -> str:
     """What embeds a search query: ``RELAYDESK_KB_QUERY_ENCODER`` if set, else ``RELAYDESK_QUERY_ENCODER``
     (``onnx``, ``int8`` or ``fp32``: see ``relaydesk.ml.embeddings.query_encoder``)."""
-    setting = os.environ.get("RELAYDESK_KB_QUERY_ENCODER", "").strip()
-    if not setting:
-        return query_encoder()
-    try:
-        return query_encoder(setting)
-    except ValueError:
-        raise ValueError(
-            f"RELAYDESK_KB_QUERY_ENCODER must be one of {', '.join(QUERY_ENCODERS)} (or unset), "
-            f"not {setting!r}"
-        ) from None
+    setting = _search_setting()
+    return query_encoder(setting, variable="RELAYDESK_KB_QUERY_ENCODER") if setting else query_encoder()
 
 
 def embed_query(text: str) -> FloatArray:
@@ -118,8 +114,7 @@ def embed_query(text: str) -> FloatArray:
     """
     from relaydesk.ml.embeddings import embed_one
 
-    search_query_encoder()  # a wrong setting is named as such
-    return embed_one(text, encoder=os.environ.get("RELAYDESK_KB_QUERY_ENCODER", "").strip() or None)
+    return embed_one(text, encoder=_search_setting())
 
 
 def _model_id() -> str:

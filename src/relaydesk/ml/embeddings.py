@@ -163,14 +163,12 @@ def embed(
     return np.asarray(vectors, dtype=np.float32)
 
 
-def query_encoder(setting: str | None = None) -> str:
+def query_encoder(setting: str | None = None, *, variable: str = "RELAYDESK_QUERY_ENCODER") -> str:
     """``onnx``, ``int8`` or ``fp32``: what ``encode_one`` runs for ``setting`` (else
-    ``RELAYDESK_QUERY_ENCODER``)."""
+    ``RELAYDESK_QUERY_ENCODER``); a wrong value is reported as ``variable``'s."""
     chosen = (setting or os.environ.get("RELAYDESK_QUERY_ENCODER") or "auto").strip().lower()
     if chosen not in QUERY_ENCODERS:
-        raise ValueError(
-            f"RELAYDESK_QUERY_ENCODER must be one of {', '.join(QUERY_ENCODERS)}, not {chosen!r}"
-        )
+        raise ValueError(f"{variable} must be one of {', '.join(QUERY_ENCODERS)}, not {chosen!r}")
     return "onnx" if chosen == "auto" else chosen
 
 

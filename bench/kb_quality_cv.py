@@ -104,7 +104,6 @@ def cross_validate(
     made from a known answer, which teaches the abstention without any of the unanswerable questions.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     rows = data["rows"]
     answerable = np.array([r["gold"] is not None for r in rows])
@@ -112,24 +111,13 @@ def cross_validate(
         r["features"] if extra is None else np.column_stack([r["features"], extra(i)])
         for i, r in enumerate(rows)
     ]
-    groups = np.array([_group(r) for r in rows])
-    sizes = Counter(g for g in groups if g.startswith("question"))
-    assert sorted(sizes.values()) == [10] * 12, sizes  # every unanswerable query named, ten per question
     if gold_removed_weight > 0:
         assert extra is None, "gold-removed copies are built from the shipped features only"
         without_gold = {i: _without_gold(r) for i, r in enumerate(rows) if answerable[i]}
     results = []
     for seed in range(seeds):
-        if split == "grouped":
-            folds = StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(x_all, answerable, groups)
-        elif split == "questions":
-            # Answerable queries each their own group; unanswerable ones grouped by question.
-            mixed = np.where(answerable, [f"query {i}" for i in range(len(rows))], groups)
-            folds = StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(x_all, answerable, mixed)
-        else:
-            folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(x_all, answerable)
         tops, hit1, hit3 = np.zeros(len(rows)), np.zeros(len(rows), bool), np.zeros(len(rows), bool)
-        for train, test in folds:
+        for train, test in folds(data, seed, split):
             x = np.vstack([x_all[i] for i in train])
             y = np.concatenate([rows[i]["labels"] for i in train])
             weight = np.concatenate(
@@ -158,6 +146,24 @@ def cross_validate(
             figures += [(tops[~answerable] < threshold).mean(), (tops[answerable] < threshold).mean()]
         results.append(figures)
     return np.array(results)
+
+
+def folds(data: dict[str, Any], seed: int, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The five (train, test) index splits of the dev queries for one fold seed and split."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    rows = data["rows"]
+    answerable = np.array([r["gold"] is not None for r in rows])
+    groups = np.array([_group(r) for r in rows])
+    sizes = Counter(g for g in groups if g.startswith("question"))
+    assert sorted(sizes.values()) == [10] * 12, sizes  # every unanswerable query named, ten per question
+    if split == "grouped":
+        return list(StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(rows, answerable, groups))
+    if split == "questions":
+        # Answerable queries each their own group; unanswerable ones grouped by question.
+        mixed = np.where(answerable, [f"query {i}" for i in range(len(rows))], groups)
+        return list(StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(rows, answerable, mixed))
+    return list(StratifiedKFold(5, shuffle=True, random_state=seed).split(rows, answerable))
 
 
 def _without_gold(row: dict[str, Any]) -> np.ndarray:
@@ -272,7 +278,7 @@ class Tokens:
         return result
 
 
-def experiments(data: dict[str, Any]) -> dict[str, tuple[Extra, dict[str, Any]]]:
+def experiments(data: dict[str, Any], cache: Path) -> dict[str, tuple[Extra, dict[str, Any]]]:
     rows, dense = data["rows"], data["dense"]
     passages = len(data["passage_texts"])
     starts = [*data["passage_starts"], passages]
@@ -342,6 +348,25 @@ def experiments(data: dict[str, Any]) -> dict[str, tuple[Extra, dict[str, Any]]]
 
         return signal
 
+    cross: list[list[np.ndarray]] = []
+
+    def cross_encoder(i: int) -> np.ndarray:
+        if not cross:
+            from kb_cross_encoder import cross_scores
+
+            cross.append(cross_scores(data, cache))
+        return cross[0][i][:, None]
+
+    fold_cross: list[list[np.ndarray]] = []
+
+    def fold_cross_encoder(i: int) -> np.ndarray:
+        # Out-of-fold logits for the questions split's folds, fold seed 0 only.
+        if not fold_cross:
+            from kb_cross_encoder import fold_scores
+
+            fold_cross.append(fold_scores(data, cache, 0, "questions"))
+        return fold_cross[0][i][:, None]
+
     static = per_candidate(static_alignment)
     contextual = per_candidate(contextual_alignment)
     product = per_candidate(products)
@@ -354,6 +379,13 @@ def experiments(data: dict[str, Any]) -> dict[str, tuple[Extra, dict[str, Any]]]
         "gold-removed copies, weight 0.5": (None, {"gold_removed_weight": 0.5}),
         "gold-removed copies, weight 1": (None, {"gold_removed_weight": 1.0}),
         "gold-removed copies, weight 2": (None, {"gold_removed_weight": 2.0}),
+        "cross-encoder trained on the KB's titles": (cross_encoder, {}),
+        "cross-encoder, with its lead over the query's other candidates": (
+            lambda i: np.column_stack([cross_encoder(i), cross_encoder(i) - cross_encoder(i).max()]),
+            {},
+        ),
+        # Run with --seeds 1 --split questions: its scores are out of fold for those folds only.
+        "fold-trained cross-encoder on titles": (fold_cross_encoder, {}),
         "static max-sim to article (min, mean, IDF mean)": (static, {}),
         "static max-sim to article (min only)": (lambda i: static(i)[:, :1], {}),
         "static max-sim to title": (per_candidate(lambda i, c: static_alignment(i, c, "title_ids")), {}),
@@ -387,7 +419,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/kb_quality_cv.pkl"))
     args = parser.parse_args()
     data = collect(args.cache)
-    available = experiments(data)
+    available = experiments(data, args.cache)
     wanted = args.experiments.split(",")
     names = [n for n in available if args.experiments == "all" or any(n.startswith(w) for w in wanted)]
     splits = {"both": ("random", "grouped"), "all": ("random", "grouped", "questions")}.get(

@@ -1,0 +1,219 @@
+"""Experiments: a cross-encoder (query and article read together) as an extra abstention signal.
+
+Two ways to train one from the bundled all-MiniLM-L6-v2 weights with a new one-logit head:
+
+- ``cross_scores``, on the knowledge base alone. StackFAQ's article titles are questions; each title
+  is paired with its own article's passages (positives) and with the passages of the articles most
+  like it (near misses). No dev query is used in training, so its score on a dev query's candidate is
+  an out-of-sample signal.
+- ``fold_scores``, on the labelled dev queries, out of fold: one model per fold of ``kb_quality_cv``'s
+  split, fine-tuned on the other folds' queries against their candidates' titles.
+
+``kb_quality_cv.py`` then cross-validates the logistic model that combines the score with the shipped
+features (results in docs/benchmarks.md, "Cross-encoders"):
+
+    .venv/bin/python bench/kb_quality_cv.py --experiments "baseline,cross-encoder" --seeds 5 --split all
+    .venv/bin/python bench/kb_quality_cv.py --seeds 1 --split questions \
+        --experiments "baseline,fold-trained"
+
+Scores are cached next to the quality cache (``<cache>.cross.npz``, ``<cache>.cross-folds-*.npz``);
+the first takes about 10 minutes on 2 cores, the second about 25.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EPOCHS = 4
+LEARNING_RATE = 3e-5
+HARD_NEGATIVES = 12
+RANDOM_NEGATIVES = 4
+POSITIVES = 2
+MAX_LENGTH = 128
+WORD_DROPOUT = 0.15
+
+
+def _model() -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from relaydesk.ml.embeddings import default_model_path
+
+    path = default_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, local_files_only=True)
+    return tokenizer, model
+
+
+def _pairs(tokenizer: Any, query: str, texts: list[str], length: int) -> Any:
+    """One batch: the query paired with each text, the text truncated to fit ``length`` tokens."""
+    return tokenizer(
+        [query] * len(texts),
+        texts,
+        truncation="only_second",
+        max_length=length,
+        padding=True,
+        return_tensors="pt",
+    )
+
+
+def _groups(data: dict[str, Any], rng: random.Random) -> list[tuple[str, list[int], list[int]]]:
+    """Per article: its title, its passages most like the title, and near-miss passages of others."""
+    dense = data["dense"]
+    passages = len(data["passage_texts"])
+    starts = [*data["passage_starts"], passages]
+    owner = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    groups = []
+    for a, title in enumerate(data["titles"]):
+        sims = dense[:passages] @ dense[passages + a]
+        own = np.arange(starts[a], starts[a + 1])
+        positives = own[np.argsort(-sims[own])][:POSITIVES].tolist()
+        others = np.argsort(-np.where(owner == a, -np.inf, sims))
+        hard = others[:HARD_NEGATIVES].tolist()
+        pool = [p for p in range(passages) if owner[p] != a and p not in hard]
+        groups.append((title, positives, hard + rng.sample(pool, RANDOM_NEGATIVES)))
+    return groups
+
+
+def _dropped(text: str, rng: random.Random) -> str:
+    words = text.split()
+    kept = [w for w in words if rng.random() > WORD_DROPOUT]
+    return " ".join(kept or words)
+
+
+def train(data: dict[str, Any], seed: int = 0) -> tuple[Any, Any]:
+    import torch
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    tokenizer, model = _model()
+    groups = _groups(data, rng)
+    texts = data["passage_texts"]
+    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    steps = EPOCHS * len(groups)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps)
+    )
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    started = time.perf_counter()
+    for epoch in range(EPOCHS):
+        order = list(range(len(groups)))
+        rng.shuffle(order)
+        total = 0.0
+        for g in order:
+            title, positives, negatives = groups[g]
+            query = title if epoch == 0 else _dropped(title, rng)
+            rows = positives + negatives
+            batch = _pairs(tokenizer, query, [texts[p] for p in rows], MAX_LENGTH)
+            labels = torch.tensor([1.0] * len(positives) + [0.0] * len(negatives))
+            loss = loss_fn(model(**batch).logits.squeeze(-1), labels)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad()
+            total += float(loss.detach())
+        print(f"  epoch {epoch}: loss {total / len(groups):.4f} ({time.perf_counter() - started:.0f} s)")
+    model.eval()
+    return tokenizer, model
+
+
+def score(data: dict[str, Any], tokenizer: Any, model: Any) -> list[np.ndarray]:
+    """Per dev query, per candidate: the logit of (query, the candidate's best passage)."""
+    import torch
+
+    texts = data["passage_texts"]
+    result = []
+    with torch.inference_mode():
+        for row in data["rows"]:
+            passages = [texts[c.best_passage] for c in row["candidates"]]
+            batch = _pairs(tokenizer, row["query"], passages, MAX_LENGTH)
+            result.append(model(**batch).logits.squeeze(-1).numpy().astype(np.float64))
+    return result
+
+
+def _cached(path: Path) -> list[np.ndarray] | None:
+    if not path.exists():
+        return None
+    stored = np.load(path)
+    return [stored[str(i)] for i in range(len(stored.files))]
+
+
+def _store(path: Path, data: dict[str, Any], scores: list[np.ndarray], name: str) -> list[np.ndarray]:
+    """Cache the scores and print how well they rank the answerable queries' candidates alone."""
+    np.savez(path, **{str(i): s for i, s in enumerate(scores)})
+    pairs = [(r, s) for r, s in zip(data["rows"], scores, strict=True) if r["gold"] is not None]
+    hits = [r["labels"][int(np.argmax(s))] for r, s in pairs]
+    print(f"  {name} alone: P@1 over the candidates {np.mean(hits):.3f} ({len(pairs)} queries)")
+    return scores
+
+
+def cross_scores(data: dict[str, Any], cache: Path) -> list[np.ndarray]:
+    path = cache.with_suffix(".cross.npz")
+    cached = _cached(path)
+    if cached is not None:
+        return cached
+    tokenizer, model = train(data)
+    return _store(path, data, score(data, tokenizer, model), "cross-encoder")
+
+
+# -- trained on the training folds' labelled queries ------------------------------------------------------
+
+FOLD_EPOCHS = 2
+FOLD_LEARNING_RATE = 4e-5
+TITLE_LENGTH = 64
+
+
+def _title_batch(tokenizer: Any, data: dict[str, Any], row: dict[str, Any]) -> Any:
+    titles = [data["titles"][c.position] for c in row["candidates"]]
+    return _pairs(tokenizer, row["query"], titles, TITLE_LENGTH)
+
+
+def fold_scores(data: dict[str, Any], cache: Path, seed: int, split: str) -> list[np.ndarray]:
+    """Out of fold, per dev query and candidate: the logit of (query, candidate's title) from a
+    cross-encoder fine-tuned on the other four folds' labelled queries (each query against its ten
+    candidates' titles, the right one positive; an unanswerable query's all negative)."""
+    path = cache.with_suffix(f".cross-folds-{split}-{seed}.npz")
+    cached = _cached(path)
+    if cached is not None:
+        return cached
+    import torch
+    from kb_quality_cv import folds
+
+    rows = data["rows"]
+    result: list[np.ndarray | None] = [None] * len(rows)
+    started = time.perf_counter()
+    for number, (train_rows, test_rows) in enumerate(folds(data, seed, split)):
+        rng = random.Random(seed * 10 + number)
+        torch.manual_seed(seed * 10 + number)
+        tokenizer, model = _model()
+        optimiser = torch.optim.AdamW(model.parameters(), lr=FOLD_LEARNING_RATE, weight_decay=0.01)
+        steps = FOLD_EPOCHS * len(train_rows)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimiser, lambda s, steps=steps: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps)
+        )
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+        model.train()
+        for _ in range(FOLD_EPOCHS):
+            order = [int(i) for i in train_rows]
+            rng.shuffle(order)
+            for i in order:
+                labels = torch.tensor(rows[i]["labels"], dtype=torch.float32)
+                loss = loss_fn(model(**_title_batch(tokenizer, data, rows[i])).logits.squeeze(-1), labels)
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                optimiser.zero_grad()
+        model.eval()
+        with torch.inference_mode():
+            for i in test_rows:
+                logits = model(**_title_batch(tokenizer, data, rows[i])).logits.squeeze(-1)
+                result[int(i)] = logits.numpy().astype(np.float64)
+        print(f"  fold {number}: trained and scored ({time.perf_counter() - started:.0f} s)", flush=True)
+    scores = [s for s in result if s is not None]
+    assert len(scores) == len(rows)
+    return _store(path, data, scores, "fold-trained cross-encoder")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,31 @@ def _pairs(tokenizer: Any, query: str, texts: list[str], length: int) -> Any:
     )
 
 
+def _trainer(model: Any, learning_rate: float, steps: int) -> Callable[[Any, list[float]], float]:
+    """Puts ``model`` in training mode; returns one BCE step on a batch and its labels (returns the loss).
+
+    AdamW, weight decay 0.01, the learning rate warmed up over the first 10 % of ``steps`` and then
+    decayed linearly to zero."""
+    import torch
+
+    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps)
+    )
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+
+    def step(batch: Any, labels: list[float]) -> float:
+        loss = loss_fn(model(**batch).logits.squeeze(-1), torch.tensor(labels))
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        optimiser.zero_grad()
+        return float(loss.detach())
+
+    return step
+
+
 def _groups(data: dict[str, Any], rng: random.Random) -> list[tuple[str, list[int], list[int]]]:
     """Per article: its title, its passages most like the title, and near-miss passages of others."""
     dense = data["dense"]
@@ -93,13 +119,7 @@ def train(data: dict[str, Any], seed: int = 0) -> tuple[Any, Any]:
     tokenizer, model = _model()
     groups = _groups(data, rng)
     texts = data["passage_texts"]
-    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
-    steps = EPOCHS * len(groups)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps)
-    )
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    model.train()
+    step = _trainer(model, LEARNING_RATE, EPOCHS * len(groups))
     started = time.perf_counter()
     for epoch in range(EPOCHS):
         order = list(range(len(groups)))
@@ -110,13 +130,7 @@ def train(data: dict[str, Any], seed: int = 0) -> tuple[Any, Any]:
             query = title if epoch == 0 else _dropped(title, rng)
             rows = positives + negatives
             batch = _pairs(tokenizer, query, [texts[p] for p in rows], MAX_LENGTH)
-            labels = torch.tensor([1.0] * len(positives) + [0.0] * len(negatives))
-            loss = loss_fn(model(**batch).logits.squeeze(-1), labels)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            optimiser.zero_grad()
-            total += float(loss.detach())
+            total += step(batch, [1.0] * len(positives) + [0.0] * len(negatives))
         print(f"  epoch {epoch}: loss {total / len(groups):.4f} ({time.perf_counter() - started:.0f} s)")
     model.eval()
     return tokenizer, model
@@ -191,23 +205,12 @@ def fold_scores(data: dict[str, Any], cache: Path, seed: int, split: str) -> lis
         rng = random.Random(seed * 10 + number)
         torch.manual_seed(seed * 10 + number)
         tokenizer, model = _model()
-        optimiser = torch.optim.AdamW(model.parameters(), lr=FOLD_LEARNING_RATE, weight_decay=0.01)
-        steps = FOLD_EPOCHS * len(train_rows)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda s, steps=steps: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, 1 - s / steps)
-        )
-        loss_fn = torch.nn.BCEWithLogitsLoss()
-        model.train()
+        step = _trainer(model, FOLD_LEARNING_RATE, FOLD_EPOCHS * len(train_rows))
         for _ in range(FOLD_EPOCHS):
             order = [int(i) for i in train_rows]
             rng.shuffle(order)
             for i in order:
-                labels = torch.tensor(rows[i]["labels"], dtype=torch.float32)
-                loss = loss_fn(model(**_title_batch(tokenizer, data, rows[i])).logits.squeeze(-1), labels)
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                optimiser.zero_grad()
+                step(_title_batch(tokenizer, data, rows[i]), rows[i]["labels"].astype(float).tolist())
         model.eval()
         with torch.inference_mode():
             for i in test_rows:

@@ -1,6 +1,6 @@
 """Experiments: a cross-encoder (query and article read together) as an extra abstention signal.
 
-Two ways to train one from the bundled all-MiniLM-L6-v2 weights with a new one-logit head:
+Three ways to train one from the bundled all-MiniLM-L6-v2 weights with a new one-logit head:
 
 - ``cross_scores``, on the knowledge base alone. StackFAQ's article titles are questions; each title
   is paired with its own article's passages (positives) and with the passages of the articles most
@@ -8,6 +8,9 @@ Two ways to train one from the bundled all-MiniLM-L6-v2 weights with a new one-l
   an out-of-sample signal.
 - ``fold_scores``, on the labelled dev queries, out of fold: one model per fold of ``kb_quality_cv``'s
   split, fine-tuned on the other folds' queries against their candidates' titles.
+- ``transfer_scores``, on other data sets' labelled paraphrases: CLINC150's and BANKING77's training
+  queries (data/), each paired with a close query of its own intent and close queries of other intents
+  (near misses of the kind StackFAQ's unanswerable questions are). No StackFAQ text is used in training.
 
 ``kb_quality_cv.py`` then cross-validates the logistic model that combines the score with the shipped
 features (results in docs/benchmarks.md, "Cross-encoders"):
@@ -15,9 +18,11 @@ features (results in docs/benchmarks.md, "Cross-encoders"):
     .venv/bin/python bench/kb_quality_cv.py --experiments "baseline,cross-encoder" --seeds 5 --split all
     .venv/bin/python bench/kb_quality_cv.py --seeds 1 --split questions \
         --experiments "baseline,fold-trained"
+    .venv/bin/python bench/kb_quality_cv.py --experiments "baseline,paraphrase" --seeds 5 --split all
 
-Scores are cached next to the quality cache (``<cache>.cross.npz``, ``<cache>.cross-folds-*.npz``);
-the first takes about 10 minutes on 2 cores, the second about 25.
+Scores are cached next to the quality cache (``<cache>.cross.npz``, ``<cache>.cross-folds-*.npz``,
+``<cache>.cross-transfer-*.npz``); the first takes about 10 minutes on 2 cores, the second about 25,
+the third 8 minutes per 6,000 anchor queries.
 """
 
 from __future__ import annotations
@@ -220,3 +225,108 @@ def fold_scores(data: dict[str, Any], cache: Path, seed: int, split: str) -> lis
     scores = [s for s in result if s is not None]
     assert len(scores) == len(rows)
     return _store(path, data, scores, "fold-trained cross-encoder")
+
+
+# -- trained on other data sets' paraphrases (CLINC150, BANKING77) -----------------------------------------
+
+TRANSFER_ANCHORS = 6000
+TRANSFER_OOS_ANCHORS = 100
+TRANSFER_NEGATIVES = 3
+TRANSFER_POOL = 10
+TRANSFER_GROUPS_PER_STEP = 8
+TRANSFER_LEARNING_RATE = 3e-5
+TRANSFER_LENGTH = 64
+
+
+def _intent_texts() -> tuple[list[str], list[str]]:
+    """CLINC150's and BANKING77's training queries with their intent (``oos``: out of scope)."""
+    import csv
+
+    from kb_quality_cv import ROOT
+
+    texts, labels = [], []
+    for name, column in (("clinc150", "label"), ("banking77", "category")):
+        with (ROOT / "data" / name / "train.csv").open(newline="", encoding="utf-8") as handle:
+            for record in csv.DictReader(handle):
+                texts.append(record["text"])
+                labels.append("oos" if record[column] == "oos" else f"{name}:{record[column]}")
+    return texts, labels
+
+
+def _transfer_groups(
+    rng: random.Random, anchors: int
+) -> tuple[list[str], list[tuple[int, list[int], list[int]]]]:
+    """Per anchor query: a paraphrase (one of the same intent's ``TRANSFER_POOL`` queries most like it),
+    near misses (drawn from the other intents' ``TRANSFER_POOL`` queries most like it) and one query at
+    random. Positives and near misses are drawn equally close to the anchor, so closeness alone does not
+    tell them apart. An out-of-scope anchor has no positive."""
+    from relaydesk.ml.embeddings import embed
+
+    texts, labels = _intent_texts()
+    vectors = embed(texts)
+    label_array = np.array(labels)
+    in_scope = [i for i, label in enumerate(labels) if label != "oos"]
+    out_of_scope = [i for i, label in enumerate(labels) if label == "oos"]
+    groups = []
+    for a in rng.sample(in_scope, anchors) + rng.sample(out_of_scope, TRANSFER_OOS_ANCHORS):
+        sims = vectors @ vectors[a]
+        sims[a] = -np.inf
+        same = label_array == labels[a]
+        others = np.where(same | (label_array == "oos"), -np.inf, sims)
+        negatives = rng.sample(np.argsort(-others)[:TRANSFER_POOL].tolist(), TRANSFER_NEGATIVES - 1)
+        negatives.append(rng.choice([j for j in in_scope if labels[j] != labels[a]]))
+        positives = []
+        if labels[a] != "oos":
+            positives.append(rng.choice(np.argsort(-np.where(same, sims, -np.inf))[:TRANSFER_POOL].tolist()))
+        groups.append((a, positives, negatives))
+    return texts, groups
+
+
+def train_transfer(anchors: int, seed: int = 0) -> tuple[Any, Any]:
+    """A (query, query) paraphrase cross-encoder: does the second ask the same thing as the first?"""
+    import torch
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    texts, groups = _transfer_groups(rng, anchors)
+    tokenizer, model = _model()
+    steps = -(-len(groups) // TRANSFER_GROUPS_PER_STEP)
+    step = _trainer(model, TRANSFER_LEARNING_RATE, steps)
+    rng.shuffle(groups)
+    started, total = time.perf_counter(), 0.0
+    for s in range(steps):
+        firsts, seconds, labels = [], [], []
+        for a, positives, negatives in groups[
+            s * TRANSFER_GROUPS_PER_STEP : (s + 1) * TRANSFER_GROUPS_PER_STEP
+        ]:
+            for j in positives + negatives:
+                firsts.append(texts[a])
+                seconds.append(texts[j])
+            labels += [1.0] * len(positives) + [0.0] * len(negatives)
+        batch = tokenizer(
+            firsts, seconds, truncation=True, max_length=TRANSFER_LENGTH, padding=True, return_tensors="pt"
+        )
+        total += step(batch, labels)
+        if (s + 1) % 100 == 0:
+            print(f"  step {s + 1}/{steps}: loss {total / 100:.4f} ({time.perf_counter() - started:.0f} s)")
+            total = 0.0
+    model.eval()
+    return tokenizer, model
+
+
+def transfer_scores(data: dict[str, Any], cache: Path, anchors: int = TRANSFER_ANCHORS) -> list[np.ndarray]:
+    """Per dev query, per candidate: the paraphrase logit of (query, the candidate's title), from a
+    cross-encoder that never saw StackFAQ (trained by ``train_transfer`` on ``anchors`` groups)."""
+    path = cache.with_suffix(f".cross-transfer-{anchors}.npz")
+    cached = _cached(path)
+    if cached is not None:
+        return cached
+    import torch
+
+    tokenizer, model = train_transfer(anchors)
+    with torch.inference_mode():
+        scores = [
+            model(**_title_batch(tokenizer, data, row)).logits.squeeze(-1).numpy().astype(np.float64)
+            for row in data["rows"]
+        ]
+    return _store(path, data, scores, "paraphrase cross-encoder (CLINC150, BANKING77)")

@@ -96,8 +96,12 @@ def cross_validate(
     regularisation: float = 0.3,
     unanswerable_weight: float = 1.0,
     gold_removed_weight: float = 0.0,
+    by_question: dict[str, list[bool]] | None = None,
 ) -> np.ndarray:
     """Per seed: ranking P@1, recall@3, then (unanswerable abstained, false abstention) at each cap.
+
+    ``by_question``, when given, collects for each unanswerable question (``QUESTIONS``) whether each
+    of its queries was abstained on at the shipped 4 % cap, over all seeds.
 
     ``gold_removed_weight`` > 0 adds, for each answerable training query, a copy with its right article
     taken out of the candidates (features recomputed, every label false) at that weight: a near miss
@@ -144,6 +148,9 @@ def cross_validate(
         for cap in CAPS:
             threshold = ordered[int(np.floor(cap * len(ordered)))]
             figures += [(tops[~answerable] < threshold).mean(), (tops[answerable] < threshold).mean()]
+            if by_question is not None and cap == 0.04:
+                for i in np.flatnonzero(~answerable):
+                    by_question.setdefault(_group(rows[i]), []).append(bool(tops[i] < threshold))
         results.append(figures)
     return np.array(results)
 
@@ -367,6 +374,15 @@ def experiments(data: dict[str, Any], cache: Path) -> dict[str, tuple[Extra, dic
             fold_cross.append(fold_scores(data, cache, 0, "questions"))
         return fold_cross[0][i][:, None]
 
+    transfer: dict[int, list[np.ndarray]] = {}
+
+    def transfer_cross_encoder(i: int, anchors: int = 6000) -> np.ndarray:
+        if anchors not in transfer:
+            from kb_cross_encoder import transfer_scores
+
+            transfer[anchors] = transfer_scores(data, cache, anchors)
+        return transfer[anchors][i][:, None]
+
     static = per_candidate(static_alignment)
     contextual = per_candidate(contextual_alignment)
     product = per_candidate(products)
@@ -385,6 +401,17 @@ def experiments(data: dict[str, Any], cache: Path) -> dict[str, tuple[Extra, dic
             {},
         ),
         "fold-trained cross-encoder on titles": (fold_cross_encoder, {}),
+        "paraphrase cross-encoder (CLINC150, BANKING77) on titles": (transfer_cross_encoder, {}),
+        "paraphrase cross-encoder, with its lead over the query's other candidates": (
+            lambda i: np.column_stack(
+                [transfer_cross_encoder(i), transfer_cross_encoder(i) - transfer_cross_encoder(i).max()]
+            ),
+            {},
+        ),
+        "paraphrase cross-encoder trained on 18,000 anchors": (
+            lambda i: transfer_cross_encoder(i, 18000),
+            {},
+        ),
         "static max-sim to article (min, mean, IDF mean)": (static, {}),
         "static max-sim to article (min only)": (lambda i: static(i)[:, :1], {}),
         "static max-sim to title": (per_candidate(lambda i, c: static_alignment(i, c, "title_ids")), {}),
@@ -416,8 +443,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--split", choices=("random", "grouped", "questions", "both", "all"), default="both")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/kb_quality_cv.pkl"))
+    parser.add_argument(
+        "--per-question",
+        action="store_true",
+        help="print the shipped model's abstention on each unanswerable question (questions split, 4 %%)",
+    )
     args = parser.parse_args()
     data = collect(args.cache)
+    if args.per_question:
+        per_question(data, args.seeds)
+        return
     available = experiments(data, args.cache)
     wanted = args.experiments.split(",")
     names = [n for n in available if args.experiments == "all" or any(n.startswith(w) for w in wanted)]
@@ -454,6 +489,22 @@ def main() -> None:
                 flush=True,
             )
             print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
+def per_question(data: dict[str, Any], seeds: int) -> None:
+    """How the held-out abstention estimate varies with which questions are asked: each unanswerable
+    question's share abstained on (out of fold, questions split, 4 % cap), and the standard error of
+    their mean, the uncertainty of a held-out figure drawn from a similar number of new questions."""
+    outcomes: dict[str, list[bool]] = {}
+    cross_validate(data, seeds=seeds, split="questions", by_question=outcomes)
+    shares = {name: float(np.mean(v)) for name, v in outcomes.items()}
+    for name, share in sorted(shares.items(), key=lambda item: item[1]):
+        print(f"{share:.2f}  {name.removeprefix('question ')}")
+    values = np.array(list(shares.values()))
+    error = values.std(ddof=1) / np.sqrt(len(values))
+    print(
+        f"mean {values.mean():.3f}, between questions sd {values.std(ddof=1):.3f}, standard error {error:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from relaydesk.deflection import endpoints as deflection_endpoints
 from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.knowledge import endpoints as knowledge_endpoints
+from relaydesk.knowledge import service as knowledge_service
 from relaydesk.settings import get_settings
 from relaydesk.tickets import endpoints as ticket_endpoints
 from relaydesk.tickets import pages as ticket_pages
@@ -62,16 +64,33 @@ class BodySizeLimit(BaseHTTPMiddleware):
         return await call_next(request)
 
 
-def create_app(*, run_worker: bool = False) -> FastAPI:
+def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAPI:
+    """``warm_search``: build the search index and load the query encoder in the background as the app
+    starts; until that is done, /readyz reports ``search: warming`` (503), so a load balancer sends
+    customers to a process that answers their first question at once."""
     import relaydesk.models  # noqa: F401  (every table mapped, whichever routers are mounted)
 
     settings = get_settings()
     discover_tasks()
+    search_state = {"search": "warming"} if warm_search else {}
+
+    def warm() -> None:
+        started = time.perf_counter()
+        try:
+            articles = knowledge_service.warm_search(get_database())
+        except Exception:
+            # Not fatal: the first search builds the index itself, as without warming.
+            log.exception("warming the knowledge search failed; the first search will build it")
+        else:
+            log.info("knowledge search warm: %d articles in %.1f s", articles, time.perf_counter() - started)
+        search_state["search"] = "ok"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker: Worker | None = None
         thread: threading.Thread | None = None
+        if warm_search:
+            threading.Thread(target=warm, name="relaydesk-warm-search", daemon=True).start()
         if run_worker:
             worker = Worker(get_database(), name="serve-inprocess")
             thread = threading.Thread(target=worker.run_forever, name="relaydesk-worker", daemon=True)
@@ -117,6 +136,7 @@ def create_app(*, run_worker: bool = False) -> FastAPI:
                 checks["redis"] = "ok"
             except Exception as exc:
                 checks["redis"] = f"error: {type(exc).__name__}"
+        checks.update(search_state)
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503

@@ -92,6 +92,9 @@ def serve(
     port: int = 8000,
     worker: Annotated[bool, typer.Option(help="Run a job worker inside the server process.")] = True,
     migrate: Annotated[bool, typer.Option(help="Upgrade the schema before starting.")] = True,
+    warm: Annotated[
+        bool, typer.Option(help="Build the search index and load the query encoder as the server starts.")
+    ] = True,
 ) -> None:
     """Run the web server (API, agent pages) with an in-process job worker."""
     import uvicorn
@@ -108,7 +111,7 @@ def serve(
 
         smtp_server = start_smtp_server()
     try:
-        uvicorn.run(create_app(run_worker=worker), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(run_worker=worker, warm_search=warm), host=host, port=port, log_level="info")
     finally:
         if smtp_server is not None:
             smtp_server.stop()

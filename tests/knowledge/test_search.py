@@ -139,3 +139,27 @@ def test_a_confident_answer_is_not_padded_with_near_zero_suggestions(database, f
     assert shown.suggestions[0] == padded.suggestions[0]
     assert 1 <= len(shown.suggestions) < 3
     assert all(s.score >= shipped.min_score for s in shown.suggestions[1:])
+
+
+def test_a_warming_server_reports_not_ready_until_its_index_is_built(database, faq, caplog):
+    import logging
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from relaydesk.app import create_app
+
+    caplog.set_level(logging.INFO, logger="relaydesk")
+    service.index_cache.invalidate()
+    with TestClient(create_app(warm_search=True)) as client:
+        deadline = time.monotonic() + 60
+        while (ready := client.get("/readyz")).status_code == 503:
+            assert ready.json()["checks"]["search"] == "warming"
+            assert time.monotonic() < deadline, "the search never finished warming"
+            time.sleep(0.05)
+        assert ready.json()["checks"]["search"] == "ok"
+    assert f"knowledge search warm: {len(faq)} articles" in caplog.text
+
+
+def test_a_server_that_does_not_warm_has_no_search_check(client):
+    assert "search" not in client.get("/readyz").json()["checks"]

@@ -461,13 +461,16 @@ HELP_CENTER_ARTICLES = [
     ),
     (
         "returns",
-        "Returning an item",
+        "Returning or exchanging an item",
         "Returns",
-        ["returns", "refund"],
-        "Unworn items can be returned within 30 days of delivery for free.\n\n"
-        "1. Sign in, open **Orders** and choose **Return items**.\n2. Pick the items and a reason.\n"
+        ["returns", "exchange", "refund"],
+        "Shoes too small, a jacket that does not fit, or not what you expected? Unworn items can be sent "
+        "back within 30 days of delivery for free, for a refund or in exchange for another size.\n\n"
+        "1. Sign in, open **Orders** and choose **Return items**.\n2. Pick the items and a reason; for "
+        "another size choose **Exchange** and the size you want.\n"
         "3. Print the prepaid label, or show the QR code at a drop-off point.\n\n"
-        "Refunds go back to the original payment method within 5 business days of the return reaching us.",
+        "An exchange ships as soon as the carrier scans your parcel. Refunds go back to the original "
+        "payment method within 5 business days of the return reaching us.",
     ),
     (
         "reset-password",

@@ -54,7 +54,8 @@ def test_internal_and_draft_articles_never_appear_on_public_pages(client, databa
         response = client.get(f"/help/en/articles/{hidden}-x", follow_redirects=False)
         assert response.status_code == 404 and "override" not in response.text
     results = client.get("/help/en", params={"q": "refund override in billing"}).text
-    assert "override" not in results.split("Results for")[1].split("</h1>", 1)[1]
+    shown = results.split("Results for")[1].split("</h1>", 1)[1].split('data-testid="help-contact"')[0]
+    assert "override" not in shown  # (the contact link below carries the query itself)
     assert f"/help/en/articles/{public}-refund-policy" in client.get("/help/en", params={"q": "refund"}).text
 
 
@@ -105,3 +106,31 @@ def test_an_agent_reads_articles_but_cannot_edit_or_forge_a_form(client, databas
 def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get("/kb", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_the_help_center_groups_articles_by_category_and_offers_the_contact_form(client, database):
+    from relaydesk.knowledge import service
+    from relaydesk.knowledge.schemas import ArticleCreate
+
+    for title, category in (("Track a parcel", "Shipping"), ("Reset a password", "Account"),
+                            ("Change the address", "Shipping"), ("Opening hours", None)):  # fmt: skip
+        with database.transaction() as session:
+            article = service.create_article(
+                session,
+                ArticleCreate(title=title, body=f"{title}: how.", category=category),
+                service.Editor(label="test"),
+            )
+            service.publish_article(session, article, service.Editor(label="test"))
+    home = client.get("/help/en").text
+    sections = [part.split("</h2>")[0] for part in home.split('data-testid="help-section">')[1:]]
+    assert [s.split("<h2>")[1] for s in sections] == ["Account", "Shipping", "More help"]
+    shipping = home.split("<h2>Shipping</h2>")[1].split("</section>")[0]
+    assert shipping.index("Change the address") < shipping.index("Track a parcel")
+    assert 'href="/help/en/contact"' in home
+
+    question = "what is the boiling point of water on mount everest"
+    results = client.get("/help/en", params={"q": question}).text
+    assert 'data-testid="no-results"' in results
+    assert 'href="/help/en/contact?q=what%20is%20the%20boiling' in results
+    contact = client.get("/help/en/contact", params={"q": question}).text
+    assert f">{question}</textarea>" in contact

@@ -65,7 +65,9 @@ def contact_default() -> Response:
 
 @router.get("/help/{locale}/contact", response_class=HTMLResponse)
 def contact_form(locale: str, request: Request) -> Response:
-    return _contact_page(request, _locale(locale))
+    # ?q= carries the question from a help-center search, so the customer does not type it twice.
+    question = (request.query_params.get("q") or "").strip()[:20_000]
+    return _contact_page(request, _locale(locale), question=question)
 
 
 @router.post("/help/{locale}/contact", response_class=HTMLResponse, dependencies=[Depends(public_guard)])

@@ -6,6 +6,7 @@ not exist. Markdown is rendered with markdown-it-py (raw HTML off) and sanitised
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -282,8 +283,18 @@ def help_home(locale: str, request: Request, session: SessionDep) -> Response:
         request,
         "help_home.html",
         {"agent": None, "csrf_token": "", "locale": locale, "query": query, "result": result,
-         "articles": articles, "url": service.article_url},
+         "sections": _by_category(articles), "url": service.article_url},
     )  # fmt: skip
+
+
+def _by_category(articles: Sequence[Article]) -> list[tuple[str, list[Article]]]:
+    """The help center's sections: articles under their category, categories and titles A to Z, the
+    uncategorised last under "More help"."""
+    sections: dict[str, list[Article]] = {}
+    for article in articles:
+        sections.setdefault(article.category or "", []).append(article)
+    order = sorted(sections, key=lambda name: (name == "", name.casefold()))
+    return [(name or "More help", sorted(sections[name], key=lambda a: a.title.casefold())) for name in order]
 
 
 @router.get("/help/{locale}/articles/{article_ref}", response_class=HTMLResponse)

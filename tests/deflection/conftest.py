@@ -9,6 +9,7 @@ import pytest
 
 from relaydesk.settings import reset_settings_cache
 from tests import factories
+from tests.channels.chat.conftest import site  # noqa: F401  (the chat site, for the bot's answer in chat)
 
 ARTICLES = {
     "password": (

@@ -69,3 +69,23 @@ def test_help_center_visitor_solves_their_problem_before_sending_the_form(
     expect(page.get_by_test_id("confirmed-1")).to_have_text("1")
     assert deflection_report(live_server, lead)["all"]["deflected_confirmed"] == 1
     assert ticket_count(database) == 0
+
+
+def test_chat_visitor_who_sends_at_once_gets_the_bots_articles_and_solves_it(
+    page, live_server, database, articles, demo_site
+):
+    page.goto(f"{live_server}/chat/demo")
+    page.get_by_test_id("chat-launcher").click()
+    page.get_by_test_id("chat-input").fill("Where is my parcel? I want to track my order")
+    page.get_by_test_id("chat-input").press("Enter")  # before any suggestion had time to show
+    answer = page.get_by_test_id("bot-answer")
+    expect(answer).to_be_visible(timeout=20_000)
+    card = answer.get_by_test_id("suggestion").filter(has_text="Track your order")
+    card.get_by_test_id("suggestion-solved").click()
+    expect(page.get_by_test_id("bot-answer-thanks")).to_be_visible()
+
+    with database.transaction(read_only=True) as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert ticket.status.value == "resolved"
+    lead = make_agent(database, Role.LEAD)
+    assert deflection_report(live_server, lead)["all"]["deflected_confirmed"] == 1

@@ -33,10 +33,13 @@ class DeflectionRepository:
         return self.session.scalar(select(SuggestionSession).where(SuggestionSession.public_id == public_id))
 
     def email_ack_for_ticket(self, ticket_id: int) -> SuggestionSession | None:
+        return self.automatic_for_ticket(ticket_id, SessionSource.EMAIL_ACK)
+
+    def automatic_for_ticket(self, ticket_id: int, source: SessionSource) -> SuggestionSession | None:
+        """The session an automatic answer of this kind (email acknowledgement, bot) opened for a ticket."""
         return self.session.scalar(
             select(SuggestionSession).where(
-                SuggestionSession.ticket_id == ticket_id,
-                SuggestionSession.source == SessionSource.EMAIL_ACK,
+                SuggestionSession.ticket_id == ticket_id, SuggestionSession.source == source
             )
         )
 

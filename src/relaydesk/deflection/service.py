@@ -50,6 +50,7 @@ __all__ = [
     "SuggestRequest",
     "SuggestResponse",
     "acknowledge_email",
+    "answer_chat",
     "get_session",
     "is_holdout",
     "link_contact",
@@ -66,6 +67,7 @@ log = logging.getLogger("relaydesk.deflection")
 
 # Identities a public visitor id can become once the visitor writes.
 _VISITOR_KINDS = (IdentityKind.CHAT_VISITOR, IdentityKind.APP_USER)
+_CHAT_CHANNELS = (Channel.WEB_CHAT, Channel.IN_APP)
 # A query that extends or trims the previous one within this time is the customer still typing.
 _STILL_TYPING = timedelta(minutes=2)
 
@@ -220,8 +222,9 @@ def suggest(session: Session, request: SuggestRequest) -> SuggestResponse:
 
 
 def _resolve_by_customer(session: Session, row: SuggestionSession) -> None:
-    """An email acknowledgement's customer said an article solved it: their ticket is resolved."""
-    if row.ticket_id is None or row.source is not SessionSource.EMAIL_ACK:
+    """The customer said an article of an automatic answer (email acknowledgement, the bot's first chat
+    answer) solved it: their ticket is resolved."""
+    if row.ticket_id is None or row.source not in (SessionSource.EMAIL_ACK, SessionSource.BOT):
         return
     ticket = session.get(Ticket, row.ticket_id)
     if ticket is None or ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
@@ -402,3 +405,54 @@ def suggest_for_ticket(session: Session, ticket: Ticket, query: str, *, limit: i
             limit=limit,
         ),
     )
+
+
+def answer_chat(session: Session, message: Message) -> SuggestionSession | None:
+    """The bot's first answer on a new web chat or in-app ticket: the top articles when search is
+    confident, as a public bot message whose ``meta`` carries them and their session for the widget's
+    "this solved my problem" buttons (a "solved" resolves the ticket). Nothing is sent when search
+    abstains, or when the customer already went through suggestions for this question as they typed
+    (their session is linked to this ticket by then): showing them again would make them read the same
+    articles twice, count one contact as two sessions, and show a holdout customer what the holdout
+    keeps from them. Once per ticket, however often the job runs.
+    """
+    ticket = session.get(Ticket, message.ticket_id)
+    if ticket is None or ticket.channel not in _CHAT_CHANNELS or ticket.status is TicketStatus.CLOSED:
+        return None
+    repo = DeflectionRepository(session)
+    if repo.automatic_for_ticket(ticket.id, SessionSource.BOT) is not None:
+        return None
+    if repo.for_ticket(ticket.id):
+        return None
+    query = " ".join(message.body_text.split())[:500]
+    if not query:
+        return None
+    try:
+        with session.begin_nested():
+            result = suggest_for_ticket(session, ticket, query)
+    except Exception:
+        # Search broken: the conversation goes on to a person without the bot's answer.
+        log.exception("search failed for the bot's first answer on ticket %s", ticket.id)
+        return None
+    row = result.session
+    if not result.suggestions:
+        return row
+    lines = ["These articles may answer your question:", ""]
+    lines += [f"{n}. {s.title}: {_absolute(s.url)}" for n, s in enumerate(result.suggestions, start=1)]
+    lines += ["", "If one of them solves it, tell us; otherwise a person will answer you here."]
+    answer = tickets.add_agent_message(
+        session,
+        ticket,
+        MessageCreate(body="\n".join(lines), public=True, channel=ticket.channel),
+        None,
+        author_kind=AuthorKind.BOT,
+    )
+    answer.meta = {
+        **answer.meta,
+        "deflection_session": row.public_id,
+        "deflection_articles": [
+            {"article_id": s.article_id, "title": s.title, "url": s.url, "snippet": s.snippet}
+            for s in result.suggestions
+        ],
+    }
+    return row

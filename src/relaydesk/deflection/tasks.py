@@ -23,12 +23,16 @@ log = logging.getLogger("relaydesk.deflection")
 @inbound_step("deflection.link_ticket", order=20)
 def link_ticket(session: Session, ticket: Ticket, message: Message) -> StepOutcome:
     """Every stored customer message (a step of ``triage.process_inbound``): escalate the sessions it
-    follows, and acknowledge a new email ticket (with articles when search is confident)."""
+    follows, acknowledge a new email ticket (with articles when search is confident) and give a new chat
+    ticket the bot's first answer (articles, only when search is confident)."""
     service.link_contact(session, message)
-    if ticket.channel is Channel.EMAIL:  # only a new email ticket is acknowledged
+    if ticket.channel in (Channel.EMAIL, Channel.WEB_CHAT, Channel.IN_APP):
         first = session.scalar(select(func.min(Message.id)).where(Message.ticket_id == ticket.id))
-        if first == message.id:
-            service.acknowledge_email(session, message)
+        if first == message.id:  # only the message that opened the ticket is answered automatically
+            if ticket.channel is Channel.EMAIL:
+                service.acknowledge_email(session, message)
+            else:
+                service.answer_chat(session, message)
     return StepOutcome.CONTINUE
 
 

@@ -94,6 +94,13 @@ class ChatMessageIn(BaseModel):
         return value
 
 
+class ChatSuggestionOut(BaseModel):
+    article_id: int
+    title: str
+    url: str
+    snippet: str
+
+
 class ChatMessageOut(BaseModel):
     id: int
     client_id: str | None
@@ -104,6 +111,10 @@ class ChatMessageOut(BaseModel):
     # Visitor messages: "delivered" once stored, "read" once an agent has answered after them.
     # Replies: "sent" (or "queued" for a moment before the outbox publishes them).
     state: str
+    # The bot's first answer: its articles, and the deflection session their feedback goes to
+    # (POST /api/v1/public/suggestions/{deflection_session}/feedback).
+    suggestions: list[ChatSuggestionOut] = []
+    deflection_session: str | None = None
 
 
 class SiteInfo(BaseModel):

@@ -38,6 +38,7 @@ from relaydesk.channels.chat.schemas import (
     ChatMessageOut,
     ChatSiteCreate,
     ChatSiteUpdate,
+    ChatSuggestionOut,
     ConversationOut,
     SentOut,
     SiteInfo,
@@ -364,6 +365,8 @@ def message_out(
         body=message.body_text,
         created_at=message.created_at,
         state=state,
+        suggestions=[ChatSuggestionOut(**a) for a in message.meta.get("deflection_articles", [])],
+        deflection_session=message.meta.get("deflection_session"),
     )
 
 

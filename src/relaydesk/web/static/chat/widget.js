@@ -55,6 +55,7 @@
     fatal: null,
     unread: 0,
     suggest: { sessionId: null, seq: 0, timer: null, solved: false },
+    botFeedback: {},  // message id -> { solved, dismissed: [article ids] } for the bot's first answer
   };
 
   // --- DOM -------------------------------------------------------------------------------------------
@@ -211,7 +212,11 @@
         who.textContent = m.author_name;
         bubble.appendChild(who);
       }
-      bubble.appendChild(document.createTextNode(m.body));
+      if (m.author === "bot" && m.suggestions && m.suggestions.length && m.deflection_session) {
+        botAnswer(bubble, m);
+      } else {
+        bubble.appendChild(document.createTextNode(m.body));
+      }
       el.log.appendChild(bubble);
       if (m.author === "visitor") {
         const line = document.createElement("div");
@@ -503,9 +508,9 @@
     showSuggestions(data.suggestions || []);
   }
 
-  function feedback(articleId, outcome) {
-    if (!state.suggest.sessionId) return Promise.resolve();
-    return fetch(`${cfg.api}/api/v1/public/suggestions/${encodeURIComponent(state.suggest.sessionId)}/feedback`, {
+  function feedback(articleId, outcome, sessionId = state.suggest.sessionId) {
+    if (!sessionId) return Promise.resolve();
+    return fetch(`${cfg.api}/api/v1/public/suggestions/${encodeURIComponent(sessionId)}/feedback`, {
       method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
       body: JSON.stringify({ article_id: articleId, outcome }),
     }).catch(() => null);
@@ -518,6 +523,40 @@
     } catch (_) { return null; }
   }
 
+  // One suggested article with its "This solved it" / "Not helpful" buttons (feedback to sessionId).
+  function suggestionCard(item, sessionId, onSolved, onNotHelpful) {
+    const card = document.createElement("div");
+    card.className = "sugg";
+    card.dataset.testid = "suggestion";
+    const link = document.createElement("a");
+    link.textContent = item.title;
+    const href = safeUrl(item.url);
+    if (href) { link.href = href; link.target = "_blank"; link.rel = "noopener"; }
+    link.addEventListener("click", () => feedback(item.article_id, "viewed", sessionId));
+    const snippet = document.createElement("p");
+    snippet.textContent = item.snippet;
+    const solved = document.createElement("button");
+    solved.type = "button";
+    solved.className = "solved";
+    solved.dataset.testid = "suggestion-solved";
+    solved.textContent = "This solved it";
+    solved.addEventListener("click", async () => {
+      await feedback(item.article_id, "solved", sessionId);
+      onSolved();
+    });
+    const notHelpful = document.createElement("button");
+    notHelpful.type = "button";
+    notHelpful.dataset.testid = "suggestion-not-helpful";
+    notHelpful.textContent = "Not helpful";
+    notHelpful.addEventListener("click", () => {
+      feedback(item.article_id, "not_helpful", sessionId);
+      card.remove();
+      onNotHelpful();
+    });
+    card.append(link, snippet, solved, notHelpful);
+    return card;
+  }
+
   function showSuggestions(items) {
     el.suggestions.replaceChildren();
     if (!items.length) { el.suggestions.hidden = true; return; }
@@ -525,41 +564,44 @@
     heading.textContent = "These articles might answer your question";
     el.suggestions.appendChild(heading);
     for (const item of items) {
-      const card = document.createElement("div");
-      card.className = "sugg";
-      card.dataset.testid = "suggestion";
-      const link = document.createElement("a");
-      link.textContent = item.title;
-      const href = safeUrl(item.url);
-      if (href) { link.href = href; link.target = "_blank"; link.rel = "noopener"; }
-      link.addEventListener("click", () => feedback(item.article_id, "viewed"));
-      const snippet = document.createElement("p");
-      snippet.textContent = item.snippet;
-      const solved = document.createElement("button");
-      solved.type = "button";
-      solved.className = "solved";
-      solved.dataset.testid = "suggestion-solved";
-      solved.textContent = "This solved it";
-      solved.addEventListener("click", async () => {
+      const onSolved = () => {
         state.suggest.solved = true;
-        await feedback(item.article_id, "solved");
         clearSuggestions();
         el.input.value = "";
         el.thanks.hidden = false;  // and nothing is sent: no ticket for a solved question
-      });
-      const notHelpful = document.createElement("button");
-      notHelpful.type = "button";
-      notHelpful.dataset.testid = "suggestion-not-helpful";
-      notHelpful.textContent = "Not helpful";
-      notHelpful.addEventListener("click", () => {
-        feedback(item.article_id, "not_helpful");
-        card.remove();
-        if (!el.suggestions.querySelector(".sugg")) clearSuggestions();
-      });
-      card.append(link, snippet, solved, notHelpful);
-      el.suggestions.appendChild(card);
+      };
+      const onNotHelpful = () => { if (!el.suggestions.querySelector(".sugg")) clearSuggestions(); };
+      el.suggestions.appendChild(suggestionCard(item, state.suggest.sessionId, onSolved, onNotHelpful));
     }
     el.suggestions.hidden = false;
+  }
+
+  // The bot's first answer: its articles as cards in the bubble. What the customer answered is kept in
+  // state.botFeedback (render() rebuilds every bubble): "solved", or the article ids found not helpful.
+  function botAnswer(bubble, m) {
+    const answered = state.botFeedback[m.id] || (state.botFeedback[m.id] = { solved: false, dismissed: [] });
+    const box = document.createElement("div");
+    box.dataset.testid = "bot-answer";
+    bubble.appendChild(box);
+    const intro = document.createElement("div");
+    if (answered.solved) {
+      intro.dataset.testid = "bot-answer-thanks";
+      intro.textContent = "Glad that helped! We have marked your request as solved; write again any time.";
+      box.appendChild(intro);
+      return;
+    }
+    intro.textContent = "These articles may answer your question:";
+    box.appendChild(intro);
+    for (const item of m.suggestions) {
+      if (answered.dismissed.includes(item.article_id)) continue;
+      const onSolved = () => { answered.solved = true; render(); };
+      const onNotHelpful = () => { answered.dismissed.push(item.article_id); };
+      box.appendChild(suggestionCard(item, m.deflection_session, onSolved, onNotHelpful));
+    }
+    const outro = document.createElement("div");
+    outro.className = "who";
+    outro.textContent = "If one of them solves it, tell us; otherwise a person will answer you here.";
+    box.appendChild(outro);
   }
 
   // --- open / close ----------------------------------------------------------------------------------------

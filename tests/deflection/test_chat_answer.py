@@ -1,0 +1,117 @@
+"""The bot's first answer on a new chat ticket: articles when search is confident, feedback through the
+widget's buttons, and silence when there is nothing (new) to show."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from relaydesk.deflection.models import SessionOutcome, SessionSource, SuggestionSession
+from relaydesk.tickets.enums import TicketStatus
+from relaydesk.tickets.models import Ticket
+from tests.channels.chat.conftest import new_visitor
+
+SUGGEST = "/api/v1/public/suggestions"
+
+
+def send(client, site, token, body, client_id):
+    response = client.post(
+        "/chat/v1/messages", json={"client_id": client_id, "body": body}, headers=site.headers(token)
+    )
+    assert response.status_code == 201, response.text
+
+
+def conversation(client, site, token):
+    return client.get("/chat/v1/conversation", headers=site.headers(token)).json()["messages"]
+
+
+def first_message(client, site, run_jobs, body):
+    """A new visitor opens a ticket with ``body``; the jobs run. Returns the visitor's token."""
+    token = new_visitor(client, site)
+    send(client, site, token, body, "client-0001")
+    run_jobs()
+    return token
+
+
+def bot_answers(messages):
+    return [m for m in messages if m["author"] == "bot" and m["suggestions"]]
+
+
+def only_ticket(database):
+    with database.transaction(read_only=True) as session:
+        ticket = session.scalars(select(Ticket)).one()
+        return ticket.id, ticket.status
+
+
+def test_a_new_chat_gets_the_articles_and_a_solved_click_resolves_the_ticket(
+    client, database, site, articles, run_jobs
+):
+    token = first_message(client, site, run_jobs, "Hi, I forgot my password and now I cannot sign in")
+    [answer] = bot_answers(conversation(client, site, token))
+    assert answer["author_name"] == "Assistant"
+    assert answer["suggestions"][0]["title"] == "Reset your password"
+    assert answer["suggestions"][0]["url"].startswith(f"/help/en/articles/{articles['password']}-")
+    assert "Reset your password" in answer["body"]  # readable by a client that ignores the cards
+
+    feedback = f"{SUGGEST}/{answer['deflection_session']}/feedback"
+    solved = client.post(feedback, json={"article_id": articles["password"], "outcome": "solved"})
+    assert solved.status_code == 200 and solved.json()["outcome"] == "deflected_confirmed"
+    ticket_id, status = only_ticket(database)
+    assert status is TicketStatus.RESOLVED
+    with database.transaction(read_only=True) as session:
+        row = session.scalars(select(SuggestionSession)).one()
+        assert (row.source, row.ticket_id, row.outcome) == (
+            SessionSource.BOT,
+            ticket_id,
+            SessionOutcome.DEFLECTED_CONFIRMED,
+        )
+
+
+def test_the_bot_answers_once_per_ticket(client, database, site, articles, run_jobs):
+    token = first_message(client, site, run_jobs, "Where is my parcel? I want to track my order")
+    send(client, site, token, "Also, how do I return an item for a refund?", "client-0002")
+    run_jobs()
+    answers = bot_answers(conversation(client, site, token))
+    assert [a["suggestions"][0]["title"] for a in answers] == ["Track your order"]
+
+
+def test_nothing_relevant_gets_no_bot_answer_but_is_kept_for_the_gap_report(
+    client, database, site, articles, run_jobs
+):
+    token = first_message(client, site, run_jobs, "Can I pay with bitcoin?")
+    assert [m["author"] for m in conversation(client, site, token)] == ["visitor"]
+    with database.transaction(read_only=True) as session:
+        row = session.scalars(select(SuggestionSession)).one()
+        assert row.source is SessionSource.BOT and row.abstained is True
+        assert [q.text for q in row.queries] == ["Can I pay with bitcoin?"]
+
+
+def test_articles_already_shown_while_typing_are_not_shown_again(client, database, site, articles, run_jobs):
+    token = new_visitor(client, site)
+    visitor_id = client.get("/chat/v1/conversation", headers=site.headers(token)).json()["visitor_id"]
+    typed = client.post(
+        SUGGEST, json={"query": "I forgot my password", "channel": "web_chat", "visitor_id": visitor_id}
+    )
+    assert typed.json()["suggestions"], typed.text
+    send(client, site, token, "I forgot my password, the reset link does not arrive", "client-0001")
+    run_jobs()
+    assert bot_answers(conversation(client, site, token)) == []
+    ticket_id, status = only_ticket(database)
+    with database.transaction(read_only=True) as session:
+        row = session.scalars(select(SuggestionSession)).one()  # the widget's; no bot session
+        assert (row.ticket_id, row.outcome) == (ticket_id, SessionOutcome.ESCALATED)
+    assert status is not TicketStatus.RESOLVED
+
+
+def test_a_holdout_customer_gets_no_bot_answer_either(client, database, site, articles, run_jobs, setting):
+    setting("deflection_holdout_share", "1")
+    token = new_visitor(client, site)
+    visitor_id = client.get("/chat/v1/conversation", headers=site.headers(token)).json()["visitor_id"]
+    typed = client.post(
+        SUGGEST, json={"query": "where is my parcel", "channel": "web_chat", "visitor_id": visitor_id}
+    )
+    assert typed.json()["holdout"] is True and typed.json()["suggestions"] == []
+    send(client, site, token, "Where is my parcel? I want to track my order", "client-0001")
+    run_jobs()
+    assert bot_answers(conversation(client, site, token)) == []
+    with database.transaction(read_only=True) as session:
+        assert len(session.scalars(select(SuggestionSession)).all()) == 1  # one contact, one session

@@ -115,3 +115,32 @@ def test_a_holdout_customer_gets_no_bot_answer_either(client, database, site, ar
     assert bot_answers(conversation(client, site, token)) == []
     with database.transaction(read_only=True) as session:
         assert len(session.scalars(select(SuggestionSession)).all()) == 1  # one contact, one session
+
+
+def test_the_agent_sees_what_the_customer_tried_beside_the_timeline(
+    client, database, site, articles, run_jobs
+):
+    import re
+
+    from relaydesk.auth.roles import Role
+    from tests.factories import PASSWORD, make_agent
+
+    token = first_message(client, site, run_jobs, "Where is my parcel? I want to track my order")
+    [answer] = bot_answers(conversation(client, site, token))
+    feedback = f"{SUGGEST}/{answer['deflection_session']}/feedback"
+    client.post(feedback, json={"article_id": articles["tracking"], "outcome": "not_helpful"})
+    ticket_id, _ = only_ticket(database)
+
+    lead = make_agent(database, Role.LEAD)
+    form = client.get("/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    signed_in = client.post(
+        "/login", data={"email": lead.email, "password": PASSWORD, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+    page = client.get(f"/tickets/{ticket_id}").text
+    panel = page.split('data-testid="tried-before"')[1].split("</section>")[0]
+    assert "in the bot&#39;s first answer" in panel
+    assert "Asked: “Where is my parcel? I want to track my order”" in panel
+    tried = panel.split('data-testid="tried-article"')[1]
+    assert "Track your order" in tried and "not helpful" in tried

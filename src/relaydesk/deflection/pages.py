@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.auth.roles import Role
@@ -21,6 +22,7 @@ from relaydesk.deflection.limits import public_guard
 from relaydesk.kit.errors import NotFoundError, RelaydeskError, ValidationFailedError
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket
+from relaydesk.tickets.pages import ticket_panel
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
 
@@ -28,6 +30,24 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 _TOKEN = r"^[A-Za-z0-9_-]{8,40}$"
+
+
+_SOURCES = {
+    "public_api": "while typing (chat, in-app)",
+    "contact_form": "in the contact form",
+    "email_ack": "in the email acknowledgement",
+    "bot": "in the bot's first answer",
+}
+
+
+@ticket_panel
+def tried_before(session: Session, ticket: Ticket) -> tuple[str, dict[str, Any]] | None:
+    """The agent's ticket page: what the customer searched and which articles they saw, with their
+    answers, so nobody suggests the same article again."""
+    rows = service.sessions_for_ticket(session, ticket.id)
+    if not rows:
+        return None
+    return "deflection/_ticket_panel.html", {"sessions": rows, "sources": _SOURCES}
 
 
 # The knowledge base's help center owns /help/{locale}; the contact form lives beside its articles.

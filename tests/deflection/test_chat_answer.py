@@ -46,8 +46,11 @@ def test_a_new_chat_gets_the_articles_and_a_solved_click_resolves_the_ticket(
     client, database, site, articles, run_jobs
 ):
     token = first_message(client, site, run_jobs, "Hi, I forgot my password and now I cannot sign in")
-    [answer] = bot_answers(conversation(client, site, token))
+    messages = conversation(client, site, token)
+    [answer] = bot_answers(messages)
     assert answer["author_name"] == "Assistant"
+    # The bot answered; no person has read the question yet.
+    assert [m["state"] for m in messages if m["author"] == "visitor"] == ["delivered"]
     assert answer["suggestions"][0]["title"] == "Reset your password"
     assert answer["suggestions"][0]["url"].startswith(f"/help/en/articles/{articles['password']}-")
     assert "Reset your password" in answer["body"]  # readable by a client that ignores the cards

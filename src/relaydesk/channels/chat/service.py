@@ -400,10 +400,11 @@ def conversation(client: ChatClient, *, after_id: int | None = None, limit: int 
             if customer is not None
             else []
         )
-        # "Read" without a per-message write: an agent who answered has read what came before.
+        # "Read" without a per-message write: an agent who answered has read what came before (a bot's
+        # or the system's automatic message is no sign that a person has).
         answered: dict[int, int] = {}
         for row in rows:
-            if row.author_kind is not AuthorKind.CUSTOMER:
+            if row.author_kind is AuthorKind.AGENT:
                 answered[row.ticket_id] = max(answered.get(row.ticket_id, 0), row.id)
         names: dict[int, str] = {}
         messages = [

@@ -41,7 +41,10 @@ class SessionSource(StrEnum):
     PUBLIC_API = "public_api"  # the chat widget, in-app, any client of the public endpoint
     CONTACT_FORM = "contact_form"  # /help/contact before submit
     EMAIL_ACK = "email_ack"  # the acknowledgement of a new email ticket
-    BOT = "bot"  # the bot's first answer (hook: service.suggest with source=BOT)
+    BOT = "bot"  # the bot's first answer in chat (service.answer_chat; other bots: suggest_for_ticket)
+    # The help center's search box: the customer asked for results, so it is never in the holdout (and
+    # never in the report's treated-versus-holdout comparison, which only randomised sessions enter).
+    HELP_CENTER = "help_center"
 
 
 class ArticleFeedback(StrEnum):

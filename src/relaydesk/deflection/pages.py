@@ -85,9 +85,12 @@ def contact_default() -> Response:
 
 @router.get("/help/{locale}/contact", response_class=HTMLResponse)
 def contact_form(locale: str, request: Request) -> Response:
-    # ?q= carries the question from a help-center search, so the customer does not type it twice.
+    # From a help-center search: ?q= carries the question, so the customer does not type it twice, and
+    # ?s= its session, so the ticket this form opens is linked to what the customer tried there.
     question = (request.query_params.get("q") or "").strip()[:20_000]
-    return _contact_page(request, _locale(locale), question=question)
+    session_id = request.query_params.get("s") or ""
+    session_id = session_id if re.match(_TOKEN, session_id) else ""
+    return _contact_page(request, _locale(locale), question=question, session_id=session_id)
 
 
 @router.post("/help/{locale}/contact", response_class=HTMLResponse, dependencies=[Depends(public_guard)])
@@ -187,7 +190,14 @@ def feedback_submit(
     return templates.TemplateResponse(
         request,
         "deflection/feedback.html",
-        {"agent": None, "public_id": public_id, "article": article, "done": outcome},
+        {
+            "agent": None,
+            "public_id": public_id,
+            "article": article,
+            "done": outcome,
+            "has_ticket": row.ticket_id is not None,
+            "locale": row.locale or "en",
+        },
     )
 
 

@@ -48,7 +48,8 @@ def deflection_report(
     for in_holdout, outcome, abstained, said_solved, n in DeflectionRepository(session).outcome_counts(
         since, until, channel
     ):
-        for arm in ("all", "holdout" if in_holdout else "treated"):
+        # A help-center search (in_holdout None) was never randomised: it counts in "all" only.
+        for arm in ("all", *(() if in_holdout is None else ("holdout" if in_holdout else "treated",))):
             counts = arms[arm]
             counts.sessions += n
             if not abstained:

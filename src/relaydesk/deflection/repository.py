@@ -126,20 +126,29 @@ class DeflectionRepository:
 
     def outcome_counts(
         self, since: datetime | None, until: datetime | None, channel: Channel | None
-    ) -> Sequence[tuple[bool, SessionOutcome, bool, bool, int]]:
-        """(holdout, outcome, abstained, said_solved, count) groups."""
+    ) -> Sequence[tuple[bool | None, SessionOutcome, bool, bool, int]]:
+        """(holdout, outcome, abstained, said_solved, count) groups; holdout is None for the sessions
+        that were never randomised into an arm (help-center searches)."""
         said_solved = SuggestionSession.confirmed_at.is_not(None)
+        randomised = SuggestionSession.source != SessionSource.HELP_CENTER
         stmt = select(
             SuggestionSession.holdout,
+            randomised,
             SuggestionSession.outcome,
             SuggestionSession.abstained,
             said_solved,
             func.count(),
         ).group_by(
-            SuggestionSession.holdout, SuggestionSession.outcome, SuggestionSession.abstained, said_solved
+            SuggestionSession.holdout,
+            randomised,
+            SuggestionSession.outcome,
+            SuggestionSession.abstained,
+            said_solved,
         )
         rows = self.session.execute(stmt.where(*self._window(since, until, channel))).all()
-        return [(bool(h), SessionOutcome(o), bool(a), bool(s), int(n)) for h, o, a, s, n in rows]
+        return [
+            (bool(h) if r else None, SessionOutcome(o), bool(a), bool(s), int(n)) for h, r, o, a, s, n in rows
+        ]
 
     def gap_queries(
         self, since: datetime | None, until: datetime | None, *, limit: int

@@ -130,7 +130,7 @@ def _new_session(session: Session, request: SuggestRequest) -> SuggestionSession
         visitor_id=request.visitor_id,
         customer_id=customer_id,
         ticket_id=request.ticket_id,
-        holdout=is_holdout(public_id),
+        holdout=request.source is not SessionSource.HELP_CENTER and is_holdout(public_id),
         abstained=True,
         outcome=SessionOutcome.PENDING,
         created_at=now,

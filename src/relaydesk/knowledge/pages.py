@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.agents.models import Agent
@@ -269,7 +271,7 @@ def help_root() -> Response:
 def help_home(locale: str, request: Request, session: SessionDep) -> Response:
     locale = locale.lower()[:16]
     query = (request.query_params.get("q") or "").strip()[: service.MAX_QUERY_CHARS]
-    result = service.search(session, query, locale=locale, audience="customer", limit=5) if query else None
+    result = _help_center_search(session, query, locale) if query else None
     articles = (
         []
         if query
@@ -285,6 +287,21 @@ def help_home(locale: str, request: Request, session: SessionDep) -> Response:
         {"agent": None, "csrf_token": "", "locale": locale, "query": query, "result": result,
          "sections": _by_category(articles), "url": service.article_url},
     )  # fmt: skip
+
+
+def _help_center_search(session: Session, query: str, locale: str) -> Any:
+    """A help-center search, recorded as a deflection session (never in the holdout: the customer asked
+    for results), so its articles can be answered "solved" and a search that finds nothing reaches the
+    gap report. Returns the deflection ``SuggestResponse`` (``abstained``, ``suggestions``, ``session``)."""
+    # Imported here: deflection builds on knowledge, not the other way round, except for this page.
+    from relaydesk.deflection import service as deflection
+    from relaydesk.deflection.models import SessionSource
+    from relaydesk.tickets.enums import Channel
+
+    request = deflection.SuggestRequest(
+        query=query, channel=Channel.WEB_FORM, source=SessionSource.HELP_CENTER, locale=locale, limit=5
+    )
+    return deflection.suggest(session, request)
 
 
 def _by_category(articles: Sequence[Article]) -> list[tuple[str, list[Article]]]:
@@ -309,11 +326,27 @@ def help_article(locale: str, article_ref: str, request: Request, session: Sessi
             status_code=404,
         )
     canonical = f"{article.id}-{slugify(article.title)}"
+    asked_in = request.query_params.get("s") or ""
     if article_ref != canonical:
-        return RedirectResponse(f"/help/{article.locale}/articles/{canonical}", status_code=301)
+        keep = f"?s={quote(asked_in)}" if asked_in else ""
+        return RedirectResponse(f"/help/{article.locale}/articles/{canonical}{keep}", status_code=301)
     return _page(
         request,
         "help_article.html",
         {"agent": None, "csrf_token": "", "locale": article.locale, "article": article,
-         "html": render_markdown(article.body)},
+         "html": render_markdown(article.body), "asked_in": _opened_from_search(session, asked_in, article)},
     )  # fmt: skip
+
+
+def _opened_from_search(session: Session, public_id: str, article: Article) -> str | None:
+    """The help-center search session this article was opened from (``?s=``), recorded as "viewed";
+    the page then asks whether it solved the problem. None for a plain visit or a stale link."""
+    if not public_id or len(public_id) > 40:
+        return None
+    from relaydesk.deflection import service as deflection
+
+    try:
+        deflection.record_feedback(session, public_id, article.id, "viewed")
+    except RelaydeskError:
+        return None
+    return public_id

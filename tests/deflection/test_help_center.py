@@ -64,7 +64,7 @@ def test_not_helpful_then_the_contact_form_links_the_ticket_to_the_search(
     answer = client.post(
         f"/help/feedback/{row.public_id}", data={"article_id": articles["tracking"], "outcome": "not_helpful"}
     ).text
-    contact_link = f"/help/en/contact?s={row.public_id}"
+    contact_link = f"/help/en/contact?q=where%20is%20my%20parcel&amp;s={row.public_id}"
     assert contact_link in answer  # no ticket yet: the page offers to write to us
     assert f"/help/en/contact?q=where%20is%20my%20parcel&amp;s={row.public_id}" in results
 

@@ -197,6 +197,7 @@ def feedback_submit(
             "done": outcome,
             "has_ticket": row.ticket_id is not None,
             "locale": row.locale or "en",
+            "question": row.queries[-1].text if row.queries else "",
         },
     )
 

@@ -85,3 +85,17 @@ def test_not_helpful_then_the_contact_form_links_the_ticket_to_the_search(
         ticket = session.scalars(select(Ticket)).one()
     row = only_session(database)
     assert (row.outcome, row.ticket_id) == (SessionOutcome.ESCALATED, ticket.id)
+
+
+def test_a_search_refined_on_the_results_page_stays_one_session(client, database, articles):
+    first = client.get("/help/en", params={"q": "parcel"}).text
+    within = re.search(r'name="s" value="([^"]+)"', first).group(1)
+    client.get("/help/en", params={"q": "where is my parcel", "s": within})
+    client.get("/help/en", params={"q": "where is my parcel", "s": "stale-session-id"})  # starts anew
+    with database.transaction(read_only=True) as session:
+        rows = session.scalars(select(SuggestionSession).order_by(SuggestionSession.id)).all()
+        assert [[q.text for q in row.queries] for row in rows] == [
+            ["parcel", "where is my parcel"],
+            ["where is my parcel"],
+        ]
+        assert rows[0].public_id == within

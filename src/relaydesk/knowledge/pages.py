@@ -7,6 +7,7 @@ not exist. Markdown is rendered with markdown-it-py (raw HTML off) and sanitised
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -271,7 +272,8 @@ def help_root() -> Response:
 def help_home(locale: str, request: Request, session: SessionDep) -> Response:
     locale = locale.lower()[:16]
     query = (request.query_params.get("q") or "").strip()[: service.MAX_QUERY_CHARS]
-    result = _help_center_search(session, query, locale) if query else None
+    within = request.query_params.get("s") or None  # the visit's session: a refined search continues it
+    result = _help_center_search(session, query, locale, within) if query else None
     articles = (
         []
         if query
@@ -289,19 +291,29 @@ def help_home(locale: str, request: Request, session: SessionDep) -> Response:
     )  # fmt: skip
 
 
-def _help_center_search(session: Session, query: str, locale: str) -> Any:
+def _help_center_search(session: Session, query: str, locale: str, within: str | None) -> Any:
     """A help-center search, recorded as a deflection session (never in the holdout: the customer asked
     for results), so its articles can be answered "solved" and a search that finds nothing reaches the
-    gap report. Returns the deflection ``SuggestResponse`` (``abstained``, ``suggestions``, ``session``)."""
+    gap report; a search refined on the results page (``within``: its session) is one more query of the
+    same session, as typing is. Returns the deflection ``SuggestResponse`` (``abstained``,
+    ``suggestions``, ``session``)."""
     # Imported here: deflection builds on knowledge, not the other way round, except for this page.
     from relaydesk.deflection import service as deflection
     from relaydesk.deflection.models import SessionSource
     from relaydesk.tickets.enums import Channel
 
     request = deflection.SuggestRequest(
-        query=query, channel=Channel.WEB_FORM, source=SessionSource.HELP_CENTER, locale=locale, limit=5
+        query=query,
+        channel=Channel.WEB_FORM,
+        source=SessionSource.HELP_CENTER,
+        locale=locale,
+        session_id=within if within and len(within) <= 40 else None,
+        limit=5,
     )
-    return deflection.suggest(session, request)
+    try:
+        return deflection.suggest(session, request)
+    except RelaydeskError:  # an unknown or stale session in the link: a new one
+        return deflection.suggest(session, replace(request, session_id=None))
 
 
 def _by_category(articles: Sequence[Article]) -> list[tuple[str, list[Article]]]:

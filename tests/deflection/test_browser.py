@@ -83,6 +83,10 @@ def test_chat_visitor_who_sends_at_once_gets_the_bots_articles_and_solves_it(
     card = answer.get_by_test_id("suggestion").filter(has_text="Track your order")
     card.get_by_test_id("suggestion-solved").click()
     expect(page.get_by_test_id("bot-answer-thanks")).to_be_visible()
+    page.reload()  # the answer was kept: the reloaded widget thanks them instead of asking again
+    page.get_by_test_id("chat-launcher").click()
+    expect(page.get_by_test_id("bot-answer-thanks")).to_be_visible()
+    expect(page.get_by_test_id("bot-answer").get_by_test_id("suggestion")).to_have_count(0)
 
     with database.transaction(read_only=True) as session:
         ticket = session.scalars(select(Ticket)).one()

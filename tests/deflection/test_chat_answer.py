@@ -60,6 +60,9 @@ def test_a_new_chat_gets_the_articles_and_a_solved_click_resolves_the_ticket(
     assert solved.status_code == 200 and solved.json()["outcome"] == "deflected_confirmed"
     ticket_id, status = only_ticket(database)
     assert status is TicketStatus.RESOLVED
+    # The answer is kept on the bot's message: a reloaded widget shows it, not the buttons again.
+    [again] = bot_answers(conversation(client, site, token))
+    assert again["feedback"] == {str(articles["password"]): "solved"}
     with database.transaction(read_only=True) as session:
         row = session.scalars(select(SuggestionSession)).one()
         assert (row.source, row.ticket_id, row.outcome) == (

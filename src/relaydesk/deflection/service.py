@@ -259,6 +259,8 @@ def record_feedback(session: Session, public_id: str, article_id: int, outcome: 
         return row
     article.feedback = ArticleFeedback(outcome)
     article.feedback_at = now
+    if row.source is SessionSource.BOT:
+        _note_on_bot_answer(session, row, article_id, outcome)
     if outcome == "solved":
         article.viewed_at = article.viewed_at or now
     said_solved = any(a.feedback is ArticleFeedback.SOLVED for a in row.articles)
@@ -274,6 +276,16 @@ def record_feedback(session: Session, public_id: str, article_id: int, outcome: 
         row.outcome, row.confirmed_at, row.outcome_at = SessionOutcome.PENDING, None, None
     session.flush()
     return row
+
+
+def _note_on_bot_answer(session: Session, row: SuggestionSession, article_id: int, outcome: str) -> None:
+    """Keep the customer's answer on the bot's chat message too, so the widget shows it after a reload."""
+    if row.ticket_id is None:
+        return
+    for message in tickets.list_messages(session, session.get(Ticket, row.ticket_id)):
+        if message.author_kind is AuthorKind.BOT and message.meta.get("deflection_session") == row.public_id:
+            answers = {**message.meta.get("deflection_feedback", {}), str(article_id): outcome}
+            message.meta = {**message.meta, "deflection_feedback": answers}
 
 
 def link_session_to_ticket(session: Session, row: SuggestionSession, ticket: Ticket) -> None:

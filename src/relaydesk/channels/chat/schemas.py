@@ -115,6 +115,8 @@ class ChatMessageOut(BaseModel):
     # (POST /api/v1/public/suggestions/{deflection_session}/feedback).
     suggestions: list[ChatSuggestionOut] = []
     deflection_session: str | None = None
+    # What the customer answered for each of those articles: article id -> "solved" / "not_helpful".
+    feedback: dict[int, str] = {}
 
 
 class SiteInfo(BaseModel):

@@ -367,6 +367,7 @@ def message_out(
         state=state,
         suggestions=[ChatSuggestionOut(**a) for a in message.meta.get("deflection_articles", [])],
         deflection_session=message.meta.get("deflection_session"),
+        feedback={int(k): v for k, v in message.meta.get("deflection_feedback", {}).items()},
     )
 
 

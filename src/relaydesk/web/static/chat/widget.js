@@ -580,7 +580,12 @@
   // The bot's first answer: its articles as cards in the bubble. What the customer answered is kept in
   // state.botFeedback (render() rebuilds every bubble): "solved", or the article ids found not helpful.
   function botAnswer(bubble, m) {
-    const answered = state.botFeedback[m.id] || (state.botFeedback[m.id] = { solved: false, dismissed: [] });
+    // Seeded from what the server kept (the answers survive a reload), then updated as the customer clicks.
+    const known = Object.entries(m.feedback || {});
+    const answered = state.botFeedback[m.id] || (state.botFeedback[m.id] = {
+      solved: known.some(([, outcome]) => outcome === "solved"),
+      dismissed: known.filter(([, outcome]) => outcome === "not_helpful").map(([id]) => Number(id)),
+    });
     const box = document.createElement("div");
     box.dataset.testid = "bot-answer";
     bubble.appendChild(box);
@@ -591,12 +596,17 @@
       box.appendChild(intro);
       return;
     }
+    const remaining = m.suggestions.filter((item) => !answered.dismissed.includes(item.article_id));
+    if (!remaining.length) {
+      intro.textContent = "Thank you for telling us. A person will answer you here.";
+      box.appendChild(intro);
+      return;
+    }
     intro.textContent = "These articles may answer your question:";
     box.appendChild(intro);
-    for (const item of m.suggestions) {
-      if (answered.dismissed.includes(item.article_id)) continue;
+    for (const item of remaining) {
       const onSolved = () => { answered.solved = true; render(); };
-      const onNotHelpful = () => { answered.dismissed.push(item.article_id); };
+      const onNotHelpful = () => { answered.dismissed.push(item.article_id); render(); };
       box.appendChild(suggestionCard(item, m.deflection_session, onSolved, onNotHelpful));
     }
     const outro = document.createElement("div");

@@ -280,9 +280,10 @@ def record_feedback(session: Session, public_id: str, article_id: int, outcome: 
 
 def _note_on_bot_answer(session: Session, row: SuggestionSession, article_id: int, outcome: str) -> None:
     """Keep the customer's answer on the bot's chat message too, so the widget shows it after a reload."""
-    if row.ticket_id is None:
+    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    if ticket is None:
         return
-    for message in tickets.list_messages(session, session.get(Ticket, row.ticket_id)):
+    for message in tickets.list_messages(session, ticket):
         if message.author_kind is AuthorKind.BOT and message.meta.get("deflection_session") == row.public_id:
             answers = {**message.meta.get("deflection_feedback", {}), str(article_id): outcome}
             message.meta = {**message.meta, "deflection_feedback": answers}

@@ -28,7 +28,9 @@ def test_a_search_then_an_article_that_solved_it_counts_as_deflected(client, dat
     row = only_session(database)
     assert (row.source, row.holdout, row.abstained) == (SessionSource.HELP_CENTER, False, False)
 
+    assert '<meta name="robots" content="noindex, nofollow">' in results
     article = client.get(link).text
+    assert f'<link rel="canonical" href="{link.split("?")[0]}">' in article
     assert 'data-testid="article-feedback"' in article and f"/help/feedback/{row.public_id}" in article
     assert client.get(link.split("?")[0]).text.count("article-feedback") == 0  # a plain visit: no question
     done = client.post(

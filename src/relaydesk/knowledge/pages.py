@@ -346,7 +346,8 @@ def help_article(locale: str, article_ref: str, request: Request, session: Sessi
         request,
         "help_article.html",
         {"agent": None, "csrf_token": "", "locale": article.locale, "article": article,
-         "html": render_markdown(article.body), "asked_in": _opened_from_search(session, asked_in, article)},
+         "html": render_markdown(article.body), "asked_in": _opened_from_search(session, asked_in, article),
+         "url": service.article_url(article.id, article.title, article.locale)},
     )  # fmt: skip
 
 

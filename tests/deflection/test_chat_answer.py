@@ -150,3 +150,28 @@ def test_the_agent_sees_what_the_customer_tried_beside_the_timeline(
     assert "Asked: “Where is my parcel? I want to track my order”" in panel
     tried = panel.split('data-testid="tried-article"')[1]
     assert "Track your order" in tried and "not helpful" in tried
+
+
+def test_an_older_question_the_window_links_does_not_silence_the_bot(
+    client, database, site, articles, run_jobs
+):
+    from datetime import timedelta
+
+    from relaydesk.kit.time import utcnow
+
+    token = new_visitor(client, site)
+    visitor_id = client.get("/chat/v1/conversation", headers=site.headers(token)).json()["visitor_id"]
+    earlier = client.post(
+        SUGGEST, json={"query": "how do I return an item", "channel": "web_chat", "visitor_id": visitor_id}
+    ).json()["session_id"]
+    with database.transaction() as session:  # that was two hours ago, another question
+        row = session.scalars(select(SuggestionSession)).one()
+        row.created_at = row.last_activity_at = utcnow() - timedelta(hours=2)
+    send(client, site, token, "Where is my parcel? I want to track my order", "client-0001")
+    run_jobs()
+    assert [a["suggestions"][0]["title"] for a in bot_answers(conversation(client, site, token))] == [
+        "Track your order"
+    ]
+    with database.transaction(read_only=True) as session:
+        older = session.scalar(select(SuggestionSession).where(SuggestionSession.public_id == earlier))
+        assert older.outcome is SessionOutcome.ESCALATED  # the window still links it, as before

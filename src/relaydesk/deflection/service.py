@@ -70,6 +70,7 @@ _VISITOR_KINDS = (IdentityKind.CHAT_VISITOR, IdentityKind.APP_USER)
 _CHAT_CHANNELS = (Channel.WEB_CHAT, Channel.IN_APP)
 # A query that extends or trims the previous one within this time is the customer still typing.
 _STILL_TYPING = timedelta(minutes=2)
+_SAME_VISIT = timedelta(minutes=30)  # typing this long before a chat message led to it (answer_chat)
 
 
 def window() -> timedelta:
@@ -425,9 +426,9 @@ def answer_chat(session: Session, message: Message) -> SuggestionSession | None:
     confident, as a public bot message whose ``meta`` carries them and their session for the widget's
     "this solved my problem" buttons (a "solved" resolves the ticket). Nothing is sent when search
     abstains, or when the customer already went through suggestions for this question as they typed
-    (their session is linked to this ticket by then): showing them again would make them read the same
-    articles twice, count one contact as two sessions, and show a holdout customer what the holdout
-    keeps from them. Once per ticket, however often the job runs.
+    (a session active in the half hour before, linked to this ticket by then): showing them again
+    would make them read the same articles twice, count one contact as two sessions, and show a
+    holdout customer what the holdout keeps from them. Once per ticket, however often the job runs.
     """
     ticket = session.get(Ticket, message.ticket_id)
     if ticket is None or ticket.channel not in _CHAT_CHANNELS or ticket.status is TicketStatus.CLOSED:
@@ -435,7 +436,9 @@ def answer_chat(session: Session, message: Message) -> SuggestionSession | None:
     repo = DeflectionRepository(session)
     if repo.automatic_for_ticket(ticket.id, SessionSource.BOT) is not None:
         return None
-    if repo.for_ticket(ticket.id):
+    # The typing that led to this message (the same visit), not an older question the window also links.
+    visit_start = message.created_at - _SAME_VISIT
+    if any(row.last_activity_at >= visit_start for row in repo.for_ticket(ticket.id)):
         return None
     query = " ".join(message.body_text.split())[:500]
     if not query:

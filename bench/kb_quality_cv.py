@@ -383,6 +383,54 @@ def experiments(data: dict[str, Any], cache: Path) -> dict[str, tuple[Extra, dic
             transfer[anchors] = transfer_scores(data, cache, anchors)
         return transfer[anchors][i][:, None]
 
+    layered: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def layer_vectors() -> tuple[np.ndarray, np.ndarray]:
+        """Mean-pooled, unit-length hidden states of MiniLM's six layers: (texts, layers, 384) for the
+        passages then the titles, and for the dev queries."""
+        if not layered:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+
+            from relaydesk.ml.embeddings import default_model_path
+
+            path = default_model_path()
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+
+            def encode(texts: list[str]) -> np.ndarray:
+                out = []
+                with torch.inference_mode():
+                    for i in range(0, len(texts), 64):
+                        batch = tokenizer(
+                            texts[i : i + 64],
+                            truncation=True,
+                            max_length=256,
+                            padding=True,
+                            return_tensors="pt",
+                        )
+                        states = model(**batch, output_hidden_states=True).hidden_states[1:]
+                        mask = batch["attention_mask"][..., None].float()
+                        pooled = torch.stack([(h * mask).sum(1) / mask.sum(1) for h in states], 1)
+                        out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
+                return np.concatenate(out)
+
+            layered.append(
+                (encode([*data["passage_texts"], *data["titles"]]), encode([r["query"] for r in rows]))
+            )
+        return layered[0]
+
+    def layer_similarity(layers: tuple[int, ...]) -> Callable[[int, Any], list[float]]:
+        def signal(i: int, c: Any) -> list[float]:
+            articles, queries = layer_vectors()
+            q = queries[i]
+            return [
+                *(float(q[k] @ articles[c.best_passage][k]) for k in layers),
+                *(float(q[k] @ articles[passages + c.position][k]) for k in layers),
+            ]
+
+        return signal
+
     static = per_candidate(static_alignment)
     contextual = per_candidate(contextual_alignment)
     product = per_candidate(products)
@@ -410,6 +458,14 @@ def experiments(data: dict[str, Any], cache: Path) -> dict[str, tuple[Extra, dic
         ),
         "paraphrase cross-encoder trained on 18,000 anchors": (
             lambda i: transfer_cross_encoder(i, 18000),
+            {},
+        ),
+        "MiniLM layer 2 and 4 similarities (best passage, title)": (
+            per_candidate(layer_similarity((1, 3))),
+            {},
+        ),
+        "MiniLM layer 1-5 similarities (best passage, title)": (
+            per_candidate(layer_similarity((0, 1, 2, 3, 4))),
             {},
         ),
         "static max-sim to article (min, mean, IDF mean)": (static, {}),

@@ -19,6 +19,7 @@ from relaydesk.customers.identities import normalise_identity
 from relaydesk.customers.models import IdentityKind
 from relaydesk.deflection import reports, service
 from relaydesk.deflection.limits import public_guard
+from relaydesk.deflection.models import SessionSource
 from relaydesk.kit.errors import NotFoundError, RelaydeskError, ValidationFailedError
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket
@@ -33,11 +34,13 @@ _TOKEN = r"^[A-Za-z0-9_-]{8,40}$"
 
 
 _SOURCES = {
-    "public_api": "while typing (chat, in-app)",
-    "contact_form": "in the contact form",
-    "email_ack": "in the email acknowledgement",
-    "bot": "in the bot's first answer",
+    SessionSource.PUBLIC_API: "while typing (chat, in-app)",
+    SessionSource.CONTACT_FORM: "in the contact form",
+    SessionSource.EMAIL_ACK: "in the email acknowledgement",
+    SessionSource.BOT: "in the bot's first answer",
+    SessionSource.HELP_CENTER: "in the help center's search",
 }
+assert set(_SOURCES) == set(SessionSource), "every session source needs its label on the ticket page"
 
 
 @ticket_panel

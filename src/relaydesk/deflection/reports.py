@@ -49,7 +49,8 @@ def deflection_report(
         since, until, channel
     ):
         # A help-center search (in_holdout None) was never randomised: it counts in "all" only.
-        for arm in ("all", *(() if in_holdout is None else ("holdout" if in_holdout else "treated",))):
+        row_arms = ("all",) if in_holdout is None else ("all", "holdout" if in_holdout else "treated")
+        for arm in row_arms:
             counts = arms[arm]
             counts.sessions += n
             if not abstained:

@@ -18,7 +18,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -383,16 +383,30 @@ def acknowledge_email(session: Session, message: Message) -> SuggestionSession |
             ]
         lines.append("If one of them solved it, tell us through its link and we will close your ticket.")
     lines += ["", "Kind regards,", "Customer support"]
-    ack = tickets.add_agent_message(
+    # For the outbound layer: an automatic reply (RFC 3834 "Auto-Submitted: auto-replied").
+    meta = {"auto_acknowledgement": True, "deflection_session": row.public_id}
+    _automatic_reply(session, ticket, lines, Channel.EMAIL, AuthorKind.SYSTEM, meta)
+    return row
+
+
+def _automatic_reply(
+    session: Session,
+    ticket: Ticket,
+    lines: list[str],
+    channel: Channel,
+    author: AuthorKind,
+    meta: dict[str, Any],
+) -> Message:
+    """A public message on the ticket from no agent (the acknowledgement, the bot), with its ``meta``."""
+    message = tickets.add_agent_message(
         session,
         ticket,
-        MessageCreate(body="\n".join(lines), public=True, channel=Channel.EMAIL),
+        MessageCreate(body="\n".join(lines), public=True, channel=channel),
         None,
-        author_kind=AuthorKind.SYSTEM,
+        author_kind=author,
     )
-    # For the outbound layer: an automatic reply (RFC 3834 "Auto-Submitted: auto-replied").
-    ack.meta = {**ack.meta, "auto_acknowledgement": True, "deflection_session": row.public_id}
-    return row
+    message.meta = {**message.meta, **meta}
+    return message
 
 
 def sessions_for_ticket(session: Session, ticket_id: int) -> list[SuggestionSession]:
@@ -456,19 +470,10 @@ def answer_chat(session: Session, message: Message) -> SuggestionSession | None:
     lines = ["These articles may answer your question:", ""]
     lines += [f"{n}. {s.title}: {_absolute(s.url)}" for n, s in enumerate(result.suggestions, start=1)]
     lines += ["", "If one of them solves it, tell us; otherwise a person will answer you here."]
-    answer = tickets.add_agent_message(
-        session,
-        ticket,
-        MessageCreate(body="\n".join(lines), public=True, channel=ticket.channel),
-        None,
-        author_kind=AuthorKind.BOT,
-    )
-    answer.meta = {
-        **answer.meta,
-        "deflection_session": row.public_id,
-        "deflection_articles": [
-            {"article_id": s.article_id, "title": s.title, "url": s.url, "snippet": s.snippet}
-            for s in result.suggestions
-        ],
-    }
+    articles = [
+        {"article_id": s.article_id, "title": s.title, "url": s.url, "snippet": s.snippet}
+        for s in result.suggestions
+    ]
+    meta = {"deflection_session": row.public_id, "deflection_articles": articles}
+    _automatic_reply(session, ticket, lines, ticket.channel, AuthorKind.BOT, meta)
     return row

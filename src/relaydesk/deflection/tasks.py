@@ -20,19 +20,25 @@ __all__ = ["link_ticket", "settle_expired"]
 log = logging.getLogger("relaydesk.deflection")
 
 
+# The automatic answer to the message that opens a ticket, per channel.
+_FIRST_ANSWER = {
+    Channel.EMAIL: service.acknowledge_email,
+    Channel.WEB_CHAT: service.answer_chat,
+    Channel.IN_APP: service.answer_chat,
+}
+
+
 @inbound_step("deflection.link_ticket", order=20)
 def link_ticket(session: Session, ticket: Ticket, message: Message) -> StepOutcome:
     """Every stored customer message (a step of ``triage.process_inbound``): escalate the sessions it
     follows, acknowledge a new email ticket (with articles when search is confident) and give a new chat
     ticket the bot's first answer (articles, only when search is confident)."""
     service.link_contact(session, message)
-    if ticket.channel in (Channel.EMAIL, Channel.WEB_CHAT, Channel.IN_APP):
+    answer = _FIRST_ANSWER.get(ticket.channel)
+    if answer is not None:
         first = session.scalar(select(func.min(Message.id)).where(Message.ticket_id == ticket.id))
         if first == message.id:  # only the message that opened the ticket is answered automatically
-            if ticket.channel is Channel.EMAIL:
-                service.acknowledge_email(session, message)
-            else:
-                service.answer_chat(session, message)
+            answer(session, message)
     return StepOutcome.CONTINUE
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.agents.models import Agent
 from relaydesk.auth.roles import Role
-from relaydesk.kit.errors import RelaydeskError
+from relaydesk.kit.errors import NotFoundError, RelaydeskError
 from relaydesk.knowledge import service
 from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
 from relaydesk.knowledge.repository import ArticleFilters
@@ -312,7 +312,7 @@ def _help_center_search(session: Session, query: str, locale: str, within: str |
     )
     try:
         return deflection.suggest(session, request)
-    except RelaydeskError:  # an unknown or stale session in the link: a new one
+    except NotFoundError:  # an unknown session id in the link: a new session
         return deflection.suggest(session, replace(request, session_id=None))
 
 

@@ -187,9 +187,10 @@
     if (message.id) state.lastId = Math.max(state.lastId, message.id);
     if (isNew && message.author !== "visitor" && message.id) {
       // An agent who answered has read what came before (the bot's automatic answer says nothing of it).
-      for (const m of state.messages) {
-        if (message.author !== "agent") break;
-        if (m.author === "visitor" && m.id && m.id < message.id && m.state === "delivered") m.state = "read";
+      if (message.author === "agent") {
+        for (const m of state.messages) {
+          if (m.author === "visitor" && m.id && m.id < message.id && m.state === "delivered") m.state = "read";
+        }
       }
       hideTyping();
       if (!state.open) {

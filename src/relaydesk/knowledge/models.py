@@ -42,6 +42,9 @@ class Article(IdMixin, TimestampMixin, Base):
     body: Mapped[str] = mapped_column(Text, default="")  # Markdown
     category: Mapped[str | None] = mapped_column(String(120))
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Other ways customers ask what the article answers ("my card was swallowed"), written by editors or
+    # learnt from labelled queries (``relaydesk kb calibrate``): search compares a query with them too.
+    questions: Mapped[list[str]] = mapped_column(JSONType, default=list)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility), default=Visibility.PUBLIC)
     status: Mapped[ArticleStatus] = mapped_column(enum_column(ArticleStatus), default=ArticleStatus.DRAFT)
@@ -62,6 +65,7 @@ class ArticleVersion(IdMixin, Base):
     body: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str | None] = mapped_column(String(120))
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    questions: Mapped[list[str]] = mapped_column(JSONType, default=list)
     locale: Mapped[str] = mapped_column(String(16))
     visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility))
     status: Mapped[ArticleStatus] = mapped_column(enum_column(ArticleStatus))

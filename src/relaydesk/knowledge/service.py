@@ -134,6 +134,7 @@ def _record(session: Session, article: Article, change: str, editor: Editor) -> 
             body=article.body,
             category=article.category,
             tags=list(article.tags or []),
+            questions=list(article.questions or []),
             locale=article.locale,
             visibility=article.visibility,
             status=article.status,

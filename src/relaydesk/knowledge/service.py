@@ -177,6 +177,7 @@ def create_article(
         body=data.body,
         category=data.category,
         tags=list(data.tags),
+        questions=list(getattr(data, "questions", [])),
         locale=data.locale,
         visibility=data.visibility,
         status=data.status,
@@ -215,10 +216,10 @@ def update_article(
     if not changed:
         return article
     for name, value in changed.items():
-        setattr(article, name, list(value) if name == "tags" else value)
+        setattr(article, name, list(value) if name in ("tags", "questions") else value)
     article.version += 1
     article.updated_at = utcnow()
-    _changed(session, article, change, editor, content=bool({"title", "body"} & set(changed)), warm=warm)
+    _changed(session, article, change, editor, content=bool({"title", "body", "questions"} & set(changed)), warm=warm)
     return article
 
 

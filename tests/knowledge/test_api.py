@@ -163,3 +163,74 @@ def test_bad_input_gets_a_message_naming_the_field(client, people):
     assert client.post("/api/v1/kb/articles", headers=people.lead.headers, json=dup).status_code == 201
     again = client.post("/api/v1/kb/articles", headers=people.lead.headers, json=dup)
     assert again.status_code == 409 and "faq-1" in again.json()["error"]["message"]
+
+
+def test_questions_are_kept_normalised_and_each_change_of_them_is_a_version(client, people):
+    lead = people.lead.headers
+    created = client.post(
+        "/api/v1/kb/articles",
+        headers=lead,
+        json={
+            "title": "Card kept by the machine",
+            "body": "Call us and we block it.",
+            "questions": ["  The machine   ate my card ", "the MACHINE ate my card", "ATM\nkept my card"],
+        },
+    )
+    assert created.status_code == 201
+    # Spacing collapsed; a repeat in another case dropped; the first-seen spelling and order kept.
+    assert created.json()["questions"] == ["The machine ate my card", "ATM kept my card"]
+    path = f"/api/v1/kb/articles/{created.json()['id']}"
+    assert client.get(path, headers=people.agent.headers).json()["questions"] == created.json()["questions"]
+    listed = client.get("/api/v1/kb/articles?q=machine", headers=people.agent.headers).json()["items"]
+    assert [a["questions"] for a in listed] == [["The machine ate my card", "ATM kept my card"]]
+
+    changed = client.patch(
+        path, headers=lead, json={"questions": ["my card is stuck in the atm"], "version": 1}
+    )
+    assert changed.status_code == 200
+    assert changed.json()["questions"] == ["my card is stuck in the atm"] and changed.json()["version"] == 2
+    # Leaving them out, or null, keeps them; [] clears them.
+    kept = client.patch(path, headers=lead, json={"title": "Card kept by the ATM", "questions": None})
+    assert kept.json()["questions"] == ["my card is stuck in the atm"] and kept.json()["version"] == 3
+    cleared = client.patch(path, headers=lead, json={"questions": []}).json()
+    assert cleared["questions"] == [] and cleared["version"] == 4
+    versions = client.get(f"{path}/versions", headers=people.agent.headers).json()
+    assert [(v["version"], v["questions"]) for v in versions] == [
+        (1, ["The machine ate my card", "ATM kept my card"]),
+        (2, ["my card is stuck in the atm"]),
+        (3, ["my card is stuck in the atm"]),
+        (4, []),
+    ]
+    same = client.patch(path, headers=lead, json={"questions": []}).json()
+    assert same["version"] == 4  # no change, no new version
+
+
+def test_questions_the_api_refuses_get_a_message_saying_what_to_fix(client, people):
+    lead = people.lead.headers
+    too_long = client.post(
+        "/api/v1/kb/articles", headers=lead, json={"title": "A", "questions": ["fine", "x" * 301]}
+    )
+    assert too_long.status_code == 422
+    assert "questions.1: String should have at most 300 characters" in too_long.json()["error"]["message"]
+    blank = client.post("/api/v1/kb/articles", headers=lead, json={"title": "A", "questions": ["  "]})
+    assert blank.status_code == 422 and "questions.0" in blank.json()["error"]["message"]
+    too_many = client.post(
+        "/api/v1/kb/articles", headers=lead, json={"title": "A", "questions": [f"q {i}" for i in range(201)]}
+    )
+    assert too_many.status_code == 422
+    assert "at most 200 different questions, not 201" in too_many.json()["error"]["message"]
+    # Repeats are not counted against the limit: they are dropped first.
+    repeats = [f"q {i}" for i in range(200)] + [f"Q {i}" for i in range(50)]
+    fits = client.post("/api/v1/kb/articles", headers=lead, json={"title": "A", "questions": repeats})
+    assert fits.status_code == 201 and len(fits.json()["questions"]) == 200
+    path = f"/api/v1/kb/articles/{people.article_id}"
+    not_a_list = client.patch(path, headers=lead, json={"questions": "how do I reset it"})
+    assert not_a_list.status_code == 422 and "questions: Input should be a valid list" in not_a_list.text
+    assert client.get(path, headers=lead).json()["version"] == 1
+
+
+def test_null_tags_in_an_edit_leave_them_as_they_are(client, people):
+    path = f"/api/v1/kb/articles/{people.article_id}"
+    client.patch(path, headers=people.lead.headers, json={"tags": ["account"]})
+    kept = client.patch(path, headers=people.lead.headers, json={"tags": None, "title": "Reset a password"})
+    assert kept.status_code == 200 and kept.json()["tags"] == ["account"]

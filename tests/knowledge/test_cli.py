@@ -94,3 +94,24 @@ def test_export_markdown_writes_one_file_per_article_with_front_matter(database,
     text = (folder / "a-1.md").read_text()
     assert text.startswith("---\n") and "title: Gift cards" in text and "status: draft" in text
     assert text.rstrip().endswith("They **never** expire.")
+
+
+def test_import_and_export_carry_questions_and_report_a_bad_list_by_line(database, tmp_path: Path):
+    source = tmp_path / "kb.jsonl"
+    lines = [
+        # Drafts: nothing to embed, so the command does not load the sentence encoder.
+        {"id": "a-1", "title": "Gift cards", "status": "draft",
+         "questions": ["do gift cards expire", "Do gift cards  expire", "is my voucher still good"]},
+        {"id": "a-2", "title": "Returns", "status": "draft", "questions": [""]},
+    ]  # fmt: skip
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    imported = kb("import", str(source), check=False)
+    report = json.loads(imported.stdout)
+    assert imported.returncode == 1 and (report["created"], report["failed"]) == (1, 1)
+    assert report["errors"][0]["line"] == 2 and "questions.0" in report["errors"][0]["error"]
+
+    exported = tmp_path / "out.jsonl"
+    kb("export", "-o", str(exported))
+    assert [json.loads(line)["questions"] for line in exported.read_text().splitlines()] == [
+        ["do gift cards expire", "is my voucher still good"]
+    ]

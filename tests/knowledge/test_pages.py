@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from relaydesk.auth.roles import Role
+from relaydesk.knowledge import service
 from relaydesk.knowledge.models import ArticleStatus, Visibility
+from relaydesk.knowledge.schemas import ArticleCreate
 from tests.factories import PASSWORD, make_agent
 from tests.knowledge.conftest import add_article
 
@@ -71,25 +73,85 @@ def test_a_lead_writes_and_publishes_an_article_in_the_editor(client, database):
     created = client.post(
         "/kb/new",
         data={"title": "Gift cards", "body": "Gift cards **never** expire.", "tags": "billing, gifts",
+              "questions": "do gift cards expire\r\n\r\n  is my  voucher still good\r\nDo gift cards expire",
               "locale": "en", "visibility": "public", "csrf_token": csrf},
         follow_redirects=False,
     )  # fmt: skip
     assert created.status_code == 303
     path = created.headers["location"]
+    article_id = int(path.rsplit("/", 1)[1])
     editor = client.get(path).text
     assert "Gift cards" in editor and "<strong>never</strong>" in editor and "created" in editor
+    assert "Other ways customers ask this" in editor
+    assert ">do gift cards expire\nis my voucher still good</textarea>" in editor
     published = client.post(
         path,
         data={"title": "Gift cards", "body": "Gift cards never expire.", "tags": "billing", "locale": "en",
-              "visibility": "public", "version": "1", "action": "publish", "csrf_token": csrf},
+              "questions": "do gift cards expire\nwill my gift card run out", "visibility": "public",
+              "version": "1", "action": "publish", "csrf_token": csrf},
         follow_redirects=False,
     )  # fmt: skip
     assert published.status_code == 303
+    with database.transaction(read_only=True) as session:
+        article = service.get_article(session, article_id)
+        assert article.questions == ["do gift cards expire", "will my gift card run out"]
+        assert [v.questions for v in service.list_versions(session, article)] == [
+            ["do gift cards expire", "is my voucher still good"],
+            ["do gift cards expire", "will my gift card run out"],
+            ["do gift cards expire", "will my gift card run out"],
+        ]
+    cleared = client.post(
+        path,
+        data={"title": "Gift cards", "body": "Gift cards never expire.", "tags": "billing", "locale": "en",
+              "questions": "", "visibility": "public", "version": "3", "action": "save", "csrf_token": csrf},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert cleared.status_code == 303
+    with database.transaction(read_only=True) as session:
+        assert service.get_article(session, article_id).questions == []
     listing = client.get("/kb").text
     assert "Gift cards" in listing and "published" in listing
     assert client.get(f"/help/en/articles/{path.rsplit('/', 1)[1]}-gift-cards").status_code == 200
     preview = client.post("/kb/preview", data={"body": "# Hi <script>x</script>"})
     assert "<h1>Hi" in preview.text and "<script>" not in preview.text
+
+
+def test_a_question_too_long_in_the_editor_names_its_line_and_keeps_what_was_typed(client, database):
+    lead = make_agent(database, Role.LEAD)
+    csrf = _sign_in(client, lead.email)
+    typed = "do gift cards expire\n\n" + "x" * 301
+    refused = client.post(
+        "/kb/new",
+        data={"title": "Gift cards", "body": "Never.", "questions": typed, "locale": "en",
+              "visibility": "public", "csrf_token": csrf},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert "Other ways customers ask this, line 3: String should have at most 300 characters" in refused.text
+    assert f">{typed}</textarea>" in refused.text
+    assert client.get("/kb").text.count("Gift cards") == 0
+
+
+def test_questions_never_appear_on_public_help_center_pages(client, database):
+    with database.transaction() as session:
+        article = service.create_article(
+            session,
+            ArticleCreate(
+                title="Gift cards",
+                body="Gift cards never expire.",
+                category="Billing",
+                questions=["my stupid voucher from grandma wont scan"],
+                status=ArticleStatus.PUBLISHED,
+            ),
+            service.Editor(label="test"),
+        )
+        article_id = article.id
+    page = client.get(f"/help/en/articles/{article_id}-gift-cards")
+    assert page.status_code == 200 and "Gift cards never expire." in page.text
+    results = client.get("/help/en", params={"q": "do gift cards expire"}).text
+    assert f"/help/en/articles/{article_id}-gift-cards" in results
+    for public in (page.text, client.get("/help/en").text, results):
+        assert "grandma" not in public
 
 
 def test_an_agent_reads_articles_but_cannot_edit_or_forge_a_form(client, database):
@@ -109,9 +171,6 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
 
 
 def test_the_help_center_groups_articles_by_category_and_offers_the_contact_form(client, database):
-    from relaydesk.knowledge import service
-    from relaydesk.knowledge.schemas import ArticleCreate
-
     for title, category in (("Track a parcel", "Shipping"), ("Reset a password", "Account"),
                             ("Change the address", "Shipping"), ("Opening hours", None)):  # fmt: skip
         with database.transaction() as session:

@@ -34,11 +34,13 @@ def test_reimport_updates_changed_articles_only_and_records_a_version(database):
 
 def test_markdown_round_trip_keeps_fields_and_reports_files_without_front_matter(database, tmp_path: Path):
     record = ArticleRecord(id="a-1", title="Gift cards", body="They **never** expire.", tags=["billing"],
+                           questions=["do gift cards expire", "no: is my voucher still good?"],
                            category="Billing", visibility="internal", status="draft")  # fmt: skip
     _import(database, [record])
     folder = tmp_path / "md"
     with database.transaction(read_only=True) as session:
         assert transfer.export_markdown(session, folder) == 1
+    assert "questions:\n- do gift cards expire\n" in (folder / "a-1.md").read_text()
     (folder / "notes.md").write_text("no front matter here")
     report = ImportReport()
     records = list(transfer.read_markdown_dir(folder, report))
@@ -58,6 +60,69 @@ def test_jsonl_export_is_the_import_format(database, tmp_path: Path):
     assert [r.id for r in transfer.read_jsonl(path, report)] == ["a-1"]
     assert report.errors == [{"line": 2, "error": report.errors[0]["error"]}]
     assert json.loads(out.getvalue())["locale"] == "de"
+
+
+def test_jsonl_questions_round_trip_and_a_bad_list_is_reported_with_its_line(database, tmp_path: Path):
+    source = tmp_path / "kb.jsonl"
+    lines = [
+        {"id": "a-1", "title": "Gift cards", "body": "Never expire.",
+         "questions": ["Do gift cards expire?", "do  GIFT cards expire?", "is my voucher still good"]},
+        {"id": "a-2", "title": "Returns", "body": "In 30 days.", "questions": ["send it back", "x" * 301]},
+        {"id": "a-3", "title": "Opening hours", "questions": "when are you open"},
+    ]  # fmt: skip
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = ImportReport()
+    with database.transaction() as session:
+        import_records(session, transfer.read_jsonl(source, report), EDITOR, report)
+    assert report.created == 1
+    assert [e["line"] for e in report.errors] == [2, 3]
+    assert "questions.1" in report.errors[0]["error"] and "300 characters" in report.errors[0]["error"]
+    assert "questions" in report.errors[1]["error"] and "list" in report.errors[1]["error"]
+
+    out = io.StringIO()
+    with database.transaction(read_only=True) as session:
+        transfer.export_jsonl(session, out)
+    assert json.loads(out.getvalue())["questions"] == ["Do gift cards expire?", "is my voucher still good"]
+    source.write_text(out.getvalue())
+    again = ImportReport()
+    with database.transaction() as session:
+        import_records(session, transfer.read_jsonl(source, again), EDITOR, again)
+    assert (again.created, again.updated, again.unchanged, again.errors) == (0, 0, 1, [])
+
+
+def test_a_record_without_questions_keeps_an_articles_questions_and_an_empty_list_clears_them(database):
+    _import(database, [ArticleRecord(id="a-1", title="Gift cards", questions=["do gift cards expire"])])
+    # A file from before questions existed (or from a tool that knows nothing of them) changes the body.
+    assert _import(database, [ArticleRecord(id="a-1", title="Gift cards", body="Never.")]).updated == 1
+    with database.transaction() as session:
+        article = service.get_by_external_id(session, "a-1")
+        assert article is not None and article.questions == ["do gift cards expire"]
+    assert (
+        _import(database, [ArticleRecord(id="a-1", title="Gift cards", body="Never.", questions=[])]).updated
+        == 1
+    )
+    with database.transaction() as session:
+        article = service.get_by_external_id(session, "a-1")
+        assert article is not None and article.questions == [] and article.version == 3
+        assert [v.questions for v in service.list_versions(session, article)] == [
+            ["do gift cards expire"],
+            ["do gift cards expire"],
+            [],
+        ]
+
+
+def test_markdown_questions_written_by_hand_are_read_and_a_bad_one_is_reported(tmp_path: Path):
+    (tmp_path / "gift-cards.md").write_text(
+        "---\ntitle: Gift cards\nquestions:\n  - do gift cards expire\n  - 'no: is my voucher good?'\n"
+        "---\nNever.\n"
+    )
+    (tmp_path / "returns.md").write_text("---\ntitle: Returns\nquestions:\n  - 404\n---\nWithin 30 days.\n")
+    report = ImportReport()
+    records = list(transfer.read_markdown_dir(tmp_path, report))
+    assert [(r.id, r.questions) for r in records] == [
+        ("gift-cards", ["do gift cards expire", "no: is my voucher good?"])
+    ]
+    assert report.errors == [{"file": "returns.md", "error": "questions.0: Input should be a valid string"}]
 
 
 def test_calibration_refuses_too_few_labelled_queries():

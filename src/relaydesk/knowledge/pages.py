@@ -34,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=200_000)]
 Short = Annotated[str, Form(max_length=500)]
+QuestionLines = Annotated[str, Form(max_length=100_000)]  # one per line: 200 of 300 characters and spaces
 
 
 def _csrf(request: Request) -> str:
@@ -119,6 +120,7 @@ def _form_of(article: Article) -> dict[str, Any]:
         "body": article.body,
         "category": article.category or "",
         "tags": ", ".join(article.tags or []),
+        "questions": "\n".join(article.questions or []),
         "locale": article.locale,
         "visibility": str(article.visibility),
         "version": article.version,
@@ -129,8 +131,21 @@ def _tags(raw: str) -> list[str]:
     return [t.strip() for t in raw.split(",") if t.strip()]
 
 
-def _explain(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+def _question_lines(raw: str) -> list[tuple[int, str]]:
+    """The non-blank lines of the questions box, with their line numbers (for the error messages)."""
+    return [(number, line) for number, line in enumerate(raw.splitlines(), start=1) if line.strip()]
+
+
+def _explain(exc: ValidationError, question_lines: Sequence[tuple[int, str]] = ()) -> str:
+    def where(loc: tuple[Any, ...]) -> str:
+        # ("questions", 3) is the fourth non-blank line of the box; name it as the editor sees it.
+        if loc[:1] == ("questions",):
+            if len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(question_lines):
+                return f"Other ways customers ask this, line {question_lines[loc[1]][0]}"
+            return "Other ways customers ask this"
+        return ".".join(str(p) for p in loc)
+
+    return "; ".join(f"{where(tuple(e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
 @router.post("/kb/preview", response_class=HTMLResponse)
@@ -147,7 +162,8 @@ def new_article_form(request: Request, agent: OptionalSessionAgent) -> Response:
         return _login("/kb/new")
     if not _can_edit(agent):
         return _forbidden(request, agent)
-    form = {"title": "", "body": "", "category": "", "tags": "", "locale": "en", "visibility": "public"}
+    form = {"title": "", "body": "", "category": "", "tags": "", "questions": "", "locale": "en",
+            "visibility": "public"}  # fmt: skip
     return _page(request, "edit.html", _form_context(request, agent, None, form))
 
 
@@ -160,6 +176,7 @@ def create_article(
     body: Text = "",
     category: Short = "",
     tags: Short = "",
+    questions: QuestionLines = "",
     locale: Short = "en",
     visibility: Short = "public",
     csrf_token: Short = "",
@@ -168,20 +185,23 @@ def create_article(
         return _login("/kb/new")
     if not _can_edit(agent) or not _csrf_ok(request, csrf_token):
         return _forbidden(request, agent)
-    form = {"title": title, "body": body, "category": category, "tags": tags, "locale": locale,
-            "visibility": visibility}  # fmt: skip
+    form = {"title": title, "body": body, "category": category, "tags": tags, "questions": questions,
+            "locale": locale, "visibility": visibility}  # fmt: skip
+    question_lines = _question_lines(questions)
     try:
         data = ArticleCreate(
             title=title,
             body=body,
             category=category or None,
             tags=_tags(tags),
+            questions=[line for _, line in question_lines],
             locale=locale,
             visibility=Visibility(visibility) if visibility in set(Visibility) else Visibility.PUBLIC,
         )
         article = service.create_article(session, data, service.Editor(agent.id, f"agent:{agent.id}"))
     except ValidationError as exc:
-        return _page(request, "edit.html", _form_context(request, agent, None, form, _explain(exc)), 400)
+        error = _explain(exc, question_lines)
+        return _page(request, "edit.html", _form_context(request, agent, None, form, error), 400)
     except RelaydeskError as exc:
         return _page(request, "edit.html", _form_context(request, agent, None, form, exc.message), 400)
     return RedirectResponse(f"/kb/{article.id}", status_code=303)
@@ -212,6 +232,7 @@ def save_article(
     body: Text = "",
     category: Short = "",
     tags: Short = "",
+    questions: QuestionLines = "",
     locale: Short = "en",
     visibility: Short = "public",
     version: Annotated[int, Form()] = 0,
@@ -226,8 +247,9 @@ def save_article(
     if article is None:
         return RedirectResponse("/kb", status_code=303)
     editor = service.Editor(agent.id, f"agent:{agent.id}")
-    form = {"title": title, "body": body, "category": category, "tags": tags, "locale": locale,
-            "visibility": visibility, "version": version}  # fmt: skip
+    form = {"title": title, "body": body, "category": category, "tags": tags, "questions": questions,
+            "locale": locale, "visibility": visibility, "version": version}  # fmt: skip
+    question_lines = _question_lines(questions)
     try:
         if action == "delete":
             service.delete_article(session, article)
@@ -241,6 +263,7 @@ def save_article(
                     body=body,
                     category=category or None,
                     tags=_tags(tags),
+                    questions=[line for _, line in question_lines],
                     locale=locale,
                     visibility=Visibility(visibility) if visibility in set(Visibility) else None,
                     version=version or None,
@@ -252,7 +275,8 @@ def save_article(
         elif action == "unpublish":
             service.unpublish_article(session, article, editor)
     except ValidationError as exc:
-        return _page(request, "edit.html", _form_context(request, agent, article, form, _explain(exc)), 400)
+        error = _explain(exc, question_lines)
+        return _page(request, "edit.html", _form_context(request, agent, article, form, error), 400)
     except RelaydeskError as exc:
         return _page(
             request, "edit.html", _form_context(request, agent, article, form, exc.message), exc.status_code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from relaydesk.knowledge.models import ArticleStatus, Visibility
 
@@ -16,6 +16,8 @@ __all__ = [
     "ArticleUpdate",
     "ArticleVersionOut",
     "Locale",
+    "Question",
+    "Questions",
     "SearchOut",
     "SuggestionOut",
     "Tag",
@@ -31,6 +33,41 @@ Tag = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whites
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
+MAX_QUESTIONS = 200
+# One other way customers ask what an article answers, spaced as one line ("my  card\nwas eaten" and
+# "my card was eaten" are the same question to search).
+Question = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=300),
+    # After the constraints in this list, so that it runs before them (and their messages say "String").
+    BeforeValidator(lambda v: " ".join(v.split()) if isinstance(v, str) else v),
+]
+
+
+def _distinct_questions(questions: list[str]) -> list[str]:
+    """The first of each question that differs only in case; counted after that, so that repeats pasted
+    from a log do not push a list over the limit."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for question in questions:
+        key = question.casefold()
+        if key not in seen:
+            seen.add(key)
+            kept.append(question)
+    if len(kept) > MAX_QUESTIONS:
+        raise ValueError(
+            f"an article takes at most {MAX_QUESTIONS} different questions, not {len(kept)}; "
+            "keep the ways customers ask most often"
+        )
+    return kept
+
+
+Questions = Annotated[
+    list[Question],
+    AfterValidator(_distinct_questions),
+    Field(json_schema_extra={"maxItems": MAX_QUESTIONS}),
+]
+
 
 class ArticleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -40,6 +77,10 @@ class ArticleCreate(BaseModel):
     external_id: ExternalId | None = None
     category: str | None = Field(default=None, max_length=120)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+    questions: Questions = Field(
+        default_factory=list,
+        description="other ways customers ask what this article answers; search only, never shown to them",
+    )
     locale: Locale = "en"
     visibility: Visibility = Visibility.PUBLIC
     status: ArticleStatus = ArticleStatus.DRAFT
@@ -55,6 +96,7 @@ class ArticleUpdate(BaseModel):
     external_id: ExternalId | None = None
     category: str | None = Field(default=None, max_length=120)
     tags: list[Tag] | None = Field(default=None, max_length=50)
+    questions: Questions | None = Field(default=None, description="the whole new list; [] clears it")
     locale: Locale | None = None
     visibility: Visibility | None = None
     version: int | None = Field(default=None, ge=1, description="the version this edit was made against")
@@ -69,6 +111,7 @@ class ArticleOut(BaseModel):
     body: str
     category: str | None
     tags: list[str]
+    questions: list[str]
     locale: str
     visibility: Visibility
     status: ArticleStatus
@@ -93,6 +136,7 @@ class ArticleVersionOut(BaseModel):
     body: str
     category: str | None
     tags: list[str]
+    questions: list[str]
     locale: str
     visibility: Visibility
     status: ArticleStatus

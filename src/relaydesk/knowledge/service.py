@@ -177,7 +177,7 @@ def create_article(
         body=data.body,
         category=data.category,
         tags=list(data.tags),
-        questions=list(getattr(data, "questions", [])),
+        questions=list(data.questions),
         locale=data.locale,
         visibility=data.visibility,
         status=data.status,
@@ -209,9 +209,9 @@ def update_article(
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "external_id" in fields:
         _check_external_id(session, fields["external_id"], article.id)
-    for name in ("title", "body", "locale", "visibility"):
+    for name in ("title", "body", "tags", "questions", "locale", "visibility"):
         if fields.get(name) is None:
-            fields.pop(name, None)  # these cannot be cleared, only changed
+            fields.pop(name, None)  # null leaves these as they are (the lists are cleared with [])
     changed = {name: value for name, value in fields.items() if getattr(article, name) != value}
     if not changed:
         return article
@@ -219,7 +219,14 @@ def update_article(
         setattr(article, name, list(value) if name in ("tags", "questions") else value)
     article.version += 1
     article.updated_at = utcnow()
-    _changed(session, article, change, editor, content=bool({"title", "body", "questions"} & set(changed)), warm=warm)
+    _changed(
+        session,
+        article,
+        change,
+        editor,
+        content=bool({"title", "body", "questions"} & set(changed)),
+        warm=warm,
+    )
     return article
 
 

@@ -1,5 +1,18 @@
 """Import and export: JSONL (``id, title, body`` + optional fields) and folders of Markdown files.
 
+A JSONL line is one article: ``id``, ``title`` and optionally ``body`` (Markdown), ``locale``,
+``category``, ``tags``, ``questions``, ``visibility`` (``public`` | ``internal``) and ``status``
+(``published`` | ``draft``; imports publish by default). Wrapped here, one line in the file::
+
+    {"id": "faq-001", "title": "How do I delete my account?", "body": "Open Settings ...",
+     "tags": ["account"], "questions": ["close my account", "remove my profile for good"]}
+
+``questions`` are the other ways customers ask what the article answers: search matches queries
+against them, and they are never shown to customers. A record without the field leaves an existing
+article's questions as they are (files from before the field existed, or from tools that do not know
+it, would otherwise wipe what editors wrote); ``"questions": []`` clears them.
+Exports always write the field, so an export imported again reproduces every article.
+
 Imports upsert by external id (the file's ``id``), record an ``imported`` version for every article
 they create or change, and report each bad record with its line or file instead of dropping it.
 A Markdown file carries its fields in YAML front matter::
@@ -9,6 +22,9 @@ A Markdown file carries its fields in YAML front matter::
     title: How do I delete my account?
     locale: en
     tags: [account]
+    questions:
+    - close my account
+    - remove my profile for good
     visibility: public
     ---
     Markdown body ...
@@ -30,7 +46,15 @@ from sqlalchemy.orm import Session
 from relaydesk.knowledge import repository, service
 from relaydesk.knowledge.index import index_cache, to_indexed
 from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
-from relaydesk.knowledge.schemas import ArticleCreate, ArticleUpdate, ExternalId, Locale, Tag, Title
+from relaydesk.knowledge.schemas import (
+    ArticleCreate,
+    ArticleUpdate,
+    ExternalId,
+    Locale,
+    Questions,
+    Tag,
+    Title,
+)
 
 __all__ = [
     "ArticleRecord",
@@ -56,6 +80,8 @@ class ArticleRecord(BaseModel):
     locale: Locale = "en"
     category: str | None = Field(default=None, max_length=120)
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+    # None (the field left out): an existing article keeps its questions; a new one has none.
+    questions: Questions | None = None
     visibility: Visibility = Visibility.PUBLIC
     status: ArticleStatus = ArticleStatus.PUBLISHED
 
@@ -144,6 +170,8 @@ def import_records(
         for record in batch:
             article = existing.get(record.id)
             fields = record.model_dump(exclude={"id"})
+            if fields["questions"] is None:
+                fields.pop("questions")
             if article is None:
                 article = service.create_article(
                     session,
@@ -195,6 +223,7 @@ def _record_of(article: Article) -> dict[str, Any]:
         "locale": article.locale,
         "category": article.category,
         "tags": list(article.tags or []),
+        "questions": list(article.questions or []),
         "visibility": str(article.visibility),
         "status": str(article.status),
     }

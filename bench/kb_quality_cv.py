@@ -56,8 +56,7 @@ def collect(cache: Path) -> dict[str, Any]:
     from relaydesk.db import get_database
     from relaydesk.knowledge import service
     from relaydesk.knowledge.evaluation import _resolve, load_queries
-    from relaydesk.knowledge.index import CANDIDATES, embed_query, features_for_query
-    from relaydesk.ml.embeddings import one_torch_thread
+    from relaydesk.knowledge.index import CANDIDATES, features_for_query
 
     queries = load_queries(QUERIES)
     with get_database().transaction(read_only=True) as session:
@@ -65,11 +64,9 @@ def collect(cache: Path) -> dict[str, Any]:
         index = service.search_index(session)
         rows = []
         for query, gold in zip(queries, golds, strict=True):
-            candidates, features = features_for_query(
+            candidates, features, vector = features_for_query(
                 index, query.query, public_only=True, locale=None, k=CANDIDATES
             )
-            with one_torch_thread():
-                vector = embed_query(query.query)
             labels = np.array([int(index.article_ids[c.position]) == gold for c in candidates])
             rows.append(
                 {"query": query.query, "gold": gold, "candidates": candidates, "features": features}

@@ -1,6 +1,12 @@
 """The calibrated relevance model: logistic regression on a candidate's features, and the abstain threshold.
 
-``score`` is the probability that the article answers the query. The default coefficients ship in
+``score`` is the probability that the article answers the query. Two models share that meaning: one
+on the index's features, for any article, and (``Calibration.questions``) one that also reads how close
+the query is to the article's questions (``Article.questions``: other ways customers ask it), for the
+candidates whose article has some. Labelled queries are the questions that model learns from: in
+``fit`` each answerable labelled query counts as a question of its article for the *other* queries
+(out of fold while cross-validating, leaving itself out in the final fit), so the figures it reports
+are those of new phrasings. The default coefficients ship in
 ``default_calibration.json`` (fitted on data/stackfaq/dev_queries.jsonl with the threshold chosen by
 k-fold cross-validation); ``relaydesk kb calibrate`` refits them on an organisation's own labelled
 queries and stores the result in the database (``kb_index_state.calibration``), where every process
@@ -11,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,12 +53,35 @@ class Calibration:
     min_score: float = 0.0
     # Where it came from and how it did under cross-validation (for people, not for scoring).
     meta: dict[str, Any] = field(default_factory=dict)
+    # The model for candidates whose article has questions: these features plus ``question_best`` (the
+    # query's best cosine with one of the article's questions), with its own threshold and floor.
+    questions: Calibration | None = None
 
-    def probabilities(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        if features.shape[0] == 0:
-            return np.zeros(0)
+    def _linear(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         z = ((features - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef)
         result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(z + self.intercept)))
+        return result
+
+    def probabilities(
+        self, features: npt.NDArray[np.float64], question_best: npt.NDArray[np.float64] | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Each candidate's probability of answering; ``question_best`` (NaN where the candidate's
+        article has no questions) sends the others to the questions model, when there is one."""
+        if features.shape[0] == 0:
+            return np.zeros(0)
+        result = self._linear(features)
+        with_questions = self.by_questions(question_best)
+        if with_questions.any():
+            assert self.questions is not None and question_best is not None
+            rows = np.column_stack([features[with_questions], question_best[with_questions]])
+            result[with_questions] = self.questions._linear(rows)
+        return result
+
+    def by_questions(self, question_best: npt.NDArray[np.float64] | None) -> npt.NDArray[np.bool_]:
+        """Which candidates the questions model scores (their article has questions and there is one)."""
+        if question_best is None or self.questions is None:
+            return np.zeros(0 if question_best is None else len(question_best), dtype=bool)
+        result: npt.NDArray[np.bool_] = ~np.isnan(question_best)
         return result
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,10 +89,12 @@ class Calibration:
         data["feature_names"] = list(self.feature_names)
         for name in ("mean", "scale", "coef"):
             data[name] = list(data[name])
+        data["questions"] = self.questions.to_dict() if self.questions else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        questions = data.get("questions")
         return cls(
             feature_names=tuple(data["feature_names"]),
             mean=tuple(float(v) for v in data["mean"]),
@@ -73,6 +104,7 @@ class Calibration:
             threshold=float(data["threshold"]),
             min_score=float(data.get("min_score", 0.0)),
             meta=dict(data.get("meta") or {}),
+            questions=cls.from_dict(questions) if questions else None,
         )
 
 
@@ -83,11 +115,20 @@ def default_calibration() -> Calibration:
 
 @dataclass(frozen=True)
 class QueryFeatures:
-    """One labelled query's candidates: their features and which one (if any) is the right article."""
+    """One labelled query's candidates: their features and which one (if any) is the right article.
+
+    The rest is what the questions model needs: the query's unit vector and ``question_key``, its right
+    article's id, each candidate's article id, and each candidate's stored questions (cosines, keys).
+    """
 
     features: npt.NDArray[np.float64]  # (candidates, features), ranked by the index's prefilter
     labels: npt.NDArray[np.bool_]  # True for the article that answers it
     answerable: bool
+    key: str = ""
+    vector: npt.NDArray[np.float32] | None = None
+    article: int | None = None
+    candidate_articles: tuple[int, ...] = ()
+    stored_questions: tuple[tuple[npt.NDArray[np.float32], tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,15 +205,158 @@ def outcome(
 MIN_SCORE_CHOICES = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 
 
-def shown_count(ranked_probabilities: npt.NDArray[np.float64], min_score: float, limit: int = 3) -> int:
-    """How many ranked suggestions search shows: the first, then those scoring ``min_score`` or more."""
+def shown_count(
+    ranked_probabilities: npt.NDArray[np.float64],
+    min_score: float | npt.NDArray[np.float64],
+    limit: int = 3,
+) -> int:
+    """How many ranked suggestions search shows: the first, then those scoring ``min_score`` or more
+    (one floor, or one per ranked suggestion: that of the model which scored it)."""
     if len(ranked_probabilities) == 0:
         return 0
-    return min(limit, 1 + int((ranked_probabilities[1:] >= min_score).sum()))
+    floors = np.broadcast_to(np.asarray(min_score, dtype=float), ranked_probabilities.shape)
+    below = np.flatnonzero(ranked_probabilities[1:] < floors[1:])  # the list stops at the first
+    return min(limit, 1 + (int(below[0]) if len(below) else len(ranked_probabilities) - 1))
 
 
 class CalibrationDataError(ValueError):
     """Too few labelled queries to fit and cross-validate a calibration."""
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One query scored out of fold: its candidates' probabilities in ranked order, their labels, and
+    which of them the questions model scored."""
+
+    probabilities: npt.NDArray[np.float64]
+    labels: npt.NDArray[np.bool_]
+    by_questions: npt.NDArray[np.bool_]
+
+
+def _logistic(
+    rows: Sequence[npt.NDArray[np.float64]],
+    labels: Sequence[npt.NDArray[np.bool_]],
+    regularisation: float,
+    names: tuple[str, ...],
+) -> Calibration:
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = np.vstack(rows), np.concatenate(labels)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=regularisation, max_iter=5000, class_weight=None)
+    model.fit((x - mean) / scale, y)
+    return Calibration(
+        feature_names=names,
+        mean=tuple(float(v) for v in mean),
+        scale=tuple(float(v) for v in scale),
+        coef=tuple(float(v) for v in model.coef_[0]),
+        intercept=float(model.intercept_[0]),
+        threshold=0.0,
+    )
+
+
+class _QuestionPool:
+    """The questions each sample's candidates have, for ``fit``: the *other* answerable labelled queries
+    of the candidate's article (those ``allowed``: the training fold), and the article's stored questions
+    that are not copies of a labelled query (those are counted as labelled ones, fold by fold)."""
+
+    def __init__(self, samples: Sequence[QueryFeatures]) -> None:
+        self.samples = samples
+        vectors = np.vstack([np.asarray(s.vector, dtype=np.float64) for s in samples])
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        self.similarities = vectors @ vectors.T
+        self.keys = np.array([s.key for s in samples], dtype=object)
+        self.labelled = set(self.keys.tolist())
+        members: dict[int, list[int]] = {}
+        for i, sample in enumerate(samples):
+            if sample.answerable and sample.article is not None:
+                members.setdefault(sample.article, []).append(i)
+        self.members = {article: np.array(rows, dtype=np.intp) for article, rows in members.items()}
+
+    @staticmethod
+    def usable(samples: Sequence[QueryFeatures]) -> bool:
+        return all(s.vector is not None and len(s.candidate_articles) == len(s.labels) for s in samples)
+
+    def best(self, i: int, allowed: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        sample = self.samples[i]
+        result = np.full(len(sample.candidate_articles), np.nan)
+        for c, article in enumerate(sample.candidate_articles):
+            rows = self.members.get(article, np.zeros(0, dtype=np.intp))
+            rows = rows[allowed[rows] & (self.keys[rows] != sample.key)]
+            values = list(self.similarities[i, rows])
+            if c < len(sample.stored_questions):
+                scores, keys = sample.stored_questions[c]
+                values.extend(float(v) for v, k in zip(scores, keys, strict=True) if k not in self.labelled)
+            if values:
+                result[c] = max(values)
+        return result
+
+
+def _scored(
+    model: Calibration, sample: QueryFeatures, question_best: npt.NDArray[np.float64] | None
+) -> _Scored:
+    probabilities = model.probabilities(sample.features, question_best)
+    by_questions = model.by_questions(question_best)
+    if len(by_questions) == 0:
+        by_questions = np.zeros(len(probabilities), dtype=bool)
+    order = np.argsort(-probabilities, kind="stable")
+    return _Scored(probabilities[order], sample.labels[order], by_questions[order])
+
+
+def _threshold(tops: npt.NDArray[np.float64], max_false_abstain: float) -> float:
+    """The highest threshold that abstains on at most ``max_false_abstain`` of these answerable tops."""
+    tops = np.sort(tops)
+    allowed = int(np.floor(max_false_abstain * len(tops)))
+    return float(tops[allowed]) if allowed < len(tops) else 0.5
+
+
+@dataclass(frozen=True)
+class _OperatingPoint:
+    threshold: float
+    min_score: float
+    outcome: Outcome
+    mean_shown: float
+
+
+def _operating_point(
+    scored: Sequence[_Scored],
+    answerable: npt.NDArray[np.bool_],
+    max_false_abstain: float,
+    base: _OperatingPoint | None = None,
+) -> _OperatingPoint:
+    """Choose the threshold and floor of one model from out-of-fold scores: of the base model (every
+    candidate its own), or, given ``base``, of the questions model (for the queries whose top candidate
+    it scored, and the candidates it scored), the base model's choice standing for the rest."""
+    mine = [s.by_questions if base else np.ones(len(s.probabilities), dtype=bool) for s in scored]
+    tops = np.array([s.probabilities[0] for s in scored])
+    top_mine = np.array([m[0] for m in mine])
+    threshold = _threshold(tops[top_mine & answerable], max_false_abstain)
+    abstained = list(np.where(top_mine, tops < threshold, tops < (base.threshold if base else threshold)))
+    labels, has_answer = [s.labels for s in scored], list(answerable)
+
+    def shown(floor: float) -> list[int]:
+        other = base.min_score if base else floor
+        return [
+            shown_count(s.probabilities, np.where(m, floor, other)) for s, m in zip(scored, mine, strict=True)
+        ]
+
+    def recall_at_3(floor: float) -> float:
+        return outcome(abstained, labels, has_answer, shown(floor)).answerable_recall_at_3
+
+    # The highest floor under which no right article that would have been suggested (rank ≤ 3) is lost.
+    min_score = max(m for m in MIN_SCORE_CHOICES if recall_at_3(m) >= recall_at_3(0.0))
+    counts = shown(min_score)
+    suggested = [n for n, gave_up in zip(counts, abstained, strict=True) if not gave_up]
+    return _OperatingPoint(
+        threshold=threshold,
+        min_score=min_score,
+        outcome=outcome(abstained, labels, has_answer, counts),
+        mean_shown=round(float(np.mean(suggested)), 3) if suggested else 0.0,
+    )
+
+
+# The questions model is fitted only with this many answerable queries whose top candidate it scores.
+MIN_QUESTION_QUERIES = 10
 
 
 def fit(
@@ -183,15 +367,19 @@ def fit(
     regularisation: float = 0.3,
     seed: int = 0,
     source: str = "",
+    questions: bool = True,
 ) -> Calibration:
-    """Fit the logistic model and choose the abstain threshold by k-fold cross-validation.
+    """Fit the logistic model(s) and choose the abstain threshold(s) by k-fold cross-validation.
 
-    The threshold is the highest one whose out-of-fold false-abstention rate (answerable queries
-    left unanswered) stays within ``max_false_abstain``; the reported figures are the out-of-fold ones,
-    so they estimate what held-out queries will see, not what the fitted queries see.
+    A threshold is the highest one whose out-of-fold false-abstention rate (answerable queries left
+    unanswered) stays within ``max_false_abstain``; the reported figures are the out-of-fold ones, so
+    they estimate what held-out queries will see, not what the fitted queries see. With ``questions``
+    (and the samples' vectors), a questions model is fitted too: each answerable query is a question of
+    its article for the queries of the other folds (for all the others in the final fit).
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
+
+    from relaydesk.knowledge.index import FEATURE_NAMES
 
     usable = [s for s in samples if len(s.labels)]
     answerable = np.array([s.answerable for s in usable])
@@ -201,64 +389,68 @@ def fit(
             f"published; got {int(answerable.sum())}."
         )
     stratify = answerable if (~answerable).sum() >= folds else np.zeros(len(usable), dtype=bool)
+    pool = _QuestionPool(usable) if questions and _QuestionPool.usable(usable) else None
+    question_names = (*FEATURE_NAMES, "question_best")
 
-    def train(indices: Sequence[int]) -> tuple[Any, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        x = np.vstack([usable[i].features for i in indices])
-        y = np.concatenate([usable[i].labels for i in indices])
-        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-        model = LogisticRegression(C=regularisation, max_iter=5000, class_weight=None)
-        model.fit((x - mean) / scale, y)
-        return model, mean, scale
+    def train(indices: Sequence[int]) -> Calibration:
+        base = _logistic(
+            [usable[i].features for i in indices],
+            [usable[i].labels for i in indices],
+            regularisation,
+            FEATURE_NAMES,
+        )
+        if pool is None:
+            return base
+        allowed = np.zeros(len(usable), dtype=bool)
+        allowed[list(indices)] = True
+        rows, labels = [], []
+        for i in indices:
+            best = pool.best(i, allowed)
+            has = ~np.isnan(best)
+            rows.append(np.column_stack([usable[i].features[has], best[has]]))
+            labels.append(usable[i].labels[has])
+        y = np.concatenate(labels) if labels else np.zeros(0, dtype=bool)
+        if y.all() or not y.any():
+            return base
+        return replace(base, questions=_logistic(rows, labels, regularisation, question_names))
 
-    oof_tops = np.zeros(len(usable))
-    oof_labels: list[npt.NDArray[np.bool_]] = [np.zeros(0, dtype=bool)] * len(usable)
-    oof_probabilities: list[npt.NDArray[np.float64]] = [np.zeros(0)] * len(usable)
+    base_scored: list[_Scored] = [_Scored(np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))] * len(usable)
+    mixed_scored = list(base_scored)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(np.zeros(len(usable)), stratify):
-        model, mean, scale = train(list(train_idx))
+        model = train(list(train_idx))
+        allowed = np.zeros(len(usable), dtype=bool)
+        allowed[train_idx] = True
         for i in test_idx:
-            probabilities = model.predict_proba((usable[i].features - mean) / scale)[:, 1]
-            order = np.argsort(-probabilities)
-            oof_tops[i] = probabilities[order[0]]
-            oof_labels[i] = usable[i].labels[order]
-            oof_probabilities[i] = probabilities[order]
-    answerable_tops = np.sort(oof_tops[answerable])
-    allowed = int(np.floor(max_false_abstain * len(answerable_tops)))
-    threshold = float(answerable_tops[allowed]) if allowed < len(answerable_tops) else 0.5
+            base_scored[i] = _scored(model, usable[i], None)
+            mixed_scored[i] = _scored(model, usable[i], pool.best(i, allowed) if pool else None)
+    base_point = _operating_point(base_scored, answerable, max_false_abstain)
+    question_point = None
+    top_by_questions = np.array([s.by_questions[0] for s in mixed_scored])
+    if pool is not None and (top_by_questions & answerable).sum() >= MIN_QUESTION_QUERIES:
+        question_point = _operating_point(mixed_scored, answerable, max_false_abstain, base_point)
 
-    def shown(min_score: float) -> list[int]:
-        return [shown_count(p, min_score) for p in oof_probabilities]
-
-    abstained = list(oof_tops < threshold)
-
-    def recall_at_3(min_score: float) -> float:
-        return outcome(abstained, oof_labels, list(answerable), shown(min_score)).answerable_recall_at_3
-
-    # The highest floor under which no right article that would have been suggested (rank ≤ 3) is lost.
-    min_score = max(m for m in MIN_SCORE_CHOICES if recall_at_3(m) >= recall_at_3(0.0))
-    shown_at_floor = shown(min_score)
-    cross_validated = outcome(abstained, oof_labels, list(answerable), shown_at_floor)
-    suggested = [n for n, top in zip(shown_at_floor, oof_tops, strict=True) if top >= threshold]
-
-    model, mean, scale = train(range(len(usable)))
-    from relaydesk.knowledge.index import FEATURE_NAMES
-
-    return Calibration(
-        feature_names=FEATURE_NAMES,
-        mean=tuple(float(v) for v in mean),
-        scale=tuple(float(v) for v in scale),
-        coef=tuple(float(v) for v in model.coef_[0]),
-        intercept=float(model.intercept_[0]),
-        threshold=threshold,
-        min_score=min_score,
-        meta={
-            "source": source,
-            "queries": len(usable),
-            "answerable": int(answerable.sum()),
-            "folds": folds,
-            "max_false_abstain": max_false_abstain,
-            "cross_validated": cross_validated.as_dict(),
-            "min_score": min_score,
-            "mean_suggestions_shown": round(float(np.mean(suggested)), 3) if suggested else 0.0,
-        },
+    final = train(range(len(usable)))
+    meta: dict[str, Any] = {
+        "source": source,
+        "queries": len(usable),
+        "answerable": int(answerable.sum()),
+        "folds": folds,
+        "max_false_abstain": max_false_abstain,
+        "cross_validated": (question_point or base_point).outcome.as_dict(),
+        "min_score": base_point.min_score,
+        "mean_suggestions_shown": (question_point or base_point).mean_shown,
+    }
+    sub = None
+    if question_point is not None and final.questions is not None:
+        meta["cross_validated_without_questions"] = base_point.outcome.as_dict()
+        meta["queries_topped_by_questions"] = int(top_by_questions.sum())
+        sub = replace(
+            final.questions,
+            threshold=question_point.threshold,
+            min_score=question_point.min_score,
+            meta={"min_score": question_point.min_score},
+        )
+    return replace(
+        final, threshold=base_point.threshold, min_score=base_point.min_score, meta=meta, questions=sub
     )

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -180,10 +181,19 @@ def calibrate(
     ] = 0.04,
     store: Annotated[bool, typer.Option(help="Store it for this installation (in the database).")] = True,
     output: Annotated[Path | None, typer.Option(help="Also write the calibration JSON here.")] = None,
+    learn_questions: Annotated[
+        bool,
+        typer.Option(
+            help="When storing, also add each answerable query to its article's questions (what the "
+            "questions model matches new queries against)."
+        ),
+    ] = True,
 ) -> None:
     """Refit the relevance model and abstain threshold on your own labelled queries (k-fold cross-validated).
 
     Prints the cross-validated figures; every process uses the stored calibration within a second.
+    The figures with questions hold once the queries are the articles' questions: stored with the
+    calibration unless --no-learn-questions (or --no-store), as editor "calibrate:FILE".
     """
     from relaydesk.db import get_database
     from relaydesk.knowledge import service
@@ -195,11 +205,28 @@ def calibrate(
         with get_database().transaction() as session:
             samples = collect_features(session, labelled)
             calibration = fit(samples, folds=folds, max_false_abstain=max_false_abstain, source=queries.name)
+            learnt = None
             if store:
                 service.store_calibration(session, calibration)
+                if learn_questions:
+                    learnt = service.learn_questions(
+                        session,
+                        [
+                            (s.article, q.query)
+                            for q, s in zip(labelled, samples, strict=True)
+                            if s.article is not None
+                        ],
+                        service.Editor(label=f"calibrate:{queries.name}"),
+                    )
     if output is not None:
         output.write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
-    _print({"stored": store, "threshold": calibration.threshold, **calibration.meta})
+    questions = calibration.questions
+    _print(
+        {"stored": store, "threshold": calibration.threshold}
+        | ({"questions_threshold": questions.threshold} if questions else {})
+        | ({"questions_learnt": asdict(learnt)} if learnt else {})
+        | calibration.meta
+    )
 
 
 @cli.command("reset-calibration")

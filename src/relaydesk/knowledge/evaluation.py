@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from relaydesk.kit.errors import ValidationFailedError
 from relaydesk.knowledge import repository, service
 from relaydesk.knowledge.calibration import QueryFeatures, outcome
-from relaydesk.knowledge.index import features_for_query
+from relaydesk.knowledge.index import features_for_query, question_key
 
 __all__ = ["EVALUATION_KEYS", "LabeledQuery", "collect_features", "evaluate", "load_queries"]
 
@@ -34,6 +34,7 @@ EVALUATION_KEYS = (
     "shown_p_at_1",
     "shown_recall_at_3",
     "shown_mrr",
+    "questions_left_out",
 )
 
 
@@ -95,12 +96,21 @@ def evaluate(
     also where the abstention then hides them (``SearchResult.withheld``); the abstention is scored
     apart (``unanswerable_abstain_rate``, ``false_abstain_rate``). ``shown_*`` count an abstention on
     an answerable query as a miss: what customers see end to end.
+
+    A query found among the articles' questions (``kb calibrate`` stores the answerable labelled queries
+    there) is matched without its own copy, as a new phrasing would be; ``questions_left_out`` counts them.
     """
     golds = _resolve(session, queries)
     service.search(session, "warm up", locale=locale)  # builds (or loads) the index before the clock starts
+    stored = set(service.search_index(session).question_keys)
     abstained, ranked, answerable, took = [], [], [], []
+    left_out = 0
     for query, gold in zip(queries, golds, strict=True):
-        result = service.search(session, query.query, locale=locale, limit=3, keep_withheld=True)
+        key = question_key(query.query)
+        left_out += key in stored
+        result = service.search(
+            session, query.query, locale=locale, limit=3, keep_withheld=True, leave_out_question=key
+        )
         took.append(result.took_ms)
         abstained.append(result.abstained)
         suggested = result.withheld if result.abstained else result.suggestions
@@ -110,18 +120,32 @@ def evaluate(
     metrics["p50_ms"] = round(float(np.percentile(took, 50)), 2)
     metrics["p99_ms"] = round(float(np.percentile(took, 99)), 2)
     metrics["n"] = len(queries)
+    metrics["questions_left_out"] = left_out
     return {key: metrics[key] for key in EVALUATION_KEYS}
 
 
 def collect_features(
     session: Session, queries: Sequence[LabeledQuery], *, locale: str | None = None
 ) -> list[QueryFeatures]:
-    """Candidates and features for each labelled query against the current index (for calibration)."""
+    """Candidates and features for each labelled query against the current index (for calibration),
+    with what the questions model needs: the query's vector and its candidates' stored questions."""
     golds = _resolve(session, queries)
     index = service.search_index(session)
     samples = []
     for query, gold in zip(queries, golds, strict=True):
-        candidates, features = features_for_query(index, query.query, public_only=True, locale=locale)
-        labels = np.array([int(index.article_ids[c.position]) == gold for c in candidates], dtype=bool)
-        samples.append(QueryFeatures(features=features, labels=labels, answerable=gold is not None))
+        candidates, features, vector = features_for_query(index, query.query, public_only=True, locale=locale)
+        articles = tuple(int(index.article_ids[c.position]) for c in candidates)
+        stored = index.question_similarities(vector, candidates)
+        samples.append(
+            QueryFeatures(
+                features=features,
+                labels=np.array([article == gold for article in articles], dtype=bool),
+                answerable=gold is not None,
+                key=question_key(query.query),
+                vector=vector,
+                article=gold,
+                candidate_articles=articles,
+                stored_questions=tuple((scores, tuple(keys)) for scores, keys in stored),
+            )
+        )
     return samples

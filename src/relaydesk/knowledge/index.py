@@ -76,6 +76,8 @@ class IndexedArticle:
     public: bool
     passages: tuple[str, ...]  # plain text, at least one (the title when the body is empty)
     bm25_text: str
+    # Other ways customers ask what it answers (``Article.questions``), embedded as queries are.
+    questions: tuple[str, ...] = ()
 
 
 def passages_for(title: str, body: str) -> tuple[tuple[str, ...], str]:
@@ -90,8 +92,25 @@ def _embedding_key(model_id: str, title: str, passage: str) -> str:
 
 
 def _passage_input(title: str, passage: str) -> str:
-    # The title gives a passage its context ("it", "this setting") for the sentence encoder.
+    # The title gives a passage its context ("it", "this setting") for the sentence encoder; a question
+    # (no title) is embedded alone, as a customer's query is.
+    if not title:
+        return passage
     return f"{title}. {passage}" if passage != title else title
+
+
+def _question_request(model_id: str, question: str) -> tuple[str, str, str]:
+    """The (cache key, title, passage) embedding request of one of an article's questions."""
+    key = hashlib.sha256(f"{model_id}\x1equestion\x1f{question}".encode()).hexdigest()
+    return key, "", question
+
+
+def _requests(model_id: str, article: IndexedArticle) -> list[tuple[str, str, str]]:
+    """Every embedding an article needs: its passages, its title, then its questions."""
+    requests = [(_embedding_key(model_id, article.title, p), article.title, p) for p in article.passages]
+    requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
+    requests.extend(_question_request(model_id, q) for q in article.questions)
+    return requests
 
 
 def _search_setting() -> str | None:
@@ -134,6 +153,12 @@ class Candidate:
     best_passage: int  # global passage row
 
 
+def question_key(text: str) -> str:
+    """What makes two questions the same one (case and spacing aside): for de-duplication and for
+    leaving a labelled query's own copy out when it is scored against the questions."""
+    return " ".join(text.casefold().split())
+
+
 @dataclass
 class HybridIndex:
     """An immutable snapshot: arrays over the published articles and their passages."""
@@ -154,6 +179,12 @@ class HybridIndex:
     # a float32 torch (COARSE_DIMS, rows) matrix of every row projected; None below COARSE_MIN_ARTICLES.
     coarse_basis: FloatArray | None = None
     coarse: Any = None
+    # Every article's questions: float16 unit vectors (rows of one article contiguous, from
+    # ``question_starts[i]`` for ``question_counts[i]`` rows) and their ``question_key``s.
+    question_vectors: npt.NDArray[np.float16] = field(default_factory=lambda: np.zeros((0, 384), np.float16))
+    question_starts: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    question_counts: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    question_keys: list[str] = field(default_factory=list)
     _position: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -179,20 +210,22 @@ class HybridIndex:
         passage_texts: list[str] = []
         for article in articles:
             starts.append(len(passage_texts))
-            for passage in article.passages:
-                passage_texts.append(passage)
-                requests.append((_embedding_key(model_id, article.title, passage), article.title, passage))
-            requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
+            passage_texts.extend(article.passages)
+            requests.extend(_requests(model_id, article))
         found = vectors(requests)
         passage_rows: list[FloatArray] = []
         title_rows: list[FloatArray] = []
+        question_rows: list[FloatArray] = []
+        question_starts: list[int] = []
         cursor = 0
         for article in articles:
-            for _ in article.passages:
-                passage_rows.append(found[cursor])
-                cursor += 1
+            passage_rows.extend(found[cursor : cursor + len(article.passages)])
+            cursor += len(article.passages)
             title_rows.append(found[cursor])
             cursor += 1
+            question_starts.append(len(question_rows))
+            question_rows.extend(found[cursor : cursor + len(article.questions)])
+            cursor += len(article.questions)
         import torch
 
         dims = found[0].shape[0] if found else 384
@@ -216,6 +249,10 @@ class HybridIndex:
             bm25=retriever,
             coarse_basis=basis,
             coarse=coarse,
+            question_vectors=_unit_rows(question_rows, dims),
+            question_starts=np.array(question_starts, dtype=np.intp),
+            question_counts=np.array([len(a.questions) for a in articles], dtype=np.intp),
+            question_keys=[question_key(q) for a in articles for q in a.questions],
         )
 
     def visible_mask(self, *, public_only: bool, locale: str | None) -> npt.NDArray[np.bool_]:
@@ -355,6 +392,39 @@ class HybridIndex:
             )
         return result
 
+    def question_similarities(
+        self, query_vector: FloatArray, candidates: Sequence[Candidate], *, leave_out: str | None = None
+    ) -> list[tuple[FloatArray, list[str]]]:
+        """Per candidate: the query's cosine with each of its article's questions, and their keys.
+
+        ``leave_out``: a question key not to count (an evaluated query's own copy among the questions).
+        """
+        query = np.asarray(query_vector, dtype=np.float32)
+        query = query / (np.linalg.norm(query) or 1.0)
+        result = []
+        for candidate in candidates:
+            start = int(self.question_starts[candidate.position]) if len(self.question_starts) else 0
+            count = int(self.question_counts[candidate.position]) if len(self.question_counts) else 0
+            keys = self.question_keys[start : start + count]
+            scores = self.question_vectors[start : start + count].astype(np.float32) @ query
+            if leave_out is not None and leave_out in keys:
+                kept = [j for j, key in enumerate(keys) if key != leave_out]
+                scores, keys = scores[kept], [keys[j] for j in kept]
+            result.append((scores, keys))
+        return result
+
+    def question_best(
+        self, query_vector: FloatArray, candidates: Sequence[Candidate], *, leave_out: str | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Per candidate: the query's best cosine with one of its article's questions (NaN for none)."""
+        return np.array(
+            [
+                float(scores.max()) if len(scores) else np.nan
+                for scores, _ in self.question_similarities(query_vector, candidates, leave_out=leave_out)
+            ],
+            dtype=np.float64,
+        )
+
     def article_at(self, position: int) -> tuple[int, str]:
         return int(self.article_ids[position]), self.titles[position]
 
@@ -369,6 +439,14 @@ def _prefilter(
     bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else bm25
     prefilter: FloatArray = np.maximum(dense_best, dense_title) + 0.25 * bm25_rel
     return prefilter
+
+
+def _unit_rows(rows: Sequence[FloatArray], dims: int) -> npt.NDArray[np.float16]:
+    if not rows:
+        return np.zeros((0, dims), dtype=np.float16)
+    matrix = np.vstack(rows).astype(np.float32)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return matrix.astype(np.float16)
 
 
 def _coarse_space(matrix: FloatArray) -> tuple[FloatArray, Any]:
@@ -516,12 +594,7 @@ class IndexCache:
     def warm(self, session: Session, articles: Sequence[IndexedArticle]) -> None:
         """Embed and store the passages of articles just written, in the writer's transaction."""
         model_id = _model_id()
-        requests: list[tuple[str, str, str]] = []
-        for article in articles:
-            requests.extend(
-                (_embedding_key(model_id, article.title, p), article.title, p) for p in article.passages
-            )
-            requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
+        requests = [request for article in articles for request in _requests(model_id, article)]
         self.vectors(session, requests, writer=True)
 
 
@@ -543,7 +616,9 @@ def _generation_key(session: Session) -> tuple[int, datetime | None]:
     return (int(row[0]), row[1]) if row else (0, None)
 
 
-def _indexed(article_id: int, title: str, body: str, locale: str, visibility: Visibility) -> IndexedArticle:
+def _indexed(
+    article_id: int, title: str, body: str, locale: str, visibility: Visibility, questions: Sequence[str]
+) -> IndexedArticle:
     passages, bm25_text = passages_for(title, body)
     return IndexedArticle(
         id=article_id,
@@ -552,16 +627,19 @@ def _indexed(article_id: int, title: str, body: str, locale: str, visibility: Vi
         public=visibility == Visibility.PUBLIC,
         passages=passages,
         bm25_text=bm25_text,
+        questions=tuple(questions or ()),
     )
 
 
 def to_indexed(article: Article) -> IndexedArticle:
-    return _indexed(article.id, article.title, article.body, article.locale, article.visibility)
+    return _indexed(
+        article.id, article.title, article.body, article.locale, article.visibility, article.questions
+    )
 
 
 def load_published(session: Session) -> list[IndexedArticle]:
     rows = session.execute(
-        select(Article.id, Article.title, Article.body, Article.locale, Article.visibility)
+        select(Article.id, Article.title, Article.body, Article.locale, Article.visibility, Article.questions)
         .where(Article.status == ArticleStatus.PUBLISHED)
         .order_by(Article.id)
     )
@@ -573,8 +651,9 @@ index_cache = IndexCache()
 
 def features_for_query(
     index: HybridIndex, query: str, *, public_only: bool, locale: str | None, k: int = CANDIDATES
-) -> tuple[list[Candidate], npt.NDArray[np.float64]]:
-    """Embed the query, pick candidates and compute their features (shared by search and calibration)."""
+) -> tuple[list[Candidate], npt.NDArray[np.float64], FloatArray]:
+    """Embed the query, pick candidates and compute their features (shared by search and calibration);
+    the query's vector comes back too, for ``HybridIndex.question_best``."""
     # ONNX Runtime needs no torch thread (and holding the lock would queue other searches behind it).
     with one_torch_thread() if search_query_encoder() == "fp32" else nullcontext():
         vector = embed_query(query)
@@ -582,4 +661,4 @@ def features_for_query(
     mask = index.visible_mask(public_only=public_only, locale=locale)
     with one_torch_thread():
         candidates = index.search_candidates(vector, tokens, mask, k)
-    return candidates, candidate_features(candidates)
+    return candidates, candidate_features(candidates), vector

@@ -34,11 +34,12 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200, stri
 Title = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
 MAX_QUESTIONS = 200
+MAX_QUESTION_CHARS = 300
 # One other way customers ask what an article answers, spaced as one line ("my  card\nwas eaten" and
 # "my card was eaten" are the same question to search).
 Question = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=300),
+    StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS),
     # After the constraints in this list, so that it runs before them (and their messages say "String").
     BeforeValidator(lambda v: " ".join(v.split()) if isinstance(v, str) else v),
 ]

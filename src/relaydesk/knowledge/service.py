@@ -20,10 +20,17 @@ from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.time import utcnow
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.calibration import Calibration, default_calibration
-from relaydesk.knowledge.index import CANDIDATES, HybridIndex, features_for_query, index_cache, to_indexed
+from relaydesk.knowledge.index import (
+    CANDIDATES,
+    HybridIndex,
+    features_for_query,
+    index_cache,
+    question_key,
+    to_indexed,
+)
 from relaydesk.knowledge.models import Article, ArticleStatus, ArticleVersion, Visibility
 from relaydesk.knowledge.repository import ArticleFilters
-from relaydesk.knowledge.schemas import ArticleCreate, ArticleUpdate
+from relaydesk.knowledge.schemas import MAX_QUESTION_CHARS, MAX_QUESTIONS, ArticleCreate, ArticleUpdate
 from relaydesk.knowledge.text import make_snippet, slugify
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "ArticleNotFoundError",
     "Audience",
     "Editor",
+    "LearntQuestions",
     "SearchResult",
     "Suggestion",
     "article_url",
@@ -39,6 +47,7 @@ __all__ = [
     "delete_article",
     "get_article",
     "get_by_external_id",
+    "learn_questions",
     "list_articles",
     "list_versions",
     "publish_article",
@@ -262,6 +271,47 @@ def delete_article(session: Session, article: Article) -> None:
 # -- search ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LearntQuestions:
+    added: int  # questions added
+    articles: int  # articles that gained some (one new version each)
+    skipped: int  # over an article's MAX_QUESTIONS, or longer than a question may be
+
+
+def learn_questions(
+    session: Session, questions: Sequence[tuple[int, str]], editor: Editor
+) -> LearntQuestions:
+    """Add labelled queries (article id, the query) to their articles' questions, as ``kb calibrate``
+    does: after the questions an article has, each new one once (``question_key``), up to MAX_QUESTIONS."""
+    by_article: dict[int, list[str]] = {}
+    for article_id, text in questions:
+        by_article.setdefault(article_id, []).append(" ".join(text.split()))
+    added = skipped = 0
+    changed: list[Article] = []
+    for article_id, texts in by_article.items():
+        article = get_article(session, article_id)
+        merged = list(article.questions or [])
+        known = {question_key(q) for q in merged}
+        for text in texts:
+            if question_key(text) in known:
+                continue
+            if len(merged) >= MAX_QUESTIONS or len(text) > MAX_QUESTION_CHARS:
+                skipped += 1
+                continue
+            known.add(question_key(text))
+            merged.append(text)
+        if len(merged) > len(article.questions or []):
+            added += len(merged) - len(article.questions or [])
+            update_article(
+                session, article, ArticleUpdate(questions=merged), editor, change="learnt", warm=False
+            )
+            changed.append(article)
+    published = [to_indexed(a) for a in changed if a.status == ArticleStatus.PUBLISHED]
+    if published:
+        index_cache.warm(session, published)  # one batch, in this transaction
+    return LearntQuestions(added=added, articles=len(changed), skipped=skipped)
+
+
 def store_calibration(session: Session, calibration: Calibration | None) -> None:
     """Use this calibration for every search of the installation (None: back to the shipped default)."""
     repository.write_calibration(session, calibration.to_dict() if calibration else None)
@@ -298,6 +348,7 @@ def search(
     audience: Audience = "customer",
     limit: int = 3,
     keep_withheld: bool = False,
+    leave_out_question: str | None = None,
 ) -> SearchResult:
     """Suggest published articles for a question, or abstain when none is likely enough to answer it.
 
@@ -319,6 +370,7 @@ def search(
         limit=limit,
         started=started,
         keep_withheld=keep_withheld,
+        leave_out_question=leave_out_question,
     )
 
 
@@ -332,23 +384,33 @@ def rank(
     limit: int = 3,
     started: float | None = None,
     keep_withheld: bool = False,
+    leave_out_question: str | None = None,
 ) -> SearchResult:
-    """Score one query against an index snapshot (``search`` without the database; the benchmark uses it)."""
+    """Score one query against an index snapshot (``search`` without the database; the benchmark uses it).
+
+    ``leave_out_question``: a ``question_key`` the articles' questions are matched without (evaluation
+    leaves out a labelled query's own copy, so that it is scored as a new phrasing)."""
     started = time.perf_counter() if started is None else started
     query = " ".join(query.split())[:MAX_QUERY_CHARS]
     if not query or len(index) == 0:
         return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
-    candidates, features = features_for_query(
+    candidates, features, vector = features_for_query(
         index, query, public_only=audience != "agent", locale=locale, k=max(CANDIDATES, limit)
     )
-    probabilities = calibration.probabilities(features)
+    question_best = index.question_best(vector, candidates, leave_out=leave_out_question)
+    probabilities = calibration.probabilities(features, question_best)
+    # Each candidate is held to the threshold and floor of the model that scored it.
+    scored_by = [
+        calibration.questions if by_questions and calibration.questions else calibration
+        for by_questions in calibration.by_questions(question_best)
+    ]
     order = sorted(range(len(candidates)), key=lambda i: -probabilities[i])
-    abstained = not order or probabilities[order[0]] < calibration.threshold
+    abstained = not order or probabilities[order[0]] < scored_by[order[0]].threshold
     if abstained and not keep_withheld:
         return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
     suggestions: list[Suggestion] = []
     for i in order[:limit]:
-        if suggestions and probabilities[i] < calibration.min_score:
+        if suggestions and probabilities[i] < scored_by[i].min_score:
             break  # far below a confident first answer: noise to a customer
         candidate = candidates[i]
         article_id, title = index.article_at(candidate.position)

@@ -152,6 +152,39 @@ def cross_validate(
     return np.array(results)
 
 
+def shipped_fit(data: dict[str, Any], *, seeds: int, split: str, questions: bool) -> np.ndarray:
+    """``cross_validate``'s figures from ``calibration.fit`` itself on the same folds: with
+    ``questions``, its questions model (the other folds' answerable queries as their articles'
+    questions, as ``kb calibrate`` learns them), else its base model (which should match "baseline")."""
+    from relaydesk.knowledge.calibration import QueryFeatures, fit
+    from relaydesk.knowledge.index import question_key
+
+    samples = [
+        QueryFeatures(
+            features=r["features"],
+            labels=r["labels"],
+            answerable=r["gold"] is not None,
+            key=question_key(r["query"]),
+            vector=r["vector"],
+            article=r["gold"],
+            candidate_articles=tuple(int(data["article_ids"][c.position]) for c in r["candidates"]),
+        )
+        for r in data["rows"]
+    ]
+    results = []
+    for seed in range(seeds):
+        splits = folds(data, seed, split)
+        figures: list[float] = []
+        for cap in CAPS:
+            calibration = fit(samples, max_false_abstain=cap, questions=questions, splits=splits)
+            figures_at = calibration.meta["cross_validated"]
+            if not figures:
+                figures = [figures_at["answerable_p_at_1"], figures_at["answerable_recall_at_3"]]
+            figures += [figures_at["unanswerable_abstain_rate"], figures_at["false_abstain_rate"]]
+        results.append(figures)
+    return np.array(results)
+
+
 def folds(data: dict[str, Any], seed: int, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """The five (train, test) index splits of the dev queries for one fold seed and split."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -433,6 +466,11 @@ def experiments(data: dict[str, Any], cache: Path) -> dict[str, tuple[Extra, dic
     product = per_candidate(products)
     return {
         "baseline": (None, {}),
+        "calibration.fit, base model": (None, {"shipped_fit": True, "questions": False}),
+        "calibration.fit with the questions model (labelled queries as questions)": (
+            None,
+            {"shipped_fit": True, "questions": True},
+        ),
         "unanswerable weight 2": (None, {"unanswerable_weight": 2.0}),
         "logistic C 0.1": (None, {"regularisation": 0.1}),
         "logistic C 1": (None, {"regularisation": 1.0}),
@@ -527,11 +565,12 @@ def main() -> None:
         extra, options = available[name]
         for split in splits:
             started = time.perf_counter()
-            per_seed = (
-                baselines[split]
-                if name == "baseline"
-                else cross_validate(data, extra, seeds=args.seeds, split=split, **options)
-            )
+            if name == "baseline":
+                per_seed = baselines[split]
+            elif options.get("shipped_fit"):
+                per_seed = shipped_fit(data, seeds=args.seeds, split=split, questions=options["questions"])
+            else:
+                per_seed = cross_validate(data, extra, seeds=args.seeds, split=split, **options)
             mean = per_seed.mean(0)
             abstained = mean[2::2]
             gain = per_seed[:, 2::2].mean(1) - baselines[split][:, 2::2].mean(1)

@@ -368,6 +368,7 @@ def fit(
     seed: int = 0,
     source: str = "",
     questions: bool = True,
+    splits: Sequence[tuple[Sequence[int], Sequence[int]]] | None = None,
 ) -> Calibration:
     """Fit the logistic model(s) and choose the abstain threshold(s) by k-fold cross-validation.
 
@@ -376,12 +377,18 @@ def fit(
     they estimate what held-out queries will see, not what the fitted queries see. With ``questions``
     (and the samples' vectors), a questions model is fitted too: each answerable query is a question of
     its article for the queries of the other folds (for all the others in the final fit).
+
+    ``splits``: the (train, test) folds over ``samples`` to cross-validate on, instead of ``folds``
+    stratified ones (bench/kb_quality_cv.py keeps a question's paraphrases in one fold); every sample
+    must then have candidates.
     """
     from sklearn.model_selection import StratifiedKFold
 
     from relaydesk.knowledge.index import FEATURE_NAMES
 
     usable = [s for s in samples if len(s.labels)]
+    if splits is not None and len(usable) != len(samples):
+        raise ValueError("with splits given, every sample needs candidates")
     answerable = np.array([s.answerable for s in usable])
     if answerable.sum() < max(folds, 10):
         raise CalibrationDataError(
@@ -416,8 +423,10 @@ def fit(
 
     base_scored: list[_Scored] = [_Scored(np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))] * len(usable)
     mixed_scored = list(base_scored)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_idx, test_idx in splitter.split(np.zeros(len(usable)), stratify):
+    if splits is None:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        splits = list(splitter.split(np.zeros(len(usable)), stratify))
+    for train_idx, test_idx in splits:
         model = train(list(train_idx))
         allowed = np.zeros(len(usable), dtype=bool)
         allowed[train_idx] = True

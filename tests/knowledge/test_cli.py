@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from relaydesk.knowledge.models import ArticleStatus
-from tests.knowledge.conftest import add_article, stackfaq_articles
+from tests.knowledge.conftest import DATA, add_article, stackfaq_articles
 
 
 def kb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -117,3 +117,31 @@ def test_import_and_export_carry_questions_and_report_a_bad_list_by_line(databas
     assert [json.loads(line)["questions"] for line in exported.read_text().splitlines()] == [
         ["do gift cards expire", "is my voucher still good"]
     ]
+
+
+def test_calibrate_learns_the_queries_as_questions_and_evaluate_leaves_each_its_own_out(
+    database, tmp_path: Path
+):
+    if not database.is_sqlite:
+        pytest.skip("the command line is exercised once, on SQLite")
+    articles = stackfaq_articles(8)
+    source = tmp_path / "kb.jsonl"
+    source.write_text("".join(json.dumps(a) + "\n" for a in articles))
+    kb("import", str(source))
+    wanted = {a["id"] for a in articles}
+    dev = [json.loads(line) for line in (DATA / "dev_queries.jsonl").read_text().splitlines()]
+    labelled = [q for q in dev if q["article_id"] in wanted][:40]
+    labelled += [q for q in dev if q["article_id"] is None][:10]
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("".join(json.dumps(q) + "\n" for q in labelled))
+
+    report = json.loads(kb("calibrate", "--queries", str(queries)).stdout)
+    answerable = sum(q["article_id"] is not None for q in labelled)
+    assert report["stored"] and report["questions_learnt"]["added"] == answerable
+    assert "questions_threshold" in report and "cross_validated_without_questions" in report
+    exported = [json.loads(line) for line in kb("export").stdout.splitlines()]
+    first = next(q for q in labelled if q["article_id"] == articles[1]["id"])
+    assert first["query"] in next(a for a in exported if a["id"] == articles[1]["id"])["questions"]
+
+    metrics = json.loads(kb("evaluate", "--queries", str(queries), "--json").stdout)
+    assert metrics["questions_left_out"] == answerable and metrics["n"] == len(labelled)

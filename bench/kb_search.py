@@ -16,6 +16,10 @@ the dense scores (at this size a float32 product in a 128-dimensional principal 
 passage and title, then the exact float16 product over the rows of the 200 articles that prefilter
 best there), best passage per article (``np.maximum.reduceat``), features and the calibrated
 probability for ten candidates, snippets. Queries are the 619 StackFAQ dev queries.
+With ``--questions N`` (default 5) every article also has questions, as after ``kb calibrate``: a
+StackFAQ article its answerable dev queries, a synthetic one N dev queries drawn at random; each
+query is then scored against them without its own copy (``leave_out_question``, as ``kb evaluate``
+does), so the questions model scores the candidates whose article has some.
 Figures are per query, measured with ``time.perf_counter``, with CPU time beside them: the calling
 thread's (``time.thread_time``) and the whole process's (``time.process_time``, which also counts
 ONNX Runtime's second thread); CPU time is less disturbed by other processes on a shared machine.
@@ -52,7 +56,11 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def build_bench_index(
-    articles: int, queries_wanted: int, seed: int = 0, embedding_cache: Path | None = None
+    articles: int,
+    queries_wanted: int,
+    seed: int = 0,
+    embedding_cache: Path | None = None,
+    questions: int = 0,
 ) -> tuple[Any, list[str], dict[str, float]]:
     """The benchmark's index of ``articles`` articles, the dev queries, and how long building took."""
     from relaydesk.knowledge.index import (
@@ -65,20 +73,30 @@ def build_bench_index(
 
     rng = random.Random(seed)
     faq = [json.loads(line) for line in (DATA / "kb.jsonl").read_text().splitlines()]
-    queries = [json.loads(line)["query"] for line in (DATA / "dev_queries.jsonl").read_text().splitlines()]
-    queries = queries[:queries_wanted]
+    labelled = [json.loads(line) for line in (DATA / "dev_queries.jsonl").read_text().splitlines()]
+    queries = [q["query"] for q in labelled][:queries_wanted]
+    asked: dict[str, list[str]] = {}
+    for q in labelled:
+        if q["article_id"] is not None:
+            asked.setdefault(q["article_id"], []).append(" ".join(q["query"].split()))
+    every_query = [" ".join(q["query"].split()) for q in labelled]
 
     real: list[IndexedArticle] = []
     for number, item in enumerate(faq, start=1):
         passages, bm25_text = passages_for(item["title"], item["body"])
-        real.append(IndexedArticle(number, item["title"], "en", True, passages, bm25_text))
+        own = tuple(asked.get(item["id"], [])) if questions else ()
+        real.append(IndexedArticle(number, item["title"], "en", True, passages, bm25_text, own))
     pool = [p for article in real for p in article.passages]
     titles = [a.title for a in real]
 
     started = time.perf_counter()
     real_texts = sorted({_passage_input(a.title, p) for a in real for p in (*a.passages, a.title)})
     pool_texts = sorted(set(pool))
-    texts = real_texts + pool_texts
+    texts = (
+        real_texts
+        + pool_texts
+        + (sorted(set(every_query) - set(real_texts) - set(pool_texts)) if questions else [])
+    )
     cache = embedding_cache
     if cache is not None and cache.exists() and list(np.load(cache)["texts"]) == texts:
         vectors = np.load(cache)["vectors"]
@@ -95,9 +113,9 @@ def build_bench_index(
         title = f"{rng.choice(titles)} #{number}"
         source_title[title] = title.rsplit(" #", 1)[0]
         passages = tuple(rng.sample(pool, rng.randint(2, 8)))
-        synthetic.append(
-            IndexedArticle(number, title, "en", True, passages, f"{title}\n{title}\n" + "\n\n".join(passages))
-        )
+        asks = tuple(dict.fromkeys(rng.sample(every_query, questions)))
+        text = f"{title}\n{title}\n" + "\n\n".join(passages)
+        synthetic.append(IndexedArticle(number, title, "en", True, passages, text, asks))
 
     def lookup(requests: list[tuple[str, str, str]]) -> list[np.ndarray]:
         found = []
@@ -108,6 +126,8 @@ def build_bench_index(
                     if not passage
                     else by_text[passage]
                 )
+            elif not title:  # a question, embedded alone
+                found.append(by_text[passage])
             else:
                 found.append(by_text[_passage_input(title, passage or title)])
         return found
@@ -136,21 +156,26 @@ def main() -> None:
     parser.add_argument(
         "--query-encoder", choices=["auto", "fp32", "int8"], help="RELAYDESK_KB_QUERY_ENCODER"
     )
+    parser.add_argument("--questions", type=int, default=5, help="questions per synthetic article (0: none)")
     args = parser.parse_args()
     if args.query_encoder:
         os.environ["RELAYDESK_KB_QUERY_ENCODER"] = args.query_encoder
 
     from relaydesk.knowledge.calibration import default_calibration
-    from relaydesk.knowledge.index import embed_query, search_query_encoder
+    from relaydesk.knowledge.index import embed_query, question_key, search_query_encoder
     from relaydesk.knowledge.service import rank
     from relaydesk.ml.embeddings import one_torch_thread
 
     index, queries, build_times = build_bench_index(
-        args.articles, args.queries, args.seed, args.embedding_cache
+        args.articles, args.queries, args.seed, args.embedding_cache, args.questions
     )
     calibration = default_calibration()
+
+    def search(query: str) -> Any:
+        return rank(index, calibration, query, leave_out_question=question_key(query))
+
     for query in queries[:20]:  # warm up caches and the allocator
-        rank(index, calibration, query)
+        search(query)
     total, total_cpu, total_process_cpu, embedding, embedding_cpu, embedding_process_cpu = (
         [],
         [],
@@ -162,7 +187,7 @@ def main() -> None:
     abstained = 0
     for query in queries:
         cpu_started, process_started = time.thread_time(), time.process_time()
-        result = rank(index, calibration, query)
+        result = search(query)
         total_cpu.append((time.thread_time() - cpu_started) * 1000)
         total_process_cpu.append((time.process_time() - process_started) * 1000)
         total.append(result.took_ms)
@@ -182,6 +207,7 @@ def main() -> None:
     report = {
         "articles": len(index),
         "passages": len(index.passage_texts),
+        "questions": len(index.question_keys),
         "queries": len(queries),
         "search": percentiles(total),
         "search_cpu_time": percentiles(total_cpu),

@@ -303,13 +303,6 @@ def _scored(
     return _Scored(probabilities[order], sample.labels[order], by_questions[order])
 
 
-def _threshold(tops: npt.NDArray[np.float64], max_false_abstain: float) -> float:
-    """The highest threshold that abstains on at most ``max_false_abstain`` of these answerable tops."""
-    tops = np.sort(tops)
-    allowed = int(np.floor(max_false_abstain * len(tops)))
-    return float(tops[allowed]) if allowed < len(tops) else 0.5
-
-
 @dataclass(frozen=True)
 class _OperatingPoint:
     threshold: float
@@ -325,12 +318,26 @@ def _operating_point(
     base: _OperatingPoint | None = None,
 ) -> _OperatingPoint:
     """Choose the threshold and floor of one model from out-of-fold scores: of the base model (every
-    candidate its own), or, given ``base``, of the questions model (for the queries whose top candidate
-    it scored, and the candidates it scored), the base model's choice standing for the rest."""
+    candidate its own), or, given ``base``, of the questions model (the candidates it scored), the base
+    model's choice standing for the rest.
+
+    The threshold is the highest under which at most ``max_false_abstain`` of the answerable queries it
+    is chosen on are abstained on: all of them for the base model; for the questions model those whose
+    right article has questions (``_article_has_questions``), of which the ones a base-scored candidate
+    tops are held to the base threshold. (Choosing it on answerable queries whose right article has
+    none would set it by the wrong articles that top them.)
+    """
     mine = [s.by_questions if base else np.ones(len(s.probabilities), dtype=bool) for s in scored]
     tops = np.array([s.probabilities[0] for s in scored])
     top_mine = np.array([m[0] for m in mine])
-    threshold = _threshold(tops[top_mine & answerable], max_false_abstain)
+    within = answerable & (_article_has_questions(scored) if base else True)
+    budget = int(np.floor(max_false_abstain * within.sum()))
+    if base:
+        budget -= int((tops[within & ~top_mine] < base.threshold).sum())
+    candidates = np.sort(tops[within & top_mine])
+    threshold = float(candidates[min(max(budget, 0), len(candidates) - 1)]) if len(candidates) else 0.5
+    if budget >= len(candidates) > 0:
+        threshold = float(np.nextafter(candidates[-1], 1.0))  # abstaining on all of them stays in budget
     abstained = list(np.where(top_mine, tops < threshold, tops < (base.threshold if base else threshold)))
     labels, has_answer = [s.labels for s in scored], list(answerable)
 
@@ -355,7 +362,15 @@ def _operating_point(
     )
 
 
-# The questions model is fitted only with this many answerable queries whose top candidate it scores.
+def _article_has_questions(scored: Sequence[_Scored]) -> npt.NDArray[np.bool_]:
+    """Per query: whether the questions model scored its right article (or, where the right article is
+    not among the candidates, its top one)."""
+    return np.array(
+        [bool(s.by_questions[s.labels][0]) if s.labels.any() else bool(s.by_questions[0]) for s in scored]
+    )
+
+
+# The questions model is fitted only with this many answerable queries whose right article has questions.
 MIN_QUESTION_QUERIES = 10
 
 
@@ -436,7 +451,7 @@ def fit(
     base_point = _operating_point(base_scored, answerable, max_false_abstain)
     question_point = None
     top_by_questions = np.array([s.by_questions[0] for s in mixed_scored])
-    if pool is not None and (top_by_questions & answerable).sum() >= MIN_QUESTION_QUERIES:
+    if pool is not None and (_article_has_questions(mixed_scored) & answerable).sum() >= MIN_QUESTION_QUERIES:
         question_point = _operating_point(mixed_scored, answerable, max_false_abstain, base_point)
 
     final = train(range(len(usable)))

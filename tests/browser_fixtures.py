@@ -30,7 +30,13 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(database) -> Iterator[str]:
-    """The real app on a real port, in this process, against the test database."""
+    """The real app on a real port, in this process, against the test database.
+
+    The search query encoder is loaded first (once per test process), as ``relaydesk serve`` does before
+    ``/readyz`` lets customers in: a cold load would otherwise eat the first suggestion's time budget."""
+    from relaydesk.knowledge.index import embed_query
+
+    embed_query("warm up")
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(run_worker=True), host="127.0.0.1", port=port, log_level="warning")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -288,3 +289,41 @@ def test_report_page_is_for_leads_and_loads_gaps_separately(client, database, ar
     assert page.status_code == 200 and 'data-testid="deflection-report"' in page.text
     gaps = client.get("/reports/deflection/gaps")
     assert gaps.status_code == 200 and "can I pay with bitcoin" in gaps.text
+
+
+def test_what_customers_typed_when_an_article_solved_it_becomes_its_questions_at_a_leads_click(
+    client, database, articles
+):
+    from relaydesk.knowledge import service as knowledge
+
+    lead = make_agent(database, Role.LEAD)
+    for query in ("I forgot my password", "I can't remember my password", "i forgot  my PASSWORD"):
+        found = suggest(client, query)
+        assert found["suggestions"][0]["article_id"] == articles["password"]
+        feedback(client, found["session_id"], articles["password"], "solved")
+    shown = suggest(client, "where is my parcel")
+    feedback(client, shown["session_id"], articles["tracking"], "not_helpful")
+
+    rows = {r["article_id"]: r for r in client.get(REPORTS[2], headers=lead.headers).json()}
+    proposed = rows[articles["password"]]["new_questions"]
+    assert proposed == ["i forgot my PASSWORD", "I can't remember my password"]  # newest first, once each
+    assert rows[articles["tracking"]]["new_questions"] == []  # "not helpful" proposes nothing
+
+    _sign_in(client, lead)
+    page = client.get("/reports/deflection").text
+    assert f'data-testid="new-questions-{articles["password"]}"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    path = f"/kb/{articles['password']}/questions"
+    assert client.post(path, data={"question": proposed[:1]}, follow_redirects=False).status_code == 403
+    added = client.post(path, data={"question": proposed[:1], "csrf_token": token}, follow_redirects=False)
+    assert added.status_code == 303 and added.headers["location"].startswith("/reports/deflection")
+    with database.transaction(read_only=True) as session:
+        assert knowledge.get_article(session, articles["password"]).questions == ["i forgot my PASSWORD"]
+    rows = {r["article_id"]: r for r in client.get(REPORTS[2], headers=lead.headers).json()}
+    assert rows[articles["password"]]["new_questions"] == ["I can't remember my password"]
+
+    client.cookies.clear()
+    _sign_in(client, make_agent(database, Role.AGENT))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/kb").text).group(1)
+    refused = client.post(path, data={"question": proposed[1:], "csrf_token": token}, follow_redirects=False)
+    assert refused.status_code == 403

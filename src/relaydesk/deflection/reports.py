@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
@@ -173,6 +174,7 @@ def article_report(
     repo = DeflectionRepository(session)
     rows = repo.article_rows(since, until)
     titles = repo.titles([newest for _, newest, *_ in rows])
+    new_questions = _new_questions(session, repo.solved_phrasings(since, until))
     report = [
         ArticleReportRow(
             article_id=article_id,
@@ -182,8 +184,28 @@ def article_report(
             solved=solved,
             not_helpful=not_helpful,
             tickets_after_viewing=after,
+            new_questions=new_questions.get(article_id, []),
         )
         for article_id, _newest, shown, views, solved, not_helpful, after in rows
     ]
     report.sort(key=lambda r: (-r.shown, r.article_id))
     return report
+
+
+def _new_questions(session: Session, phrasings: Sequence[tuple[int, str]]) -> dict[int, list[str]]:
+    """Per article still in the knowledge base: the phrasings that solved it and are not among its
+    questions yet (``question_key``: case and spacing aside), newest first, at most ``_SAMPLES``."""
+    from relaydesk.knowledge import service as knowledge
+    from relaydesk.knowledge.index import question_key
+
+    asked = knowledge.questions_of(session, {a for a, _ in phrasings})
+    known = {article_id: {question_key(q) for q in questions} for article_id, questions in asked.items()}
+    result: dict[int, list[str]] = {}
+    for article_id, text in phrasings:
+        if article_id not in known or len(result.get(article_id, [])) >= _SAMPLES:
+            continue
+        key = question_key(text)
+        if key not in known[article_id]:
+            known[article_id].add(key)
+            result.setdefault(article_id, []).append(" ".join(text.split()))
+    return result

@@ -198,6 +198,19 @@ class DeflectionRepository:
         rows = self.session.execute(stmt.where(*self._window(since, until, None))).all()
         return [tuple(int(v) for v in row) for row in rows]  # type: ignore[misc]
 
+    def solved_phrasings(self, since: datetime | None, until: datetime | None) -> Sequence[tuple[int, str]]:
+        """(article_id, what the customer had typed when it was suggested) for every shown article the
+        customer said solved their problem, newest first."""
+        stmt = (
+            select(SuggestedArticle.article_id, SuggestionQuery.text)
+            .join(SuggestionQuery, SuggestionQuery.id == SuggestedArticle.query_id)
+            .join(SuggestionSession, SuggestionSession.id == SuggestedArticle.session_id)
+            .where(SuggestedArticle.displayed.is_(True), SuggestedArticle.feedback == ArticleFeedback.SOLVED)
+            .order_by(SuggestedArticle.feedback_at.desc(), SuggestedArticle.id.desc())
+        )
+        rows = self.session.execute(stmt.where(*self._window(since, until, None))).all()
+        return [(int(a), str(t)) for a, t in rows]
+
     def titles(self, row_ids: Sequence[int]) -> dict[int, str]:
         if not row_ids:
             return {}

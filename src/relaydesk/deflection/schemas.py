@@ -179,3 +179,6 @@ class ArticleReportRow(BaseModel):
     solved: int
     not_helpful: int
     tickets_after_viewing: int
+    # What customers had typed when it solved their problem, not yet among its questions (newest first,
+    # at most five): the other ways they ask it, for an editor to add (``/kb/{id}/questions``).
+    new_questions: list[str] = []

@@ -23,7 +23,7 @@ from relaydesk.kit.errors import NotFoundError, RelaydeskError
 from relaydesk.knowledge import service
 from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
 from relaydesk.knowledge.repository import ArticleFilters
-from relaydesk.knowledge.schemas import ArticleCreate, ArticleUpdate
+from relaydesk.knowledge.schemas import MAX_QUESTIONS, ArticleCreate, ArticleUpdate
 from relaydesk.knowledge.text import render_markdown, slugify
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
@@ -282,6 +282,28 @@ def save_article(
             request, "edit.html", _form_context(request, agent, article, form, exc.message), exc.status_code
         )
     return RedirectResponse(f"/kb/{article_id}", status_code=303)
+
+
+@router.post("/kb/{article_id}/questions", response_class=HTMLResponse)
+def add_questions(
+    article_id: int,
+    request: Request,
+    session: SessionDep,
+    agent: OptionalSessionAgent,
+    question: Annotated[list[str] | None, Form()] = None,
+    csrf_token: Short = "",
+) -> Response:
+    """Add what customers typed when the article solved their problem (the deflection report's
+    proposals) to its questions, then back to the report."""
+    if agent is None:
+        return _login("/reports/deflection")
+    if not _can_edit(agent) or not _csrf_ok(request, csrf_token):
+        return _forbidden(request, agent)
+    if session.get(Article, article_id) is not None:
+        editor = service.Editor(agent.id, f"agent:{agent.id}")
+        chosen = [q for q in (question or [])[:MAX_QUESTIONS] if q.strip()]
+        service.learn_questions(session, [(article_id, q) for q in chosen], editor)
+    return RedirectResponse(f"/reports/deflection#article-{article_id}", status_code=303)
 
 
 # -- public help center ---------------------------------------------------------------------------------

@@ -95,6 +95,14 @@ def get_by_external_ids(session: Session, external_ids: Sequence[str]) -> dict[s
     return found
 
 
+def questions_of(session: Session, article_ids: set[int] | Sequence[int]) -> dict[int, list[str]]:
+    """Each existing article's questions, by id (a deleted article is left out)."""
+    if not article_ids:
+        return {}
+    rows = session.execute(select(Article.id, Article.questions).where(Article.id.in_(list(article_ids))))
+    return {int(article_id): list(questions or []) for article_id, questions in rows}
+
+
 def versions_of(session: Session, article_id: int) -> Sequence[ArticleVersion]:
     return session.scalars(
         select(ArticleVersion).where(ArticleVersion.article_id == article_id).order_by(ArticleVersion.version)

@@ -51,6 +51,7 @@ __all__ = [
     "list_articles",
     "list_versions",
     "publish_article",
+    "questions_of",
     "rank",
     "search",
     "set_status",
@@ -276,6 +277,11 @@ class LearntQuestions:
     added: int  # questions added
     articles: int  # articles that gained some (one new version each)
     skipped: int  # over an article's MAX_QUESTIONS, or longer than a question may be
+
+
+def questions_of(session: Session, article_ids: set[int] | Sequence[int]) -> dict[int, list[str]]:
+    """Each existing article's questions, by id (for reports that propose new ones)."""
+    return repository.questions_of(session, article_ids)
 
 
 def learn_questions(

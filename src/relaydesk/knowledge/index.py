@@ -604,7 +604,14 @@ def _save_quietly(session: Session, vectors: dict[str, bytes], dims: int) -> Non
         with session.begin_nested():
             repository.save_embeddings(session, vectors, dims)
     except Exception as exc:
-        log.warning("could not store %d passage embeddings: %s", len(vectors), exc)
+        # One line: the driver's reason, not the statement with every row's vector bound into it.
+        reason = getattr(exc, "orig", None) or exc
+        log.warning(
+            "could not store %d passage embeddings (%s: %s); this process keeps them, others recompute them",
+            len(vectors),
+            type(reason).__name__,
+            reason,
+        )
 
 
 def _generation_key(session: Session) -> tuple[int, datetime | None]:

@@ -428,12 +428,45 @@ def seed_knowledge(session: Session) -> int:
         )
     )
     records.extend(
-        ArticleRecord(id=f"northwind-{slug}", title=title, body=body, category=category, tags=tags)
+        ArticleRecord(
+            id=f"northwind-{slug}",
+            title=title,
+            body=body,
+            category=category,
+            tags=tags,
+            questions=DEMO_QUESTIONS.get(slug, []),
+        )
         for slug, title, category, tags, body in HELP_CENTER_ARTICLES
     )
     report = import_records(session, records, Editor(label="demo"), ImportReport(), warm=False)
     return report.created + report.updated + report.unchanged
 
+
+# Other ways the demo brand's customers ask what each article answers, as its editors would write them
+# in "Other ways customers ask this": search matches short questions against these too.
+DEMO_QUESTIONS = {
+    "track-order": [
+        "track order",
+        "my order is late",
+        "when will my order arrive",
+        "the parcel was never delivered",
+        "has my order shipped yet",
+    ],
+    "change-shipping-address": [
+        "wrong address on my order",
+        "ship to a different address",
+        "update the delivery address",
+    ],
+    "returns": [
+        "wrong size",
+        "it does not fit",
+        "send it back",
+        "return policy",
+        "exchange for another size",
+    ],
+    "reset-password": ["reset password", "locked out of my account", "the reset email never came"],
+    "promo-codes": ["coupon not accepted", "discount not applied", "voucher code is invalid"],
+}
 
 # Customer-facing help-center articles for the demo brand, written for Relaydesk's demo.
 HELP_CENTER_ARTICLES = [

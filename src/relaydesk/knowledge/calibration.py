@@ -66,7 +66,13 @@ class Calibration:
         self, features: npt.NDArray[np.float64], question_best: npt.NDArray[np.float64] | None = None
     ) -> npt.NDArray[np.float64]:
         """Each candidate's probability of answering; ``question_best`` (NaN where the candidate's
-        article has no questions) sends the others to the questions model, when there is one."""
+        article has no questions) lets the questions model score the others, when there is one.
+
+        An article's questions can only raise its probability (the higher of the two models'): on the
+        labelled queries the questions model learns that a query close to none of an article's
+        questions is seldom answered by it, which holds where the questions are many askers' words but
+        would hide an article from every phrasing a few questions written by an editor do not cover.
+        """
         if features.shape[0] == 0:
             return np.zeros(0)
         result = self._linear(features)
@@ -74,7 +80,7 @@ class Calibration:
         if with_questions.any():
             assert self.questions is not None and question_best is not None
             rows = np.column_stack([features[with_questions], question_best[with_questions]])
-            result[with_questions] = self.questions._linear(rows)
+            result[with_questions] = np.maximum(result[with_questions], self.questions._linear(rows))
         return result
 
     def by_questions(self, question_best: npt.NDArray[np.float64] | None) -> npt.NDArray[np.bool_]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from relaydesk.knowledge.index import question_key
 from relaydesk.knowledge.models import ArticleStatus
 from tests.knowledge.conftest import DATA, add_article, stackfaq_articles
 
@@ -135,8 +136,12 @@ def test_calibrate_learns_the_queries_as_questions_and_evaluate_leaves_each_its_
     queries = tmp_path / "queries.jsonl"
     queries.write_text("".join(json.dumps(q) + "\n" for q in labelled))
 
-    report = json.loads(kb("calibrate", "--queries", str(queries)).stdout)
+    saved = tmp_path / "calibration.json"
+    report = json.loads(kb("calibrate", "--queries", str(queries), "--output", str(saved)).stdout)
     answerable = sum(q["article_id"] is not None for q in labelled)
+    # The questions it stores are the ones its questions model reads both ways.
+    fitted = set(json.loads(saved.read_text())["fitted_questions"])
+    assert fitted == {question_key(q["query"]) for q in labelled if q["article_id"] is not None}
     assert report["stored"] and report["questions_learnt"]["added"] == answerable
     assert "questions_threshold" in report and "cross_validated_without_questions" in report
     exported = [json.loads(line) for line in kb("export").stdout.splitlines()]

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from relaydesk.knowledge import service
-from relaydesk.knowledge.calibration import Calibration, QueryFeatures, default_calibration, fit, shown_count
+from relaydesk.knowledge.calibration import (
+    Calibration,
+    QueryFeatures,
+    QuestionMatch,
+    default_calibration,
+    fit,
+    shown_count,
+)
 from relaydesk.knowledge.evaluation import LabeledQuery, evaluate
 from relaydesk.knowledge.index import FEATURE_NAMES, question_key
 from relaydesk.knowledge.schemas import ArticleUpdate
@@ -125,6 +132,7 @@ def test_fit_learns_the_questions_model_from_the_other_folds_queries_and_reports
     assert with_questions > 0.9 and without < 0.3
     assert calibration.meta["cross_validated"]["false_abstain_rate"] <= 0.05
     assert Calibration.from_dict(calibration.to_dict()) == calibration
+    assert calibration.fitted_questions == {s.key for s in samples if s.answerable}
     assert fit(samples, questions=False).questions is None
 
 
@@ -155,17 +163,32 @@ def test_fit_never_counts_a_query_or_a_stored_copy_of_one_as_its_own_question():
     assert fit(written).questions is not None
 
 
-def test_the_questions_model_scores_only_candidates_whose_article_has_questions():
+def test_the_questions_model_reads_its_own_kind_of_question_both_ways_and_any_other_only_upwards():
     base = default_calibration()
-    assert base.questions is not None
+    assert base.questions is not None and base.fitted_questions
     features = np.tile(np.array(base.mean), (3, 1))
-    question_best = np.array([np.nan, 0.95, 0.1])
-    probabilities = base.probabilities(features, question_best)
-    assert probabilities[0] == pytest.approx(base.probabilities(features)[0])
-    assert probabilities[1] > probabilities[0]  # a close question raises it
-    assert probabilities[2] == pytest.approx(probabilities[0])  # questions far from it never lower it
-    assert list(base.by_questions(question_best)) == [False, True, True]
-    assert list(replace(base, questions=None).by_questions(question_best)) == [False, False, False]
+    none = np.full(3, np.nan)
+    best = np.array([np.nan, 0.95, 0.1])
+    plain = base.probabilities(features)
+    fitted = base.probabilities(features, QuestionMatch(best, none))
+    other = base.probabilities(features, QuestionMatch(none, best))
+    assert fitted[0] == pytest.approx(plain[0]) and other[0] == pytest.approx(plain[0])
+    assert fitted[1] > plain[1] and other[1] == pytest.approx(fitted[1])  # a close question raises it
+    assert fitted[2] < plain[2]  # far from every question like those it was fitted with: lowered
+    assert other[2] == pytest.approx(plain[2])  # far from an editor's few questions: never lowered
+    assert list(base.by_questions(QuestionMatch(none, best))) == [False, True, True]
+    assert list(replace(base, questions=None).by_questions(QuestionMatch(best, none))) == [False] * 3
+
+
+def test_a_question_match_keeps_the_fitted_kind_apart():
+    similarities = [
+        (np.array([0.9, 0.4], np.float32), ["learnt one", "written one"]),
+        (np.array([0.7], np.float32), ["written two"]),
+        (np.zeros(0, np.float32), []),
+    ]
+    match = QuestionMatch.split(similarities, frozenset({"learnt one"}))
+    assert np.allclose(match.fitted, [0.9, np.nan, np.nan], equal_nan=True)
+    assert np.allclose(match.other, [0.4, 0.7, np.nan], equal_nan=True)
 
 
 def test_the_suggestion_list_stops_at_the_first_under_its_models_floor():

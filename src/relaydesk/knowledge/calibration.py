@@ -30,6 +30,7 @@ __all__ = [
     "CalibrationDataError",
     "Outcome",
     "QueryFeatures",
+    "QuestionMatch",
     "default_calibration",
     "fit",
     "outcome",
@@ -37,6 +38,29 @@ __all__ = [
 ]
 
 DEFAULT_PATH = Path(__file__).with_name("default_calibration.json")
+
+
+@dataclass(frozen=True)
+class QuestionMatch:
+    """Per candidate, the query's best cosine with one of its article's questions, apart for the
+    questions the questions model was fitted with (``Calibration.fitted_questions``) and the others;
+    NaN where the article has none of that kind."""
+
+    fitted: npt.NDArray[np.float64]
+    other: npt.NDArray[np.float64]
+
+    @classmethod
+    def split(
+        cls, similarities: Sequence[tuple[npt.NDArray[np.float32], Sequence[str]]], fitted: frozenset[str]
+    ) -> QuestionMatch:
+        """From ``HybridIndex.question_similarities``: each candidate's (cosines, question keys)."""
+        both = np.full((2, len(similarities)), np.nan)
+        for c, (scores, keys) in enumerate(similarities):
+            for row, wanted in ((0, True), (1, False)):
+                values = [float(v) for v, k in zip(scores, keys, strict=True) if (k in fitted) == wanted]
+                if values:
+                    both[row, c] = max(values)
+        return cls(both[0], both[1])
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,9 @@ class Calibration:
     # The model for candidates whose article has questions: these features plus ``question_best`` (the
     # query's best cosine with one of the article's questions), with its own threshold and floor.
     questions: Calibration | None = None
+    # The ``question_key``s of the labelled queries that model was fitted with as questions (what
+    # ``kb calibrate`` stores as the articles' questions): the questions it may read both ways.
+    fitted_questions: frozenset[str] = frozenset()
 
     def _linear(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         z = ((features - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef)
@@ -63,31 +90,35 @@ class Calibration:
         return result
 
     def probabilities(
-        self, features: npt.NDArray[np.float64], question_best: npt.NDArray[np.float64] | None = None
+        self, features: npt.NDArray[np.float64], match: QuestionMatch | None = None
     ) -> npt.NDArray[np.float64]:
-        """Each candidate's probability of answering; ``question_best`` (NaN where the candidate's
-        article has no questions) lets the questions model score the others, when there is one.
+        """Each candidate's probability of answering; ``match`` (the query's best cosine with each
+        candidate's questions) lets the questions model score those whose article has some.
 
-        An article's questions can only raise its probability (the higher of the two models'): on the
-        labelled queries the questions model learns that a query close to none of an article's
-        questions is seldom answered by it, which holds where the questions are many askers' words but
-        would hide an article from every phrasing a few questions written by an editor do not cover.
+        The questions model learnt, from labelled queries standing for questions, that a query close to
+        none of an article's questions is seldom answered by it. That holds for questions like those it
+        was fitted with (``fitted_questions``: many askers' own words, stored by ``kb calibrate``), so
+        for them its probability stands, lower or higher than the base model's. Any other question (an
+        editor's few, a proposal from the deflection report) can only raise the probability: a few
+        questions do not cover every way customers ask, and must not hide an article from the rest.
         """
         if features.shape[0] == 0:
             return np.zeros(0)
         result = self._linear(features)
-        with_questions = self.by_questions(question_best)
-        if with_questions.any():
-            assert self.questions is not None and question_best is not None
-            rows = np.column_stack([features[with_questions], question_best[with_questions]])
-            result[with_questions] = np.maximum(result[with_questions], self.questions._linear(rows))
+        if match is None or self.questions is None:
+            return result
+        for best, both_ways in ((match.fitted, True), (match.other, False)):
+            rows = ~np.isnan(best)
+            if rows.any():
+                scored = self.questions._linear(np.column_stack([features[rows], best[rows]]))
+                result[rows] = scored if both_ways else np.maximum(result[rows], scored)
         return result
 
-    def by_questions(self, question_best: npt.NDArray[np.float64] | None) -> npt.NDArray[np.bool_]:
+    def by_questions(self, match: QuestionMatch | None) -> npt.NDArray[np.bool_]:
         """Which candidates the questions model scores (their article has questions and there is one)."""
-        if question_best is None or self.questions is None:
-            return np.zeros(0 if question_best is None else len(question_best), dtype=bool)
-        result: npt.NDArray[np.bool_] = ~np.isnan(question_best)
+        if match is None or self.questions is None:
+            return np.zeros(0 if match is None else len(match.fitted), dtype=bool)
+        result: npt.NDArray[np.bool_] = ~np.isnan(match.fitted) | ~np.isnan(match.other)
         return result
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +127,7 @@ class Calibration:
         for name in ("mean", "scale", "coef"):
             data[name] = list(data[name])
         data["questions"] = self.questions.to_dict() if self.questions else None
+        data["fitted_questions"] = sorted(self.fitted_questions)
         return data
 
     @classmethod
@@ -111,6 +143,7 @@ class Calibration:
             min_score=float(data.get("min_score", 0.0)),
             meta=dict(data.get("meta") or {}),
             questions=cls.from_dict(questions) if questions else None,
+            fitted_questions=frozenset(data.get("fitted_questions") or ()),
         )
 
 
@@ -283,26 +316,28 @@ class _QuestionPool:
     def usable(samples: Sequence[QueryFeatures]) -> bool:
         return all(s.vector is not None and len(s.candidate_articles) == len(s.labels) for s in samples)
 
-    def best(self, i: int, allowed: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    def best(self, i: int, allowed: npt.NDArray[np.bool_]) -> QuestionMatch:
+        """Sample ``i``'s candidates' best cosines: with the allowed labelled queries of their article
+        (the questions the model is fitted with), and with their other stored questions."""
         sample = self.samples[i]
-        result = np.full(len(sample.candidate_articles), np.nan)
+        fitted = np.full(len(sample.candidate_articles), np.nan)
+        other = np.full(len(sample.candidate_articles), np.nan)
         for c, article in enumerate(sample.candidate_articles):
             rows = self.members.get(article, np.zeros(0, dtype=np.intp))
             rows = rows[allowed[rows] & (self.keys[rows] != sample.key)]
-            values = list(self.similarities[i, rows])
+            if len(rows):
+                fitted[c] = float(self.similarities[i, rows].max())
             if c < len(sample.stored_questions):
                 scores, keys = sample.stored_questions[c]
-                values.extend(float(v) for v, k in zip(scores, keys, strict=True) if k not in self.labelled)
-            if values:
-                result[c] = max(values)
-        return result
+                values = [float(v) for v, k in zip(scores, keys, strict=True) if k not in self.labelled]
+                if values:
+                    other[c] = max(values)
+        return QuestionMatch(fitted, other)
 
 
-def _scored(
-    model: Calibration, sample: QueryFeatures, question_best: npt.NDArray[np.float64] | None
-) -> _Scored:
-    probabilities = model.probabilities(sample.features, question_best)
-    by_questions = model.by_questions(question_best)
+def _scored(model: Calibration, sample: QueryFeatures, match: QuestionMatch | None) -> _Scored:
+    probabilities = model.probabilities(sample.features, match)
+    by_questions = model.by_questions(match)
     if len(by_questions) == 0:
         by_questions = np.zeros(len(probabilities), dtype=bool)
     order = np.argsort(-probabilities, kind="stable")
@@ -433,7 +468,8 @@ def fit(
         allowed[list(indices)] = True
         rows, labels = [], []
         for i in indices:
-            best = pool.best(i, allowed)
+            match = pool.best(i, allowed)
+            best = np.fmax(match.fitted, match.other)  # the nearest question, of either kind
             has = ~np.isnan(best)
             rows.append(np.column_stack([usable[i].features[has], best[has]]))
             labels.append(usable[i].labels[has])
@@ -481,6 +517,12 @@ def fit(
             min_score=question_point.min_score,
             meta={"min_score": question_point.min_score},
         )
+    fitted = frozenset(s.key for s in usable if s.answerable and s.key) if sub else frozenset()
     return replace(
-        final, threshold=base_point.threshold, min_score=base_point.min_score, meta=meta, questions=sub
+        final,
+        threshold=base_point.threshold,
+        min_score=base_point.min_score,
+        meta=meta,
+        questions=sub,
+        fitted_questions=fitted,
     )

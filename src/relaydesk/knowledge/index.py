@@ -413,18 +413,6 @@ class HybridIndex:
             result.append((scores, keys))
         return result
 
-    def question_best(
-        self, query_vector: FloatArray, candidates: Sequence[Candidate], *, leave_out: str | None = None
-    ) -> npt.NDArray[np.float64]:
-        """Per candidate: the query's best cosine with one of its article's questions (NaN for none)."""
-        return np.array(
-            [
-                float(scores.max()) if len(scores) else np.nan
-                for scores, _ in self.question_similarities(query_vector, candidates, leave_out=leave_out)
-            ],
-            dtype=np.float64,
-        )
-
     def article_at(self, position: int) -> tuple[int, str]:
         return int(self.article_ids[position]), self.titles[position]
 
@@ -660,7 +648,7 @@ def features_for_query(
     index: HybridIndex, query: str, *, public_only: bool, locale: str | None, k: int = CANDIDATES
 ) -> tuple[list[Candidate], npt.NDArray[np.float64], FloatArray]:
     """Embed the query, pick candidates and compute their features (shared by search and calibration);
-    the query's vector comes back too, for ``HybridIndex.question_best``."""
+    the query's vector comes back too, for ``HybridIndex.question_similarities``."""
     # ONNX Runtime needs no torch thread (and holding the lock would queue other searches behind it).
     with one_torch_thread() if search_query_encoder() == "fp32" else nullcontext():
         vector = embed_query(query)

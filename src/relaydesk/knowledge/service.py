@@ -19,7 +19,7 @@ from relaydesk.db import Database
 from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.time import utcnow
 from relaydesk.knowledge import repository
-from relaydesk.knowledge.calibration import Calibration, default_calibration
+from relaydesk.knowledge.calibration import Calibration, QuestionMatch, default_calibration
 from relaydesk.knowledge.index import (
     CANDIDATES,
     HybridIndex,
@@ -403,12 +403,15 @@ def rank(
     candidates, features, vector = features_for_query(
         index, query, public_only=audience != "agent", locale=locale, k=max(CANDIDATES, limit)
     )
-    question_best = index.question_best(vector, candidates, leave_out=leave_out_question)
-    probabilities = calibration.probabilities(features, question_best)
+    match = QuestionMatch.split(
+        index.question_similarities(vector, candidates, leave_out=leave_out_question),
+        calibration.fitted_questions,
+    )
+    probabilities = calibration.probabilities(features, match)
     # Each candidate is held to the threshold and floor of the model that scored it.
     scored_by = [
         calibration.questions if by_questions and calibration.questions else calibration
-        for by_questions in calibration.by_questions(question_best)
+        for by_questions in calibration.by_questions(match)
     ]
     order = sorted(range(len(candidates)), key=lambda i: -probabilities[i])
     abstained = not order or probabilities[order[0]] < scored_by[order[0]].threshold

@@ -152,14 +152,12 @@ def cross_validate(
     return np.array(results)
 
 
-def shipped_fit(data: dict[str, Any], *, seeds: int, split: str, questions: bool) -> np.ndarray:
-    """``cross_validate``'s figures from ``calibration.fit`` itself on the same folds: with
-    ``questions``, its questions model (the other folds' answerable queries as their articles'
-    questions, as ``kb calibrate`` learns them), else its base model (which should match "baseline")."""
-    from relaydesk.knowledge.calibration import QueryFeatures, fit
+def _samples(data: dict[str, Any]) -> list[Any]:
+    """The cached rows as ``calibration.fit`` takes them (no stored questions: a bare import)."""
+    from relaydesk.knowledge.calibration import QueryFeatures
     from relaydesk.knowledge.index import question_key
 
-    samples = [
+    return [
         QueryFeatures(
             features=r["features"],
             labels=r["labels"],
@@ -171,6 +169,15 @@ def shipped_fit(data: dict[str, Any], *, seeds: int, split: str, questions: bool
         )
         for r in data["rows"]
     ]
+
+
+def shipped_fit(data: dict[str, Any], *, seeds: int, split: str, questions: bool) -> np.ndarray:
+    """``cross_validate``'s figures from ``calibration.fit`` itself on the same folds: with
+    ``questions``, its questions model (the other folds' answerable queries as their articles'
+    questions, as ``kb calibrate`` learns them), else its base model (which should match "baseline")."""
+    from relaydesk.knowledge.calibration import fit
+
+    samples = _samples(data)
     results = []
     for seed in range(seeds):
         splits = folds(data, seed, split)
@@ -535,6 +542,11 @@ def main() -> None:
     parser.add_argument("--split", choices=("random", "grouped", "questions", "both", "all"), default="both")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/kb_quality_cv.pkl"))
     parser.add_argument(
+        "--held-out-questions",
+        action="store_true",
+        help="fit on four questions-split folds, score the fifth with their queries as questions",
+    )
+    parser.add_argument(
         "--per-question",
         action="store_true",
         help="print the shipped model's abstention on each unanswerable question (questions split, 4 %%)",
@@ -543,6 +555,9 @@ def main() -> None:
     data = collect(args.cache)
     if args.per_question:
         per_question(data, args.seeds)
+        return
+    if args.held_out_questions:
+        held_out_questions(data, args.seeds)
         return
     available = experiments(data, args.cache)
     wanted = args.experiments.split(",")
@@ -582,6 +597,69 @@ def main() -> None:
                 flush=True,
             )
             print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
+def held_out_questions(data: dict[str, Any], seeds: int) -> None:
+    """What ``bench/kb_heldout.py`` measures through the commands, in process and over more fold seeds:
+    per questions-split fold, ``calibration.fit`` on the other four folds (its own inner
+    cross-validation chooses the thresholds), then the fitted calibration scores the fold with the
+    training folds' answerable queries as the articles' questions, as ``kb calibrate`` stores them. Prints
+    the pooled figures per fold seed, and each unanswerable question's share abstained on over all
+    seeds with the standard error of their mean."""
+    from relaydesk.knowledge.calibration import QuestionMatch, fit, shown_count
+
+    samples = _samples(data)
+    rows = data["rows"]
+    vectors = np.vstack([r["vector"] for r in rows])
+    similarities = vectors @ vectors.T
+    answerable = np.array([r["gold"] is not None for r in rows])
+    outcomes: dict[str, list[bool]] = {}
+    print("| fold seed | P@1 | recall@3 | unanswerable abstained | false abstention |")
+    print("|---|---|---|---|---|")
+    for seed in range(seeds):
+        hit1, hit3, abstained = (
+            np.zeros(len(rows), bool),
+            np.zeros(len(rows), bool),
+            np.zeros(len(rows), bool),
+        )
+        for train, test in folds(data, seed, "questions"):
+            calibration = fit([samples[i] for i in train])
+            learnt = [i for i in train if answerable[i]]
+            for i in test:
+                sample = samples[i]
+                per_candidate = []
+                for article in sample.candidate_articles:
+                    members = [
+                        j for j in learnt if rows[j]["gold"] == article and samples[j].key != sample.key
+                    ]
+                    per_candidate.append((similarities[i, members], [samples[j].key for j in members]))
+                match = QuestionMatch.split(per_candidate, calibration.fitted_questions)
+                probabilities = calibration.probabilities(sample.features, match)
+                scored_by = [
+                    calibration.questions if q and calibration.questions else calibration
+                    for q in calibration.by_questions(match)
+                ]
+                order = np.argsort(-probabilities, kind="stable")
+                ranked = probabilities[order]
+                floors = np.array([scored_by[j].min_score for j in order])
+                labels = sample.labels[order][: shown_count(ranked, floors)]
+                hit1[i], hit3[i] = bool(labels[:1].any()), bool(labels[:3].any())
+                abstained[i] = ranked[0] < scored_by[order[0]].threshold
+                if not answerable[i]:
+                    outcomes.setdefault(_group(rows[i]), []).append(bool(abstained[i]))
+        print(
+            f"| {seed} | {hit1[answerable].mean():.3f} | {hit3[answerable].mean():.3f} | "
+            f"{abstained[~answerable].mean():.3f} | {abstained[answerable].mean():.3f} |",
+            flush=True,
+        )
+    shares = {name: float(np.mean(v)) for name, v in outcomes.items()}
+    for name, share in sorted(shares.items(), key=lambda item: item[1]):
+        print(f"{share:.2f}  {name.removeprefix('question ')}")
+    values = np.array(list(shares.values()))
+    print(
+        f"mean {values.mean():.3f}, between questions sd {values.std(ddof=1):.3f}, "
+        f"standard error {values.std(ddof=1) / np.sqrt(len(values)):.3f}"
+    )
 
 
 def per_question(data: dict[str, Any], seeds: int) -> None:

@@ -101,3 +101,14 @@ def test_a_search_refined_on_the_results_page_stays_one_session(client, database
             ["where is my parcel"],
         ]
         assert rows[0].public_id == within
+
+
+def test_help_center_searches_share_the_public_rate_limit_and_say_so(client, database, articles, setting):
+    setting("deflection_rate_per_minute", "2")
+    pages = [client.get("/help/en", params={"q": "I forgot my password"}) for _ in range(3)]
+    assert [p.status_code for p in pages] == [200, 200, 429]
+    assert 'data-testid="search-refused"' in pages[2].text and "retry in" in pages[2].text
+    assert "/help/en/contact?q=I%20forgot%20my%20password" in pages[2].text  # a way to a person remains
+    with database.transaction(read_only=True) as session:
+        assert len(session.scalars(select(SuggestionSession)).all()) == 2  # the refused one wrote nothing
+    assert client.get("/help/en").status_code == 200  # the index, searching nothing, is not counted

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.agents.models import Agent
 from relaydesk.auth.roles import Role
-from relaydesk.kit.errors import NotFoundError, RelaydeskError
+from relaydesk.kit.errors import NotFoundError, RateLimitedError, RelaydeskError
 from relaydesk.knowledge import service
 from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
 from relaydesk.knowledge.repository import ArticleFilters
@@ -319,7 +319,17 @@ def help_home(locale: str, request: Request, session: SessionDep) -> Response:
     locale = locale.lower()[:16]
     query = (request.query_params.get("q") or "").strip()[: service.MAX_QUERY_CHARS]
     within = request.query_params.get("s") or None  # the visit's session: a refined search continues it
-    result = _help_center_search(session, query, locale, within) if query else None
+    result, refused = None, ""
+    if query:
+        # A search writes a deflection session: held to the public routes' per-client limit, so a
+        # crawler or a script cannot fill the reports (and the database) one GET at a time.
+        from relaydesk.deflection.limits import public_guard
+
+        try:
+            public_guard(request)
+            result = _help_center_search(session, query, locale, within)
+        except RateLimitedError as exc:
+            refused = exc.message
     articles = (
         []
         if query
@@ -333,7 +343,8 @@ def help_home(locale: str, request: Request, session: SessionDep) -> Response:
         request,
         "help_home.html",
         {"agent": None, "csrf_token": "", "locale": locale, "query": query, "result": result,
-         "sections": _by_category(articles), "url": service.article_url},
+         "refused": refused, "sections": _by_category(articles), "url": service.article_url},
+        status_code=429 if refused else 200,
     )  # fmt: skip
 
 

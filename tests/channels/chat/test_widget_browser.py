@@ -204,3 +204,21 @@ def test_a_message_whose_answer_was_lost_is_resent_and_stored_once(live_server, 
     assert lost == [True]
     with database.transaction(read_only=True) as session:
         assert [m.body_text for m in session.scalars(select(Message))] == ["Is this thing on?"]
+
+
+def test_what_the_visitor_typed_while_the_conversation_loaded_still_gets_suggestions(
+    live_server, page, database, demo_site, help_articles
+):
+    held = []
+    loading = re.compile(r".*/chat/v1/conversation$")
+    page.route(loading, lambda route: held.append(route))  # the first load answers late
+    page.goto(f"{live_server}/chat/demo")
+    page.get_by_test_id("chat-launcher").click()
+    page.get_by_test_id("chat-input").press_sequentially("I forgot my password", delay=20)
+    page.wait_for_timeout(800)  # past the debounce: with no visitor id yet there was nothing to ask
+    expect(page.get_by_test_id("suggestion")).to_have_count(0)
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute(loading)
+    suggestion = page.get_by_test_id("suggestion").first
+    expect(suggestion).to_contain_text("Reset your password", timeout=60_000)

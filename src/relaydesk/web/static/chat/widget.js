@@ -263,6 +263,8 @@
         created_at: item.created_at, state: "sending" });
     }
     render();
+    // What the visitor typed while the conversation was loading had no visitor id to search with.
+    scheduleSuggestions();
   }
 
   async function poll() {
@@ -466,15 +468,20 @@
     return words >= 3 || text.length >= 12;
   }
 
-  el.input.addEventListener("input", () => {
+  // Suggestions for what the box holds, once the visitor stops typing for a moment.
+  function scheduleSuggestions() {
     const text = el.input.value.trim();
-    sendTyping(text.length > 0);
     clearTimeout(state.suggest.timer);
     if (!wantsSuggestions(text)) {
       if (!text) clearSuggestions();
       return;
     }
     state.suggest.timer = setTimeout(() => suggest(text), SUGGEST_DEBOUNCE_MS);
+  }
+
+  el.input.addEventListener("input", () => {
+    sendTyping(el.input.value.trim().length > 0);
+    scheduleSuggestions();
   });
 
   // Typing goes to agent screens at most every 3 s (and once when the box empties), so a fast typist

@@ -155,7 +155,7 @@ def cross_validate(
 def _samples(data: dict[str, Any]) -> list[Any]:
     """The cached rows as ``calibration.fit`` takes them (no stored questions: a bare import)."""
     from relaydesk.knowledge.calibration import QueryFeatures
-    from relaydesk.knowledge.index import question_key
+    from relaydesk.knowledge.text import question_key
 
     return [
         QueryFeatures(
@@ -635,10 +635,7 @@ def held_out_questions(data: dict[str, Any], seeds: int) -> None:
                     per_candidate.append((similarities[i, members], [samples[j].key for j in members]))
                 match = QuestionMatch.split(per_candidate, calibration.fitted_questions)
                 probabilities = calibration.probabilities(sample.features, match)
-                scored_by = [
-                    calibration.questions if q and calibration.questions else calibration
-                    for q in calibration.by_questions(match)
-                ]
+                scored_by = calibration.scorers(match, len(probabilities))
                 order = np.argsort(-probabilities, kind="stable")
                 ranked = probabilities[order]
                 floors = np.array([scored_by[j].min_score for j in order])

@@ -162,8 +162,9 @@ def main() -> None:
         os.environ["RELAYDESK_KB_QUERY_ENCODER"] = args.query_encoder
 
     from relaydesk.knowledge.calibration import default_calibration
-    from relaydesk.knowledge.index import embed_query, question_key, search_query_encoder
+    from relaydesk.knowledge.index import embed_query, search_query_encoder
     from relaydesk.knowledge.service import rank
+    from relaydesk.knowledge.text import question_key
     from relaydesk.ml.embeddings import one_torch_thread
 
     index, queries, build_times = build_bench_index(

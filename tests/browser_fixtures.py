@@ -53,6 +53,15 @@ def live_server(database) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def sign_in(page, live_server: str, path: str, email: str, password: str) -> None:
+    """Open an agent page signed out, and submit the sign-in form it sends the visitor to."""
+    page.goto(f"{live_server}{path}")
+    assert "/login" in page.url  # signed-out visitors are sent to the sign-in form
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

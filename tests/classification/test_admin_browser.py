@@ -7,6 +7,7 @@ import pytest
 from relaydesk.auth.roles import Role
 from relaydesk.classification import service
 from relaydesk.classification.classifier import TrainingOptions
+from tests.browser_fixtures import sign_in
 from tests.classification.conftest import read_rows
 from tests.factories import PASSWORD, make_agent
 
@@ -23,10 +24,7 @@ def test_admin_promotes_and_rolls_back_from_the_models_page(page, live_server, d
                 options=TrainingOptions(use_embeddings=False, folds=3),
             )  # fmt: skip
     admin = make_agent(database, Role.ADMIN)
-    page.goto(f"{live_server}/admin/models")
-    page.fill("#email", admin.email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "/admin/models", admin.email, PASSWORD)
     page.wait_for_url(f"{live_server}/admin/models")
 
     def state(name: str) -> str | None:

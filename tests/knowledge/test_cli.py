@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from relaydesk.knowledge.index import question_key
 from relaydesk.knowledge.models import ArticleStatus
+from relaydesk.knowledge.text import question_key
 from tests.knowledge.conftest import DATA, add_article, stackfaq_articles
 
 

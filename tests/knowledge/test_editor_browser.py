@@ -8,6 +8,7 @@ import pytest
 
 from relaydesk.auth.roles import Role
 from relaydesk.knowledge import service
+from tests.browser_fixtures import sign_in
 from tests.factories import PASSWORD, make_agent
 
 pytestmark = pytest.mark.browser
@@ -15,10 +16,7 @@ pytestmark = pytest.mark.browser
 
 def test_a_lead_saves_questions_one_per_line_and_sees_them_again(page, live_server, database):
     lead = make_agent(database, Role.LEAD)
-    page.goto(f"{live_server}/kb/new")
-    page.fill("#email", lead.email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "/kb/new", lead.email, PASSWORD)
     page.wait_for_url(f"{live_server}/kb/new")
     assert "matches customers' questions" in page.locator("#kb-questions-hint").inner_text()
 

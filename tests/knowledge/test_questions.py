@@ -19,8 +19,9 @@ from relaydesk.knowledge.calibration import (
     shown_count,
 )
 from relaydesk.knowledge.evaluation import LabeledQuery, evaluate
-from relaydesk.knowledge.index import FEATURE_NAMES, question_key
+from relaydesk.knowledge.index import FEATURE_NAMES
 from relaydesk.knowledge.schemas import ArticleUpdate
+from relaydesk.knowledge.text import question_key
 from tests.knowledge.conftest import EDITOR, add_article
 
 GIFT_CARDS = "Gift cards never expire and can be used for any order in the store."

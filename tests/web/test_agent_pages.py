@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from relaydesk.demo.seed import DEMO_PASSWORD, seed_demo
+from tests.browser_fixtures import sign_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -17,11 +18,7 @@ def demo(database):
 
 
 def _sign_in(page, live_server, email="kim@northwind.example", password=DEMO_PASSWORD):
-    page.goto(f"{live_server}/tickets")
-    assert "/login" in page.url  # signed-out visitors are sent to the sign-in form
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "/tickets", email, password)
 
 
 def test_agent_signs_in_and_sees_the_ticket_list(page, live_server, demo):

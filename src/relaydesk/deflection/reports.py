@@ -196,7 +196,7 @@ def _new_questions(session: Session, phrasings: Sequence[tuple[int, str]]) -> di
     """Per article still in the knowledge base: the phrasings that solved it and are not among its
     questions yet (``question_key``: case and spacing aside), newest first, at most ``_SAMPLES``."""
     from relaydesk.knowledge import service as knowledge
-    from relaydesk.knowledge.index import question_key
+    from relaydesk.knowledge.text import question_key
 
     asked = knowledge.questions_of(session, {a for a, _ in phrasings})
     known = {article_id: {question_key(q) for q in questions} for article_id, questions in asked.items()}

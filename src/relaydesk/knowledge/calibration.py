@@ -121,6 +121,14 @@ class Calibration:
         result: npt.NDArray[np.bool_] = ~np.isnan(match.fitted) | ~np.isnan(match.other)
         return result
 
+    def scorers(self, match: QuestionMatch | None, count: int) -> list[Calibration]:
+        """Per candidate, the model whose threshold and floor it is held to: the questions model for
+        those it scores (``by_questions``), this one for the rest."""
+        by_questions = self.by_questions(match)
+        if self.questions is None or not len(by_questions):
+            return [self] * count
+        return [self.questions if q else self for q in by_questions]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["feature_names"] = list(self.feature_names)

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from relaydesk.kit.errors import ValidationFailedError
 from relaydesk.knowledge import repository, service
 from relaydesk.knowledge.calibration import QueryFeatures, outcome
-from relaydesk.knowledge.index import features_for_query, question_key
+from relaydesk.knowledge.index import features_for_query
+from relaydesk.knowledge.text import question_key
 
 __all__ = ["EVALUATION_KEYS", "LabeledQuery", "collect_features", "evaluate", "load_queries"]
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.models import Article, ArticleStatus, KnowledgeIndexState, Visibility
-from relaydesk.knowledge.text import plain_text, split_passages, tokenize
+from relaydesk.knowledge.text import plain_text, question_key, split_passages, tokenize
 from relaydesk.ml.embeddings import embed, one_torch_thread, query_encoder
 
 if TYPE_CHECKING:
@@ -151,12 +151,6 @@ class Candidate:
     dense_title: float
     bm25: float
     best_passage: int  # global passage row
-
-
-def question_key(text: str) -> str:
-    """What makes two questions the same one (case and spacing aside): for de-duplication and for
-    leaving a labelled query's own copy out when it is scored against the questions."""
-    return " ".join(text.casefold().split())
 
 
 @dataclass

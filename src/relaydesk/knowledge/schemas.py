@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from relaydesk.knowledge.models import ArticleStatus, Visibility
+from relaydesk.knowledge.text import question_key
 
 __all__ = [
     "ArticleCreate",
@@ -46,12 +47,12 @@ Question = Annotated[
 
 
 def _distinct_questions(questions: list[str]) -> list[str]:
-    """The first of each question that differs only in case; counted after that, so that repeats pasted
-    from a log do not push a list over the limit."""
+    """The first of each question that differs only in case (``question_key``); counted after that, so
+    that repeats pasted from a log do not push a list over the limit."""
     seen: set[str] = set()
     kept: list[str] = []
     for question in questions:
-        key = question.casefold()
+        key = question_key(question)
         if key not in seen:
             seen.add(key)
             kept.append(question)

@@ -25,13 +25,12 @@ from relaydesk.knowledge.index import (
     HybridIndex,
     features_for_query,
     index_cache,
-    question_key,
     to_indexed,
 )
 from relaydesk.knowledge.models import Article, ArticleStatus, ArticleVersion, Visibility
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import MAX_QUESTION_CHARS, MAX_QUESTIONS, ArticleCreate, ArticleUpdate
-from relaydesk.knowledge.text import make_snippet, slugify
+from relaydesk.knowledge.text import make_snippet, question_key, slugify
 
 __all__ = [
     "Article",
@@ -408,11 +407,7 @@ def rank(
         calibration.fitted_questions,
     )
     probabilities = calibration.probabilities(features, match)
-    # Each candidate is held to the threshold and floor of the model that scored it.
-    scored_by = [
-        calibration.questions if by_questions and calibration.questions else calibration
-        for by_questions in calibration.by_questions(match)
-    ]
+    scored_by = calibration.scorers(match, len(candidates))
     order = sorted(range(len(candidates)), key=lambda i: -probabilities[i])
     abstained = not order or probabilities[order[0]] < scored_by[order[0]].threshold
     if abstained and not keep_withheld:

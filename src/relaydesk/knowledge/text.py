@@ -13,7 +13,15 @@ import nh3
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-__all__ = ["make_snippet", "plain_text", "render_markdown", "slugify", "split_passages", "tokenize"]
+__all__ = [
+    "make_snippet",
+    "plain_text",
+    "question_key",
+    "render_markdown",
+    "slugify",
+    "split_passages",
+    "tokenize",
+]
 
 # Chosen by 5-fold cross-validation on the StackFAQ dev queries among 40, 60, 80, 120 and 200 words:
 # short passages let one matching paragraph stand out (P@1 0.942 vs 0.934 at 120 words).
@@ -141,3 +149,10 @@ def _stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """BM25's terms: lower-cased words, stopwords out, lightly stemmed."""
     return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+
+
+def question_key(text: str) -> str:
+    """What makes two of an article's questions the same one (case and spacing aside): for the schema's
+    de-duplication, for learning questions once, and for leaving a labelled query's own copy out when it
+    is scored against the questions."""
+    return " ".join(text.casefold().split())

@@ -92,7 +92,7 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         if warm_search:
             threading.Thread(target=warm, name="relaydesk-warm-search", daemon=True).start()
         if run_worker:
-            worker = Worker(get_database(), name="serve-inprocess")
+            worker = Worker(get_database())
             thread = threading.Thread(target=worker.run_forever, name="relaydesk-worker", daemon=True)
             thread.start()
         try:

@@ -358,6 +358,7 @@ def jobs_list(state: str = "dead", limit: int = 50) -> None:
                 "name": j.name,
                 "args": j.args,
                 "attempts": j.attempts,
+                "expired_leases": j.expired_leases,
                 "last_error": (j.last_error or "").strip().splitlines()[-1:] or None,
             }
             for j in jobs
@@ -379,6 +380,7 @@ def jobs_retry(job_id: int) -> None:
         if job.state is not JobState.DEAD:
             raise _fail(f"Job {job_id} is {job.state}; only dead jobs can be retried.")
         job.state, job.attempts, job.run_at, job.finished_at = JobState.QUEUED, 0, utcnow(), None
+        job.expired_leases = 0
     typer.echo(json.dumps({"id": job_id, "state": "queued"}))
 
 

@@ -61,3 +61,8 @@ def long_record(session: Session, *, ticket_id: int, key: int, take_over: bool =
         )
     )
     session.flush()
+
+
+@task("testjobs.fail_twice_at_most", max_attempts=2)
+def fail_twice_at_most(session: Session, **_: object) -> None:
+    raise RuntimeError("the provider refuses this one")

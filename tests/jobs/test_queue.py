@@ -1,3 +1,6 @@
+import os
+import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -5,7 +8,7 @@ from sqlalchemy import select, update
 
 from relaydesk.jobs import enqueue
 from relaydesk.jobs.models import Job, JobState
-from relaydesk.jobs.queue import backoff_delay, lease_due_jobs
+from relaydesk.jobs.queue import backoff_delay, extend_lease, lease_due_jobs, record_failure
 from relaydesk.jobs.registry import periodic, registered_tasks
 from relaydesk.jobs.worker import Worker, schedule_periodic_jobs
 from relaydesk.kit.time import utcnow
@@ -57,6 +60,119 @@ def test_failure_is_retried_with_backoff_then_dead_lettered_with_the_error(datab
     assert "the provider is down" in job.last_error
 
 
+def _skip_backoff(database):
+    with database.transaction() as session:
+        session.execute(update(Job).where(Job.state == JobState.QUEUED).values(run_at=utcnow()))
+
+
+def test_a_task_s_own_max_attempts_dead_letters_it_before_the_global_limit(database):
+    with database.transaction() as session:
+        enqueue(session, "testjobs.fail_twice_at_most")  # @task(max_attempts=2); the setting says 8
+    worker = Worker(database, schedule_periodic=False)
+    assert worker.run_once() == 1
+    [job] = _jobs(database)
+    assert job.state is JobState.QUEUED and job.attempts == 1
+    _skip_backoff(database)
+    assert worker.run_once() == 1
+    [job] = _jobs(database)
+    assert job.state is JobState.DEAD and job.attempts == 2
+    assert "the provider refuses this one" in job.last_error
+
+
+def test_a_limit_given_to_enqueue_wins_over_the_task_s_own(database):
+    with database.transaction() as session:
+        enqueue(session, "testjobs.fail_twice_at_most", max_attempts=1)
+    Worker(database, schedule_periodic=False).run_once()
+    [job] = _jobs(database)
+    assert job.state is JobState.DEAD and job.attempts == 1
+
+
+def test_an_expired_lease_uses_up_no_attempt_but_a_failure_does(database):
+    with database.transaction() as session:
+        enqueue(session, "testjobs.fail", max_attempts=2)
+    for _ in range(2):  # two workers killed while running it
+        with database.transaction() as session:
+            [_leased] = lease_due_jobs(session, worker_id="killed-worker", limit=10, lease_seconds=60)
+            session.execute(update(Job).values(leased_until=utcnow() - timedelta(seconds=1)))
+    worker = Worker(database, schedule_periodic=False)
+    assert worker.run_once() == 1
+    [job] = _jobs(database)
+    assert job.state is JobState.QUEUED, "the crashes must not have used up the job's two attempts"
+    assert job.attempts == 1 and job.expired_leases == 2
+    _skip_backoff(database)
+    worker.run_once()
+    [job] = _jobs(database)
+    assert job.state is JobState.DEAD and job.attempts == 2
+
+
+def test_a_job_that_keeps_killing_its_workers_is_dead_lettered_without_running_again(database, monkeypatch):
+    from relaydesk.settings import reset_settings_cache
+
+    monkeypatch.setenv("RELAYDESK_JOB_MAX_ATTEMPTS", "2")
+    reset_settings_cache()
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        enqueue(session, "testjobs.record", ticket_id=ticket_id, key=3)
+    for _ in range(2):  # two workers died running it; the third gives up instead of dying too
+        with database.transaction() as session:
+            lease_due_jobs(session, worker_id="killed-worker", limit=10, lease_seconds=60)
+            session.execute(update(Job).values(leased_until=utcnow() - timedelta(seconds=1)))
+    Worker(database, schedule_periodic=False).run_once()
+    [job] = _jobs(database)
+    assert job.state is JobState.DEAD and "lease expired 2 times" in job.last_error
+    assert _events(database, "test.job_ran") == []
+
+
+def test_two_workers_in_one_process_have_distinct_ids_so_neither_completes_the_other_s_job(database):
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        enqueue(session, "testjobs.record", ticket_id=ticket_id, key=5)
+    holder, other = Worker(database, schedule_periodic=False), Worker(database, schedule_periodic=False)
+    assert holder.worker_id != other.worker_id
+    assert holder.worker_id.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    with database.transaction() as session:
+        [job] = lease_due_jobs(session, worker_id=holder.worker_id, limit=1, lease_seconds=60)
+    other.run_job(job)
+    assert _events(database, "test.job_ran") == []
+    holder.run_job(job)
+    assert len(_events(database, "test.job_ran")) == 1
+
+
+def test_the_server_s_in_process_worker_has_an_id_of_its_own(database):
+    from fastapi.testclient import TestClient
+
+    from relaydesk.app import create_app
+
+    with database.transaction() as session:
+        enqueue(session, "testjobs.noop")
+    with TestClient(create_app(run_worker=True)):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            [job] = [j for j in _jobs(database) if j.name == "testjobs.noop"]
+            if job.state is JobState.DONE:
+                break
+            time.sleep(0.05)
+    assert job.state is JobState.DONE
+    assert job.leased_by.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    assert job.leased_by != Worker(database).worker_id
+
+
+def test_only_the_lease_holder_extends_a_lease_or_records_a_failure(database):
+    with database.transaction() as session:
+        enqueue(session, "testjobs.fail")
+    with database.transaction() as session:
+        [job] = lease_due_jobs(session, worker_id="holder", limit=1, lease_seconds=60)
+    with database.transaction() as session:
+        assert extend_lease(session, job, "intruder", 3600) is False
+        assert record_failure(session, job, "intruder", "boom", max_attempts=1, base=1, cap=1) is None
+    [row] = _jobs(database)
+    assert row.state is JobState.RUNNING and row.leased_by == "holder" and row.last_error is None
+    assert row.leased_until < utcnow() + timedelta(seconds=120)
+    with database.transaction() as session:
+        assert extend_lease(session, job, "holder", 3600) is True
+        assert record_failure(session, job, "holder", "boom", max_attempts=1, base=1, cap=1) is JobState.DEAD
+
+
 def test_unknown_job_name_dead_letters_with_a_clear_error(database):
     with database.transaction() as session:
         enqueue(session, "nobody.handles_this", max_attempts=1)
@@ -75,7 +191,8 @@ def test_expired_lease_makes_the_job_runnable_again(database):
         session.execute(update(Job).values(leased_until=utcnow() - timedelta(seconds=1)))
     assert Worker(database, schedule_periodic=False).run_once() == 1
     [job] = _jobs(database)
-    assert job.state is JobState.DONE and job.attempts == 2
+    # The dead worker's run never finished: one attempt (the run that did), one expired lease.
+    assert job.state is JobState.DONE and job.attempts == 1 and job.expired_leases == 1
 
 
 def test_a_worker_that_lost_its_lease_cannot_complete_the_job(database):

@@ -34,8 +34,13 @@ class Job(IdMixin, Base):
     args: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     state: Mapped[JobState] = mapped_column(enum_column(JobState), default=JobState.QUEUED)
     run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Runs that finished (done or failed). A run cut short by an expired lease (a killed worker) is
+    # not one: it is counted in expired_leases, so recovering from a crash uses up no retry.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    # None: the task's own ``@task(max_attempts=...)``, else the ``job_max_attempts`` setting, as
+    # the worker sees them when the job fails (the enqueuing process may not have imported the task).
+    max_attempts: Mapped[int | None] = mapped_column(Integer)
+    expired_leases: Mapped[int] = mapped_column(Integer, default=0)
     leased_until: Mapped[datetime | None]
     leased_by: Mapped[str | None] = mapped_column(String(120))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, event, insert, or_, select, update
+from sqlalchemy import and_, case, delete, event, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,8 +38,13 @@ class LeasedJob:
     id: int
     name: str
     args: dict[str, Any]
-    attempts: int
-    max_attempts: int
+    attempts: int  # runs finished before this one
+    max_attempts: int | None  # None: the task's own limit, else the setting (see ``attempt_limit``)
+    expired_leases: int = 0  # times a worker took the job and never finished it (crashed, hung)
+
+    def attempt_limit(self, task_max_attempts: int | None, default: int) -> int:
+        """The job's own limit (given to ``enqueue``), else its task's, else the setting."""
+        return self.max_attempts or task_max_attempts or default
 
 
 def enqueue(
@@ -54,7 +59,8 @@ def enqueue(
     """Write a job row in the caller's transaction; returns its id (None if the dedupe key exists).
 
     Arguments are ids and small scalars: the handler reloads what it needs, so a job never acts on a
-    stale copy of state.
+    stale copy of state. Without ``max_attempts`` the task's ``@task(max_attempts=...)`` applies, else
+    the ``job_max_attempts`` setting; the worker resolves it, since this process may not know the task.
     """
     for key, value in args.items():
         if not isinstance(value, _JSON_SCALARS) and not (
@@ -63,15 +69,16 @@ def enqueue(
             raise TypeError(f"job argument {key!r} must be an id or scalar, not {type(value).__name__}")
     if run_at is not None and run_at.tzinfo is None:
         raise ValueError("run_at must be timezone-aware")
-    from relaydesk.settings import get_settings
-
+    if max_attempts is not None and max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
     values = {
         "name": name,
         "args": args,
         "state": JobState.QUEUED,
         "run_at": run_at or utcnow(),
         "attempts": 0,
-        "max_attempts": max_attempts or get_settings().job_max_attempts,
+        "max_attempts": max_attempts,
+        "expired_leases": 0,
         "dedupe_key": dedupe_key,
         "created_at": utcnow(),
     }
@@ -97,7 +104,12 @@ def _forget_enqueued(session: Session) -> None:
 
 
 def lease_due_jobs(session: Session, *, worker_id: str, limit: int, lease_seconds: float) -> list[LeasedJob]:
-    """Lease up to ``limit`` due jobs, including those whose previous lease expired (a dead worker)."""
+    """Lease up to ``limit`` due jobs, including those whose previous lease expired (a dead worker).
+
+    Leasing uses up no attempt: a run counts when it finishes (``claim_for_run``, ``record_failure``),
+    so a worker killed mid-run costs the job no retry. Taking over an expired lease is counted in
+    ``expired_leases`` instead; the worker dead-letters a job that keeps killing its workers.
+    """
     now = utcnow()
     due = (
         select(Job.id)
@@ -120,13 +132,15 @@ def lease_due_jobs(session: Session, *, worker_id: str, limit: int, lease_second
             state=JobState.RUNNING,
             leased_by=worker_id,
             leased_until=now + timedelta(seconds=lease_seconds),
-            attempts=Job.attempts + 1,
+            # SET sees the row as it was: still RUNNING means its previous holder's lease ran out.
+            expired_leases=Job.expired_leases + case((Job.state == JobState.RUNNING, 1), else_=0),
         )
-        .returning(Job.id, Job.name, Job.args, Job.attempts, Job.max_attempts)
+        .returning(Job.id, Job.name, Job.args, Job.attempts, Job.max_attempts, Job.expired_leases)
         .execution_options(synchronize_session=False)
     ).all()
     return sorted(
-        (LeasedJob(r.id, r.name, r.args or {}, r.attempts, r.max_attempts) for r in rows), key=lambda j: j.id
+        (LeasedJob(r.id, r.name, r.args or {}, r.attempts, r.max_attempts, r.expired_leases) for r in rows),
+        key=lambda j: j.id,
     )
 
 
@@ -140,7 +154,7 @@ def claim_for_run(session: Session, job: LeasedJob, worker_id: str) -> bool:
     result = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.leased_by == worker_id, Job.state == JobState.RUNNING)
-        .values(state=JobState.DONE, finished_at=utcnow(), last_error=None)
+        .values(state=JobState.DONE, finished_at=utcnow(), last_error=None, attempts=Job.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -164,17 +178,35 @@ def backoff_delay(attempts: int, *, base: float, cap: float) -> float:
 
 
 def record_failure(
-    session: Session, job: LeasedJob, worker_id: str, error: str, *, base: float, cap: float
+    session: Session,
+    job: LeasedJob,
+    worker_id: str,
+    error: str,
+    *,
+    max_attempts: int,
+    base: float,
+    cap: float,
+    give_up: bool = False,
 ) -> JobState | None:
-    """Send a failed job back to the queue with backoff, or to the dead-letter state when out of tries."""
-    dead = job.attempts >= job.max_attempts
-    values: dict[str, Any] = {"last_error": error[-8000:], "leased_by": None, "leased_until": None}
+    """Send a failed job back to the queue with backoff, or to the dead-letter state when out of tries
+    (``max_attempts``, the job's resolved limit) or when the worker gives up on it (``give_up``).
+
+    Returns None when this worker no longer holds the lease: the failure is not its to record.
+    """
+    failed_runs = job.attempts + 1
+    dead = give_up or failed_runs >= max_attempts
+    values: dict[str, Any] = {
+        "last_error": error[-8000:],
+        "leased_by": None,
+        "leased_until": None,
+        "attempts": Job.attempts + 1,
+    }
     if dead:
         values.update(state=JobState.DEAD, finished_at=utcnow())
     else:
         values.update(
             state=JobState.QUEUED,
-            run_at=utcnow() + timedelta(seconds=backoff_delay(job.attempts, base=base, cap=cap)),
+            run_at=utcnow() + timedelta(seconds=backoff_delay(failed_runs, base=base, cap=cap)),
         )
     result = session.execute(
         update(Job)

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -28,7 +29,7 @@ from relaydesk.jobs.queue import (
     record_failure,
     wakeup,
 )
-from relaydesk.jobs.registry import get_task, periodic, registered_tasks
+from relaydesk.jobs.registry import TaskSpec, get_task, periodic, registered_tasks
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import Settings, get_settings
 
@@ -74,7 +75,9 @@ class Worker:
     ):
         self.database = database
         self.settings = settings or get_settings()
-        self.worker_id = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+        # Unique per worker (several run in one process: serve's thread, tests), so the lease-holder
+        # checks in claim_for_run, extend_lease and record_failure tell workers apart.
+        self.worker_id = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.stop_event = threading.Event()
         self.processed = 0
         self._last_schedule = 0.0
@@ -148,6 +151,15 @@ class Worker:
         spec = get_task(job.name)
         long_lease = spec.lease_seconds if spec is not None else None
         long_job = long_lease is not None
+        if job.expired_leases >= self.settings.job_max_attempts:
+            # Every worker that took it died or hung before finishing: running it again would only
+            # take down another one.
+            reason = (
+                f"gave up: the job's lease expired {job.expired_leases} times (a worker was killed or "
+                "hung while running it each time)"
+            )
+            self._record_failure(job, spec, reason, connection, give_up=True)
+            return
         try:
             if long_lease is not None:
                 with self._transaction(connection) as session:
@@ -166,23 +178,38 @@ class Worker:
             log.warning("job %s (%s): lease lost to another worker; skipped", job.id, job.name)
             return
         except Exception:
-            error = traceback.format_exc()
             if connection is not None and connection.in_transaction():
                 connection.rollback()
-            with self._transaction(connection) as session:
-                state = record_failure(
-                    session,
-                    job,
-                    self.worker_id,
-                    error,
-                    base=self.settings.job_backoff_base_seconds,
-                    cap=self.settings.job_backoff_max_seconds,
-                )
-                if state is JobState.DEAD and spec is not None and spec.on_dead is not None:
-                    spec.on_dead(session, error=error, **job.args)
-            log.warning("job %s (%s) failed on attempt %d -> %s", job.id, job.name, job.attempts, state)
+            self._record_failure(job, spec, traceback.format_exc(), connection)
             return
         self.processed += 1
+
+    def _record_failure(
+        self,
+        job: LeasedJob,
+        spec: TaskSpec | None,
+        error: str,
+        connection: Connection | None,
+        *,
+        give_up: bool = False,
+    ) -> None:
+        limit = job.attempt_limit(spec.max_attempts if spec else None, self.settings.job_max_attempts)
+        with self._transaction(connection) as session:
+            state = record_failure(
+                session,
+                job,
+                self.worker_id,
+                error,
+                max_attempts=limit,
+                base=self.settings.job_backoff_base_seconds,
+                cap=self.settings.job_backoff_max_seconds,
+                give_up=give_up,
+            )
+            if state is JobState.DEAD and spec is not None and spec.on_dead is not None:
+                spec.on_dead(session, error=error, **job.args)
+        log.warning(
+            "job %s (%s) failed on attempt %d of %d -> %s", job.id, job.name, job.attempts + 1, limit, state
+        )
 
 
 def job_counts(database: Database) -> dict[str, Any]:

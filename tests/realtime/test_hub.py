@@ -80,3 +80,34 @@ def test_a_stalled_subscriber_drops_old_events_instead_of_blocking():
             return [(await anext(iterator))["i"] for _ in range(2)]
 
     assert run(scenario) == [3, 4]
+
+
+async def _what_a_bystander_receives(publisher, subscriber) -> list[dict]:
+    """One subscriber on channel A, another on channel B: an event for A must never reach B."""
+    mine, theirs = f"chat:customer:{uuid.uuid4().hex}", f"chat:customer:{uuid.uuid4().hex}"
+    async with subscriber.subscribe(mine) as own_events, subscriber.subscribe(theirs) as their_events:
+        await asyncio.sleep(0.05)  # let the subscriptions register
+        await publisher.publish(theirs, {"kind": "message.added", "for": "someone else"})
+        await publisher.publish(mine, {"kind": "message.added", "for": "me"})
+        # Per subscriber, events arrive in publishing order: the first one this subscriber gets shows
+        # whether the other channel's event leaked into it.
+        first = await asyncio.wait_for(anext(aiter(own_events)), timeout=5)
+        assert (await asyncio.wait_for(anext(aiter(their_events)), timeout=5))["for"] == "someone else"
+        return [first]
+
+
+def test_in_process_hub_delivers_only_to_the_channel_s_subscribers():
+    hub = InProcessHub()
+    assert run(lambda: _what_a_bystander_receives(hub, hub)) == [{"kind": "message.added", "for": "me"}]
+
+
+def test_redis_hub_delivers_only_to_the_channel_s_subscribers():
+    async def scenario():
+        publisher, subscriber = RedisHub(REDIS_URL), RedisHub(REDIS_URL)
+        try:
+            return await _what_a_bystander_receives(publisher, subscriber)
+        finally:
+            await publisher.close()
+            await subscriber.close()
+
+    assert run(scenario) == [{"kind": "message.added", "for": "me"}]

@@ -211,3 +211,54 @@ def test_an_app_talks_in_app_over_the_socket_with_its_signed_identity(client, da
         with database.transaction() as session:
             deliver_message(session, message_id=reply["id"])
         assert ws.receive_json()["message"]["body"] == "Hello app"
+
+
+@pytest.mark.parametrize("hub", ["in_process", "redis"])
+def test_a_reply_to_one_visitor_never_reaches_another_visitor_s_socket(database, site, monkeypatch, hub):
+    """Two visitors, two sockets: each sees only their own conversation's replies and typing."""
+    import os
+
+    from fastapi.testclient import TestClient
+
+    from relaydesk.app import create_app
+
+    if hub == "redis":
+        redis_url = os.environ.get("RELAYDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        monkeypatch.setenv("RELAYDESK_REDIS_URL", redis_url)
+        reset_settings_cache()
+    agent = make_agent(database)
+    with TestClient(create_app()) as client:
+        ann, bob = new_visitor(client, site), new_visitor(client, site)
+        with (
+            client.websocket_connect(ws_url(site, ann), headers={"origin": SHOP_ORIGIN}) as ann_ws,
+            client.websocket_connect(ws_url(site, bob), headers={"origin": SHOP_ORIGIN}) as bob_ws,
+        ):
+            tickets = {}
+            for name, ws in (("ann", ann_ws), ("bob", bob_ws)):
+                assert ws.receive_json()["type"] == "ready"
+                ws.send_json({"type": "message", "client_id": f"{name}-000001", "body": f"I am {name}"})
+                ack = ws.receive_json()
+                assert ack["type"] == "ack", f"{name}'s socket got another visitor's event: {ack}"
+                with database.transaction(read_only=True) as session:
+                    tickets[name] = session.get(Message, ack["message"]["id"]).ticket_id
+
+            def reply(name: str, body: str) -> None:
+                sent = client.post(
+                    f"/api/v1/tickets/{tickets[name]}/messages", json={"body": body}, headers=agent.headers
+                ).json()
+                with database.transaction() as session:  # the outbox job, as a worker runs it
+                    deliver_message(session, message_id=sent["id"])
+
+            typing = client.post(f"/api/v1/tickets/{tickets['ann']}/typing", json={}, headers=agent.headers)
+            assert typing.status_code == 202
+            reply("ann", "For Ann only")
+            assert ann_ws.receive_json()["type"] == "typing"
+            assert ann_ws.receive_json()["message"]["body"] == "For Ann only"
+
+            # Events reach a socket in publishing order: had Ann's typing or reply leaked to Bob's
+            # socket, it would come before Bob's own reply.
+            reply("bob", "For Bob")
+            first = bob_ws.receive_json()
+            assert first["type"] == "message" and first["message"]["body"] == "For Bob", first
+            ann_ws.send_json({"type": "ping"})
+            assert ann_ws.receive_json() == {"type": "pong"}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from sqlalchemy import select
+
 from relaydesk.auth.roles import Role
 from relaydesk.knowledge import service
-from relaydesk.knowledge.models import ArticleStatus, Visibility
+from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
 from relaydesk.knowledge.schemas import ArticleCreate
 from tests.factories import PASSWORD, make_agent
 from tests.knowledge.conftest import add_article
@@ -163,6 +166,37 @@ def test_an_agent_reads_articles_but_cannot_edit_or_forge_a_form(client, databas
     forged = client.post(f"/kb/{article}", data={"title": "Hacked", "action": "save", "csrf_token": "x"})
     assert forged.status_code == 403
     assert client.get("/kb/new").status_code == 403
+
+
+@pytest.mark.parametrize("action", ["create", "save", "add_questions"])
+@pytest.mark.parametrize("forged_token", ["", "not-the-session-token"], ids=["missing", "wrong"])
+def test_a_lead_s_editor_form_without_the_session_s_csrf_token_changes_nothing(
+    client, database, action, forged_token
+):
+    """A page elsewhere that makes a signed-in lead's browser post the form is refused (the role check
+    passes here, so only the CSRF check stands between it and the knowledge base)."""
+    article = add_article(database, "Gift cards", "Never expire.")
+    lead = make_agent(database, Role.LEAD)
+    csrf = _sign_in(client, lead.email)
+    path, form = {
+        "create": ("/kb/new", {"title": "Planted", "body": "Call +1 555 0100.", "locale": "en",
+                              "visibility": "public"}),
+        "save": (f"/kb/{article}", {"title": "Planted", "body": "Call +1 555 0100.", "locale": "en",
+                                    "visibility": "public", "version": "1", "action": "publish"}),
+        "add_questions": (f"/kb/{article}/questions", {"question": ["planted question"]}),
+    }[action]  # fmt: skip
+
+    def knowledge_base():
+        with database.transaction(read_only=True) as session:
+            articles = session.scalars(select(Article).order_by(Article.id))
+            return [(a.title, a.body, a.status, a.questions) for a in articles]
+
+    before = knowledge_base()
+    forged = client.post(path, data={**form, "csrf_token": forged_token}, follow_redirects=False)
+    assert forged.status_code == 403
+    assert knowledge_base() == before
+    genuine = client.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
+    assert genuine.status_code == 303 and knowledge_base() != before
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client):

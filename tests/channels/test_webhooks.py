@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from relaydesk.channels.models import Delivery, QuarantinedInput
 from relaydesk.channels.sms import sms_signature
 from relaydesk.channels.social import social_signature
+from relaydesk.jobs import enqueue
 from relaydesk.jobs.models import Job, JobState
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import reset_settings_cache
@@ -149,6 +150,45 @@ def test_agent_reply_reaches_the_sms_gateway_once(client, database, provider):
         session.execute(update(Job).values(state=JobState.QUEUED, run_at=utcnow()))
     run_jobs(database)
     assert len(provider.received) == 1
+
+
+def test_an_internal_note_never_leaves_through_the_outbox(client, database, provider):
+    send_sms(client)
+    agent = make_agent(database)
+    with database.transaction() as session:
+        ticket_id = session.scalar(select(Ticket.id))
+    note = client.post(
+        f"/api/v1/tickets/{ticket_id}/messages",
+        json={"body": "Customer is on the fraud watch list", "public": False},
+        headers=agent.headers,
+    ).json()
+    assert note["channel"] == "internal" and note["delivery_state"] == "not_sent"
+    with database.transaction() as session:
+        assert session.scalars(select(Job).where(Job.name == "channels.deliver_message")).all() == []
+    run_jobs(database)
+    assert provider.received == []
+
+
+def test_the_delivery_job_sends_nothing_for_a_message_that_is_not_public(client, database, provider):
+    """The outbox's own guard: even a delivery job naming a note on the customer's channel (a stale
+    job, a restored queue, a future code path that files notes there) must not send it."""
+    send_sms(client)
+    agent = make_agent(database)
+    with database.transaction() as session:
+        ticket_id = session.scalar(select(Ticket.id))
+    note = client.post(
+        f"/api/v1/tickets/{ticket_id}/messages",
+        json={"body": "Customer is on the fraud watch list", "public": False},
+        headers=agent.headers,
+    ).json()
+    with database.transaction() as session:
+        session.execute(update(Message).where(Message.id == note["id"]).values(channel="sms"))
+        enqueue(session, "channels.deliver_message", message_id=note["id"])
+    run_jobs(database)
+    assert provider.received == []
+    with database.transaction() as session:
+        assert session.get(Message, note["id"]).delivery_state == "not_sent"
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 0
 
 
 def test_gateway_outage_delays_the_reply_but_loses_nothing(client, database, provider):

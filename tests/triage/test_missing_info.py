@@ -134,6 +134,17 @@ def test_order_number_of_someone_else_is_not_accepted(client, database, provider
     assert provider.received[-1]["form"]["Body"].startswith(f"Sorry, {ORDER} was not found")
 
 
+def test_a_well_formed_order_number_the_customer_does_not_have_is_not_accepted(client, database, provider):
+    """The customer has an order, but not this one: the lookup checks the number, not only the customer."""
+    send_sms(client, body="Where is my order?", sid="SM1")
+    _give_order(database, _ticket(database).customer_id)
+    _categorise(client, database)
+    send_sms(client, body="It is 1111111111", sid="SM2")
+    run_jobs(database)
+    assert "order_number" not in _ticket(database).custom_fields
+    assert provider.received[-1]["form"]["Body"].startswith("Sorry, 1111111111 was not found")
+
+
 def test_details_already_given_are_used_without_asking(client, database, provider):
     send_sms(client, body=f"Order {ORDER} is two weeks late", sid="SM1")
     _give_order(database, _ticket(database).customer_id)

@@ -223,3 +223,25 @@ def test_restricted_tickets_are_left_out_of_lists(client, world):
     assert world.legal_ticket in ids(world.legal)
     assert world.legal_ticket in ids(world.manager)
     assert world.open_ticket in ids(world.frontline)
+
+
+def test_an_expired_token_is_refused(client, database):
+    from datetime import timedelta
+
+    from relaydesk.auth.tokens import create_token
+    from relaydesk.kit.time import utcnow
+
+    with database.transaction() as session:
+        token = create_token(session, name="old", role=Role.ADMIN, expires_at=utcnow() - timedelta(minutes=1))
+    response = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {token.plaintext}"})
+    assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
+
+
+def test_a_token_acting_for_a_deactivated_agent_is_refused(client, world):
+    assert client.get("/api/v1/tickets", headers=world.frontline.headers).status_code == 200
+    deactivated = client.patch(
+        f"/api/v1/agents/{world.frontline.agent_id}", json={"active": False}, headers=world.admin.headers
+    )
+    assert deactivated.status_code == 200
+    response = client.get("/api/v1/tickets", headers=world.frontline.headers)
+    assert response.status_code == 401 and "deactivated" in response.json()["error"]["message"]

@@ -1,7 +1,9 @@
 """Local stand-ins for providers that live outside: an SMS gateway and a social send API.
 
 They speak the providers' HTTP formats (form-encoded Twilio-style send, Graph-style JSON send) and
-record what they received, so tests check what would have reached the customer.
+record what they received, so tests check what would have reached the customer. Like a provider that
+honours idempotency keys, a send repeating an ``Idempotency-Key`` is answered as before and not
+delivered again; ``hang()`` holds every send until ``release()`` (a provider that stops answering).
 """
 
 from __future__ import annotations
@@ -17,9 +19,25 @@ from urllib.parse import parse_qs, urlparse
 @dataclass
 class FakeProvider:
     url: str
+    # What reached the customer: a repeated idempotency key is not delivered twice.
     received: list[dict[str, Any]] = field(default_factory=list)
+    # Every send request, repeats included.
+    requests: int = 0
     # While set, every send answers this status (an outage).
     failing_status: int | None = None
+    answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    released: threading.Event = field(default_factory=threading.Event)
+    holding: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.released.set()
+
+    def hang(self) -> None:
+        self.holding.clear()
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
 
 
 def start_fake_provider() -> tuple[FakeProvider, ThreadingHTTPServer]:
@@ -34,6 +52,14 @@ def start_fake_provider() -> tuple[FakeProvider, ThreadingHTTPServer]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             parsed = urlparse(self.path)
+            provider.requests += 1
+            if not provider.released.is_set():
+                provider.holding.set()
+                provider.released.wait(60)
+            key = self.headers.get("Idempotency-Key")
+            if key and key in provider.answers:
+                self._answer(*provider.answers[key])
+                return
             if provider.failing_status is not None:
                 self._answer(provider.failing_status, {"error": "provider outage"})
                 return
@@ -43,18 +69,22 @@ def start_fake_provider() -> tuple[FakeProvider, ThreadingHTTPServer]:
                 provider.received.append(
                     {"api": "sms", "form": form, "auth": self.headers.get("Authorization")}
                 )
-                self._answer(201, {"sid": f"SMfake{counter['n']}", "status": "queued"})
+                self._answer(201, {"sid": f"SMfake{counter['n']}", "status": "queued"}, key)
             elif parsed.path.endswith("/me/messages"):
                 payload = json.loads(body)
                 query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
                 provider.received.append({"api": "social", "json": payload, "query": query})
                 self._answer(
-                    200, {"recipient_id": payload["recipient"]["id"], "message_id": f"m_fake{counter['n']}"}
+                    200,
+                    {"recipient_id": payload["recipient"]["id"], "message_id": f"m_fake{counter['n']}"},
+                    key,
                 )
             else:
                 self._answer(404, {"error": "unknown endpoint"})
 
-        def _answer(self, status: int, payload: dict[str, Any]) -> None:
+        def _answer(self, status: int, payload: dict[str, Any], key: str | None = None) -> None:
+            if key:
+                provider.answers[key] = (status, payload)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

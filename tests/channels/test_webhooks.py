@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 from sqlalchemy import func, select, update
 
 from relaydesk.channels.models import Delivery, QuarantinedInput
-from relaydesk.channels.sms import sms_signature
 from relaydesk.channels.social import social_signature
 from relaydesk.jobs import enqueue
 from relaydesk.jobs.models import Job, JobState
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.conftest import BASE_URL, SMS_TOKEN, SOCIAL_SECRET
+from tests.channels.conftest import PHONE, SOCIAL_SECRET, send_sms
 from tests.factories import make_agent, run_jobs
-
-PHONE = "+14155550123"
-
-
-def send_sms(client, body="My order never came", sid="SM0001", token=SMS_TOKEN, sender=PHONE):
-    params = {"MessageSid": sid, "From": sender, "To": "+15005550006", "Body": body, "NumMedia": "0"}
-    signature = sms_signature(token, f"{BASE_URL}/webhooks/sms", sorted(params.items()))
-    return client.post(
-        "/webhooks/sms",
-        content=urlencode(params),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
-    )
 
 
 def social_event(psid="1234567890", mid="m_1", text="Do you ship to Canada?"):

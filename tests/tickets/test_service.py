@@ -139,3 +139,23 @@ def test_auto_close_job_closes_long_resolved_tickets(database):
     with database.transaction() as session:
         assert session.get(Ticket, old).status is TicketStatus.CLOSED
         assert session.get(Ticket, recent).status is TicketStatus.RESOLVED
+
+
+def test_a_customer_message_does_not_make_an_agents_edit_stale(database):
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        loaded_version = session.get(Ticket, ticket_id).version
+    # The customer writes while the agent has the ticket open: the agent's save still applies.
+    with database.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        service.add_customer_message(session, ticket, body="Any news?", channel=Channel.SMS)
+    with database.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket.reply_channel is Channel.SMS and ticket.last_customer_message_at is not None
+        service.update_ticket(
+            session, ticket, TicketUpdate(priority=Priority.HIGH, version=loaded_version), SYSTEM
+        )
+    with database.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket.priority is Priority.HIGH
+        assert ticket.version == loaded_version + 1  # the agent's edit is a change; the message was not

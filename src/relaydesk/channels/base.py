@@ -18,6 +18,7 @@ __all__ = [
     "OutboundSender",
     "SendError",
     "get_sender",
+    "idempotency_headers",
     "register_sender",
     "registered_senders",
 ]
@@ -61,6 +62,13 @@ class OutboundMessage:
     text: str
     subject: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # The same on every try of one delivery: a provider that honours it sends a repeated try once.
+    idempotency_key: str = ""
+
+
+def idempotency_headers(message: OutboundMessage) -> dict[str, str]:
+    """The HTTP header that lets a provider honouring it deliver a repeated try once."""
+    return {"Idempotency-Key": message.idempotency_key} if message.idempotency_key else {}
 
 
 class SendError(Exception):

@@ -2,7 +2,9 @@
 
 Adapters call ``ingest`` inside the request transaction and acknowledge the provider only after it
 commits, so a message is either durably stored or the provider retries it; the provider's message id
-makes the retry harmless.
+makes the retry harmless. Concurrent messages never refuse each other: intake holds the customer's
+row until commit, and appending a message does not bump the ticket's version (agents' edits keep
+their optimistic lock).
 """
 
 from __future__ import annotations
@@ -42,14 +44,6 @@ def _existing(session: Session, inbound: InboundMessage) -> Message | None:
 
 
 def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
-    duplicate = _existing(session, inbound)
-    if duplicate is not None:
-        owner = TicketRepository(session).get(duplicate.ticket_id)
-        assert owner is not None
-        return IntakeResult(
-            owner.id, duplicate.id, owner.customer_id, created_ticket=False, duplicate=True, message=duplicate
-        )
-
     customer = customers.get_or_create_by_identity(
         session,
         inbound.identity_kind,
@@ -57,12 +51,24 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
         name=inbound.display_name,
         verified=inbound.identity_verified,
     )
+    # One intake at a time per customer (PostgreSQL; SQLite's writer lock already serialises): two
+    # first messages at once open one ticket, and a provider retry racing its original finds it.
+    # Messages on one ticket then never refuse each other (none bumps the ticket's version).
+    customers.lock_customer(session, customer.id)
+
+    duplicate = _existing(session, inbound)
+    if duplicate is not None:
+        owner = TicketRepository(session).get(duplicate.ticket_id)
+        assert owner is not None
+        return IntakeResult(
+            owner.id, duplicate.id, owner.customer_id, created_ticket=False, duplicate=True, message=duplicate
+        )
     if not customer.name and inbound.display_name:
         customer.name = inbound.display_name
 
     ticket = None
     if inbound.ticket_id is not None:
-        candidate = TicketRepository(session).get(inbound.ticket_id)
+        candidate = tickets.lock_ticket(session, inbound.ticket_id)
         # A reply token only ever threads into that customer's own ticket.
         if (
             candidate is not None
@@ -71,7 +77,8 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
         ):
             ticket = candidate
     if ticket is None:
-        ticket = tickets.open_ticket_for_customer(session, customer.id)
+        # Locked against an agent closing or reopening it meanwhile.
+        ticket = tickets.open_ticket_for_customer(session, customer.id, lock=True)
 
     meta = {**inbound.meta, "from": inbound.identity_value}
     if ticket is None:

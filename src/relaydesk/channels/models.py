@@ -44,7 +44,10 @@ class QuarantinedInput(IdMixin, Base):
 
 
 class DeliveryStatus(StrEnum):
-    PENDING = "pending"
+    PENDING = "pending"  # not handed to the provider yet, or the last try failed (last_error says how)
+    # Handed to the provider and committed before the call; the outcome is not recorded yet. Found
+    # on a retry it means the worker stopped mid-call: sent again under the same idempotency key.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"  # out of retries; the message shows it and an agent can resend
 

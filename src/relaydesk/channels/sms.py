@@ -20,6 +20,7 @@ from relaydesk.channels.base import (
     InboundMessage,
     OutboundMessage,
     SendError,
+    idempotency_headers,
     register_sender,
 )
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
@@ -94,6 +95,7 @@ def send_sms(message: OutboundMessage) -> str | None:
             url,
             data={"From": settings.sms_from_number, "To": message.recipient, "Body": message.text},
             auth=(settings.sms_account_sid, settings.sms_auth_token.get_secret_value()),
+            headers=idempotency_headers(message),
             timeout=10,
         )
     except httpx.HTTPError as exc:

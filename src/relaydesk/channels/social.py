@@ -19,6 +19,7 @@ from relaydesk.channels.base import (
     InboundMessage,
     OutboundMessage,
     SendError,
+    idempotency_headers,
     register_sender,
 )
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
@@ -113,6 +114,7 @@ def send_social(message: OutboundMessage) -> str | None:
             f"{settings.social_api_base.rstrip('/')}/me/messages",
             params={"access_token": settings.social_page_token.get_secret_value()},
             json={"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": message.text}},
+            headers=idempotency_headers(message),
             timeout=10,
         )
     except httpx.HTTPError as exc:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 # Importing the adapters registers their senders in every worker process.
 from relaydesk.channels import sms, social  # noqa: F401
-from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, get_sender
+from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, SendError, get_sender
 from relaydesk.channels.email import sender as email_sender  # noqa: F401
 from relaydesk.channels.models import Delivery, DeliveryStatus
 from relaydesk.customers import service as customers
 from relaydesk.customers.models import IdentityKind
-from relaydesk.jobs import task
+from relaydesk.jobs import committed_step, task
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel, DeliveryState
 from relaydesk.tickets.models import Message, Ticket
 
-__all__ = ["deliver_message", "resolve_recipient"]
+__all__ = ["SEND_LEASE_SECONDS", "deliver_message", "resolve_recipient"]
+
+log = logging.getLogger("relaydesk.channels")
 
 _IDENTITY_FOR = {
     Channel.SMS: IdentityKind.PHONE,
@@ -49,23 +55,66 @@ def _mark_failed(session: Session, *, message_id: int, error: str) -> None:
     delivery = session.scalar(select(Delivery).where(Delivery.message_id == message_id))
     if delivery is not None:
         delivery.status = DeliveryStatus.FAILED
-        delivery.last_error = error.strip().splitlines()[-1][:2000] if error.strip() else error
+        delivery.last_error = _last_line(error)
 
 
-@task("channels.deliver_message", max_attempts=12, on_dead=_mark_failed)
+def _last_line(error: str) -> str:
+    return error.strip().splitlines()[-1][:2000] if error.strip() else error
+
+
+# Longer than any sender's own timeout (SMTP's is 30 s by default): the lease must outlast the call,
+# or another worker would take the job over and send while this one still waits.
+SEND_LEASE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class _Send:
+    delivery_id: int
+    sender: Callable[[OutboundMessage], str | None]
+    outbound: OutboundMessage
+
+
+@task("channels.deliver_message", max_attempts=12, on_dead=_mark_failed, lease_seconds=SEND_LEASE_SECONDS)
 def deliver_message(session: Session, *, message_id: int) -> None:
-    """Send one public reply; retried with backoff while the provider is down, sent once when up."""
+    """Send one public reply; retried with backoff while the provider is down, sent once when up.
+
+    Commit, then call, then record: the delivery is marked "sending" and committed before the
+    provider is called, so no transaction (no SQLite writer lock) is held while it answers; the
+    result is recorded in the job's own transaction, which also completes the job. A worker that
+    stops mid-call leaves the delivery "sending" and the job to be retried: the retry sends again
+    under the same idempotency key (email: the same Message-ID), which a provider honouring it
+    delivers once.
+    """
+    with committed_step(session) as step:
+        send = _start_sending(step, message_id)
+    if send is None:
+        return
+    try:
+        provider_id = send.sender(send.outbound)
+    except ChannelNotConfiguredError as exc:
+        _record(session, send.delivery_id, DeliveryStatus.FAILED, error=str(exc))
+        return
+    except SendError as exc:
+        # Kept on the delivery for the agent; the job goes back to the queue with backoff.
+        with committed_step(session) as step:
+            _record(step, send.delivery_id, DeliveryStatus.PENDING, error=str(exc))
+        raise
+    _record(session, send.delivery_id, DeliveryStatus.SENT, provider_id=provider_id)
+
+
+def _start_sending(session: Session, message_id: int) -> _Send | None:
+    """Mark the delivery "sending" (creating it on the first try); None when there is nothing to send."""
     message = session.get(Message, message_id)
     if message is None or not message.public:
-        return
+        return None
     delivery = session.scalar(select(Delivery).where(Delivery.message_id == message_id))
     if delivery is not None and delivery.status is DeliveryStatus.SENT:
-        return  # already delivered: a re-run of this job must not send twice
+        return None  # already delivered: a re-run of this job must not send twice
     channel = Channel(message.channel)
     sender = get_sender(channel)
     if sender is None:
         # Pull channels (web chat, in-app, API): the customer's client fetches the reply itself.
-        return
+        return None
     ticket = session.get(Ticket, message.ticket_id)
     assert ticket is not None
     recipient = resolve_recipient(session, ticket, channel)
@@ -83,30 +132,49 @@ def deliver_message(session: Session, *, message_id: int) -> None:
         message.delivery_state = DeliveryState.FAILED
         delivery.status = DeliveryStatus.FAILED
         delivery.last_error = f"The customer has no {channel} address to reply to."
-        return
-    delivery.attempts += 1
-    # The provider call happens inside the job's transaction: if the commit then fails the job
-    # runs again and the customer may get the reply twice; providers without idempotency keys
-    # leave no better option, and twice beats never.
-    try:
-        provider_id = sender(
-            OutboundMessage(
-                ticket_id=ticket.id,
-                message_id=message.id,
-                channel=channel,
-                recipient=recipient,
-                text=message.body_text,
-                subject=ticket.subject,
-            )
+        return None
+    if delivery.status is DeliveryStatus.SENDING:
+        log.warning(
+            "delivery of message %s: the previous try's outcome is unknown; sending again", message_id
         )
-    except ChannelNotConfiguredError as exc:
+    delivery.status = DeliveryStatus.SENDING
+    delivery.recipient = recipient
+    delivery.attempts += 1
+    session.flush()
+    return _Send(
+        delivery.id,
+        sender,
+        OutboundMessage(
+            ticket_id=ticket.id,
+            message_id=message.id,
+            channel=channel,
+            recipient=recipient,
+            text=message.body_text,
+            subject=ticket.subject,
+            idempotency_key=f"relaydesk-delivery-{delivery.id}",
+        ),
+    )
+
+
+def _record(
+    session: Session,
+    delivery_id: int,
+    status: DeliveryStatus,
+    *,
+    error: str | None = None,
+    provider_id: str | None = None,
+) -> None:
+    delivery = session.get(Delivery, delivery_id)
+    message = session.get(Message, delivery.message_id) if delivery is not None else None
+    if delivery is None or message is None:
+        return  # the reply was deleted meanwhile
+    delivery.status = status
+    delivery.last_error = _last_line(error) if error is not None else None
+    if status is DeliveryStatus.FAILED:
         message.delivery_state = DeliveryState.FAILED
-        delivery.status = DeliveryStatus.FAILED
-        delivery.last_error = str(exc)
-        return
-    delivery.status = DeliveryStatus.SENT
-    delivery.provider_message_id = provider_id
-    delivery.sent_at = utcnow()
-    message.delivery_state = DeliveryState.SENT
-    if provider_id:
-        message.meta = {**message.meta, "provider_delivery_id": provider_id}
+    elif status is DeliveryStatus.SENT:
+        delivery.provider_message_id = provider_id
+        delivery.sent_at = utcnow()
+        message.delivery_state = DeliveryState.SENT
+        if provider_id:
+            message.meta = {**message.meta, "provider_delivery_id": provider_id}

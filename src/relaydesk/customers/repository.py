@@ -30,6 +30,10 @@ class CustomerRepository:
             .where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
         )
 
+    def lock(self, customer_id: int) -> None:
+        # PostgreSQL holds the row until commit; SQLite needs nothing (its writer lock is taken at BEGIN).
+        self.session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+
     def identity(self, kind: IdentityKind, value: str) -> CustomerIdentity | None:
         return self.session.scalar(
             select(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relaydesk.customers.identities import normalise_identity
@@ -19,6 +20,7 @@ __all__ = [
     "get_customers",
     "get_or_create_by_identity",
     "list_customers",
+    "lock_customer",
     "update_customer",
 ]
 
@@ -73,15 +75,29 @@ def create_customer(session: Session, data: CustomerCreate) -> Customer:
 def get_or_create_by_identity(
     session: Session, kind: IdentityKind, value: str, *, name: str = "", verified: bool = False
 ) -> Customer:
-    """The customer owning this identity, or a new one holding it (intake's first step)."""
+    """The customer owning this identity, or a new one holding it (intake's first step).
+
+    Safe when two first messages from one new customer arrive at once: the loser of the race on the
+    identity's unique key rolls back its savepoint and takes the winner's customer.
+    """
     existing = find_by_identity(session, kind, value)
-    if existing is not None:
-        while existing.merged_into_id is not None:
-            existing = get_customer(session, existing.merged_into_id)
-        return existing
-    return create_customer(
-        session, CustomerCreate(name=name, identities=[IdentityIn(kind=kind, value=value, verified=verified)])
-    )
+    if existing is None:
+        try:
+            identity = IdentityIn(kind=kind, value=value, verified=verified)
+            with session.begin_nested():
+                return create_customer(session, CustomerCreate(name=name, identities=[identity]))
+        except IntegrityError:
+            existing = find_by_identity(session, kind, value)
+            if existing is None:
+                raise
+    while existing.merged_into_id is not None:
+        existing = get_customer(session, existing.merged_into_id)
+    return existing
+
+
+def lock_customer(session: Session, customer_id: int) -> None:
+    """Hold the customer's row until commit: work that threads by customer (intake) runs one at a time."""
+    CustomerRepository(session).lock(customer_id)
 
 
 def update_customer(session: Session, customer_id: int, data: CustomerUpdate) -> Customer:

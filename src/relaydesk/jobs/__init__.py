@@ -7,5 +7,6 @@ lose the follow-up work nor run it for a change that rolled back. See README.md.
 from relaydesk.jobs.models import Job, JobState
 from relaydesk.jobs.queue import enqueue
 from relaydesk.jobs.registry import discover_tasks, periodic, task
+from relaydesk.jobs.steps import committed_step
 
-__all__ = ["Job", "JobState", "discover_tasks", "enqueue", "periodic", "task"]
+__all__ = ["Job", "JobState", "committed_step", "discover_tasks", "enqueue", "periodic", "task"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
 from relaydesk.tickets.models import Message, Ticket, TicketEvent
@@ -30,8 +32,12 @@ class TicketRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, ticket_id: int) -> Ticket | None:
-        return self.session.get(Ticket, ticket_id)
+    def get(self, ticket_id: int, *, for_update: bool = False) -> Ticket | None:
+        if not for_update:
+            return self.session.get(Ticket, ticket_id)
+        # Locked and re-read: what is decided from the row (its status, its version) stays true
+        # until commit.
+        return self.session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
 
     def page(
         self,
@@ -64,13 +70,35 @@ class TicketRepository:
             stmt = stmt.where(Ticket.category == filters.category)
         return self.session.scalars(stmt).all()
 
-    def latest_unclosed_for_customer(self, customer_id: int) -> Ticket | None:
-        return self.session.scalar(
+    def latest_unclosed_for_customer(self, customer_id: int, *, for_update: bool = False) -> Ticket | None:
+        stmt = (
             select(Ticket)
             .where(Ticket.customer_id == customer_id, Ticket.status != TicketStatus.CLOSED)
             .order_by(Ticket.id.desc())
             .limit(1)
         )
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalar(stmt)
+
+    def note_customer_message(self, ticket: Ticket, *, at: datetime, reply_channel: Channel | None) -> None:
+        """Record that the customer wrote, without bumping the ticket's version.
+
+        The version guards agents' edits against each other; a message appended beside an edit
+        conflicts with nothing, so parallel messages (and an agent's save) must not refuse each other.
+        """
+        values: dict[str, object] = {"last_customer_message_at": at}
+        if reply_channel is not None:
+            values["reply_channel"] = reply_channel
+        self.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        for name, value in values.items():
+            set_committed_value(ticket, name, value)
+        self.session.expire(ticket, ["updated_at"])
 
     def latest_inbound(self, ticket_id: int, channel: Channel) -> Message | None:
         return self.session.scalar(

@@ -38,6 +38,7 @@ __all__ = [
     "list_events",
     "list_messages",
     "list_tickets",
+    "lock_ticket",
     "open_ticket",
     "open_ticket_for_customer",
     "reassign_customer",
@@ -308,10 +309,13 @@ def add_customer_message(
         meta=meta or {},
     )
     session.add(message)
-    ticket.last_customer_message_at = utcnow()
-    if channel in _REPLY_CHANNELS and channel is not Channel.API:
-        ticket.reply_channel = channel  # answer where the customer last wrote
     session.flush()
+    repo.note_customer_message(
+        ticket,
+        at=utcnow(),
+        # Answer where the customer last wrote.
+        reply_channel=channel if channel in _REPLY_CHANNELS and channel is not Channel.API else None,
+    )
     record_event(
         session,
         ticket,
@@ -355,9 +359,17 @@ def reassign_customer(session: Session, from_customer_id: int, to_customer_id: i
     return len(moved)
 
 
-def open_ticket_for_customer(session: Session, customer_id: int) -> Ticket | None:
-    """The customer's newest ticket that is not closed: where a returning customer's message goes."""
-    return TicketRepository(session).latest_unclosed_for_customer(customer_id)
+def open_ticket_for_customer(session: Session, customer_id: int, *, lock: bool = False) -> Ticket | None:
+    """The customer's newest ticket that is not closed: where a returning customer's message goes.
+
+    ``lock`` holds its row until commit (intake, before it appends a message and maybe reopens it).
+    """
+    return TicketRepository(session).latest_unclosed_for_customer(customer_id, for_update=lock)
+
+
+def lock_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, locked until commit and re-read, so a status decided from it stays true."""
+    return TicketRepository(session).get(ticket_id, for_update=True)
 
 
 def latest_inbound_message(session: Session, ticket_id: int, channel: Channel) -> Message | None:

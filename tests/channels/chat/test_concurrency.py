@@ -1,0 +1,29 @@
+"""Parallel chat posts from one visitor: every message stored once, none refused (see intake)."""
+
+from __future__ import annotations
+
+from tests.channels.chat.conftest import new_visitor
+from tests.channels.conftest import PER_SENDER, SENDERS, in_parallel, intake_counts
+
+
+def test_parallel_chat_messages_from_one_visitor_are_all_stored_once(unlimited_rates, client, database, site):
+    token = new_visitor(client, site)
+
+    def post(sender: int, n: int) -> int:
+        response = client.post(
+            "/chat/v1/messages",
+            json={"client_id": f"client-{sender}-{n:03d}", "body": f"message {sender}/{n}"},
+            headers=site.headers(token),
+        )
+        return response.status_code
+
+    codes = in_parallel(SENDERS, PER_SENDER, post)
+
+    assert codes == [201] * (SENDERS * PER_SENDER)
+    # Every first message raced every other: still one visitor, one ticket.
+    assert intake_counts(database) == {
+        "tickets": 1,
+        "messages": SENDERS * PER_SENDER,
+        "customers": 1,
+        "identities": 1,
+    }

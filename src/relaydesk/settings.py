@@ -78,6 +78,9 @@ class Settings(BaseSettings):
 
     # Limits: inputs from outside are bounded at the edge.
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Any request body (and WebSocket message) but a file upload; counted on the stream, before
+    # authentication and parsing (relaydesk/web/limits.py).
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     max_attachments_per_message: int = Field(default=20, gt=0)
     max_message_chars: int = Field(default=50_000, gt=0)
     page_size_max: int = Field(default=200, gt=0)

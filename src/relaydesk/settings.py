@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -94,6 +95,9 @@ class Settings(BaseSettings):
     job_batch_size: int = Field(default=32, gt=0)
 
     session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    # Empty: none, the peer's own address is the client's (rate limits, logs), even from loopback.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # SMS gateway (Twilio-compatible webhook signatures and send API). Unset: the channel is off.
     sms_auth_token: SecretStr | None = None
@@ -169,6 +173,17 @@ class Settings(BaseSettings):
         if value.startswith(("postgresql://", "postgres://")):
             # psycopg 3 is the driver we ship; accept the common spelling.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                example = '["10.0.0.5", "10.1.0.0/16"]'
+                raise ValueError(f"{entry!r} is not an IP address or network ({example})") from None
         return value
 
     @field_validator("redis_url")

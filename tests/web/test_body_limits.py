@@ -3,6 +3,7 @@ real server process whose memory is measured."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -112,3 +113,23 @@ def test_the_limit_counts_a_chunked_body_exactly(client, size):
         "/api/v1/tickets", content=iter([b"x" * size]), headers={"Content-Type": "application/json"}
     )
     assert (response.status_code == 413) == (size > DEFAULT_LIMIT)
+
+
+def test_a_websocket_message_over_the_limit_closes_the_socket(served, demo_site):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from relaydesk.channels.chat.pages import DEMO_SITE_KEY
+
+    visitor = httpx.get(f"{served.url}/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": DEMO_SITE_KEY})
+    token = visitor.json()["visitor_token"]
+    query = f"site_key={DEMO_SITE_KEY}&visitor_token={token}"
+    url = served.url.replace("http://", "ws://") + f"/chat/v1/ws?{query}"
+    with connect(url, origin="http://127.0.0.1:8000", max_size=None) as socket:
+        ready = json.loads(socket.recv(timeout=10))
+        assert ready["type"] == "ready", ready
+        socket.send("x" * (DEFAULT_LIMIT + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009  # message too big, before the app buffers or parses it

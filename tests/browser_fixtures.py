@@ -118,10 +118,19 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; the test fails if the browser refused anything under the Content-Security-Policy."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
     yield page
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

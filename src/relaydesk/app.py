@@ -28,12 +28,14 @@ from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.knowledge import endpoints as knowledge_endpoints
 from relaydesk.knowledge import service as knowledge_service
-from relaydesk.settings import Settings, get_settings
+from relaydesk.settings import Environment, Settings, get_settings
 from relaydesk.tickets import endpoints as ticket_endpoints
 from relaydesk.tickets import pages as ticket_pages
 from relaydesk.triage import endpoints as triage_endpoints
+from relaydesk.web.docs import install_api_docs
 from relaydesk.web.errors import install_error_handlers
 from relaydesk.web.limits import BodySizeLimit, RouteBodyLimit
+from relaydesk.web.security import SecurityHeaders
 
 __all__ = ["create_app"]
 
@@ -94,9 +96,16 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         description="Deflect what self-service can solve; escalate the rest to the right person fast.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # The reference pages are Relaydesk's own (relaydesk.web.docs): no CDN, no inline script.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, default_bytes=settings.max_request_bytes, routes=_body_limits(settings))
+    # Outermost: the 413s above and every error page carry the headers too.
+    app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
+    if settings.api_docs_enabled:
+        install_api_docs(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
 
     @app.get("/healthz", tags=["health"])

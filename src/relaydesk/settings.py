@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     # Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed.
     # Empty: none, the peer's own address is the client's (rate limits, logs), even from loopback.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # The API reference pages /docs and /redoc; unset: on, except in production.
+    docs_enabled: bool | None = None
 
     # SMS gateway (Twilio-compatible webhook signatures and send API). Unset: the channel is off.
     sms_auth_token: SecretStr | None = None
@@ -203,6 +205,10 @@ class Settings(BaseSettings):
         if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("RELAYDESK_SECRET_KEY must be at least 32 characters long")
         return self
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.env is not Environment.PRODUCTION
 
     @property
     def resolved_database_url(self) -> str:

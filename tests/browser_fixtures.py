@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+import httpx
 import pytest
 import uvicorn
 
@@ -53,6 +58,42 @@ def live_server(database) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+@dataclass(frozen=True)
+class ServedProcess:
+    url: str
+    pid: int
+
+
+@pytest.fixture
+def served(database) -> Iterator[ServedProcess]:
+    """``relaydesk serve`` in its own process (its memory can be measured; the CLI's server options
+    apply), against the test database, without worker, migrations or search warming."""
+    port = _free_port()
+    command = ["serve", "--port", str(port), "--no-worker", "--no-migrate", "--no-warm"]
+    process = subprocess.Popen([sys.executable, "-m", "relaydesk.cli", *command], env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"relaydesk serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("relaydesk serve did not start")
+        time.sleep(0.1)
+    yield ServedProcess(url, process.pid)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def sign_in(page, live_server: str, path: str, email: str, password: str) -> None:
     """Open an agent page signed out, and submit the sign-in form it sends the visitor to."""
     page.goto(f"{live_server}{path}")
@@ -77,10 +118,19 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; the test fails if the browser refused anything under the Content-Security-Policy."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
     yield page
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -55,3 +55,15 @@ def test_default_database_is_sqlite_under_var(tmp_path):
 
 def test_postgres_scheme_is_given_the_psycopg_driver():
     assert Settings(database_url="postgresql://u@h/db").database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(monkeypatch):
+    monkeypatch.setenv("RELAYDESK_TRUSTED_PROXIES", '["10.0.0.5", "10.1.0.0/16", "proxy.internal"]')
+    reset_settings_cache()
+    try:
+        with pytest.raises(SettingsError, match=r"RELAYDESK_TRUSTED_PROXIES.*'proxy\.internal'"):
+            get_settings()
+    finally:
+        reset_settings_cache()
+    monkeypatch.delenv("RELAYDESK_TRUSTED_PROXIES")
+    assert Settings().trusted_proxies == []  # default: no proxy is believed

@@ -8,14 +8,11 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
 
 from relaydesk import __version__
 from relaydesk.agents import endpoints as agent_endpoints
@@ -31,37 +28,28 @@ from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.knowledge import endpoints as knowledge_endpoints
 from relaydesk.knowledge import service as knowledge_service
-from relaydesk.settings import get_settings
+from relaydesk.settings import Environment, Settings, get_settings
 from relaydesk.tickets import endpoints as ticket_endpoints
 from relaydesk.tickets import pages as ticket_pages
 from relaydesk.triage import endpoints as triage_endpoints
+from relaydesk.web.docs import install_api_docs
 from relaydesk.web.errors import install_error_handlers
+from relaydesk.web.limits import BodySizeLimit, RouteBodyLimit
+from relaydesk.web.security import SecurityHeaders
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("relaydesk")
 
 
-class BodySizeLimit(BaseHTTPMiddleware):
-    """Refuse bodies over the limit before reading them (clients that declare a length)."""
+# Multipart framing around one file: boundaries, part headers, the file name.
+_MULTIPART_ALLOWANCE = 64 * 1024
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        super().__init__(app)
-        self.max_bytes = max_bytes
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": "payload_too_large",
-                        "message": f"The request body is over the {self.max_bytes}-byte limit.",
-                    }
-                },
-                status_code=413,
-            )
-        return await call_next(request)
+def _body_limits(settings: Settings) -> list[RouteBodyLimit]:
+    """The routes whose bodies may be bigger than ``RELAYDESK_MAX_REQUEST_BYTES``: those that take files."""
+    upload = settings.max_upload_bytes + _MULTIPART_ALLOWANCE
+    return [RouteBodyLimit(r"/api/v1/tickets/\d+/messages/\d+/attachments", upload)]
 
 
 def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAPI:
@@ -108,9 +96,16 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         description="Deflect what self-service can solve; escalate the rest to the right person fast.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # The reference pages are Relaydesk's own (relaydesk.web.docs): no CDN, no inline script.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    app.add_middleware(BodySizeLimit, default_bytes=settings.max_request_bytes, routes=_body_limits(settings))
+    # Outermost: the 413s above and every error page carry the headers too.
+    app.add_middleware(SecurityHeaders, hsts=settings.env is Environment.PRODUCTION)
+    if settings.api_docs_enabled:
+        install_api_docs(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "web" / "static")), name="static")
 
     @app.get("/healthz", tags=["health"])

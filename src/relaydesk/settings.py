@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
 
     # Limits: inputs from outside are bounded at the edge.
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Any request body (and WebSocket message) but a file upload; counted on the stream, before
+    # authentication and parsing (relaydesk/web/limits.py).
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     max_attachments_per_message: int = Field(default=20, gt=0)
     max_message_chars: int = Field(default=50_000, gt=0)
     page_size_max: int = Field(default=200, gt=0)
@@ -91,6 +95,11 @@ class Settings(BaseSettings):
     job_batch_size: int = Field(default=32, gt=0)
 
     session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    # Empty: none, the peer's own address is the client's (rate limits, logs), even from loopback.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # The API reference pages /docs and /redoc; unset: on, except in production.
+    docs_enabled: bool | None = None
 
     # SMS gateway (Twilio-compatible webhook signatures and send API). Unset: the channel is off.
     sms_auth_token: SecretStr | None = None
@@ -168,6 +177,17 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                example = '["10.0.0.5", "10.1.0.0/16"]'
+                raise ValueError(f"{entry!r} is not an IP address or network ({example})") from None
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
@@ -185,6 +205,10 @@ class Settings(BaseSettings):
         if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("RELAYDESK_SECRET_KEY must be at least 32 characters long")
         return self
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.env is not Environment.PRODUCTION
 
     @property
     def resolved_database_url(self) -> str:

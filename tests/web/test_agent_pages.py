@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from relaydesk.demo.seed import DEMO_PASSWORD, seed_demo
 from tests.browser_fixtures import sign_in
@@ -33,7 +34,8 @@ def test_agent_signs_in_and_sees_the_ticket_list(page, live_server, demo):
     page.screenshot(path=str(SCREENSHOTS / "ticket-list.png"), full_page=True)
 
     page.select_option("#f-priority", "high")
-    page.wait_for_function("document.querySelectorAll('[data-testid=ticket-row]').length === 1")
+    # A locator wait, not wait_for_function("..."): a string is evaluated, which the page's CSP refuses.
+    expect(page.get_by_test_id("ticket-row")).to_have_count(1)
     assert "Charged twice" in page.get_by_test_id("ticket-row").inner_text()
 
     page.click("text=Charged twice for my jacket")

@@ -415,7 +415,11 @@ def demo(
     from relaydesk.db import get_database
     from relaydesk.db.migrate import upgrade
     from relaydesk.demo.seed import seed_demo
+    from relaydesk.settings import Environment, reset_settings_cache
 
+    if get_settings().env is Environment.PRODUCTION:
+        # The demo's agents share a published password and its page signs in a known customer.
+        raise _fail("relaydesk demo is refused when RELAYDESK_ENV=production; use a development install.")
     upgrade(get_settings().resolved_database_url)
     with get_database().transaction() as session:
         summary = seed_demo(session)
@@ -434,6 +438,8 @@ def demo(
         f"\nthe contact form {base}/help/en/contact."
     )
     if serve_after:
+        os.environ["RELAYDESK_DEMO_ENABLED"] = "true"  # the demo shop pages (/chat/demo)
+        reset_settings_cache()
         serve(host=host, port=port, worker=True, migrate=False)
 
 

@@ -219,6 +219,22 @@ def user_create(
     typer.echo(json.dumps(out, indent=2))
 
 
+@user_app.command("unlock")
+def user_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
+    """Lift the sign-in lock that repeated wrong passwords put on an agent's account."""
+    from relaydesk.agents import service
+    from relaydesk.agents.repository import AgentRepository
+    from relaydesk.db import get_database
+
+    with get_database().transaction() as session:
+        agent = AgentRepository(session).agent_by_email(email.strip())
+        if agent is None:
+            raise _fail(f"No agent with the email {email!r}; list them with GET /api/v1/agents.")
+        was_locked = service.unlock_agent(session, agent.id)
+        out = {"agent_id": agent.id, "email": agent.email, "was_locked": was_locked}
+    typer.echo(json.dumps(out))
+
+
 @team_app.command("create")
 def team_create(
     name: str,

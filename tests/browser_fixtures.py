@@ -134,13 +134,19 @@ def page(browser):
 
 
 @pytest.fixture
-def demo_site(database):
-    """The demo shop's chat site (its widget embeds on /chat/demo), with the site cache cleared."""
+def demo_site(database, monkeypatch):
+    """The demo shop's chat site (its widget embeds on /chat/demo), with the demo enabled and the site
+    cache cleared."""
     from relaydesk.channels.chat import service
     from relaydesk.channels.chat.pages import ensure_demo_site
+    from relaydesk.settings import reset_settings_cache
 
+    monkeypatch.setenv("RELAYDESK_DEMO_ENABLED", "true")
+    reset_settings_cache()
     service.forget_cached_sites()
     with database.transaction() as session:
         ensure_demo_site(session)
     yield
     service.forget_cached_sites()
+    monkeypatch.delenv("RELAYDESK_DEMO_ENABLED")
+    reset_settings_cache()

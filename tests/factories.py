@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from relaydesk.agents import service as agents
 from relaydesk.agents.schemas import AgentCreate, TeamCreate
@@ -48,6 +50,29 @@ def make_agent(db: Database, role: Role = Role.AGENT, team_ids: list[int] | None
         )
         token = create_token(session, name="test", role=role, agent_id=agent.id)
         return Login(agent.id, email, token.plaintext)
+
+
+def session_cookie(db: Database, agent_id: int) -> tuple[str, str]:
+    """A signed-in session for the agent, as the sign-in form makes it: (cookie value, CSRF token)."""
+    from relaydesk.agents.dependencies import session_signer
+    from relaydesk.auth.sessions import start_session
+
+    with db.transaction() as session:
+        record = start_session(session, agent_id, lifetime=timedelta(hours=1))
+        cookie, data = session_signer().issue(record.id)
+    return cookie, data.csrf_token
+
+
+def sign_in_form(client, email: str, password: str, *, next_: str = "/tickets"):
+    """Submit the real sign-in form (with its CSRF cookie and token) through a TestClient."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None, page.text
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token.group(1), "next": next_},
+        follow_redirects=False,
+    )
 
 
 def make_ticket(

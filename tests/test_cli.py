@@ -105,6 +105,15 @@ def test_demo_seeds_once_and_prints_the_logins(database):
         assert len(session.scalars(select(Agent)).all()) == 9
 
 
+def test_demo_is_refused_in_production(database):
+    result = relaydesk("demo", env={"RELAYDESK_ENV": "production"}, check=False)
+    assert result.returncode == 2 and "RELAYDESK_ENV=production" in result.stderr
+    from relaydesk.agents.models import Agent
+
+    with database.transaction() as session:
+        assert session.scalars(select(Agent)).all() == []
+
+
 def test_dead_job_can_be_listed_and_retried(database):
     from relaydesk.jobs import enqueue
     from relaydesk.jobs.models import Job, JobState

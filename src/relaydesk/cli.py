@@ -230,6 +230,22 @@ def user_create(
     typer.echo(json.dumps(out, indent=2))
 
 
+@user_app.command("unlock")
+def user_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
+    """Lift the sign-in lock that repeated wrong passwords put on an agent's account."""
+    from relaydesk.agents import service
+    from relaydesk.agents.repository import AgentRepository
+    from relaydesk.db import get_database
+
+    with get_database().transaction() as session:
+        agent = AgentRepository(session).agent_by_email(email.strip())
+        if agent is None:
+            raise _fail(f"No agent with the email {email!r}; list them with GET /api/v1/agents.")
+        was_locked = service.unlock_agent(session, agent.id)
+        out = {"agent_id": agent.id, "email": agent.email, "was_locked": was_locked}
+    typer.echo(json.dumps(out))
+
+
 @team_app.command("create")
 def team_create(
     name: str,
@@ -428,7 +444,11 @@ def demo(
     from relaydesk.db import get_database
     from relaydesk.db.migrate import upgrade
     from relaydesk.demo.seed import seed_demo
+    from relaydesk.settings import Environment, reset_settings_cache
 
+    if get_settings().env is Environment.PRODUCTION:
+        # The demo's agents share a published password and its page signs in a known customer.
+        raise _fail("relaydesk demo is refused when RELAYDESK_ENV=production; use a development install.")
     upgrade(get_settings().resolved_database_url)
     with get_database().transaction() as session:
         summary = seed_demo(session)
@@ -447,6 +467,8 @@ def demo(
         f"\nthe contact form {base}/help/en/contact."
     )
     if serve_after:
+        os.environ["RELAYDESK_DEMO_ENABLED"] = "true"  # the demo shop pages (/chat/demo)
+        reset_settings_cache()
         serve(host=host, port=port, worker=True, migrate=False)
 
 

@@ -1,7 +1,7 @@
 """Every table, imported in one place so metadata is complete for migrations and tests."""
 
 from relaydesk.agents.models import Agent, AgentSkill, Team, TeamMembership
-from relaydesk.auth.models import ApiToken
+from relaydesk.auth.models import AgentSession, ApiToken, LoginThrottle
 from relaydesk.channels.chat.models import ChatSite
 from relaydesk.channels.email.models import EmailReceipt, MailboxState
 from relaydesk.channels.models import Delivery, QuarantinedInput
@@ -22,6 +22,7 @@ from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrect
 
 __all__ = [
     "Agent",
+    "AgentSession",
     "AgentSkill",
     "ApiToken",
     "Article",
@@ -36,6 +37,7 @@ __all__ = [
     "EmailReceipt",
     "Job",
     "KnowledgeIndexState",
+    "LoginThrottle",
     "MailboxState",
     "Message",
     "ModelVersion",

@@ -94,12 +94,27 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(default=0.5, gt=0)
     job_batch_size: int = Field(default=32, gt=0)
 
+    # Sign-in (src/relaydesk/auth/README.md). A session ends at its absolute age, after this long
+    # without a request, at logout, or when its agent is signed out everywhere.
     session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
     # Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed.
     # Empty: none, the peer's own address is the client's (rate limits, logs), even from loopback.
     trusted_proxies: list[str] = Field(default_factory=list)
     # The API reference pages /docs and /redoc; unset: on, except in production.
     docs_enabled: bool | None = None
+    session_idle_seconds: int = Field(default=2 * 3600, gt=0)
+    # Wrong passwords: an account is locked after this many in a row (for login_lockout_seconds,
+    # doubling with each further lock up to login_lockout_max_seconds, or until an admin unlocks it);
+    # a client address is held back the same way after its own, larger count within the window.
+    login_account_max_failures: int = Field(default=10, gt=0)
+    login_address_max_failures: int = Field(default=50, gt=0)
+    login_failure_window_seconds: int = Field(default=15 * 60, gt=0)
+    login_lockout_seconds: int = Field(default=15 * 60, gt=0)
+    login_lockout_max_seconds: int = Field(default=24 * 3600, gt=0)
+    # Password hashes verified at once (argon2 takes a core each): the rest wait without a thread.
+    password_hash_concurrency: int = Field(default=2, gt=0)
+    # The demo shop pages (/chat/demo): on for `relaydesk demo --serve`, never in production.
+    demo_enabled: bool = False
 
     # SMS gateway (Twilio-compatible webhook signatures and send API). Unset: the channel is off.
     sms_auth_token: SecretStr | None = None
@@ -201,6 +216,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RELAYDESK_SECRET_KEY must be set explicitly when RELAYDESK_ENV=production "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.env is Environment.PRODUCTION and self.demo_enabled:
+            raise ValueError(
+                "RELAYDESK_DEMO_ENABLED must be false when RELAYDESK_ENV=production "
+                "(the demo pages sign in a known customer)"
             )
         if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("RELAYDESK_SECRET_KEY must be at least 32 characters long")

@@ -40,6 +40,8 @@ ROUTES = [
     Route("POST", "/api/v1/agents", Role.ADMIN, {"email": "new@example.com", "name": "New"}),
     Route("GET", "/api/v1/agents/{agent_id}"),
     Route("PATCH", "/api/v1/agents/{agent_id}", Role.ADMIN, {"tier_level": 2}),
+    Route("POST", "/api/v1/agents/{agent_id}/unlock", Role.ADMIN),
+    Route("POST", "/api/v1/me/sessions/revoke"),
     Route("GET", "/api/v1/teams"),
     Route("POST", "/api/v1/teams", Role.ADMIN, {"name": "Night shift"}),
     Route("GET", "/api/v1/teams/{team_id}"),

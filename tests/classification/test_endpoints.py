@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from relaydesk.agents.dependencies import session_signer
-from relaydesk.agents.models import Agent
 from relaydesk.auth.roles import Role
 from relaydesk.auth.sessions import SESSION_COOKIE
 from relaydesk.classification import service
 from relaydesk.classification.classifier import TrainingOptions
 from tests.classification.conftest import read_rows
-from tests.factories import make_agent
+from tests.factories import make_agent, session_cookie
 
 FAST = TrainingOptions(use_embeddings=False, folds=3)
 
@@ -78,12 +76,9 @@ def test_admin_promotes_shadows_and_rolls_back_over_the_api(client, registry):
 
 
 def _sign_in(client, database, role: Role) -> str:
-    login = make_agent(database, role)
-    with database.transaction() as session:
-        agent = session.get(Agent, login.agent_id)
-        cookie, data = session_signer().issue(agent.id, agent.session_generation)
+    cookie, csrf_token = session_cookie(database, make_agent(database, role).agent_id)
     client.cookies.set(SESSION_COOKIE, cookie)
-    return data.csrf_token
+    return csrf_token
 
 
 def test_admin_page_lists_versions_with_promote_and_rollback_buttons(client, registry):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from relaydesk.agents import service
 from relaydesk.agents.models import Agent
 from relaydesk.auth.roles import Principal, Role
 from relaydesk.auth.sessions import CSRF_HEADER, SESSION_COOKIE, SessionData, SessionSigner
@@ -36,12 +37,11 @@ def session_signer() -> SessionSigner:
 
 
 def _agent_from_session(session: SessionDep, data: SessionData | None) -> Agent | None:
+    # The signed cookie only names the session; the server-side record decides whether it is live.
     if data is None:
         return None
-    agent = session.get(Agent, data.agent_id)
-    if agent is None or not agent.active or agent.session_generation != data.generation:
-        return None
-    return agent
+    signed_in = service.agent_for_session(session, data.session_id)
+    return signed_in[0] if signed_in else None
 
 
 def get_principal(request: Request, session: SessionDep) -> Principal:

@@ -6,7 +6,17 @@ from fastapi import APIRouter, status
 
 from relaydesk.agents import service
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
-from relaydesk.agents.schemas import AgentCreate, AgentOut, AgentUpdate, TeamCreate, TeamOut, TeamUpdate
+from relaydesk.agents.schemas import (
+    AgentCreate,
+    AgentOut,
+    AgentUpdate,
+    SessionsRevokedOut,
+    TeamCreate,
+    TeamOut,
+    TeamUpdate,
+    UnlockOut,
+)
+from relaydesk.kit.errors import BadRequestError
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
@@ -34,6 +44,20 @@ def get_agent(agent_id: int, session: SessionDep, principal: CurrentPrincipal) -
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
 def update_agent(agent_id: int, data: AgentUpdate, session: SessionDep, principal: RequireAdmin) -> AgentOut:
     return AgentOut.model_validate(service.update_agent(session, agent_id, data))
+
+
+@router.post("/agents/{agent_id}/unlock", response_model=UnlockOut)
+def unlock_agent(agent_id: int, session: SessionDep, principal: RequireAdmin) -> UnlockOut:
+    """Lift the sign-in lock that repeated wrong passwords put on this agent's account."""
+    return UnlockOut(agent_id=agent_id, was_locked=service.unlock_agent(session, agent_id))
+
+
+@router.post("/me/sessions/revoke", response_model=SessionsRevokedOut)
+def sign_out_everywhere(session: SessionDep, principal: CurrentPrincipal) -> SessionsRevokedOut:
+    """Sign the calling agent out everywhere: every sign-in session ends (API tokens are kept)."""
+    if principal.agent_id is None:
+        raise BadRequestError("This API token acts for no agent, so it has no sign-in sessions to end.")
+    return SessionsRevokedOut(revoked=service.sign_out_everywhere(session, principal.agent_id))
 
 
 @router.get("/teams", response_model=list[TeamOut])

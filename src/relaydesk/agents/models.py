@@ -50,8 +50,6 @@ class Agent(IdMixin, TimestampMixin, Base):
     capacity: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     status: Mapped[AgentStatus] = mapped_column(enum_column(AgentStatus), default=AgentStatus.OFFLINE)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped on logout-everywhere or password change, which invalidates every session cookie.
-    session_generation: Mapped[int] = mapped_column(Integer, default=0)
     last_login_at: Mapped[datetime | None]
 
     memberships: Mapped[list[TeamMembership]] = relationship(

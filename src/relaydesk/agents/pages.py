@@ -1,4 +1,4 @@
-"""Server-rendered sign-in and sign-out."""
+"""Server-rendered sign-in, sign-out and "sign out everywhere"."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from relaydesk.agents import service
 from relaydesk.agents.dependencies import OptionalSessionAgent, session_signer
+from relaydesk.auth.passwords import verify_password_off_loop
 from relaydesk.auth.roles import Principal, Role
-from relaydesk.auth.sessions import SESSION_COOKIE
+from relaydesk.auth.sessions import SESSION_COOKIE, SessionData
 from relaydesk.settings import Environment, get_settings
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
@@ -75,7 +77,7 @@ def login_form(request: Request, agent: OptionalSessionAgent, next: str = "/tick
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
+async def login(
     request: Request,
     session: SessionDep,
     email: Annotated[str, Form(max_length=320)],
@@ -92,8 +94,27 @@ def login(
             next_=next,
             status_code=400,
         )
-    agent = service.authenticate(session, email, password)
-    if agent is None:
+    # Async on purpose: the database steps run in the thread pool, the argon2 check in its own bounded
+    # pool, so a flood of sign-ins neither blocks the event loop nor takes every thread from other pages.
+    address = request.client.host if request.client else "unknown"
+    attempt = await run_in_threadpool(service.begin_sign_in, session, email, address)
+    result = attempt.blocked
+    if result is None:
+        password_ok = await verify_password_off_loop(attempt.password_hash, password)
+        result = await run_in_threadpool(
+            lambda: service.finish_sign_in(
+                session,
+                attempt,
+                password_ok=password_ok,
+                password=password,
+                user_agent=request.headers.get("user-agent", ""),
+            )
+        )
+    if result.blocked_until is not None:
+        page = _login_page(request, error=result.blocked_message, email=email, next_=next, status_code=429)
+        page.headers["Retry-After"] = str(result.retry_after_seconds)
+        return page
+    if result.session_id is None:
         return _login_page(
             request,
             error="That email and password do not match an active agent.",
@@ -101,7 +122,7 @@ def login(
             next_=next,
             status_code=401,
         )
-    cookie, _ = session_signer().issue(agent.id, agent.session_generation)
+    cookie, _ = session_signer().issue(result.session_id)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -115,14 +136,42 @@ def login(
     return response
 
 
+def _signed_out_with_csrf(request: Request, agent: object, csrf_token: str) -> SessionData | None:
+    data: SessionData | None = getattr(request.state, "session_data", None)
+    return data if agent is not None and data is not None and data.csrf_matches(csrf_token) else None
+
+
 @router.post("/logout")
 def logout(
-    request: Request, agent: OptionalSessionAgent, csrf_token: Annotated[str, Form(max_length=100)] = ""
+    request: Request,
+    session: SessionDep,
+    agent: OptionalSessionAgent,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    data = getattr(request.state, "session_data", None)
+    """End this session on the server (the cookie alone would otherwise stay valid)."""
+    data = _signed_out_with_csrf(request, agent, csrf_token)
+    if agent is not None and data is None:
+        return RedirectResponse("/tickets", status_code=303)  # a cross-site form cannot sign anyone out
     response = RedirectResponse("/login", status_code=303)
-    if agent is not None and data is not None and data.csrf_matches(csrf_token):
-        response.delete_cookie(SESSION_COOKIE)
-    elif agent is not None:
+    if data is not None:
+        service.sign_out(session, data.session_id)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.post("/logout/everywhere")
+def logout_everywhere(
+    request: Request,
+    session: SessionDep,
+    agent: OptionalSessionAgent,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """End every session of the signed-in agent, on every device."""
+    data = _signed_out_with_csrf(request, agent, csrf_token)
+    if agent is not None and data is None:
         return RedirectResponse("/tickets", status_code=303)
+    response = RedirectResponse("/login", status_code=303)
+    if agent is not None:
+        service.sign_out_everywhere(session, agent.id)
+    response.delete_cookie(SESSION_COOKIE)
     return response

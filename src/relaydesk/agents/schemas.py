@@ -7,9 +7,20 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from relaydesk.agents.models import AgentStatus
+from relaydesk.auth.passwords import password_problem
 from relaydesk.auth.roles import Role
 
-__all__ = ["AgentCreate", "AgentOut", "AgentUpdate", "SkillIn", "TeamCreate", "TeamOut", "TeamUpdate"]
+__all__ = [
+    "AgentCreate",
+    "AgentOut",
+    "AgentUpdate",
+    "SessionsRevokedOut",
+    "SkillIn",
+    "TeamCreate",
+    "TeamOut",
+    "TeamUpdate",
+    "UnlockOut",
+]
 
 _LANG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
@@ -40,6 +51,14 @@ class AgentCreate(_AgentFields):
     capacity: dict[str, int] = Field(default_factory=dict)
     team_ids: list[int] = Field(default_factory=list)
     skills: list[SkillIn] = Field(default_factory=list)
+
+    @field_validator("password")
+    @classmethod
+    def _password_is_not_guessable(cls, value: str | None) -> str | None:
+        problem = password_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class AgentUpdate(_AgentFields):
@@ -97,3 +116,12 @@ class TeamOut(BaseModel):
     description: str
     restricted: bool
     parent_id: int | None
+
+
+class SessionsRevokedOut(BaseModel):
+    revoked: int = Field(description="How many live sign-in sessions were ended.")
+
+
+class UnlockOut(BaseModel):
+    agent_id: int
+    was_locked: bool

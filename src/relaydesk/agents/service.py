@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from relaydesk.agents.models import Agent, AgentSkill, Team, TeamMembership
 from relaydesk.agents.repository import AgentRepository
 from relaydesk.agents.schemas import AgentCreate, AgentUpdate, SkillIn, TeamCreate, TeamUpdate
-from relaydesk.auth.passwords import hash_password, needs_rehash, verify_password
+from relaydesk.auth import sessions as auth_sessions
+from relaydesk.auth import throttle
+from relaydesk.auth.models import AgentSession
+from relaydesk.auth.passwords import hash_password, needs_rehash, password_problem
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.time import utcnow
+from relaydesk.settings import get_settings
 
 __all__ = [
-    "authenticate",
+    "SignInAttempt",
+    "SignInResult",
+    "agent_for_session",
+    "begin_sign_in",
     "create_agent",
     "create_team",
+    "finish_sign_in",
     "get_agent",
     "get_team",
     "list_agents",
     "list_teams",
     "restricted_team_ids",
     "set_password",
+    "sign_out",
+    "sign_out_everywhere",
+    "unlock_agent",
     "update_agent",
     "update_team",
 ]
@@ -89,30 +103,151 @@ def update_agent(session: Session, agent_id: int, data: AgentUpdate) -> Agent:
         if field in changes and changes[field] is not None:
             setattr(agent, field, changes[field])
     if changes.get("active") is False:
-        agent.session_generation += 1  # a deactivated agent is signed out everywhere
+        auth_sessions.revoke_agent_sessions(session, agent.id)  # a deactivated agent is signed out
     session.flush()
     return agent
 
 
 def set_password(session: Session, agent: Agent, password: str) -> None:
-    if len(password) < 10:
-        raise ValidationFailedError("Passwords need at least 10 characters.")
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailedError(problem)
     agent.password_hash = hash_password(password)
-    agent.session_generation += 1
+    # Whoever knew the old password may hold a session: a new password signs out everywhere.
+    auth_sessions.revoke_agent_sessions(session, agent.id)
 
 
-def authenticate(session: Session, email: str, password: str) -> Agent | None:
-    """The agent whose email and password match, or None (same timing either way)."""
+# Sign-in runs in two steps around the password check, which the caller runs off the event loop
+# (``auth.passwords.verify_password_off_loop``): a blocked account or address is refused before any hash.
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    email: str
+    address: str
+    agent_id: int | None
+    password_hash: str | None
+    blocked: SignInResult | None = None
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    agent: Agent | None = None
+    session_id: str | None = None
+    blocked_until: datetime | None = None
+    # Why it is blocked, said so the person knows what to do: "account" or "address".
+    blocked_scope: str = ""
+
+    @property
+    def retry_after_seconds(self) -> int:
+        if self.blocked_until is None:
+            return 0
+        return max(1, math.ceil((self.blocked_until - utcnow()).total_seconds()))
+
+    @property
+    def blocked_message(self) -> str:
+        wait = self.retry_after_seconds
+        when = f"{math.ceil(wait / 60)} minute(s)" if wait >= 60 else f"{wait} seconds"
+        at = f"after {self.blocked_until:%H:%M} UTC" if self.blocked_until else ""
+        if self.blocked_scope == "account":
+            return (
+                f"Too many failed sign-ins for this account: it is locked. Try again in {when} ({at}), "
+                "or ask an administrator to unlock it."
+            )
+        return f"Too many failed sign-ins from your network address. Try again in {when} ({at})."
+
+
+def _policies() -> dict[str, throttle.ThrottlePolicy]:
+    settings = get_settings()
+    block = timedelta(seconds=settings.login_lockout_seconds)
+    max_block = timedelta(seconds=settings.login_lockout_max_seconds)
+    return {
+        # An account counts wrong passwords in a row until a right one (or an admin's unlock).
+        "account": throttle.ThrottlePolicy(settings.login_account_max_failures, block, max_block),
+        # An address may hold many people (an office): a larger count that lapses after a quiet window.
+        "address": throttle.ThrottlePolicy(
+            settings.login_address_max_failures,
+            block,
+            max_block,
+            window=timedelta(seconds=settings.login_failure_window_seconds),
+        ),
+    }
+
+
+def _keys(email: str, address: str) -> dict[str, str]:
+    return {"account": throttle.account_key(email), "address": throttle.address_key(address)}
+
+
+def begin_sign_in(session: Session, email: str, address: str) -> SignInAttempt:
+    """Who is signing in, or why they may not try now (``blocked``), before any password is hashed."""
+    for scope, key in _keys(email, address).items():
+        until = throttle.blocked_until(session, key)
+        if until is not None:
+            return SignInAttempt(email, address, None, None, SignInResult(None, None, until, scope))
     agent = AgentRepository(session).agent_by_email(email.strip())
-    if not verify_password(agent.password_hash if agent else None, password):
-        return None
-    assert agent is not None
-    if not agent.active:
-        return None
+    return SignInAttempt(email, address, agent.id if agent else None, agent.password_hash if agent else None)
+
+
+def finish_sign_in(
+    session: Session, attempt: SignInAttempt, *, password_ok: bool, password: str, user_agent: str = ""
+) -> SignInResult:
+    """Record the outcome: a session for the right password, a counted failure for a wrong one."""
+    agent = session.get(Agent, attempt.agent_id) if password_ok and attempt.agent_id else None
+    keys = _keys(attempt.email, attempt.address)
+    if agent is not None and agent.active:
+        throttle.clear(session, keys["account"])
+        _signed_in(agent, password)
+        record = auth_sessions.start_session(
+            session,
+            agent.id,
+            lifetime=timedelta(seconds=get_settings().session_max_age_seconds),
+            user_agent=user_agent,
+            ip_address=attempt.address,
+        )
+        return SignInResult(agent, record.id)
+    # Unknown email, wrong password or a deactivated agent: one answer, and one count, for all three.
+    policies = _policies()
+    blocked = SignInResult()
+    for scope, key in keys.items():
+        until = throttle.record_failure(session, key, policies[scope])
+        if until is not None and blocked.blocked_until is None:
+            blocked = SignInResult(None, None, until, scope)
+    return blocked
+
+
+def _signed_in(agent: Agent, password: str) -> Agent:
     if agent.password_hash and needs_rehash(agent.password_hash):
+        # Rare (the hashing parameters changed): one more hash on this sign-in only.
         agent.password_hash = hash_password(password)
     agent.last_login_at = utcnow()
     return agent
+
+
+def agent_for_session(session: Session, session_id: str) -> tuple[Agent, AgentSession] | None:
+    """The active agent signed in by this live session, or None."""
+    idle = timedelta(seconds=get_settings().session_idle_seconds)
+    record = auth_sessions.find_live_session(session, session_id, idle=idle)
+    if record is None:
+        return None
+    agent = session.get(Agent, record.agent_id)
+    if agent is None or not agent.active:
+        return None
+    return agent, record
+
+
+def sign_out(session: Session, session_id: str) -> None:
+    auth_sessions.revoke_session(session, session_id)
+
+
+def sign_out_everywhere(session: Session, agent_id: int) -> int:
+    """End every sign-in session of the agent; returns how many were live."""
+    return auth_sessions.revoke_agent_sessions(session, agent_id)
+
+
+def unlock_agent(session: Session, agent_id: int) -> bool:
+    """Lift a sign-in lock on the agent's account (an admin's action); True if it was locked."""
+    agent = get_agent(session, agent_id)
+    return throttle.clear(session, throttle.account_key(agent.email))
 
 
 def get_team(session: Session, team_id: int) -> Team:

@@ -9,8 +9,10 @@ from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from relaydesk.db import get_database
+from relaydesk.kit.errors import NotFoundError
+from relaydesk.settings import get_settings
 
-__all__ = ["SessionDep", "db_session"]
+__all__ = ["SessionDep", "db_session", "demo_only"]
 
 
 def db_session() -> Iterator[Session]:
@@ -21,3 +23,9 @@ def db_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def demo_only() -> None:
+    """Every demo page's router depends on this: without the demo enabled, the page does not exist."""
+    if not get_settings().demo_enabled:
+        raise NotFoundError("Not found.")

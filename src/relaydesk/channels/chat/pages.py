@@ -1,24 +1,31 @@
-"""The demo shop page that embeds the widget, so a person can try web chat in ``scripts/demo``."""
+"""The demo shop page that embeds the widget, so a person can try web chat in ``scripts/demo``.
+
+Served only with ``RELAYDESK_DEMO_ENABLED`` (``relaydesk demo --serve`` turns it on; production refuses
+it): the page signs an identity, which a real site does on its own server for its own signed-in user.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from relaydesk.channels.chat import service
-from relaydesk.channels.chat.identity import USER_ID, user_hash
+from relaydesk.channels.chat.identity import user_hash
 from relaydesk.channels.chat.models import ChatSite
 from relaydesk.channels.chat.schemas import ChatSiteCreate
-from relaydesk.web.deps import SessionDep
+from relaydesk.web.deps import SessionDep, demo_only
 from relaydesk.web.templating import templates
 
-__all__ = ["DEMO_SITE_KEY", "ensure_demo_site", "router"]
+__all__ = ["DEMO_SIGNED_IN_USER", "DEMO_SITE_KEY", "ensure_demo_site", "router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(demo_only)])
 DEMO_SITE_KEY = "northwind-demo"
+# The one customer the demo page signs in as: never chosen by the visitor (a URL that picked the
+# id would hand out a valid hash, and with it the conversation, of any customer of the site).
+DEMO_SIGNED_IN_USER = "customer-1001"
 
 
 def ensure_demo_site(session: Session) -> ChatSite:
@@ -41,13 +48,15 @@ def ensure_demo_site(session: Session) -> ChatSite:
 def demo_shop(
     request: Request,
     session: SessionDep,
-    user: Annotated[str | None, Query(max_length=200, description="try a signed-in customer")] = None,
+    signed_in: Annotated[bool, Query(description="try the demo's signed-in customer")] = False,
 ) -> HTMLResponse:
     site = service.site_by_key(session, DEMO_SITE_KEY)
     signed = None
-    if site is not None and user and USER_ID.match(user):
-        # Only a demo computes the hash in the page it serves; a real site does this on its server.
-        signed = {"user_id": user, "user_hash": user_hash(site.secret, user)}
+    if site is not None and signed_in:
+        signed = {
+            "user_id": DEMO_SIGNED_IN_USER,
+            "user_hash": user_hash(site.secret, DEMO_SIGNED_IN_USER),
+        }
     return templates.TemplateResponse(
         request, "chat/demo.html", {"site": site, "signed": signed, "site_key": DEMO_SITE_KEY}
     )

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -36,6 +36,7 @@ from relaydesk.tickets import endpoints as ticket_endpoints
 from relaydesk.tickets import pages as ticket_pages
 from relaydesk.triage import endpoints as triage_endpoints
 from relaydesk.web.errors import install_error_handlers
+from relaydesk.web.inputs import reject_invalid_text
 
 __all__ = ["create_app"]
 
@@ -108,6 +109,8 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         description="Deflect what self-service can solve; escalate the rest to the right person fast.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # Text no database can store (NUL, lone surrogates) is refused at the edge for every route.
+        dependencies=[Depends(reject_invalid_text)],
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from relaydesk.kit.compare import constant_time_equals
 
 __all__ = ["CSRF_HEADER", "SESSION_COOKIE", "SessionData", "SessionSigner"]
 
@@ -21,7 +22,7 @@ class SessionData:
     csrf_token: str
 
     def csrf_matches(self, candidate: str | None) -> bool:
-        return candidate is not None and hmac.compare_digest(candidate, self.csrf_token)
+        return constant_time_equals(self.csrf_token, candidate)
 
 
 class SessionSigner:

@@ -18,6 +18,7 @@ from relaydesk.channels.intake import IntakeResult, ingest
 from relaydesk.channels.models import QuarantineStatus
 from relaydesk.channels.quarantine import InputRejectedError
 from relaydesk.db import get_database
+from relaydesk.kit.ids import RecordId
 from relaydesk.kit.ratelimit import RateLimiter
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
@@ -196,7 +197,7 @@ def list_quarantine(
 
 
 @router.get("/api/v1/quarantine/{item_id}/raw")
-def quarantine_raw(item_id: int, session: SessionDep, principal: RequireAdmin) -> Response:
+def quarantine_raw(item_id: RecordId, session: SessionDep, principal: RequireAdmin) -> Response:
     item = quarantine_service.get_quarantined(session, item_id)
     return Response(
         item.raw,
@@ -206,7 +207,7 @@ def quarantine_raw(item_id: int, session: SessionDep, principal: RequireAdmin) -
 
 
 @router.post("/api/v1/quarantine/{item_id}/reprocess")
-def reprocess_quarantined(item_id: int, session: SessionDep, principal: RequireAdmin) -> dict[str, Any]:
+def reprocess_quarantined(item_id: RecordId, session: SessionDep, principal: RequireAdmin) -> dict[str, Any]:
     results = quarantine_service.reprocess(session, item_id)
     return {
         "status": "reprocessed",
@@ -216,5 +217,5 @@ def reprocess_quarantined(item_id: int, session: SessionDep, principal: RequireA
 
 
 @router.post("/api/v1/quarantine/{item_id}/discard", response_model=QuarantinedOut)
-def discard_quarantined(item_id: int, session: SessionDep, principal: RequireAdmin) -> QuarantinedOut:
+def discard_quarantined(item_id: RecordId, session: SessionDep, principal: RequireAdmin) -> QuarantinedOut:
     return _out(quarantine_service.discard(session, item_id))

@@ -21,7 +21,9 @@ from relaydesk.channels.intake import IntakeResult, ingest
 from relaydesk.channels.quarantine import InputRejectedError
 from relaydesk.customers.identities import normalise_identity
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.kit.errors import NotFoundError
+from relaydesk.kit.ids import RecordId
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
@@ -60,9 +62,9 @@ class CallEvent(BaseModel):
 
     event: Literal["call.started", "call.ended", "call.recording", "call.notes"]
     call_id: str = Field(min_length=1, max_length=200)
-    ticket_id: int | None = None
+    ticket_id: RecordId | None = None
     phone: str | None = Field(default=None, max_length=32)
-    agent_id: int | None = None
+    agent_id: RecordId | None = None
     duration_seconds: int | None = Field(default=None, ge=0)
     recording_url: str | None = Field(default=None, max_length=2000)
     notes: str | None = Field(default=None, max_length=20_000)
@@ -131,7 +133,7 @@ def parse_call_event(raw: bytes, meta: dict[str, Any]) -> CallEvent:
     secret = get_settings().phone_webhook_secret
     if secret is None:
         raise InputRejectedError("channel_disabled", "The phone channel is not configured.", status_code=404)
-    if not hmac.compare_digest(
+    if not constant_time_equals(
         phone_signature(secret.get_secret_value(), raw), str(meta.get("signature") or "")
     ):
         raise InputRejectedError(

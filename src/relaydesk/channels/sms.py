@@ -24,6 +24,7 @@ from relaydesk.channels.base import (
 )
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
 
@@ -53,7 +54,7 @@ def parse_sms_webhook(raw: bytes, meta: dict[str, Any]) -> InboundMessage:
     except (UnicodeDecodeError, ValueError):
         raise InputRejectedError("malformed", "The body is not form-encoded UTF-8.") from None
     expected = sms_signature(_auth_token(), meta.get("url", ""), params)
-    if not hmac.compare_digest(expected, str(meta.get("signature") or "")):
+    if not constant_time_equals(expected, str(meta.get("signature") or "")):
         raise InputRejectedError(
             "bad_signature", f"The {SIGNATURE_HEADER} header does not match.", status_code=403
         )

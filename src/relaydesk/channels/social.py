@@ -23,6 +23,7 @@ from relaydesk.channels.base import (
 )
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
 
@@ -49,7 +50,7 @@ def verify_subscription(mode: str | None, token: str | None, challenge: str | No
     if (
         mode != "subscribe"
         or not challenge
-        or not hmac.compare_digest(token or "", expected.get_secret_value())
+        or not constant_time_equals(expected.get_secret_value(), token or "")
     ):
         raise InputRejectedError("bad_verify_token", "The verify token does not match.", status_code=403)
     return challenge
@@ -61,7 +62,7 @@ def parse_social_webhook(raw: bytes, meta: dict[str, Any]) -> list[InboundMessag
     secret = get_settings().social_app_secret
     if secret is None:
         raise InputRejectedError("channel_disabled", "The social channel is not configured.", status_code=404)
-    if not hmac.compare_digest(
+    if not constant_time_equals(
         social_signature(secret.get_secret_value(), raw), str(meta.get("signature") or "")
     ):
         raise InputRejectedError(

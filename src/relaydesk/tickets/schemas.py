@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.ids import RecordId
 from relaydesk.tickets.enums import (
     AuthorKind,
     Channel,
@@ -41,7 +42,7 @@ class CustomerRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: int | None = None
+    id: RecordId | None = None
     kind: IdentityKind | None = None
     value: str | None = Field(default=None, max_length=320)
     name: str = Field(default="", max_length=200)
@@ -56,7 +57,7 @@ class TicketCreate(BaseModel):
     channel: Channel = Channel.API
     priority: Priority = Priority.NORMAL
     category: str | None = Field(default=None, max_length=120)
-    team_id: int | None = None
+    team_id: RecordId | None = None
     flags: list[Flag] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     # When the ticket is recorded on the customer's behalf (a phone call) the first message is theirs.
@@ -69,8 +70,8 @@ class TicketUpdate(BaseModel):
     subject: str | None = Field(default=None, max_length=500)
     priority: Priority | None = None
     category: str | None = Field(default=None, max_length=120)
-    team_id: int | None = None
-    assignee_id: int | None = None
+    team_id: RecordId | None = None
+    assignee_id: RecordId | None = None
     escalation_level: EscalationLevel | None = None
     queue: QueueKind | None = None
     reply_channel: Channel | None = None

@@ -199,3 +199,72 @@ def test_non_ascii_tokens_and_signatures_on_any_route_are_refused_with_4xx(clien
     results.append(("POST", "/login (csrf form field)", login.status_code, login.text))
     _assert_no_5xx(results)
     assert hub.status_code == 403 and login.status_code == 400
+
+
+def _chat_headers(database, client) -> dict[str, str]:
+    from relaydesk.channels.chat import service
+    from relaydesk.channels.chat.schemas import ChatSiteCreate
+
+    service.forget_cached_sites()
+    with database.transaction() as session:
+        site = service.create_site(session, ChatSiteCreate(name="Shop"), public_key="shop-edges")
+    headers = {"X-Relaydesk-Site-Key": site.public_key}
+    token = client.get("/chat/v1/conversation", headers=headers).json()["visitor_token"]
+    return {**headers, "X-Relaydesk-Visitor-Token": token}
+
+
+NUL_TEXT = "Where is my parcel?\x00"
+# Every text input that reached the database with a NUL: four public, four for agents.
+NUL_BODIES = {
+    "chat message": lambda c, db, admin, t: c.post(
+        "/chat/v1/messages", json={"client_id": "client-0001", "body": NUL_TEXT}, headers=_chat_headers(db, c)
+    ),
+    "contact form": lambda c, db, admin, t: c.post(
+        "/help/en/contact",
+        data={"email": "ann@example.com", "question": NUL_TEXT, "submission_id": "submission-0001"},
+    ),
+    "callback request": lambda c, db, admin, t: c.post(
+        "/callbacks/v1/requests", json={"phone": "+14155550123", "reason": NUL_TEXT}
+    ),
+    "public suggestions": lambda c, db, admin, t: c.post(
+        "/api/v1/public/suggestions", json={"query": NUL_TEXT, "channel": "web_form"}
+    ),
+    "new ticket": lambda c, db, admin, t: c.post(
+        "/api/v1/tickets",
+        json={"body": NUL_TEXT, "customer": {"kind": "email", "value": "bo@example.com"}, "channel": "api"},
+        headers=admin.headers,
+    ),
+    "agent reply": lambda c, db, admin, t: c.post(
+        f"/api/v1/tickets/{t}/messages", json={"body": NUL_TEXT}, headers=admin.headers
+    ),
+    "new customer": lambda c, db, admin, t: c.post(
+        "/api/v1/customers", json={"name": NUL_TEXT}, headers=admin.headers
+    ),
+    "ticket subject": lambda c, db, admin, t: c.patch(
+        f"/api/v1/tickets/{t}", json={"subject": NUL_TEXT}, headers=admin.headers
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUL_BODIES))
+def test_nul_bytes_in_any_text_body_are_refused_alike_on_both_databases(client, database, admin, case):
+    from sqlalchemy import func, select
+
+    from relaydesk.tickets.models import Message
+
+    ticket_id = make_ticket(database, email="ann@example.com")
+    with database.transaction(read_only=True) as session:
+        before = session.scalar(select(func.count()).select_from(Message))
+    response = NUL_BODIES[case](client, database, admin, ticket_id)
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.json()["error"]["message"]
+    with database.transaction(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == before
+
+
+def test_a_lone_surrogate_in_json_text_is_refused(client, admin):
+    body = b'{"name": "Ann \\ud800"}'
+    response = client.post(
+        "/api/v1/customers", content=body, headers={**admin.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422 and "Unicode" in response.json()["error"]["message"]

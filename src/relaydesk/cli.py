@@ -111,18 +111,7 @@ def serve(
 
         smtp_server = start_smtp_server()
     try:
-        settings = get_settings()
-        uvicorn.run(
-            create_app(run_worker=worker, warm_search=warm),
-            host=host,
-            port=port,
-            log_level="info",
-            # Forwarded-for headers only from the configured proxies (uvicorn believes loopback).
-            proxy_headers=bool(settings.trusted_proxies),
-            forwarded_allow_ips=settings.trusted_proxies,
-            # One WebSocket message is buffered whole before the app sees it: bound it as a body.
-            ws_max_size=settings.max_request_bytes,
-        )
+        uvicorn.run(create_app(run_worker=worker, warm_search=warm), host=host, port=port, log_level="info")
     finally:
         if smtp_server is not None:
             smtp_server.stop()

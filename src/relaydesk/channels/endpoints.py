@@ -45,16 +45,26 @@ async def _read_body(request: Request, channel: str, source: str, meta: dict[str
         body += chunk
         if len(body) > limit:
             await run_in_threadpool(
-                quarantine_service.quarantine_apart,
+                quarantine_service.quarantine_unverified,
                 channel,
                 source,
                 "oversize",
                 f"The body is over the {limit}-byte limit.",
-                body[: limit + 1],
+                body,
                 meta,
             )
             raise InputRejectedError("oversize", f"The body is over the {limit}-byte limit.", status_code=413)
     return body
+
+
+async def _keep_refused(
+    channel: str, source: str, exc: InputRejectedError, raw: bytes, meta: dict[str, Any]
+) -> None:
+    """A refused webhook body stays in quarantine: whole once its signature verified, bounded before."""
+    if exc.reason_code == "channel_disabled":
+        return
+    keep = quarantine_service.quarantine_apart if exc.verified else quarantine_service.quarantine_unverified
+    await run_in_threadpool(keep, channel, source, exc.reason_code, exc.message, raw, meta)
 
 
 def _ingest_all(messages: list[InboundMessage]) -> list[IntakeResult]:
@@ -84,10 +94,7 @@ async def _receive(
     try:
         parsed = parse(raw, meta)
     except InputRejectedError as exc:
-        if exc.reason_code != "channel_disabled":
-            await run_in_threadpool(
-                quarantine_service.quarantine_apart, channel, source, exc.reason_code, exc.message, raw, meta
-            )
+        await _keep_refused(channel, source, exc, raw, meta)
         raise
     messages = parsed if isinstance(parsed, list) else [parsed]
     return await run_in_threadpool(_ingest_all, messages)
@@ -144,23 +151,16 @@ async def phone_webhook(request: Request) -> dict[str, Any]:
     try:
         event = phone.parse_call_event(raw, meta)
     except InputRejectedError as exc:
-        if exc.reason_code != "channel_disabled":
-            await run_in_threadpool(
-                quarantine_service.quarantine_apart,
-                "phone",
-                phone.SOURCE,
-                exc.reason_code,
-                exc.message,
-                raw,
-                meta,
-            )
+        await _keep_refused("phone", phone.SOURCE, exc, raw, meta)
         raise
 
-    def apply() -> int:
+    def apply() -> tuple[int, bool]:
         with get_database().transaction() as session:
-            return phone.apply_call_event(session, event).id
+            applied = phone.apply_call_event(session, event)
+            return applied.ticket.id, applied.duplicate
 
-    return {"ticket_id": await run_in_threadpool(apply), "event": event.event}
+    ticket_id, duplicate = await run_in_threadpool(apply)
+    return {"ticket_id": ticket_id, "event": event.event, "duplicate": duplicate}
 
 
 class QuarantinedOut(BaseModel):

@@ -20,6 +20,7 @@ from relaydesk.tickets.enums import (
 )
 
 __all__ = [
+    "MESSAGE_BODY_MAX_CHARS",
     "AttachmentOut",
     "CustomerRef",
     "EventOut",
@@ -32,6 +33,9 @@ __all__ = [
     "TicketPage",
     "TicketUpdate",
 ]
+
+# The longest message text Relaydesk stores, whoever writes it (an agent, the API, a provider webhook).
+MESSAGE_BODY_MAX_CHARS = 50_000
 
 # Flags are short machine names ("legal_threat", "vip"), written by phrase rules and agents.
 Flag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.:-]{1,64}$")]
@@ -52,7 +56,7 @@ class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(default="", max_length=500)
-    body: str = Field(min_length=1, max_length=50_000)
+    body: str = Field(min_length=1, max_length=MESSAGE_BODY_MAX_CHARS)
     customer: CustomerRef
     channel: Channel = Channel.API
     priority: Priority = Priority.NORMAL
@@ -93,7 +97,7 @@ class StatusChange(BaseModel):
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=50_000)
+    body: str = Field(min_length=1, max_length=MESSAGE_BODY_MAX_CHARS)
     public: bool = True
     channel: Channel | None = None
 

@@ -100,7 +100,13 @@ async def get_conversation(
 ) -> ConversationOut:
     """The visitor's conversation; without a valid visitor token it issues one (``visitor_token``)."""
     _guard(request)
-    client = await run_in_threadpool(service.authenticate, credentials_from(request), mint=True)
+    address = client_address(request)
+    client = await run_in_threadpool(
+        service.authenticate,
+        credentials_from(request),
+        mint=True,
+        before_mint=lambda: limits_for(request.app.state).new_visitor(address),
+    )
     return await run_in_threadpool(service.conversation, client, after_id=after, limit=limit)
 
 

@@ -1,4 +1,5 @@
-"""Quarantine: input that cannot be parsed or trusted is kept whole with the reason, never dropped.
+"""Quarantine: input that cannot be parsed or trusted is kept with the reason, never dropped (an
+unverified webhook body bounded: digest, size and first bytes, see ``quarantine_unverified``).
 
 Each source registers a reprocessor that turns the stored raw bytes (and request metadata) back into
 an ``InboundMessage`` with today's code and secrets, so an admin can re-run it after a fix.

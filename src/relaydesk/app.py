@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -34,6 +34,7 @@ from relaydesk.tickets import pages as ticket_pages
 from relaydesk.triage import endpoints as triage_endpoints
 from relaydesk.web.docs import install_api_docs
 from relaydesk.web.errors import install_error_handlers
+from relaydesk.web.inputs import reject_invalid_text
 from relaydesk.web.limits import BodySizeLimit, RouteBodyLimit
 from relaydesk.web.security import SecurityHeaders
 
@@ -99,6 +100,8 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         # The reference pages are Relaydesk's own (relaydesk.web.docs): no CDN, no inline script.
         docs_url=None,
         redoc_url=None,
+        # Text no database can store (NUL, lone surrogates) is refused at the edge for every route.
+        dependencies=[Depends(reject_invalid_text)],
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, default_bytes=settings.max_request_bytes, routes=_body_limits(settings))

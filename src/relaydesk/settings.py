@@ -131,11 +131,18 @@ class Settings(BaseSettings):
     # Public webhooks: at most this many requests per client address per minute.
     webhook_rate_per_minute: int = Field(default=600, gt=0)
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    # A webhook body whose signature did not verify (or could not be checked) is anyone's: only its
+    # digest, size and first bytes are kept, and at most this many held inputs per source.
+    quarantine_unverified_keep_bytes: int = Field(default=4096, gt=0)
+    quarantine_unverified_cap_per_source: int = Field(default=1000, gt=0)
     # Web chat and in-app messaging (public): requests (and WebSocket connects) per client address
     # per minute, messages per visitor per minute, WebSocket frames per connection per minute.
     chat_requests_per_minute: int = Field(default=300, gt=0)
     chat_messages_per_minute: int = Field(default=30, gt=0)
     chat_frames_per_minute: int = Field(default=240, gt=0)
+    # New visitor tokens per client address per minute: a fresh token must not reset the per-visitor
+    # message limit at will.
+    chat_new_visitors_per_minute: int = Field(default=20, gt=0)
     chat_max_message_chars: int = Field(default=5000, gt=0)
     chat_max_body_bytes: int = Field(default=32 * 1024, gt=0)
 

@@ -17,6 +17,7 @@ from relaydesk.agents.schemas import (
     UnlockOut,
 )
 from relaydesk.kit.errors import BadRequestError
+from relaydesk.kit.ids import RecordId
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
@@ -26,7 +27,10 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 
 @router.get("/agents", response_model=list[AgentOut])
 def list_agents(
-    session: SessionDep, principal: CurrentPrincipal, team_id: int | None = None, active: bool | None = None
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    team_id: RecordId | None = None,
+    active: bool | None = None,
 ) -> list[AgentOut]:
     return [AgentOut.model_validate(a) for a in service.list_agents(session, team_id=team_id, active=active)]
 
@@ -37,17 +41,19 @@ def create_agent(data: AgentCreate, session: SessionDep, principal: RequireAdmin
 
 
 @router.get("/agents/{agent_id}", response_model=AgentOut)
-def get_agent(agent_id: int, session: SessionDep, principal: CurrentPrincipal) -> AgentOut:
+def get_agent(agent_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> AgentOut:
     return AgentOut.model_validate(service.get_agent(session, agent_id))
 
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
-def update_agent(agent_id: int, data: AgentUpdate, session: SessionDep, principal: RequireAdmin) -> AgentOut:
+def update_agent(
+    agent_id: RecordId, data: AgentUpdate, session: SessionDep, principal: RequireAdmin
+) -> AgentOut:
     return AgentOut.model_validate(service.update_agent(session, agent_id, data))
 
 
 @router.post("/agents/{agent_id}/unlock", response_model=UnlockOut)
-def unlock_agent(agent_id: int, session: SessionDep, principal: RequireAdmin) -> UnlockOut:
+def unlock_agent(agent_id: RecordId, session: SessionDep, principal: RequireAdmin) -> UnlockOut:
     """Lift the sign-in lock that repeated wrong passwords put on this agent's account."""
     return UnlockOut(agent_id=agent_id, was_locked=service.unlock_agent(session, agent_id))
 
@@ -71,10 +77,10 @@ def create_team(data: TeamCreate, session: SessionDep, principal: RequireAdmin) 
 
 
 @router.get("/teams/{team_id}", response_model=TeamOut)
-def get_team(team_id: int, session: SessionDep, principal: CurrentPrincipal) -> TeamOut:
+def get_team(team_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> TeamOut:
     return TeamOut.model_validate(service.get_team(session, team_id))
 
 
 @router.patch("/teams/{team_id}", response_model=TeamOut)
-def update_team(team_id: int, data: TeamUpdate, session: SessionDep, principal: RequireAdmin) -> TeamOut:
+def update_team(team_id: RecordId, data: TeamUpdate, session: SessionDep, principal: RequireAdmin) -> TeamOut:
     return TeamOut.model_validate(service.update_team(session, team_id, data))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from relaydesk.agents.dependencies import OptionalSessionAgent, session_signer
 from relaydesk.auth.passwords import verify_password_off_loop
 from relaydesk.auth.roles import Principal, Role
 from relaydesk.auth.sessions import SESSION_COOKIE, SessionData
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import Environment, get_settings
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
@@ -86,7 +86,7 @@ async def login(
     next: Annotated[str, Form(max_length=500)] = "/tickets",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, csrf_token):
+    if not expected or not constant_time_equals(expected, csrf_token):
         return _login_page(
             request,
             error="Your sign-in form expired; please try again.",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from relaydesk.agents.models import AgentStatus
 from relaydesk.auth.passwords import password_problem
 from relaydesk.auth.roles import Role
+from relaydesk.kit.ids import RecordId
 
 __all__ = [
     "AgentCreate",
@@ -26,6 +27,9 @@ _LANG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
 
 class SkillIn(BaseModel):
+    # Also the read shape of AgentOut.skills, built from AgentSkill rows.
+    model_config = ConfigDict(from_attributes=True)
+
     skill: str = Field(min_length=1, max_length=80)
     level: int = Field(default=1, ge=1, le=5)
 
@@ -49,7 +53,7 @@ class AgentCreate(_AgentFields):
     tier_level: int = Field(default=1, ge=1, le=6)
     languages: list[str] = Field(default_factory=lambda: ["en"])
     capacity: dict[str, int] = Field(default_factory=dict)
-    team_ids: list[int] = Field(default_factory=list)
+    team_ids: list[RecordId] = Field(default_factory=list)
     skills: list[SkillIn] = Field(default_factory=list)
 
     @field_validator("password")
@@ -69,7 +73,7 @@ class AgentUpdate(_AgentFields):
     capacity: dict[str, int] | None = None
     status: AgentStatus | None = None
     active: bool | None = None
-    team_ids: list[int] | None = None
+    team_ids: list[RecordId] | None = None
     skills: list[SkillIn] | None = None
 
 
@@ -96,7 +100,7 @@ class TeamCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=1000)
     restricted: bool = False
-    parent_id: int | None = None
+    parent_id: RecordId | None = None
 
 
 class TeamUpdate(BaseModel):
@@ -105,7 +109,7 @@ class TeamUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=1000)
     restricted: bool | None = None
-    parent_id: int | None = None
+    parent_id: RecordId | None = None
 
 
 class TeamOut(BaseModel):

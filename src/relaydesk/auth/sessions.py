@@ -7,7 +7,6 @@ on the server at once.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from relaydesk.auth.models import AgentSession
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.kit.time import utcnow
 
 __all__ = [
@@ -44,7 +44,7 @@ class SessionData:
     csrf_token: str
 
     def csrf_matches(self, candidate: str | None) -> bool:
-        return candidate is not None and hmac.compare_digest(candidate, self.csrf_token)
+        return constant_time_equals(self.csrf_token, candidate)
 
 
 class SessionSigner:

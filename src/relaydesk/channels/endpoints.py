@@ -18,6 +18,7 @@ from relaydesk.channels.intake import IntakeResult, ingest
 from relaydesk.channels.models import QuarantineStatus
 from relaydesk.channels.quarantine import InputRejectedError
 from relaydesk.db import get_database
+from relaydesk.kit.ids import RecordId
 from relaydesk.kit.ratelimit import RateLimiter
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
@@ -44,16 +45,26 @@ async def _read_body(request: Request, channel: str, source: str, meta: dict[str
         body += chunk
         if len(body) > limit:
             await run_in_threadpool(
-                quarantine_service.quarantine_apart,
+                quarantine_service.quarantine_unverified,
                 channel,
                 source,
                 "oversize",
                 f"The body is over the {limit}-byte limit.",
-                body[: limit + 1],
+                body,
                 meta,
             )
             raise InputRejectedError("oversize", f"The body is over the {limit}-byte limit.", status_code=413)
     return body
+
+
+async def _keep_refused(
+    channel: str, source: str, exc: InputRejectedError, raw: bytes, meta: dict[str, Any]
+) -> None:
+    """A refused webhook body stays in quarantine: whole once its signature verified, bounded before."""
+    if exc.reason_code == "channel_disabled":
+        return
+    keep = quarantine_service.quarantine_apart if exc.verified else quarantine_service.quarantine_unverified
+    await run_in_threadpool(keep, channel, source, exc.reason_code, exc.message, raw, meta)
 
 
 def _ingest_all(messages: list[InboundMessage]) -> list[IntakeResult]:
@@ -83,10 +94,7 @@ async def _receive(
     try:
         parsed = parse(raw, meta)
     except InputRejectedError as exc:
-        if exc.reason_code != "channel_disabled":
-            await run_in_threadpool(
-                quarantine_service.quarantine_apart, channel, source, exc.reason_code, exc.message, raw, meta
-            )
+        await _keep_refused(channel, source, exc, raw, meta)
         raise
     messages = parsed if isinstance(parsed, list) else [parsed]
     return await run_in_threadpool(_ingest_all, messages)
@@ -143,23 +151,16 @@ async def phone_webhook(request: Request) -> dict[str, Any]:
     try:
         event = phone.parse_call_event(raw, meta)
     except InputRejectedError as exc:
-        if exc.reason_code != "channel_disabled":
-            await run_in_threadpool(
-                quarantine_service.quarantine_apart,
-                "phone",
-                phone.SOURCE,
-                exc.reason_code,
-                exc.message,
-                raw,
-                meta,
-            )
+        await _keep_refused("phone", phone.SOURCE, exc, raw, meta)
         raise
 
-    def apply() -> int:
+    def apply() -> tuple[int, bool]:
         with get_database().transaction() as session:
-            return phone.apply_call_event(session, event).id
+            applied = phone.apply_call_event(session, event)
+            return applied.ticket.id, applied.duplicate
 
-    return {"ticket_id": await run_in_threadpool(apply), "event": event.event}
+    ticket_id, duplicate = await run_in_threadpool(apply)
+    return {"ticket_id": ticket_id, "event": event.event, "duplicate": duplicate}
 
 
 class QuarantinedOut(BaseModel):
@@ -196,7 +197,7 @@ def list_quarantine(
 
 
 @router.get("/api/v1/quarantine/{item_id}/raw")
-def quarantine_raw(item_id: int, session: SessionDep, principal: RequireAdmin) -> Response:
+def quarantine_raw(item_id: RecordId, session: SessionDep, principal: RequireAdmin) -> Response:
     item = quarantine_service.get_quarantined(session, item_id)
     return Response(
         item.raw,
@@ -206,7 +207,7 @@ def quarantine_raw(item_id: int, session: SessionDep, principal: RequireAdmin) -
 
 
 @router.post("/api/v1/quarantine/{item_id}/reprocess")
-def reprocess_quarantined(item_id: int, session: SessionDep, principal: RequireAdmin) -> dict[str, Any]:
+def reprocess_quarantined(item_id: RecordId, session: SessionDep, principal: RequireAdmin) -> dict[str, Any]:
     results = quarantine_service.reprocess(session, item_id)
     return {
         "status": "reprocessed",
@@ -216,5 +217,5 @@ def reprocess_quarantined(item_id: int, session: SessionDep, principal: RequireA
 
 
 @router.post("/api/v1/quarantine/{item_id}/discard", response_model=QuarantinedOut)
-def discard_quarantined(item_id: int, session: SessionDep, principal: RequireAdmin) -> QuarantinedOut:
+def discard_quarantined(item_id: RecordId, session: SessionDep, principal: RequireAdmin) -> QuarantinedOut:
     return _out(quarantine_service.discard(session, item_id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,20 +18,24 @@ from sqlalchemy.orm import Session
 
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import IntakeResult, ingest
-from relaydesk.channels.quarantine import InputRejectedError
+from relaydesk.channels.quarantine import InputRejectedError, describe_invalid
 from relaydesk.customers.identities import normalise_identity
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.kit.errors import NotFoundError
+from relaydesk.kit.ids import RecordId
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, QueueKind
 from relaydesk.tickets.events import Actor, record_event
-from relaydesk.tickets.models import Ticket
+from relaydesk.tickets.models import Ticket, TicketEvent
 from relaydesk.tickets.schemas import MessageCreate
+from relaydesk.web.inputs import Text
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "AppliedCallEvent",
     "CallEvent",
     "CallbackRequest",
     "apply_call_event",
@@ -48,9 +52,9 @@ SOURCE = "webhook:phone"
 class CallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phone: str = Field(min_length=6, max_length=32)
-    name: str = Field(default="", max_length=200)
-    reason: str = Field(min_length=1, max_length=2000)
+    phone: Text = Field(min_length=6, max_length=32)
+    name: Text = Field(default="", max_length=200)
+    reason: Text = Field(min_length=1, max_length=2000)
     preferred_at: datetime | None = None
     language: str | None = Field(default=None, max_length=16)
 
@@ -59,13 +63,15 @@ class CallEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     event: Literal["call.started", "call.ended", "call.recording", "call.notes"]
-    call_id: str = Field(min_length=1, max_length=200)
-    ticket_id: int | None = None
-    phone: str | None = Field(default=None, max_length=32)
-    agent_id: int | None = None
+    call_id: Text = Field(min_length=1, max_length=200)
+    ticket_id: RecordId | None = None
+    phone: Text | None = Field(default=None, max_length=32)
+    agent_id: RecordId | None = None
     duration_seconds: int | None = Field(default=None, ge=0)
-    recording_url: str | None = Field(default=None, max_length=2000)
-    notes: str | None = Field(default=None, max_length=20_000)
+    recording_url: Text | None = Field(default=None, max_length=2000)
+    notes: Text | None = Field(default=None, max_length=20_000)
+    # Derived from the signed body, never read from it: a replayed event is applied once.
+    event_key: str = Field(default="", exclude=True)
 
 
 def request_callback(session: Session, data: CallbackRequest) -> IntakeResult:
@@ -131,20 +137,37 @@ def parse_call_event(raw: bytes, meta: dict[str, Any]) -> CallEvent:
     secret = get_settings().phone_webhook_secret
     if secret is None:
         raise InputRejectedError("channel_disabled", "The phone channel is not configured.", status_code=404)
-    if not hmac.compare_digest(
+    if not constant_time_equals(
         phone_signature(secret.get_secret_value(), raw), str(meta.get("signature") or "")
     ):
         raise InputRejectedError(
             "bad_signature", f"The {SIGNATURE_HEADER} header does not match.", status_code=403
         )
     try:
-        return CallEvent.model_validate(json.loads(raw))
-    except (ValueError, ValidationError) as exc:
-        raise InputRejectedError("malformed", f"The call event is not valid: {exc}".splitlines()[0]) from None
+        event = CallEvent.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InputRejectedError(
+            "malformed", f"The call event is not valid: {describe_invalid(exc)}.", verified=True
+        ) from None
+    return event.model_copy(update={"event_key": hashlib.sha256(raw).hexdigest()})
 
 
-def apply_call_event(session: Session, event: CallEvent) -> Ticket:
-    """Record a call event on its ticket (named by id, or the caller's open ticket by phone)."""
+@dataclass(frozen=True)
+class AppliedCallEvent:
+    ticket: Ticket
+    duplicate: bool  # the same signed event was applied before (a provider retry)
+
+
+def _applied_before(session: Session, ticket: Ticket, event: CallEvent) -> bool:
+    if not event.event_key:
+        return False
+    # A ticket has a handful of call events: comparing their data here stays portable (no JSON SQL).
+    recorded = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == event.event)
+    return any(row.data.get("event_key") == event.event_key for row in session.scalars(recorded))
+
+
+def apply_call_event(session: Session, event: CallEvent) -> AppliedCallEvent:
+    """Record a call event on its ticket (named by id, or the caller's open ticket by phone), once."""
     ticket = session.get(Ticket, event.ticket_id) if event.ticket_id is not None else None
     if ticket is None and event.phone:
         from relaydesk.customers import service as customers
@@ -155,8 +178,12 @@ def apply_call_event(session: Session, event: CallEvent) -> Ticket:
         raise NotFoundError(
             "No ticket matches this call (neither ticket_id nor an open ticket for the phone)."
         )
+    if _applied_before(session, ticket, event):
+        return AppliedCallEvent(ticket, duplicate=True)
     actor = Actor(AuthorKind.AGENT, event.agent_id) if event.agent_id else Actor(AuthorKind.SYSTEM)
     data = event.model_dump(exclude_none=True, exclude={"notes"})
+    if event.event_key:
+        data["event_key"] = event.event_key
     callback = dict(ticket.custom_fields.get("callback") or {})
     if event.event == "call.started" and callback:
         callback["status"] = "in_progress"
@@ -169,4 +196,4 @@ def apply_call_event(session: Session, event: CallEvent) -> Ticket:
         tickets.add_agent_message(
             session, ticket, MessageCreate(body=event.notes, public=False), event.agent_id
         )
-    return ticket
+    return AppliedCallEvent(ticket, duplicate=False)

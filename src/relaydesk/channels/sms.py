@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from relaydesk.channels.base import (
     ChannelNotConfiguredError,
@@ -23,15 +24,19 @@ from relaydesk.channels.base import (
     idempotency_headers,
     register_sender,
 )
-from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
+from relaydesk.channels.quarantine import InputRejectedError, describe_invalid, register_reprocessor
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
+from relaydesk.tickets.schemas import MESSAGE_BODY_MAX_CHARS
+from relaydesk.web.inputs import Text
 
-__all__ = ["SIGNATURE_HEADER", "parse_sms_webhook", "send_sms", "sms_signature"]
+__all__ = ["SIGNATURE_HEADER", "SmsForm", "parse_sms_webhook", "send_sms", "sms_signature"]
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SOURCE = "webhook:sms"
+MAX_MEDIA = 10
 
 
 def sms_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
@@ -47,6 +52,24 @@ def _auth_token() -> str:
     return token.get_secret_value()
 
 
+class SmsForm(BaseModel):
+    """The fields of a gateway's form we use, validated; the gateway sends more, which are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_sid: Text = Field(alias="MessageSid", min_length=1, max_length=64)
+    sender: Text = Field(alias="From", min_length=1, max_length=64)
+    to: Text = Field(alias="To", default="", max_length=64)
+    body: Text = Field(alias="Body", default="", max_length=MESSAGE_BODY_MAX_CHARS)
+    # At most 10 media per message (Twilio's limit); the number bounds the MediaUrl fields we read.
+    num_media: int = Field(alias="NumMedia", default=0, ge=0, le=MAX_MEDIA)
+
+    @field_validator("num_media", mode="before")
+    @classmethod
+    def _blank_is_zero(cls, value: object) -> object:
+        return 0 if value == "" else value
+
+
 def parse_sms_webhook(raw: bytes, meta: dict[str, Any]) -> InboundMessage:
     """Verify and parse one inbound SMS; raises InputRejectedError (then quarantined) otherwise."""
     try:
@@ -54,26 +77,27 @@ def parse_sms_webhook(raw: bytes, meta: dict[str, Any]) -> InboundMessage:
     except (UnicodeDecodeError, ValueError):
         raise InputRejectedError("malformed", "The body is not form-encoded UTF-8.") from None
     expected = sms_signature(_auth_token(), meta.get("url", ""), params)
-    if not hmac.compare_digest(expected, str(meta.get("signature") or "")):
+    if not constant_time_equals(expected, str(meta.get("signature") or "")):
         raise InputRejectedError(
             "bad_signature", f"The {SIGNATURE_HEADER} header does not match.", status_code=403
         )
     fields = dict(params)
-    missing = [name for name in ("MessageSid", "From") if not fields.get(name)]
-    if missing:
-        raise InputRejectedError("missing_fields", f"Missing form field(s): {', '.join(missing)}.")
-    media = [
-        fields[f"MediaUrl{i}"] for i in range(int(fields.get("NumMedia") or 0)) if f"MediaUrl{i}" in fields
-    ]
+    try:
+        form = SmsForm.model_validate(fields)
+    except ValidationError as exc:
+        raise InputRejectedError(
+            "invalid_fields", f"The SMS form is not valid: {describe_invalid(exc)}.", verified=True
+        ) from None
+    media = [fields[f"MediaUrl{i}"] for i in range(form.num_media) if f"MediaUrl{i}" in fields]
     return InboundMessage(
         channel=Channel.SMS,
         identity_kind=IdentityKind.PHONE,
-        identity_value=fields["From"],
+        identity_value=form.sender,
         # The gateway delivered from this number: as verified as a phone identity gets.
         identity_verified=True,
-        text=fields.get("Body", "").strip(),
-        provider_message_id=fields["MessageSid"],
-        meta={"to": fields.get("To", ""), "media_urls": media},
+        text=form.body.strip(),
+        provider_message_id=form.message_sid,
+        meta={"to": form.to, "media_urls": media},
     )
 
 

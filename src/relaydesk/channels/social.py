@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from relaydesk.channels.base import (
     ChannelNotConfiguredError,
@@ -22,13 +22,17 @@ from relaydesk.channels.base import (
     idempotency_headers,
     register_sender,
 )
-from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
+from relaydesk.channels.quarantine import InputRejectedError, describe_invalid, register_reprocessor
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
+from relaydesk.tickets.schemas import MESSAGE_BODY_MAX_CHARS
+from relaydesk.web.inputs import Text
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "SocialEvents",
     "parse_social_webhook",
     "send_social",
     "social_signature",
@@ -50,10 +54,49 @@ def verify_subscription(mode: str | None, token: str | None, challenge: str | No
     if (
         mode != "subscribe"
         or not challenge
-        or not hmac.compare_digest(token or "", expected.get_secret_value())
+        or not constant_time_equals(expected.get_secret_value(), token or "")
     ):
         raise InputRejectedError("bad_verify_token", "The verify token does not match.", status_code=403)
     return challenge
+
+
+class _Party(BaseModel):
+    # A page-scoped id is a string; an object or a number in its place is a malformed event.
+    id: Text = Field(min_length=1, max_length=128)
+
+
+class _MessageBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    mid: Text | None = Field(default=None, max_length=400)
+    text: Text | None = Field(default=None, max_length=MESSAGE_BODY_MAX_CHARS)
+    is_echo: bool = False
+    attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+
+
+class _MessagingEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sender: _Party | None = None
+    recipient: _Party | None = None
+    # Delivery receipts and reads carry no message; they are not customer messages.
+    message: _MessageBody | None = None
+    post_id: Text | None = Field(default=None, max_length=200)
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    messaging: list[_MessagingEvent] = Field(default_factory=list, max_length=1000)
+
+
+class SocialEvents(BaseModel):
+    """The signed JSON of one webhook call, validated: anything else is quarantined with the reason."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    object: Text = Field(min_length=1, max_length=64)
+    entry: list[_Entry] = Field(max_length=1000)
 
 
 @register_reprocessor(SOURCE)
@@ -62,41 +105,41 @@ def parse_social_webhook(raw: bytes, meta: dict[str, Any]) -> list[InboundMessag
     secret = get_settings().social_app_secret
     if secret is None:
         raise InputRejectedError("channel_disabled", "The social channel is not configured.", status_code=404)
-    if not hmac.compare_digest(
+    if not constant_time_equals(
         social_signature(secret.get_secret_value(), raw), str(meta.get("signature") or "")
     ):
         raise InputRejectedError(
             "bad_signature", f"The {SIGNATURE_HEADER} header does not match.", status_code=403
         )
     try:
-        payload = json.loads(raw)
-        network = str(payload["object"])
-        entries = payload["entry"]
-        if not isinstance(entries, list):
-            raise TypeError("entry must be a list")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputRejectedError("malformed", f"The event is not in the expected shape: {exc}.") from None
+        payload = SocialEvents.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InputRejectedError(
+            "malformed", f"The event is not in the expected shape: {describe_invalid(exc)}.", verified=True
+        ) from None
+    # Without the provider's message id, a replay of the same signed body must still store each
+    # message once: the key is derived from the body and the event's place in it.
+    body_key = hashlib.sha256(raw).hexdigest()[:40]
     messages: list[InboundMessage] = []
-    for entry in entries:
-        for event in entry.get("messaging", []) if isinstance(entry, dict) else []:
-            message = event.get("message") if isinstance(event, dict) else None
-            sender = (event.get("sender") or {}).get("id") if isinstance(event, dict) else None
-            if not isinstance(message, dict) or not sender or message.get("is_echo"):
+    for entry_index, entry in enumerate(payload.entry):
+        for event_index, event in enumerate(entry.messaging):
+            message = event.message
+            if message is None or event.sender is None or message.is_echo:
                 continue  # delivery receipts, reads and our own echoes are not customer messages
             messages.append(
                 InboundMessage(
                     channel=Channel.SOCIAL,
                     identity_kind=IdentityKind.SOCIAL,
-                    identity_value=f"{network}:{sender}",
+                    identity_value=f"{payload.object}:{event.sender.id}",
                     identity_verified=True,
-                    text=str(message.get("text") or ""),
-                    provider_message_id=str(message.get("mid") or "") or None,
+                    text=message.text or "",
+                    provider_message_id=message.mid or f"body:{body_key}:{entry_index}:{event_index}",
                     meta={
-                        "network": network,
-                        "page_id": (event.get("recipient") or {}).get("id"),
-                        "attachments": message.get("attachments") or [],
+                        "network": payload.object,
+                        "page_id": event.recipient.id if event.recipient else None,
+                        "attachments": message.attachments,
                         # A public comment moved to a private conversation keeps its origin.
-                        "origin_post": event.get("post_id"),
+                        "origin_post": event.post_id,
                     },
                 )
             )

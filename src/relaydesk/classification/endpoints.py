@@ -10,9 +10,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from relaydesk.agents.dependencies import OptionalSessionAgent, RequireAdmin
@@ -22,6 +22,9 @@ from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
 
 __all__ = ["router"]
+
+# Version numbers are 32-bit integers in the database: a larger one is refused here, not by the driver.
+ModelVersion = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 router = APIRouter()
 
@@ -53,7 +56,9 @@ def list_models(session: SessionDep, principal: RequireAdmin) -> dict[str, Any]:
 
 
 @router.post("/api/v1/models/{head}/{version}/promote")
-def promote_model(head: str, version: int, session: SessionDep, principal: RequireAdmin) -> dict[str, Any]:
+def promote_model(
+    head: str, version: ModelVersion, session: SessionDep, principal: RequireAdmin
+) -> dict[str, Any]:
     return service.version_summary(service.activate(session, head, version))
 
 
@@ -63,7 +68,9 @@ def rollback_model(head: str, session: SessionDep, principal: RequireAdmin) -> d
 
 
 @router.post("/api/v1/models/{head}/{version}/shadow")
-def shadow_model(head: str, version: int, session: SessionDep, principal: RequireAdmin) -> dict[str, Any]:
+def shadow_model(
+    head: str, version: ModelVersion, session: SessionDep, principal: RequireAdmin
+) -> dict[str, Any]:
     row = service.set_shadow(session, head, version)
     assert row is not None
     return service.version_summary(row)

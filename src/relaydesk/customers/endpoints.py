@@ -18,6 +18,7 @@ from relaydesk.customers.schemas import (
     IdentityIn,
     IdentityOut,
 )
+from relaydesk.kit.ids import RecordId
 from relaydesk.tickets.events import Actor
 from relaydesk.web.deps import SessionDep
 
@@ -45,13 +46,13 @@ def create_customer(data: CustomerCreate, session: SessionDep, principal: Curren
 
 
 @router.get("/{customer_id}", response_model=CustomerOut)
-def get_customer(customer_id: int, session: SessionDep, principal: CurrentPrincipal) -> CustomerOut:
+def get_customer(customer_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> CustomerOut:
     return CustomerOut.model_validate(service.get_customer(session, customer_id))
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 def update_customer(
-    customer_id: int, data: CustomerUpdate, session: SessionDep, principal: CurrentPrincipal
+    customer_id: RecordId, data: CustomerUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> CustomerOut:
     return CustomerOut.model_validate(service.update_customer(session, customer_id, data))
 
@@ -59,7 +60,7 @@ def update_customer(
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    into_id: int
+    into_id: RecordId
 
 
 class MergeCandidateOut(BaseModel):
@@ -69,7 +70,7 @@ class MergeCandidateOut(BaseModel):
 
 @router.get("/{customer_id}/merge-candidates", response_model=list[MergeCandidateOut])
 def merge_candidates(
-    customer_id: int, session: SessionDep, principal: CurrentPrincipal
+    customer_id: RecordId, session: SessionDep, principal: CurrentPrincipal
 ) -> list[MergeCandidateOut]:
     customer = service.get_customer(session, customer_id)
     return [
@@ -80,7 +81,7 @@ def merge_candidates(
 
 @router.post("/{customer_id}/merge", response_model=CustomerOut)
 def merge_customer(
-    customer_id: int, data: MergeRequest, session: SessionDep, principal: CurrentPrincipal
+    customer_id: RecordId, data: MergeRequest, session: SessionDep, principal: CurrentPrincipal
 ) -> CustomerOut:
     """Fold this customer into ``into_id``; their identities, tickets and orders follow."""
     return CustomerOut.model_validate(
@@ -90,7 +91,7 @@ def merge_customer(
 
 @router.post("/{customer_id}/identities", response_model=IdentityOut, status_code=status.HTTP_201_CREATED)
 def add_identity(
-    customer_id: int, data: IdentityIn, session: SessionDep, principal: CurrentPrincipal
+    customer_id: RecordId, data: IdentityIn, session: SessionDep, principal: CurrentPrincipal
 ) -> IdentityOut:
     customer = service.get_customer(session, customer_id)
     return IdentityOut.model_validate(service.add_identity(session, customer, data))

@@ -10,7 +10,7 @@ from relaydesk.customers.models import Customer, CustomerIdentity, CustomerTier,
 from relaydesk.customers.repository import CustomerRepository
 from relaydesk.customers.schemas import CustomerCreate, CustomerUpdate, IdentityIn
 from relaydesk.kit.errors import ConflictError, NotFoundError
-from relaydesk.kit.pagination import decode_cursor, encode_cursor
+from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 
 __all__ = [
     "add_identity",
@@ -117,7 +117,7 @@ def list_customers(
     tier: CustomerTier | None = None,
     q: str | None = None,
 ) -> tuple[list[Customer], str | None]:
-    after_id = int(decode_cursor(cursor)["id"]) if cursor else None
+    after_id = after_id_from_cursor(cursor)
     rows = list(CustomerRepository(session).page(after_id=after_id, limit=limit + 1, tier=tier, q=q))
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
     return rows[:limit], next_cursor

@@ -30,6 +30,7 @@ from relaydesk.deflection.schemas import (
     TicketDeflectionOut,
 )
 from relaydesk.kit.errors import ValidationFailedError
+from relaydesk.kit.ids import RecordId
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel
 from relaydesk.web.cors import CorsRoute
@@ -128,7 +129,7 @@ def session_out(row: SuggestionSession) -> SessionOut:
 
 @router.get("/api/v1/tickets/{ticket_id}/deflection", response_model=TicketDeflectionOut, tags=["deflection"])
 def ticket_deflection(
-    ticket_id: int, session: SessionDep, principal: CurrentPrincipal
+    ticket_id: RecordId, session: SessionDep, principal: CurrentPrincipal
 ) -> TicketDeflectionOut:
     """What the customer tried before this ticket: queries, articles shown, their feedback."""
     ticket = tickets.get_visible_ticket(session, ticket_id, principal)

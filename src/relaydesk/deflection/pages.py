@@ -7,7 +7,7 @@ import re
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from relaydesk.deflection import reports, service
 from relaydesk.deflection.limits import public_guard
 from relaydesk.deflection.models import SessionSource
 from relaydesk.kit.errors import NotFoundError, RelaydeskError, ValidationFailedError
+from relaydesk.kit.ids import MAX_ID, RecordId
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket
 from relaydesk.tickets.pages import ticket_panel
@@ -161,7 +162,12 @@ def submit_contact(
 
 
 @router.get("/help/feedback/{public_id}", response_class=HTMLResponse)
-def feedback_page(public_id: str, request: Request, session: SessionDep, article_id: int = 0) -> Response:
+def feedback_page(
+    public_id: str,
+    request: Request,
+    session: SessionDep,
+    article_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> Response:
     """Linked from the email acknowledgement: asks, then records with a POST (links get prefetched)."""
     try:
         row = service.get_session(session, public_id)
@@ -182,7 +188,7 @@ def feedback_submit(
     public_id: str,
     request: Request,
     session: SessionDep,
-    article_id: Annotated[int, Form(ge=1)],
+    article_id: Annotated[RecordId, Form()],
     outcome: Annotated[str, Form(pattern="^(solved|not_helpful)$")],
 ) -> Response:
     try:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from relaydesk.deflection.models import ArticleFeedback, SessionOutcome
+from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge.schemas import SuggestionOut
 from relaydesk.tickets.enums import Channel
 
@@ -43,7 +44,7 @@ class PublicSuggestionsIn(BaseModel):
     visitor_id: str | None = Field(default=None, min_length=1, max_length=200)
     # Accepted for the documented shape but never trusted from a public caller: the endpoint ignores
     # it. Internal callers (bot, email acknowledgement, contact form) pass the customer to the service.
-    customer_id: int | None = None
+    customer_id: RecordId | None = None
 
     @field_validator("query")
     @classmethod
@@ -77,7 +78,7 @@ class SuggestionsOut(BaseModel):
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    article_id: int = Field(ge=1)
+    article_id: RecordId
     outcome: Literal["solved", "not_helpful", "viewed"]
 
 

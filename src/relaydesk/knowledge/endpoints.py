@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
 from relaydesk.kit.errors import BadRequestError
+from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge import pages, service
 from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
 from relaydesk.knowledge.repository import ArticleFilters
@@ -76,39 +77,39 @@ def create_article(data: ArticleCreate, session: SessionDep, principal: RequireL
 
 
 @api.get("/articles/{article_id}", response_model=ArticleOut)
-def get_article(article_id: int, session: SessionDep, principal: CurrentPrincipal) -> ArticleOut:
+def get_article(article_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> ArticleOut:
     return _out(service.get_article(session, article_id))
 
 
 @api.patch("/articles/{article_id}", response_model=ArticleOut)
 def update_article(
-    article_id: int, data: ArticleUpdate, session: SessionDep, principal: RequireLead
+    article_id: RecordId, data: ArticleUpdate, session: SessionDep, principal: RequireLead
 ) -> ArticleOut:
     article = service.get_article(session, article_id)
     return _out(service.update_article(session, article, data, service.Editor.of(principal)))
 
 
 @api.post("/articles/{article_id}/publish", response_model=ArticleOut)
-def publish_article(article_id: int, session: SessionDep, principal: RequireLead) -> ArticleOut:
+def publish_article(article_id: RecordId, session: SessionDep, principal: RequireLead) -> ArticleOut:
     article = service.get_article(session, article_id)
     return _out(service.publish_article(session, article, service.Editor.of(principal)))
 
 
 @api.post("/articles/{article_id}/unpublish", response_model=ArticleOut)
-def unpublish_article(article_id: int, session: SessionDep, principal: RequireLead) -> ArticleOut:
+def unpublish_article(article_id: RecordId, session: SessionDep, principal: RequireLead) -> ArticleOut:
     article = service.get_article(session, article_id)
     return _out(service.unpublish_article(session, article, service.Editor.of(principal)))
 
 
 @api.delete("/articles/{article_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_article(article_id: int, session: SessionDep, principal: RequireLead) -> Response:
+def delete_article(article_id: RecordId, session: SessionDep, principal: RequireLead) -> Response:
     service.delete_article(session, service.get_article(session, article_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @api.get("/articles/{article_id}/versions", response_model=list[ArticleVersionOut])
 def list_versions(
-    article_id: int, session: SessionDep, principal: CurrentPrincipal
+    article_id: RecordId, session: SessionDep, principal: CurrentPrincipal
 ) -> list[ArticleVersionOut]:
     article = service.get_article(session, article_id)
     return [ArticleVersionOut.model_validate(v) for v in service.list_versions(session, article)]

@@ -20,6 +20,7 @@ from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.agents.models import Agent
 from relaydesk.auth.roles import Role
 from relaydesk.kit.errors import NotFoundError, RateLimitedError, RelaydeskError
+from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge import service
 from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
 from relaydesk.knowledge.repository import ArticleFilters
@@ -209,7 +210,7 @@ def create_article(
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse)
 def article_form(
-    article_id: int, request: Request, session: SessionDep, agent: OptionalSessionAgent
+    article_id: RecordId, request: Request, session: SessionDep, agent: OptionalSessionAgent
 ) -> Response:
     if agent is None:
         return _login(f"/kb/{article_id}")
@@ -224,7 +225,7 @@ def article_form(
 
 @router.post("/kb/{article_id}", response_class=HTMLResponse)
 def save_article(
-    article_id: int,
+    article_id: RecordId,
     request: Request,
     session: SessionDep,
     agent: OptionalSessionAgent,
@@ -286,7 +287,7 @@ def save_article(
 
 @router.post("/kb/{article_id}/questions", response_class=HTMLResponse)
 def add_questions(
-    article_id: int,
+    article_id: RecordId,
     request: Request,
     session: SessionDep,
     agent: OptionalSessionAgent,

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from relaydesk.agents.dependencies import CurrentPrincipal
 from relaydesk.kit.errors import NotFoundError, PermissionDeniedError
+from relaydesk.kit.ids import RecordId
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service
 from relaydesk.tickets.attachments import read_file
@@ -49,10 +50,10 @@ def list_tickets(
     principal: CurrentPrincipal,
     status_: Annotated[list[TicketStatus] | None, Query(alias="status")] = None,
     priority: Annotated[list[Priority] | None, Query()] = None,
-    team_id: int | None = None,
-    assignee_id: int | None = None,
+    team_id: RecordId | None = None,
+    assignee_id: RecordId | None = None,
     unassigned: bool = False,
-    customer_id: int | None = None,
+    customer_id: RecordId | None = None,
     channel: Channel | None = None,
     category: str | None = None,
     cursor: str | None = None,
@@ -73,13 +74,13 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-def get_ticket(ticket_id: int, session: SessionDep, principal: CurrentPrincipal) -> TicketOut:
+def get_ticket(ticket_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> TicketOut:
     return TicketOut.model_validate(service.get_visible_ticket(session, ticket_id, principal))
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketOut)
 def update_ticket(
-    ticket_id: int, data: TicketUpdate, session: SessionDep, principal: CurrentPrincipal
+    ticket_id: RecordId, data: TicketUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> TicketOut:
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     return TicketOut.model_validate(service.update_ticket(session, ticket, data, Actor.of(principal)))
@@ -87,21 +88,21 @@ def update_ticket(
 
 @router.post("/tickets/{ticket_id}/status", response_model=TicketOut)
 def change_status(
-    ticket_id: int, data: StatusChange, session: SessionDep, principal: CurrentPrincipal
+    ticket_id: RecordId, data: StatusChange, session: SessionDep, principal: CurrentPrincipal
 ) -> TicketOut:
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     return TicketOut.model_validate(service.change_status(session, ticket, data, Actor.of(principal)))
 
 
 @router.get("/tickets/{ticket_id}/messages", response_model=list[MessageOut])
-def list_messages(ticket_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[MessageOut]:
+def list_messages(ticket_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> list[MessageOut]:
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     return [MessageOut.model_validate(m) for m in service.list_messages(session, ticket)]
 
 
 @router.post("/tickets/{ticket_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
 def add_message(
-    ticket_id: int, data: MessageCreate, session: SessionDep, principal: CurrentPrincipal
+    ticket_id: RecordId, data: MessageCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> MessageOut:
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     message = service.add_agent_message(session, ticket, data, principal.agent_id)
@@ -114,7 +115,11 @@ def add_message(
     status_code=status.HTTP_201_CREATED,
 )
 async def upload_attachment(
-    ticket_id: int, message_id: int, file: UploadFile, session: SessionDep, principal: CurrentPrincipal
+    ticket_id: RecordId,
+    message_id: RecordId,
+    file: UploadFile,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> AttachmentOut:
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     message = session.get(Message, message_id)
@@ -138,7 +143,7 @@ async def upload_attachment(
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
 def download_attachment(
-    ticket_id: int, attachment_id: int, session: SessionDep, principal: CurrentPrincipal
+    ticket_id: RecordId, attachment_id: RecordId, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     attachment = session.get(Attachment, attachment_id)
@@ -157,7 +162,7 @@ def download_attachment(
 
 @router.get("/tickets/{ticket_id}/events", response_model=EventPage)
 def list_events(
-    ticket_id: int,
+    ticket_id: RecordId,
     session: SessionDep,
     principal: CurrentPrincipal,
     cursor: str | None = None,

@@ -14,6 +14,7 @@ from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.agents.pages import principal_for
 from relaydesk.customers import service as customers
 from relaydesk.kit.errors import NotFoundError
+from relaydesk.kit.ids import RecordId
 from relaydesk.tickets import service
 from relaydesk.tickets.enums import Priority, TicketStatus
 from relaydesk.tickets.models import Ticket
@@ -86,7 +87,7 @@ def ticket_rows(request: Request, session: SessionDep, agent: OptionalSessionAge
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 def ticket_detail(
-    ticket_id: int, request: Request, session: SessionDep, agent: OptionalSessionAgent
+    ticket_id: RecordId, request: Request, session: SessionDep, agent: OptionalSessionAgent
 ) -> Response:
     if agent is None:
         return RedirectResponse(f"/login?next=/tickets/{ticket_id}", status_code=303)

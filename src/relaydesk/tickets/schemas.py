@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.ids import RecordId
 from relaydesk.tickets.enums import (
     AuthorKind,
     Channel,
@@ -19,6 +20,7 @@ from relaydesk.tickets.enums import (
 )
 
 __all__ = [
+    "MESSAGE_BODY_MAX_CHARS",
     "AttachmentOut",
     "CustomerRef",
     "EventOut",
@@ -32,6 +34,9 @@ __all__ = [
     "TicketUpdate",
 ]
 
+# The longest message text Relaydesk stores, whoever writes it (an agent, the API, a provider webhook).
+MESSAGE_BODY_MAX_CHARS = 50_000
+
 # Flags are short machine names ("legal_threat", "vip"), written by phrase rules and agents.
 Flag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.:-]{1,64}$")]
 
@@ -41,7 +46,7 @@ class CustomerRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: int | None = None
+    id: RecordId | None = None
     kind: IdentityKind | None = None
     value: str | None = Field(default=None, max_length=320)
     name: str = Field(default="", max_length=200)
@@ -51,12 +56,12 @@ class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(default="", max_length=500)
-    body: str = Field(min_length=1, max_length=50_000)
+    body: str = Field(min_length=1, max_length=MESSAGE_BODY_MAX_CHARS)
     customer: CustomerRef
     channel: Channel = Channel.API
     priority: Priority = Priority.NORMAL
     category: str | None = Field(default=None, max_length=120)
-    team_id: int | None = None
+    team_id: RecordId | None = None
     flags: list[Flag] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     # When the ticket is recorded on the customer's behalf (a phone call) the first message is theirs.
@@ -69,8 +74,8 @@ class TicketUpdate(BaseModel):
     subject: str | None = Field(default=None, max_length=500)
     priority: Priority | None = None
     category: str | None = Field(default=None, max_length=120)
-    team_id: int | None = None
-    assignee_id: int | None = None
+    team_id: RecordId | None = None
+    assignee_id: RecordId | None = None
     escalation_level: EscalationLevel | None = None
     queue: QueueKind | None = None
     reply_channel: Channel | None = None
@@ -92,7 +97,7 @@ class StatusChange(BaseModel):
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=50_000)
+    body: str = Field(min_length=1, max_length=MESSAGE_BODY_MAX_CHARS)
     public: bool = True
     channel: Channel | None = None
 

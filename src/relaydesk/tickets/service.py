@@ -13,7 +13,7 @@ from relaydesk.customers import service as customers
 from relaydesk.customers.models import Customer
 from relaydesk.jobs import enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
-from relaydesk.kit.pagination import decode_cursor, encode_cursor
+from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.attachments import safe_filename, store_file
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
@@ -147,7 +147,7 @@ def open_ticket(
 def list_tickets(
     session: Session, principal: Principal, filters: TicketFilters, *, cursor: str | None, limit: int
 ) -> tuple[list[Ticket], str | None]:
-    after_id = int(decode_cursor(cursor)["id"]) if cursor else None
+    after_id = after_id_from_cursor(cursor)
     rows = list(
         TicketRepository(session).page(
             filters, hidden_team_ids=hidden_team_ids(session, principal), after_id=after_id, limit=limit + 1
@@ -400,7 +400,7 @@ def list_messages(session: Session, ticket: Ticket) -> list[Message]:
 def list_events(
     session: Session, ticket: Ticket, *, cursor: str | None, limit: int
 ) -> tuple[list[TicketEvent], str | None]:
-    after_id = int(decode_cursor(cursor)["id"]) if cursor else None
+    after_id = after_id_from_cursor(cursor)
     rows = list(TicketRepository(session).events(ticket.id, after_id=after_id, limit=limit + 1))
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
     return rows[:limit], next_cursor

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from relaydesk.agents.dependencies import CurrentPrincipal
+from relaydesk.kit.ids import RecordId
 from relaydesk.tickets import service as tickets
 from relaydesk.triage import service
 from relaydesk.triage.schemas import CorrectionOut, HeadPredictionOut, TriageOut
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["triage"])
 
 
 @router.get("/tickets/{ticket_id}/triage", response_model=TriageOut)
-def get_ticket_triage(ticket_id: int, session: SessionDep, principal: CurrentPrincipal) -> TriageOut:
+def get_ticket_triage(ticket_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> TriageOut:
     """Predictions with confidences and model versions, impact, priority reasons, needs-triage heads."""
     # The ticket's own visibility rules: another team's restricted ticket answers 404.
     ticket = tickets.get_visible_ticket(session, ticket_id, principal)

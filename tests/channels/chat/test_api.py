@@ -312,3 +312,13 @@ def test_only_admins_manage_chat_sites(client, database):
     # A switched-off site answers no visitor.
     off = client.get("/chat/v1/conversation", headers={"X-Relaydesk-Site-Key": site["public_key"]})
     assert off.status_code == 401
+
+
+def test_fresh_visitor_tokens_are_limited_per_address(client, site, monkeypatch):
+    monkeypatch.setenv("RELAYDESK_CHAT_NEW_VISITORS_PER_MINUTE", "3")
+    reset_settings_cache()
+    tokens = [new_visitor(client, site) for _ in range(3)]
+    refused = client.get("/chat/v1/conversation", headers=site.headers())
+    assert refused.status_code == 429 and "retry" in refused.json()["error"]["message"]
+    # A visitor who keeps their token is not affected.
+    assert client.get("/chat/v1/conversation", headers=site.headers(tokens[0])).status_code == 200

@@ -34,6 +34,7 @@ from relaydesk.channels.chat.schemas import (
 )
 from relaydesk.channels.chat.socket import ChatSocket
 from relaydesk.kit.errors import PayloadTooLargeError
+from relaydesk.kit.ids import MAX_ID, RecordId
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
 from relaydesk.web.cors import CorsRoute
@@ -92,12 +93,20 @@ def preflight(path: str) -> Response:
 @public.get("/chat/v1/conversation", response_model=ConversationOut)
 async def get_conversation(
     request: Request,
-    after: Annotated[int | None, Query(ge=0, description="Only messages after this id (polling)")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Only messages after this id (polling)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> ConversationOut:
     """The visitor's conversation; without a valid visitor token it issues one (``visitor_token``)."""
     _guard(request)
-    client = await run_in_threadpool(service.authenticate, credentials_from(request), mint=True)
+    address = client_address(request)
+    client = await run_in_threadpool(
+        service.authenticate,
+        credentials_from(request),
+        mint=True,
+        before_mint=lambda: limits_for(request.app.state).new_visitor(address),
+    )
     return await run_in_threadpool(service.conversation, client, after_id=after, limit=limit)
 
 
@@ -175,13 +184,13 @@ def create_site(data: ChatSiteCreate, session: SessionDep, principal: RequireAdm
 
 @router.patch("/api/v1/chat/sites/{site_id}", response_model=ChatSiteOut, tags=["chat"])
 def update_site(
-    site_id: int, data: ChatSiteUpdate, session: SessionDep, principal: RequireAdmin
+    site_id: RecordId, data: ChatSiteUpdate, session: SessionDep, principal: RequireAdmin
 ) -> ChatSiteOut:
     return _site_out(service.update_site(session, site_id, data))
 
 
 @router.post("/api/v1/chat/sites/{site_id}/rotate-secret", response_model=ChatSiteOut, tags=["chat"])
-def rotate_site_secret(site_id: int, session: SessionDep, principal: RequireAdmin) -> ChatSiteOut:
+def rotate_site_secret(site_id: RecordId, session: SessionDep, principal: RequireAdmin) -> ChatSiteOut:
     return _site_out(service.rotate_secret(session, site_id), with_secret=True)
 
 
@@ -190,7 +199,7 @@ def rotate_site_secret(site_id: int, session: SessionDep, principal: RequireAdmi
 
 @router.post("/api/v1/tickets/{ticket_id}/typing", status_code=202, tags=["chat"])
 def agent_typing(
-    ticket_id: int, data: TypingIn, session: SessionDep, principal: CurrentPrincipal
+    ticket_id: RecordId, data: TypingIn, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Show "<name> is typing…" in the customer's chat widget; send again every few seconds."""
     ticket = tickets.get_visible_ticket(session, ticket_id, principal)

@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 
 from relaydesk.customers.models import IdentityKind
+from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
 
@@ -101,7 +102,7 @@ def visitor_id_from_token(site: SiteView, token: str) -> str | None:
     if not dot or not visitor_id.startswith("v_") or len(visitor_id) > 40:
         return None
     expected = _mac(f"chat-visitor:{site.id}:{visitor_id}")[:32]
-    return visitor_id if hmac.compare_digest(expected, signature) else None
+    return visitor_id if constant_time_equals(expected, signature) else None
 
 
 def signed_visitor_id(site: SiteView, user_id: str) -> str:
@@ -114,4 +115,4 @@ def user_hash(secret: str, user_id: str) -> str:
 
 
 def user_hash_matches(site: SiteView, user_id: str, candidate: str) -> bool:
-    return hmac.compare_digest(user_hash(site.secret, user_id), candidate.strip().lower())
+    return constant_time_equals(user_hash(site.secret, user_id), candidate.strip().lower())

@@ -1,5 +1,5 @@
-"""Abuse limits of the public chat API: requests per client address, messages per visitor, frames
-per WebSocket connection (``kit.ratelimit``, in process memory like every public limit).
+"""Abuse limits of the public chat API: requests and new visitors per client address, messages per
+visitor, frames per WebSocket connection (``kit.ratelimit``, in process memory like every public limit).
 
 Kept on the application object rather than in a module global so that each app (and each test's
 app) counts on its own.
@@ -22,13 +22,19 @@ class ChatLimits:
     requests: RateLimiter
     messages: RateLimiter
     frames_per_minute: int
-    _signature: tuple[int, int, int] = field(default=(0, 0, 0))
+    # Visitor tokens minted per client address: the per-visitor message limit means nothing if a
+    # client can start afresh as a new visitor whenever it is reached.
+    new_visitors: RateLimiter
+    _signature: tuple[int, int, int, int] = field(default=(0, 0, 0, 0))
 
     def request(self, client_address: str) -> None:
         self.requests.hit(client_address)
 
     def message(self, visitor_key: str) -> None:
         self.messages.hit(visitor_key)
+
+    def new_visitor(self, client_address: str) -> None:
+        self.new_visitors.hit(client_address)
 
     def connection(self) -> RateLimiter:
         return RateLimiter(self.frames_per_minute, max_keys=1)
@@ -40,6 +46,7 @@ def limits_for(state: State) -> ChatLimits:
         settings.chat_requests_per_minute,
         settings.chat_messages_per_minute,
         settings.chat_frames_per_minute,
+        settings.chat_new_visitors_per_minute,
     )
     current: ChatLimits | None = getattr(state, "chat_limits", None)
     if current is None or current._signature != signature:
@@ -47,6 +54,7 @@ def limits_for(state: State) -> ChatLimits:
             RateLimiter(settings.chat_requests_per_minute),
             RateLimiter(settings.chat_messages_per_minute),
             settings.chat_frames_per_minute,
+            RateLimiter(settings.chat_new_visitors_per_minute),
             signature,
         )
         state.chat_limits = current

@@ -12,7 +12,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,7 +221,11 @@ def _check_origin(site: SiteView, credentials: Credentials) -> None:
 
 
 def authenticate(
-    credentials: Credentials, *, mint: bool = False, evidence: dict[str, Any] | None = None
+    credentials: Credentials,
+    *,
+    mint: bool = False,
+    evidence: dict[str, Any] | None = None,
+    before_mint: Callable[[], None] | None = None,
 ) -> ChatClient:
     """Check the site, the origin and the identity; ``mint`` issues a visitor token when none is valid.
 
@@ -280,6 +284,8 @@ def authenticate(
         raise NotAuthenticatedError(
             "The visitor token is missing or not valid for this site; GET /chat/v1/conversation issues one."
         )
+    if before_mint is not None:
+        before_mint()  # the caller's limit on new visitors: raises when it is reached
     token = issue_visitor_token(site)
     return ChatClient(site=site, channel=channel, visitor_id=token.partition(".")[0], issued_token=token)
 

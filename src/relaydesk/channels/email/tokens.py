@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 
 from relaydesk.channels.email.model import ParsedEmail
+from relaydesk.kit.compare import constant_time_equals
 
 __all__ = ["extract_ticket_id", "make_reply_token", "outbound_message_id", "verify_reply_token"]
 
@@ -61,7 +62,7 @@ def verify_reply_token(token: str, secret: bytes) -> int | None:
     if ticket_id > _MAX_TICKET_ID:
         return None
     expected = _mac(ticket_id, secret)
-    if not hmac.compare_digest(expected.encode("ascii"), match.group(2).encode("ascii")):
+    if not constant_time_equals(expected, match.group(2)):
         return None
     return ticket_id
 

@@ -1,0 +1,21 @@
+"""The agents API end to end."""
+
+from __future__ import annotations
+
+from relaydesk.auth.roles import Role
+from tests.factories import make_agent
+
+
+def test_agents_with_skills_are_created_and_listed(client, database):
+    admin = make_agent(database, Role.ADMIN)
+    created = client.post(
+        "/api/v1/agents",
+        json={"email": "sam@example.com", "name": "Sam", "skills": [{"skill": "billing", "level": 3}]},
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["skills"] == [{"skill": "billing", "level": 3}]
+    listed = client.get("/api/v1/agents", headers=admin.headers)
+    assert listed.status_code == 200, listed.text
+    [sam] = [a for a in listed.json() if a["email"] == "sam@example.com"]
+    assert sam["skills"] == [{"skill": "billing", "level": 3}]

@@ -70,6 +70,8 @@ def parse_sms_webhook(raw: bytes, meta: dict[str, Any]) -> InboundMessage:
         identity_value=fields["From"],
         # The gateway delivered from this number: as verified as a phone identity gets.
         identity_verified=True,
+        # The signed webhook says the gateway received it from this number.
+        identity_proven=True,
         text=fields.get("Body", "").strip(),
         provider_message_id=fields["MessageSid"],
         meta={"to": fields.get("To", ""), "media_urls": media},

@@ -88,6 +88,8 @@ def parse_social_webhook(raw: bytes, meta: dict[str, Any]) -> list[InboundMessag
                     identity_kind=IdentityKind.SOCIAL,
                     identity_value=f"{network}:{sender}",
                     identity_verified=True,
+                    # The signed webhook says the network's user sent it.
+                    identity_proven=True,
                     text=str(message.get("text") or ""),
                     provider_message_id=str(message.get("mid") or "") or None,
                     meta={

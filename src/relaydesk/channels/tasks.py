@@ -68,7 +68,9 @@ def deliver_message(session: Session, *, message_id: int) -> None:
         return
     ticket = session.get(Ticket, message.ticket_id)
     assert ticket is not None
-    recipient = resolve_recipient(session, ticket, channel)
+    # Replies chosen their address when written (tickets/destination.py); older ones resolve now.
+    pinned = message.meta.get("recipient")
+    recipient = str(pinned) if pinned else resolve_recipient(session, ticket, channel)
     if delivery is None:
         delivery = Delivery(
             message_id=message.id,

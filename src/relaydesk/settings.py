@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     # Recipients the built-in SMTP server accepts: addresses (plus-tags allowed) or "@domain"; empty
     # means the support address. Others are refused at RCPT time with 550.
     email_accepted_recipients: list[str] = Field(default_factory=list)
+    # authserv-ids of the receiving MTA whose Authentication-Results headers prove a From address
+    # (DMARC, or DKIM/SPF aligned with it); that MTA must strip forged headers carrying its id.
+    # Empty: no From is ever proven, so mail threads only by signed reply tokens.
+    email_trusted_authserv_ids: list[str] = Field(default_factory=list)
     # Bigger messages are refused (552) or quarantined; never more than RELAYDESK_MAX_UPLOAD_BYTES,
     # because the raw message is kept as an attachment.
     email_max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)

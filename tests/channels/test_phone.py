@@ -129,3 +129,37 @@ def test_callback_request_is_validated(client, database, provider):
     response = client.post("/callbacks/v1/requests", json={"phone": "call me", "reason": "x"})
     assert response.status_code == 422
     assert "phone number" in response.json()["error"]["message"]
+
+
+def test_callback_request_with_someone_elses_phone_opens_a_new_ticket(client, database, provider):
+    from relaydesk.customers.models import IdentityKind
+    from relaydesk.tickets import service as tickets
+    from relaydesk.tickets.enums import AuthorKind, Channel
+    from relaydesk.tickets.events import Actor
+    from relaydesk.tickets.schemas import CustomerRef, TicketCreate
+    from tests.factories import make_team
+
+    legal = make_team(database, "Legal", restricted=True)
+    with database.transaction() as session:
+        victim = tickets.create_ticket(
+            session,
+            TicketCreate(
+                body="Private matter",
+                customer=CustomerRef(kind=IdentityKind.PHONE, value="+14155550199"),
+                channel=Channel.SMS,
+                team_id=legal,
+            ),
+            Actor(AuthorKind.SYSTEM),
+        ).id
+    response = client.post(
+        "/callbacks/v1/requests", json={"phone": "+1 415 555 0199", "reason": "Call me about my case"}
+    )
+    assert response.status_code == 201
+    assert response.json()["ticket_id"] != victim
+    with database.transaction(read_only=True) as session:
+        ticket = session.get(Ticket, victim)
+        assert [m.body_text for m in ticket.messages] == ["Private matter"]
+        assert ticket.reply_channel is Channel.SMS and ticket.queue != "callback"
+        assert "callback" not in ticket.custom_fields
+        new = session.get(Ticket, response.json()["ticket_id"])
+        assert new.queue == "callback" and new.team_id is None

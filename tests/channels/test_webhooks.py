@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import func, select, update
 
+from relaydesk.auth.roles import Role
 from relaydesk.channels.models import Delivery, QuarantinedInput
 from relaydesk.channels.social import social_signature
 from relaydesk.jobs import enqueue
@@ -224,7 +225,7 @@ def test_reply_that_never_gets_through_is_marked_failed(client, database, provid
 
 
 def test_returning_customer_continues_the_open_ticket_on_a_new_channel(client, database, provider):
-    agent = make_agent(database)
+    agent = make_agent(database, Role.LEAD)  # adding a verified identity is a lead's decision
     created = client.post(
         "/api/v1/tickets",
         headers=agent.headers,

@@ -1,5 +1,6 @@
 from sqlalchemy import select
 
+from relaydesk.auth.roles import Role
 from relaydesk.commerce.models import Order
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Ticket, TicketEvent
@@ -7,7 +8,7 @@ from tests.factories import make_agent, make_ticket
 
 
 def test_merging_moves_identities_tickets_and_orders(client, database):
-    agent = make_agent(database)
+    agent = make_agent(database, Role.LEAD)  # merging customers is a lead's decision
     chat_ticket = make_ticket(database, email="dana.chat@example.com", body="Chat question")
     mail_ticket = make_ticket(database, email="dana@example.com", body="Email question")
     with database.transaction() as session:
@@ -47,7 +48,7 @@ def test_merging_moves_identities_tickets_and_orders(client, database):
 
 
 def test_mail_from_a_merged_identity_reaches_the_surviving_customer(client, database):
-    agent = make_agent(database)
+    agent = make_agent(database, Role.LEAD)  # merging customers is a lead's decision
     first = make_ticket(database, email="old@example.com")
     second = make_ticket(database, email="new@example.com")
     with database.transaction() as session:
@@ -59,7 +60,7 @@ def test_mail_from_a_merged_identity_reaches_the_surviving_customer(client, data
 
 
 def test_merging_into_itself_is_refused(client, database):
-    agent = make_agent(database)
+    agent = make_agent(database, Role.LEAD)  # merging customers is a lead's decision
     ticket = make_ticket(database)
     with database.transaction() as session:
         customer_id = session.get(Ticket, ticket).customer_id

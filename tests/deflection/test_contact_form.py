@@ -67,3 +67,25 @@ def test_contact_form_lives_under_each_help_center_locale(client, database):
     assert client.get("/help/de/contact").status_code == 200
     assert 'data-locale="de"' in client.get("/help/de/contact").text
     assert client.get("/help/not a locale!/contact").status_code == 404
+
+
+def test_contact_form_with_someone_elses_email_opens_a_new_ticket(client, database):
+    from relaydesk.tickets.models import Message
+    from tests.factories import make_team, make_ticket
+
+    legal = make_team(database, "Legal", restricted=True)
+    victim = make_ticket(database, team_id=legal, email="victim@example.com", body="Private matter")
+    token = form_tokens(client.get("/help/en/contact").text)
+    form = {"email": "Victim@example.com", "question": "Add this to my case", "submission_id": token}
+    sent = client.post("/help/en/contact", data=form)
+    assert sent.status_code == 200
+    assert f"#{victim}" not in sent.text
+    with database.transaction(read_only=True) as session:
+        ticket = session.get(Ticket, victim)
+        assert [m.body_text for m in ticket.messages] == ["Private matter"]
+        assert ticket.reply_channel is Channel.EMAIL
+        new = session.scalar(select(Ticket).where(Ticket.id != victim))
+        assert new.channel is Channel.WEB_FORM and new.team_id is None
+        assert (
+            session.scalar(select(func.count()).select_from(Message).where(Message.ticket_id == new.id)) == 1
+        )

@@ -34,7 +34,8 @@ def solved(client, session_id, article_id):
     return response.json()
 
 
-def write_in(database, *, channel, value, text="Hello, I still need help", subject=""):
+def write_in(database, *, channel, value, text="Hello, I still need help", subject="", ticket_id=None):
+    """As the adapter hands it over: chat proves its visitor; email threads by its reply token."""
     kind = IdentityKind.EMAIL if channel is Channel.EMAIL else IdentityKind.CHAT_VISITOR
     with database.transaction() as session:
         return ingest(
@@ -46,6 +47,8 @@ def write_in(database, *, channel, value, text="Hello, I still need help", subje
                 text=text,
                 subject=subject,
                 provider_message_id=f"{value}:{text}:{utcnow().timestamp()}",
+                identity_proven=channel is not Channel.EMAIL,
+                ticket_id=ticket_id,
             ),
         )
 
@@ -195,6 +198,7 @@ def test_a_reply_in_the_email_thread_escalates_the_acknowledgement_session(
         channel=Channel.EMAIL,
         value="cy@example.com",
         text="Still waiting!",
+        ticket_id=first.ticket_id,  # the reply carries the thread's signed token
     )
     run_jobs()
     with database.transaction(read_only=True) as session:

@@ -43,11 +43,19 @@ class InboundMessage:
     # Verified means the provider or a signature proved the identity (a signed widget user id, a
     # phone number the SMS gateway delivered from); verified identities link customers automatically.
     identity_verified: bool = False
+    # Proven means the sender showed they are the holder of ``identity_value`` (a signed widget
+    # identity or the visitor token's own visitor id, a signed SMS/social webhook, an email whose From
+    # a trusted receiving MTA authenticated). Only a proven message may join the customer's open
+    # ticket; an unproven one (a web or callback form, plain email) always opens a new ticket, so
+    # typing someone's address never writes into, reveals or re-routes their conversation. Each
+    # adapter sets it explicitly; the default fails closed.
+    identity_proven: bool = False
     display_name: str = ""
     subject: str = ""
     html: str | None = None
     attachments: tuple[InboundAttachment, ...] = ()
-    # A ticket the message provably belongs to (a signed reply token); None means "thread by customer".
+    # A ticket the message provably belongs to (a signed reply token); None means "thread by customer"
+    # when the identity is proven, else "open a new ticket".
     ticket_id: int | None = None
     received_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)

@@ -19,7 +19,7 @@ from relaydesk.jobs import enqueue
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, TicketStatus
 from relaydesk.tickets.events import Actor
-from relaydesk.tickets.models import Message
+from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.repository import TicketRepository
 from relaydesk.tickets.schemas import CustomerRef, TicketCreate
 
@@ -66,19 +66,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
     if not customer.name and inbound.display_name:
         customer.name = inbound.display_name
 
-    ticket = None
-    if inbound.ticket_id is not None:
-        candidate = tickets.lock_ticket(session, inbound.ticket_id)
-        # A reply token only ever threads into that customer's own ticket.
-        if (
-            candidate is not None
-            and candidate.customer_id == customer.id
-            and candidate.status != TicketStatus.CLOSED
-        ):
-            ticket = candidate
-    if ticket is None:
-        # Locked against an agent closing or reopening it meanwhile.
-        ticket = tickets.open_ticket_for_customer(session, customer.id, lock=True)
+    ticket = _thread_into(session, inbound, customer.id)
 
     meta = {**inbound.meta, "from": inbound.identity_value}
     if ticket is None:
@@ -117,6 +105,28 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
     return IntakeResult(
         ticket.id, message.id, customer.id, created_ticket=False, duplicate=False, message=message
     )
+
+
+def _thread_into(session: Session, inbound: InboundMessage, customer_id: int) -> Ticket | None:
+    """The existing ticket this message may join, or None to open a new one.
+
+    Only proof threads: a signed reply token names its ticket (and only that customer's own), a
+    proven identity joins the customer's newest open ticket. An unproven write (a form anyone can
+    fill in with anyone's address) never appends to, reveals or re-routes an existing ticket.
+    """
+    if inbound.ticket_id is not None:
+        # Locked and re-read, so a status decided from it stays true until commit.
+        candidate = tickets.lock_ticket(session, inbound.ticket_id)
+        if (
+            candidate is not None
+            and candidate.customer_id == customer_id
+            and candidate.status != TicketStatus.CLOSED
+        ):
+            return candidate
+    if inbound.identity_proven:
+        # Locked against an agent closing or reopening it meanwhile.
+        return tickets.open_ticket_for_customer(session, customer_id, lock=True)
+    return None
 
 
 def _after_intake(session: Session, message: Message) -> None:

@@ -83,6 +83,8 @@ def request_callback(session: Session, data: CallbackRequest) -> IntakeResult:
             channel=Channel.PHONE,
             identity_kind=IdentityKind.PHONE,
             identity_value=data.phone,
+            # Anyone can type any number into the callback form: a new ticket, never someone's open one.
+            identity_proven=False,
             display_name=data.name,
             subject=f"Callback: {data.reason[:80]}",
             text=data.reason,

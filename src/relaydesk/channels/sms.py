@@ -95,6 +95,8 @@ def parse_sms_webhook(raw: bytes, meta: dict[str, Any]) -> InboundMessage:
         identity_value=form.sender,
         # The gateway delivered from this number: as verified as a phone identity gets.
         identity_verified=True,
+        # The signed webhook says the gateway received it from this number.
+        identity_proven=True,
         text=form.body.strip(),
         provider_message_id=form.message_sid,
         meta={"to": form.to, "media_urls": media},

@@ -132,6 +132,8 @@ def parse_social_webhook(raw: bytes, meta: dict[str, Any]) -> list[InboundMessag
                     identity_kind=IdentityKind.SOCIAL,
                     identity_value=f"{payload.object}:{event.sender.id}",
                     identity_verified=True,
+                    # The signed webhook says the network's user sent it.
+                    identity_proven=True,
                     text=message.text or "",
                     provider_message_id=message.mid or f"body:{body_key}:{entry_index}:{event_index}",
                     meta={

@@ -117,7 +117,9 @@ def _start_sending(session: Session, message_id: int) -> _Send | None:
         return None
     ticket = session.get(Ticket, message.ticket_id)
     assert ticket is not None
-    recipient = resolve_recipient(session, ticket, channel)
+    # Replies chosen their address when written (tickets/destination.py); older ones resolve now.
+    pinned = message.meta.get("recipient")
+    recipient = str(pinned) if pinned else resolve_recipient(session, ticket, channel)
     if delivery is None:
         delivery = Delivery(
             message_id=message.id,

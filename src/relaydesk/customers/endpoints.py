@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict
 
-from relaydesk.agents.dependencies import CurrentPrincipal
-from relaydesk.customers import merge, service
+from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
+from relaydesk.customers import access, merge, service
 from relaydesk.customers.models import CustomerTier
 from relaydesk.customers.schemas import (
     CustomerCreate,
@@ -42,6 +42,9 @@ def list_customers(
 
 @router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
 def create_customer(data: CustomerCreate, session: SessionDep, principal: CurrentPrincipal) -> CustomerOut:
+    access.check_may_add_identities(
+        session, principal, None, verified=any(identity.verified for identity in data.identities)
+    )
     return CustomerOut.model_validate(service.create_customer(session, data))
 
 
@@ -81,9 +84,10 @@ def merge_candidates(
 
 @router.post("/{customer_id}/merge", response_model=CustomerOut)
 def merge_customer(
-    customer_id: RecordId, data: MergeRequest, session: SessionDep, principal: CurrentPrincipal
+    customer_id: RecordId, data: MergeRequest, session: SessionDep, principal: RequireLead
 ) -> CustomerOut:
-    """Fold this customer into ``into_id``; their identities, tickets and orders follow."""
+    """Fold this customer into ``into_id``; their identities, tickets and orders follow (leads and up)."""
+    access.check_may_merge(session, principal, customer_id, data.into_id)
     return CustomerOut.model_validate(
         merge.merge_customers(session, customer_id, data.into_id, Actor.of(principal))
     )
@@ -94,4 +98,5 @@ def add_identity(
     customer_id: RecordId, data: IdentityIn, session: SessionDep, principal: CurrentPrincipal
 ) -> IdentityOut:
     customer = service.get_customer(session, customer_id)
+    access.check_may_add_identities(session, principal, customer.id, verified=data.verified)
     return IdentityOut.model_validate(service.add_identity(session, customer, data))

@@ -139,6 +139,8 @@ def submit_contact(
             channel=Channel.WEB_FORM,
             identity_kind=IdentityKind.EMAIL,
             identity_value=address,
+            # Anyone can type any address into the form: a new ticket, never someone's open one.
+            identity_proven=False,
             text=question.strip(),
             # The form's one-time id: a double submit (or a browser retry) is the same message.
             provider_message_id=f"contact-form:{submission_id}",

@@ -100,6 +100,28 @@ class TicketRepository:
             set_committed_value(ticket, name, value)
         self.session.expire(ticket, ["updated_at"])
 
+    def customers_with_tickets_in_teams(self, customer_ids: set[int], team_ids: set[int]) -> set[int]:
+        if not customer_ids or not team_ids:
+            return set()
+        return set(
+            self.session.scalars(
+                select(Ticket.customer_id)
+                .where(Ticket.customer_id.in_(customer_ids), Ticket.team_id.in_(team_ids))
+                .distinct()
+            )
+        )
+
+    def inbound_senders(self, ticket_id: int, channel: Channel) -> Sequence[Message]:
+        return self.session.scalars(
+            select(Message)
+            .where(
+                Message.ticket_id == ticket_id,
+                Message.channel == channel,
+                Message.author_kind == AuthorKind.CUSTOMER,
+            )
+            .order_by(Message.id)
+        ).all()
+
     def latest_inbound(self, ticket_id: int, channel: Channel) -> Message | None:
         return self.session.scalar(
             select(Message)

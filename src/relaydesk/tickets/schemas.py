@@ -100,6 +100,8 @@ class MessageCreate(BaseModel):
     body: str = Field(min_length=1, max_length=MESSAGE_BODY_MAX_CHARS)
     public: bool = True
     channel: Channel | None = None
+    # The address to answer when the customer's changed since the ticket began (tickets/destination.py).
+    confirm_recipient: str | None = Field(default=None, min_length=1, max_length=320)
 
 
 class AttachmentOut(BaseModel):

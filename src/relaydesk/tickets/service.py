@@ -16,6 +16,7 @@ from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedE
 from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.attachments import safe_filename, store_file
+from relaydesk.tickets.destination import choose_recipient
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
 from relaydesk.tickets.events import Actor, record_event
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
@@ -31,6 +32,7 @@ __all__ = [
     "attach_file",
     "change_status",
     "create_ticket",
+    "customers_with_hidden_tickets",
     "file_ticket",
     "get_visible_ticket",
     "hidden_team_ids",
@@ -247,6 +249,13 @@ def add_agent_message(
     channel = Channel.INTERNAL if not data.public else (data.channel or ticket.reply_channel)
     if data.public and channel not in _REPLY_CHANNELS:
         raise ValidationFailedError("Public replies need a customer channel, not 'internal'.")
+    recipient = (
+        choose_recipient(
+            session, ticket, channel, confirmed=data.confirm_recipient, by_agent=agent_id is not None
+        )
+        if data.public
+        else None
+    )
     message = Message(
         ticket_id=ticket.id,
         author_kind=author_kind or (AuthorKind.AGENT if agent_id is not None else AuthorKind.SYSTEM),
@@ -256,6 +265,8 @@ def add_agent_message(
         body_text=data.body,
         # Public replies wait in the outbox until the channel confirms delivery.
         delivery_state=DeliveryState.QUEUED if data.public else DeliveryState.NOT_SENT,
+        # Pinned when written: the outbox sends to this address, not to whoever wrote last.
+        meta={"recipient": recipient} if recipient else {},
     )
     session.add(message)
     if data.public and ticket.first_response_at is None and agent_id is not None:
@@ -357,6 +368,12 @@ def reassign_customer(session: Session, from_customer_id: int, to_customer_id: i
     )
     session.flush()
     return len(moved)
+
+
+def customers_with_hidden_tickets(session: Session, principal: Principal, customer_ids: set[int]) -> set[int]:
+    """Those of ``customer_ids`` with a ticket in a restricted team the principal cannot see."""
+    hidden = hidden_team_ids(session, principal)
+    return TicketRepository(session).customers_with_tickets_in_teams(customer_ids, hidden)
 
 
 def open_ticket_for_customer(session: Session, customer_id: int, *, lock: bool = False) -> Ticket | None:

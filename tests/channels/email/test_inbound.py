@@ -220,3 +220,53 @@ def test_empty_attachments_are_named_not_stored(database, email_env):
             "original-message.eml",
         ]
         assert message.meta["email"]["empty_attachments"] == ["leer.jpg"]
+
+
+def test_mail_without_a_token_from_a_known_address_opens_a_new_ticket(database, email_env):
+    # Anyone can put ann@example.com in From: without a token (or an authenticated From) it must not
+    # join, reveal or reopen Ann's conversation.
+    first = receive(database, mail())
+    again = receive(database, mail(subject="Re: Cannot log in", message_id="<ann-2@example.com>"))
+    assert again.created_ticket and again.ticket_id != first.ticket_id
+    with database.transaction() as session:
+        assert len(session.get(Ticket, first.ticket_id).messages) == 1
+        # The same customer record holds both: an agent sees and can merge them.
+        assert (
+            session.get(Ticket, again.ticket_id).customer_id
+            == session.get(Ticket, first.ticket_id).customer_id
+        )
+
+
+_PASS = (
+    "mx.acme.test; dkim=pass header.d=example.com header.s=s1;"
+    " spf=pass smtp.mailfrom=ann@example.com; dmarc=pass header.from=example.com"
+)
+
+
+def test_forged_authentication_results_from_an_untrusted_authserv_id_do_not_thread(database, email_env):
+    email_env(email_trusted_authserv_ids='["mx.acme.test"]')
+    first = receive(database, mail())
+    forged = [
+        # Written by the sender under an authserv-id nobody configured.
+        {"Authentication_Results": _PASS.replace("mx.acme.test", "mx.evil.example")},
+        # A pass for the attacker's own domain, not the From domain.
+        {"Authentication_Results": "mx.acme.test; dkim=pass header.d=evil.example; dmarc=fail"},
+    ]
+    for number, headers in enumerate(forged):
+        outcome = receive(database, mail(message_id=f"<forged-{number}@evil.example>", **headers))
+        assert outcome.created_ticket and outcome.ticket_id != first.ticket_id, headers
+    # Below the receiving MTA's own (failing) result, a forged trusted-looking one counts for nothing.
+    raw = b"Authentication-Results: mx.acme.test; dmarc=fail header.from=example.com\r\n" + mail(
+        message_id="<forged-under@evil.example>", Authentication_Results=_PASS
+    )
+    outcome = receive(database, raw)
+    assert outcome.created_ticket and outcome.ticket_id != first.ticket_id
+    with database.transaction() as session:
+        assert len(session.get(Ticket, first.ticket_id).messages) == 1
+
+
+def test_mail_authenticated_by_a_trusted_mta_joins_the_senders_open_ticket(database, email_env):
+    email_env(email_trusted_authserv_ids='["mx.acme.test"]')
+    first = receive(database, mail())
+    again = receive(database, mail(message_id="<ann-2@example.com>", Authentication_Results=_PASS))
+    assert again.ticket_id == first.ticket_id and not again.created_ticket

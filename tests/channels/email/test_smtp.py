@@ -134,7 +134,8 @@ def test_answer_from_another_customer_to_a_forwarded_reply_opens_their_own_ticke
             ),
         )
     tickets = tickets_of(database)
-    assert len(tickets) == 2 and tickets[0].id == victim.id
+    # Mallory's From is unauthenticated and her tokens do not prove her a ticket: each mail is new.
+    assert len(tickets) == 3 and tickets[0].id == victim.id
     with database.transaction(read_only=True) as session:
         on_victim = session.scalars(select(Message).where(Message.ticket_id == victim.id)).all()
     assert [m.meta["from"] for m in on_victim] == [CUSTOMER]

@@ -455,6 +455,9 @@ def _inbound(client: ChatClient, data: ChatMessageIn) -> InboundMessage:
         identity_kind=client.identity_kind,
         identity_value=client.identity_value,
         identity_verified=client.verified,
+        # A signed-in user proved the user id by its hash; an anonymous visitor holds the signed token
+        # of this very visitor id, so either way the conversation is the caller's own.
+        identity_proven=True,
         text=data.body,
         subject=first_line[:120],
         # Scoped by who wrote it: one visitor's client id can never collide with another's message.

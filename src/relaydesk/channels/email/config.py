@@ -23,6 +23,8 @@ class EmailConfig:
     max_message_bytes: int
     max_text_chars: int
     secret: bytes
+    # Lower-case authserv-ids whose Authentication-Results headers are trusted (authresults.py).
+    trusted_authserv_ids: frozenset[str] = frozenset()
 
     @property
     def formatted_support_address(self) -> str:
@@ -77,4 +79,7 @@ def email_config(settings: Settings | None = None) -> EmailConfig:
         max_message_bytes=min(settings.email_max_message_bytes, settings.max_upload_bytes),
         max_text_chars=settings.max_message_chars,
         secret=settings.secret,
+        trusted_authserv_ids=frozenset(
+            entry.strip().lower() for entry in settings.email_trusted_authserv_ids if entry.strip()
+        ),
     )

@@ -5,7 +5,8 @@ or automatic mail). ``receive_email`` runs it inside the caller's transaction an
 of the message, so the transport acknowledges (SMTP 250, IMAP \\Seen, exit 0) only after a commit:
 
 - a customer's message goes through ``channels.intake.ingest`` (threaded by a verified reply token
-  into that customer's own ticket, or their open ticket, or a new one), with the raw message kept
+  into that customer's own ticket, or, when a trusted MTA authenticated the From, their open ticket,
+  else a new one), with the raw message kept
   as the attachment ``original-message.eml``;
 - automatic mail (auto-replies, bounces, bulk and list mail, loops) never opens a ticket and is never
   answered: with a verified token it becomes an internal note on that ticket, otherwise it is
@@ -31,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from relaydesk.channels.base import InboundAttachment, InboundMessage
+from relaydesk.channels.email.authresults import from_address_authenticated
 from relaydesk.channels.email.config import EmailConfig, email_config
 from relaydesk.channels.email.errors import REJECT_NO_SENDER, EmailRejected
 from relaydesk.channels.email.model import EmailAddress, ParsedEmail
@@ -232,8 +234,13 @@ def email_to_inbound(
         channel=Channel.EMAIL,
         identity_kind=IdentityKind.EMAIL,
         identity_value=parsed.from_address,
-        # A From header is whatever the sender typed: never proof of identity on its own.
+        # A From header is whatever the sender typed: never proof of identity on its own. It is proven
+        # only when a trusted receiving MTA authenticated it; a valid reply token proves its one
+        # ticket (``ticket_id``) without proving the address, so it never widens to other tickets.
         identity_verified=False,
+        identity_proven=from_address_authenticated(
+            parsed.authentication_results, parsed.from_address, config.trusted_authserv_ids
+        ),
         display_name=parsed.from_name[:200],
         text=text,
         provider_message_id=_bounded_id(parsed.message_id),

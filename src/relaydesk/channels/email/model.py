@@ -67,3 +67,5 @@ class ParsedEmail:
     auto_submitted_reason: str | None
     raw_size: int
     message_id_generated: bool = False
+    # Authentication-Results header values, topmost first (authresults.py decides what they prove).
+    authentication_results: tuple[str, ...] = ()

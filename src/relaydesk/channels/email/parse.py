@@ -315,6 +315,7 @@ def _parse(raw: bytes, limits: EmailLimits) -> ParsedEmail:
         auto_submitted_reason=reason,
         raw_size=len(raw),
         message_id_generated=generated,
+        authentication_results=tuple(raw_headers.get("authentication-results", [])[:20]),
     )
 
 

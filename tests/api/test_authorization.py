@@ -54,7 +54,7 @@ ROUTES = [
         "POST", "/api/v1/customers/{customer_id}/identities", body={"kind": "phone", "value": "+14155550100"}
     ),
     Route("GET", "/api/v1/customers/{customer_id}/merge-candidates"),
-    Route("POST", "/api/v1/customers/{customer_id}/merge", Role.LEAD, {"into_id": 0}, expect_admin=404),
+    Route("POST", "/api/v1/customers/{customer_id}/merge", Role.LEAD, {"into_id": 0}, expect_admin=422),
     Route("GET", "/api/v1/tickets"),
     Route(
         "POST",

@@ -47,7 +47,7 @@ def run(backend: str, gap_sizes: list[int], workdir: Path) -> dict[str, object]:
     from relaydesk.deflection.reports import gap_report
     from relaydesk.kit.time import utcnow
     from relaydesk.knowledge import service as knowledge
-    from relaydesk.knowledge.models import ArticleStatus
+    from relaydesk.knowledge.enums import ArticleStatus
     from relaydesk.knowledge.schemas import ArticleCreate
     from relaydesk.ml.embeddings import embed
     from relaydesk.settings import reset_settings_cache

@@ -44,7 +44,7 @@ def run(backend: str, tickets: int, train_rows: int, workdir: Path) -> dict[str,
     from relaydesk.channels.base import InboundMessage
     from relaydesk.channels.intake import ingest
     from relaydesk.classification import service as classification
-    from relaydesk.customers.models import IdentityKind
+    from relaydesk.customers.enums import IdentityKind
     from relaydesk.db import Database
     from relaydesk.db.migrate import upgrade
     from relaydesk.tickets.enums import Channel

@@ -11,7 +11,7 @@ from relaydesk.agents import service as agents
 from relaydesk.agents.schemas import AgentCreate, TeamCreate
 from relaydesk.auth.roles import Role
 from relaydesk.auth.tokens import create_token
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.db import Database
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel

@@ -132,7 +132,7 @@ def test_callback_request_is_validated(client, database, provider):
 
 
 def test_callback_request_with_someone_elses_phone_opens_a_new_ticket(client, database, provider):
-    from relaydesk.customers.models import IdentityKind
+    from relaydesk.customers.enums import IdentityKind
     from relaydesk.tickets import service as tickets
     from relaydesk.tickets.enums import AuthorKind, Channel
     from relaydesk.tickets.events import Actor

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from relaydesk.classification import service, tasks
 from relaydesk.classification.classifier import TrainingOptions
-from relaydesk.classification.models import ClassifierHead, ModelState, ModelVersion
+from relaydesk.classification.enums import ModelState
+from relaydesk.classification.models import ClassifierHead, ModelVersion
 from relaydesk.cli import app
 from relaydesk.kit.errors import NotFoundError, ValidationFailedError
 from tests.classification.conftest import read_rows

@@ -39,7 +39,7 @@ ARTICLES = {
 def articles(database) -> dict[str, int]:
     """Published public articles, created through the knowledge service (search is real)."""
     from relaydesk.knowledge import service as knowledge
-    from relaydesk.knowledge.models import ArticleStatus
+    from relaydesk.knowledge.enums import ArticleStatus
     from relaydesk.knowledge.schemas import ArticleCreate
 
     ids = {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from relaydesk.deflection.models import SessionOutcome, SessionSource, SuggestionSession
+from relaydesk.deflection.enums import SessionOutcome, SessionSource
+from relaydesk.deflection.models import SuggestionSession
 from relaydesk.tickets.enums import TicketStatus
 from relaydesk.tickets.models import Ticket
 from tests.channels.chat.conftest import new_visitor

@@ -6,7 +6,8 @@ import re
 
 from sqlalchemy import func, select
 
-from relaydesk.deflection.models import SessionOutcome, SuggestionSession
+from relaydesk.deflection.enums import SessionOutcome
+from relaydesk.deflection.models import SuggestionSession
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket
 

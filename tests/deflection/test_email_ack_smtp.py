@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import ingest
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.tickets.enums import Channel
 
 

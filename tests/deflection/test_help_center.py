@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from relaydesk.auth.roles import Role
 from relaydesk.deflection import reports
-from relaydesk.deflection.models import SessionOutcome, SessionSource, SuggestionSession
+from relaydesk.deflection.enums import SessionOutcome, SessionSource
+from relaydesk.deflection.models import SuggestionSession
 from relaydesk.tickets.models import Ticket
 from tests.deflection.test_contact_form import form_tokens
 from tests.factories import make_agent

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import ingest
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.deflection import service
-from relaydesk.deflection.models import SessionOutcome, SuggestionSession
+from relaydesk.deflection.enums import SessionOutcome
+from relaydesk.deflection.models import SuggestionSession
 from relaydesk.deflection.reports import deflection_report
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.enums import AuthorKind, Channel, TicketStatus

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.schemas import CustomerCreate, IdentityIn
-from relaydesk.deflection.models import SessionOutcome, SuggestedArticle, SuggestionQuery, SuggestionSession
+from relaydesk.deflection.enums import SessionOutcome
+from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
 
 SUGGEST = "/api/v1/public/suggestions"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from relaydesk.auth.roles import Role
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import ingest
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.deflection import service
 from relaydesk.deflection.reports import cluster_texts
 from relaydesk.kit.time import utcnow

@@ -10,7 +10,7 @@ import pytest
 
 from relaydesk.db import Database
 from relaydesk.knowledge import service
-from relaydesk.knowledge.models import ArticleStatus, Visibility
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
 from relaydesk.knowledge.schemas import ArticleCreate
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "stackfaq"

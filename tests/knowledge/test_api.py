@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from relaydesk.auth.roles import Role
-from relaydesk.knowledge.models import Visibility
+from relaydesk.knowledge.enums import Visibility
 from tests.factories import Login, make_agent
 from tests.knowledge.conftest import add_article
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from relaydesk.knowledge.models import ArticleStatus
+from relaydesk.knowledge.enums import ArticleStatus
 from relaydesk.knowledge.text import question_key
 from tests.knowledge.conftest import DATA, add_article, stackfaq_articles
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from relaydesk.auth.roles import Role
 from relaydesk.knowledge import service
-from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
+from relaydesk.knowledge.models import Article
 from relaydesk.knowledge.schemas import ArticleCreate
 from tests.factories import PASSWORD, make_agent
 from tests.knowledge.conftest import add_article

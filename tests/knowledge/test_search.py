@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from relaydesk.db import Database
 from relaydesk.knowledge import service
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
 from relaydesk.knowledge.index import IndexCache
-from relaydesk.knowledge.models import ArticleStatus, Visibility
 from tests.knowledge.conftest import add_article
 
 

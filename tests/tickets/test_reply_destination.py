@@ -8,7 +8,7 @@ from relaydesk.auth.roles import Role
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import ingest
 from relaydesk.channels.models import Delivery
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket
 from tests.factories import make_agent, run_jobs

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import ingest
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.schemas import CustomerUpdate
 from relaydesk.jobs import enqueue
 from relaydesk.tickets.enums import Channel

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from relaydesk.agents.enums import AgentStatus
 from relaydesk.auth.roles import Role
 from relaydesk.db import Base, IdMixin, JSONType, TimestampMixin, enum_column
 
 __all__ = ["Agent", "AgentSkill", "AgentStatus", "Team", "TeamMembership"]
-
-
-class AgentStatus(StrEnum):
-    ONLINE = "online"
-    AWAY = "away"
-    BUSY = "busy"
-    OFFLINE = "offline"
 
 
 class Team(IdMixin, TimestampMixin, Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from relaydesk.agents.models import AgentStatus
+from relaydesk.agents.enums import AgentStatus
 from relaydesk.auth.passwords import password_problem
 from relaydesk.auth.roles import Role
 from relaydesk.kit.ids import RecordId

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.tickets.enums import Channel
 
 __all__ = [

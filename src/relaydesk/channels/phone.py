@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import IntakeResult, ingest
 from relaydesk.channels.quarantine import InputRejectedError, describe_invalid
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.identities import normalise_identity
-from relaydesk.customers.models import IdentityKind
 from relaydesk.kit.compare import constant_time_equals
 from relaydesk.kit.errors import NotFoundError
 from relaydesk.kit.ids import RecordId

@@ -23,7 +23,7 @@ from relaydesk.channels.base import (
     register_sender,
 )
 from relaydesk.channels.quarantine import InputRejectedError, describe_invalid, register_reprocessor
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel

@@ -15,7 +15,7 @@ from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, 
 from relaydesk.channels.email import sender as email_sender  # noqa: F401
 from relaydesk.channels.models import Delivery, DeliveryStatus
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.jobs import committed_step, task
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets import service as tickets

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from relaydesk.classification.enums import ModelState
 from relaydesk.db import Base, IdMixin, JSONType, enum_column
 from relaydesk.kit.time import utcnow
 
 __all__ = ["ClassifierHead", "ModelState", "ModelVersion"]
-
-
-class ModelState(StrEnum):
-    CANDIDATE = "candidate"  # trained and registered, not serving
-    ACTIVE = "active"  # the one version of its head that answers predict()
-    SHADOW = "shadow"  # predicts beside the active one; only the agreement is recorded
-    RETIRED = "retired"  # served before; rollback returns to the newest retired one
-    ROLLED_BACK = "rolled_back"  # taken out of service by a rollback; never chosen by rollback again
 
 
 class ModelVersion(IdMixin, Base):

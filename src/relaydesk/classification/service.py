@@ -28,7 +28,8 @@ import numpy.typing as npt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from relaydesk.classification.models import ClassifierHead, ModelState, ModelVersion
+from relaydesk.classification.enums import ModelState
+from relaydesk.classification.models import ClassifierHead, ModelVersion
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from relaydesk.commerce.enums import OrderStatus, ShipmentStatus
 from relaydesk.db import Base, IdMixin, JSONType, TimestampMixin, enum_column
 
 __all__ = ["Order", "OrderStatus", "Shipment", "ShipmentStatus"]
-
-
-class OrderStatus(StrEnum):
-    PLACED = "placed"
-    PAID = "paid"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    RETURNED = "returned"
-
-
-class ShipmentStatus(StrEnum):
-    LABEL_CREATED = "label_created"
-    IN_TRANSIT = "in_transit"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    DELIVERED = "delivered"
-    DELAYED = "delayed"
-    LOST = "lost"
 
 
 class Order(IdMixin, TimestampMixin, Base):

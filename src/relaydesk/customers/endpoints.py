@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
 from relaydesk.customers import access, merge, service
-from relaydesk.customers.models import CustomerTier
+from relaydesk.customers.enums import CustomerTier
 from relaydesk.customers.schemas import (
     CustomerCreate,
     CustomerOut,

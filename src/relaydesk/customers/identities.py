@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.kit.errors import ValidationFailedError
 
 __all__ = ["normalise_identity"]

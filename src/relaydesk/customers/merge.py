@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from relaydesk.commerce import service as commerce
-from relaydesk.customers.models import Customer, CustomerIdentity, CustomerTier
+from relaydesk.customers.enums import CustomerTier
+from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.customers.service import get_customer
 from relaydesk.kit.errors import ConflictError, ValidationFailedError
 from relaydesk.tickets import service as tickets

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from relaydesk.customers.enums import CustomerTier, IdentityKind
 from relaydesk.db import Base, IdMixin, JSONType, TimestampMixin, enum_column
 
 __all__ = ["Customer", "CustomerIdentity", "CustomerTier", "IdentityKind"]
-
-
-class CustomerTier(StrEnum):
-    STANDARD = "standard"
-    PREMIUM = "premium"
-    VIP = "vip"
-
-
-class IdentityKind(StrEnum):
-    EMAIL = "email"
-    PHONE = "phone"
-    CHAT_VISITOR = "chat_visitor"
-    APP_USER = "app_user"
-    SOCIAL = "social"
-    EXTERNAL_ID = "external_id"
 
 
 class Customer(IdMixin, TimestampMixin, Base):

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from relaydesk.customers.models import Customer, CustomerIdentity, CustomerTier, IdentityKind
+from relaydesk.customers.enums import CustomerTier, IdentityKind
+from relaydesk.customers.models import Customer, CustomerIdentity
 
 __all__ = ["CustomerRepository"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from relaydesk.customers.models import CustomerTier, IdentityKind
+from relaydesk.customers.enums import CustomerTier, IdentityKind
 
 __all__ = ["CustomerCreate", "CustomerOut", "CustomerPage", "CustomerUpdate", "IdentityIn", "IdentityOut"]
 

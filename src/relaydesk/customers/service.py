@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from relaydesk.customers.enums import CustomerTier, IdentityKind
 from relaydesk.customers.identities import normalise_identity
-from relaydesk.customers.models import Customer, CustomerIdentity, CustomerTier, IdentityKind
+from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.customers.repository import CustomerRepository
 from relaydesk.customers.schemas import CustomerCreate, CustomerUpdate, IdentityIn
 from relaydesk.kit.errors import ConflictError, NotFoundError

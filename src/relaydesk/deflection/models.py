@@ -8,12 +8,12 @@ migration branch.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from relaydesk.db import Base, IdMixin, enum_column
+from relaydesk.deflection.enums import ArticleFeedback, SessionOutcome, SessionSource
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.enums import Channel
 
@@ -25,31 +25,6 @@ __all__ = [
     "SuggestionQuery",
     "SuggestionSession",
 ]
-
-
-class SessionOutcome(StrEnum):
-    PENDING = "pending"
-    # The customer said an article solved the problem (and no ticket followed within the window).
-    DEFLECTED_CONFIRMED = "deflected_confirmed"
-    # No ticket from that customer on any channel within the window.
-    DEFLECTED_NO_TICKET = "deflected_no_ticket"
-    # A ticket followed (or, for an email acknowledgement, the ticket stood): linked in ticket_id.
-    ESCALATED = "escalated"
-
-
-class SessionSource(StrEnum):
-    PUBLIC_API = "public_api"  # the chat widget, in-app, any client of the public endpoint
-    CONTACT_FORM = "contact_form"  # /help/contact before submit
-    EMAIL_ACK = "email_ack"  # the acknowledgement of a new email ticket
-    BOT = "bot"  # the bot's first answer in chat (service.answer_chat; other bots: suggest_for_ticket)
-    # The help center's search box: the customer asked for results, so it is never in the holdout (and
-    # never in the report's treated-versus-holdout comparison, which only randomised sessions enter).
-    HELP_CENTER = "help_center"
-
-
-class ArticleFeedback(StrEnum):
-    SOLVED = "solved"
-    NOT_HELPFUL = "not_helpful"
 
 
 class SuggestionSession(IdMixin, Base):

@@ -15,11 +15,11 @@ from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.auth.roles import Role
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import ingest
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.identities import normalise_identity
-from relaydesk.customers.models import IdentityKind
 from relaydesk.deflection import reports, service
+from relaydesk.deflection.enums import SessionSource
 from relaydesk.deflection.limits import public_guard
-from relaydesk.deflection.models import SessionSource
 from relaydesk.kit.errors import NotFoundError, RelaydeskError, ValidationFailedError
 from relaydesk.kit.ids import MAX_ID, RecordId
 from relaydesk.tickets.enums import Channel

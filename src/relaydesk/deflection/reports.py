@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from relaydesk.deflection.models import SessionOutcome
+from relaydesk.deflection.enums import SessionOutcome
 from relaydesk.deflection.repository import DeflectionRepository
 from relaydesk.deflection.schemas import (
     ArticleReportRow,

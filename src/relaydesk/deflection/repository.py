@@ -9,14 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from relaydesk.deflection.models import (
-    ArticleFeedback,
-    SessionOutcome,
-    SessionSource,
-    SuggestedArticle,
-    SuggestionQuery,
-    SuggestionSession,
-)
+from relaydesk.deflection.enums import ArticleFeedback, SessionOutcome, SessionSource
+from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
 from relaydesk.tickets.enums import Channel
 
 __all__ = ["DeflectionRepository"]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from relaydesk.deflection.models import ArticleFeedback, SessionOutcome
+from relaydesk.deflection.enums import ArticleFeedback, SessionOutcome
 from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge.schemas import SuggestionOut
 from relaydesk.tickets.enums import Channel

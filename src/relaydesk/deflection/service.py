@@ -24,15 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import IdentityKind
-from relaydesk.deflection.models import (
-    ArticleFeedback,
-    SessionOutcome,
-    SessionSource,
-    SuggestedArticle,
-    SuggestionQuery,
-    SuggestionSession,
-)
+from relaydesk.customers.enums import IdentityKind
+from relaydesk.deflection.enums import ArticleFeedback, SessionOutcome, SessionSource
+from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
 from relaydesk.deflection.repository import DeflectionRepository
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.time import utcnow

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from relaydesk.agents import service as agents
 from relaydesk.agents.schemas import AgentCreate, SkillIn, TeamCreate
 from relaydesk.auth.roles import Role
-from relaydesk.commerce.models import Order, OrderStatus, Shipment, ShipmentStatus
+from relaydesk.commerce.enums import OrderStatus, ShipmentStatus
+from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import CustomerTier, IdentityKind
+from relaydesk.customers.enums import CustomerTier, IdentityKind
 from relaydesk.customers.schemas import CustomerCreate, IdentityIn
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets import service as tickets
@@ -386,7 +387,7 @@ def seed_knowledge(session: Session) -> int:
     import json
     from pathlib import Path
 
-    from relaydesk.knowledge.models import Visibility
+    from relaydesk.knowledge.enums import Visibility
     from relaydesk.knowledge.service import Editor
     from relaydesk.knowledge.transfer import ArticleRecord, ImportReport, import_records
 

@@ -14,7 +14,8 @@ from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
 from relaydesk.kit.errors import BadRequestError
 from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge import pages, service
-from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
+from relaydesk.knowledge.models import Article
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import (
     ArticleCreate,

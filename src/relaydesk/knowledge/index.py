@@ -33,7 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relaydesk.knowledge import repository
-from relaydesk.knowledge.models import Article, ArticleStatus, KnowledgeIndexState, Visibility
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
+from relaydesk.knowledge.models import Article, KnowledgeIndexState
 from relaydesk.knowledge.text import plain_text, question_key, split_passages, tokenize
 from relaydesk.ml.embeddings import embed, one_torch_thread, query_encoder
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from relaydesk.db import Base, IdMixin, JSONType, TimestampMixin, enum_column
 from relaydesk.kit.time import utcnow
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
 
 __all__ = [
     "Article",
@@ -20,16 +20,6 @@ __all__ = [
     "PassageEmbedding",
     "Visibility",
 ]
-
-
-class Visibility(StrEnum):
-    PUBLIC = "public"  # help center and customer-facing suggestions
-    INTERNAL = "internal"  # agents only: never on a public page or in a customer suggestion
-
-
-class ArticleStatus(StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
 
 
 class Article(IdMixin, TimestampMixin, Base):

@@ -22,7 +22,8 @@ from relaydesk.auth.roles import Role
 from relaydesk.kit.errors import NotFoundError, RateLimitedError, RelaydeskError
 from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge import service
-from relaydesk.knowledge.models import Article, ArticleStatus, Visibility
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
+from relaydesk.knowledge.models import Article
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import MAX_QUESTIONS, ArticleCreate, ArticleUpdate
 from relaydesk.knowledge.text import render_markdown, slugify
@@ -357,7 +358,7 @@ def _help_center_search(session: Session, query: str, locale: str, within: str |
     ``suggestions``, ``session``)."""
     # Imported here: deflection builds on knowledge, not the other way round, except for this page.
     from relaydesk.deflection import service as deflection
-    from relaydesk.deflection.models import SessionSource
+    from relaydesk.deflection.enums import SessionSource
     from relaydesk.tickets.enums import Channel
 
     request = deflection.SuggestRequest(

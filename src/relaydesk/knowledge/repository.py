@@ -11,14 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relaydesk.kit.time import utcnow
-from relaydesk.knowledge.models import (
-    Article,
-    ArticleStatus,
-    ArticleVersion,
-    KnowledgeIndexState,
-    PassageEmbedding,
-    Visibility,
-)
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
+from relaydesk.knowledge.models import Article, ArticleVersion, KnowledgeIndexState, PassageEmbedding
 
 __all__ = [
     "ArticleFilters",

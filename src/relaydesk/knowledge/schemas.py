@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from relaydesk.knowledge.models import ArticleStatus, Visibility
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
 from relaydesk.knowledge.text import question_key
 
 __all__ = [

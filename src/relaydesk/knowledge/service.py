@@ -20,6 +20,7 @@ from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.time import utcnow
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.calibration import Calibration, QuestionMatch, default_calibration
+from relaydesk.knowledge.enums import ArticleStatus, Visibility
 from relaydesk.knowledge.index import (
     CANDIDATES,
     HybridIndex,
@@ -27,7 +28,7 @@ from relaydesk.knowledge.index import (
     index_cache,
     to_indexed,
 )
-from relaydesk.knowledge.models import Article, ArticleStatus, ArticleVersion, Visibility
+from relaydesk.knowledge.models import Article, ArticleVersion
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import MAX_QUESTION_CHARS, MAX_QUESTIONS, ArticleCreate, ArticleUpdate
 from relaydesk.knowledge.text import make_snippet, question_key, slugify

@@ -14,8 +14,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from relaydesk.customers import service as customers
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.identities import normalise_identity
-from relaydesk.customers.models import IdentityKind
 from relaydesk.kit.errors import ConflictError, ValidationFailedError
 from relaydesk.tickets.enums import AuthorKind, Channel
 from relaydesk.tickets.models import Ticket

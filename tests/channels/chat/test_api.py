@@ -10,7 +10,8 @@ from relaydesk.channels.chat.models import ChatSite
 from relaydesk.channels.models import Delivery, DeliveryStatus, QuarantinedInput
 from relaydesk.channels.tasks import deliver_message
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import CustomerIdentity, IdentityKind
+from relaydesk.customers.enums import IdentityKind
+from relaydesk.customers.models import CustomerIdentity
 from relaydesk.customers.schemas import CustomerCreate, IdentityIn
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.enums import Channel, DeliveryState

@@ -89,7 +89,8 @@ def test_signed_in_customer_on_the_demo_page_writes_as_the_known_customer(
     expect(page.get_by_test_id("chat-state")).to_have_attribute("data-state", "delivered")
     with database.transaction(read_only=True) as session:
         ticket = session.scalars(select(Ticket)).one()
-        from relaydesk.customers.models import CustomerIdentity, IdentityKind
+        from relaydesk.customers.enums import IdentityKind
+        from relaydesk.customers.models import CustomerIdentity
 
         identity = session.scalars(
             select(CustomerIdentity).where(CustomerIdentity.kind == IdentityKind.EXTERNAL_ID)
@@ -102,7 +103,7 @@ def test_signed_in_customer_on_the_demo_page_writes_as_the_known_customer(
 def help_articles(database):
     """Two published articles through the knowledge service, so the suggestions the widget shows are real."""
     from relaydesk.knowledge import service as knowledge
-    from relaydesk.knowledge.models import ArticleStatus
+    from relaydesk.knowledge.enums import ArticleStatus
     from relaydesk.knowledge.schemas import ArticleCreate
 
     with database.transaction() as session:
@@ -156,7 +157,8 @@ def test_suggestions_while_typing_and_solved_sends_nothing(
 def test_not_helpful_then_writing_links_the_suggestions_to_the_ticket(
     live_server, page, database, demo_site, help_articles
 ):
-    from relaydesk.customers.models import CustomerIdentity, IdentityKind
+    from relaydesk.customers.enums import IdentityKind
+    from relaydesk.customers.models import CustomerIdentity
 
     page.goto(f"{live_server}/chat/demo")
     page.get_by_test_id("chat-launcher").click()

@@ -19,7 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel

@@ -46,7 +46,8 @@ from relaydesk.channels.chat.schemas import (
 from relaydesk.channels.intake import ingest
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import Customer, IdentityKind
+from relaydesk.customers.enums import IdentityKind
+from relaydesk.customers.models import Customer
 from relaydesk.customers.schemas import IdentityIn
 from relaydesk.db import get_database
 from relaydesk.kit.errors import (

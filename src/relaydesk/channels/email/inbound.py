@@ -41,7 +41,7 @@ from relaydesk.channels.email.parse import parse_email
 from relaydesk.channels.email.tokens import extract_ticket_id
 from relaydesk.channels.intake import ingest
 from relaydesk.channels.quarantine import InputRejectedError, quarantine, register_reprocessor
-from relaydesk.customers.models import IdentityKind
+from relaydesk.customers.enums import IdentityKind
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel, TicketStatus
 from relaydesk.tickets.repository import TicketRepository

@@ -33,12 +33,11 @@ from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, TicketStatus
-from relaydesk.tickets.events import Actor
-from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.schemas import MessageCreate, StatusChange
 
 if TYPE_CHECKING:
     from relaydesk.knowledge.service import SearchResult, Suggestion
+    from relaydesk.tickets.models import Message, Ticket
 
 __all__ = [
     "SuggestRequest",
@@ -221,7 +220,7 @@ def _resolve_by_customer(session: Session, row: SuggestionSession) -> None:
     answer) solved it: their ticket is resolved."""
     if row.ticket_id is None or row.source not in (SessionSource.EMAIL_ACK, SessionSource.BOT):
         return
-    ticket = session.get(Ticket, row.ticket_id)
+    ticket = tickets.get_ticket(session, row.ticket_id)
     if ticket is None or ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         return
     # A status the machine cannot resolve from (e.g. an agent put it on hold): the agent decides.
@@ -232,7 +231,7 @@ def _resolve_by_customer(session: Session, row: SuggestionSession) -> None:
             StatusChange(
                 status=TicketStatus.RESOLVED, reason="the customer said a suggested article solved it"
             ),
-            Actor(AuthorKind.CUSTOMER, ticket.customer_id),
+            tickets.Actor(AuthorKind.CUSTOMER, ticket.customer_id),
         )
 
 
@@ -275,13 +274,13 @@ def record_feedback(session: Session, public_id: str, article_id: int, outcome: 
 
 def _note_on_bot_answer(session: Session, row: SuggestionSession, article_id: int, outcome: str) -> None:
     """Keep the customer's answer on the bot's chat message too, so the widget shows it after a reload."""
-    ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    ticket = tickets.get_ticket(session, row.ticket_id) if row.ticket_id is not None else None
     if ticket is None:
         return
     for message in tickets.list_messages(session, ticket):
         if message.author_kind is AuthorKind.BOT and message.meta.get("deflection_session") == row.public_id:
             answers = {**message.meta.get("deflection_feedback", {}), str(article_id): outcome}
-            message.meta = {**message.meta, "deflection_feedback": answers}
+            tickets.update_message_meta(session, message, {"deflection_feedback": answers})
 
 
 def link_session_to_ticket(session: Session, row: SuggestionSession, ticket: Ticket) -> None:
@@ -297,7 +296,7 @@ def link_contact(session: Session, message: Message) -> int:
     """Escalate the sessions this customer message follows; returns how many were linked."""
     if message.author_kind is not AuthorKind.CUSTOMER:
         return 0
-    ticket = session.get(Ticket, message.ticket_id)
+    ticket = tickets.get_ticket(session, message.ticket_id)
     if ticket is None:
         return 0
     customer = customers.get_customer(session, ticket.customer_id)
@@ -330,7 +329,7 @@ def acknowledge_email(session: Session, message: Message) -> SuggestionSession |
     The acknowledgement is a public system message on the ticket; the outbox sends it over email.
     Once per ticket, however often the job runs.
     """
-    ticket = session.get(Ticket, message.ticket_id)
+    ticket = tickets.get_ticket(session, message.ticket_id)
     if ticket is None or ticket.channel is not Channel.EMAIL or ticket.status is TicketStatus.CLOSED:
         return None
     if message.meta.get("auto_submitted"):
@@ -399,7 +398,7 @@ def _automatic_reply(
         None,
         author_kind=author,
     )
-    message.meta = {**message.meta, **meta}
+    tickets.update_message_meta(session, message, meta)
     return message
 
 
@@ -438,7 +437,7 @@ def answer_chat(session: Session, message: Message) -> SuggestionSession | None:
     would make them read the same articles twice, count one contact as two sessions, and show a
     holdout customer what the holdout keeps from them. Once per ticket, however often the job runs.
     """
-    ticket = session.get(Ticket, message.ticket_id)
+    ticket = tickets.get_ticket(session, message.ticket_id)
     if ticket is None or ticket.channel not in _CHAT_CHANNELS or ticket.status is TicketStatus.CLOSED:
         return None
     repo = DeflectionRepository(session)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from relaydesk.deflection import service
 from relaydesk.jobs import periodic
+from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel
-from relaydesk.tickets.models import Message, Ticket
 from relaydesk.triage.pipeline import StepOutcome, inbound_step
+
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Message, Ticket
 
 __all__ = ["link_ticket", "settle_expired"]
 
@@ -35,10 +38,9 @@ def link_ticket(session: Session, ticket: Ticket, message: Message) -> StepOutco
     ticket the bot's first answer (articles, only when search is confident)."""
     service.link_contact(session, message)
     answer = _FIRST_ANSWER.get(ticket.channel)
-    if answer is not None:
-        first = session.scalar(select(func.min(Message.id)).where(Message.ticket_id == ticket.id))
-        if first == message.id:  # only the message that opened the ticket is answered automatically
-            answer(session, message)
+    # Only the message that opened the ticket is answered automatically.
+    if answer is not None and tickets.first_message_id(session, ticket.id) == message.id:
+        answer(session, message)
     return StepOutcome.CONTINUE
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -152,3 +152,44 @@ class TicketRepository:
         if after_id is not None:
             stmt = stmt.where(TicketEvent.id > after_id)
         return self.session.scalars(stmt.limit(limit)).all()
+
+    # --- Issue 20: queries behind the service functions triage and deflection call ---
+
+    def message(self, message_id: int) -> Message | None:
+        return self.session.get(Message, message_id)
+
+    def first_message_id(self, ticket_id: int) -> int | None:
+        return self.session.scalar(select(func.min(Message.id)).where(Message.ticket_id == ticket_id))
+
+    def latest_event(self, ticket_id: int, kind: str) -> TicketEvent | None:
+        return self.session.scalar(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
+            .order_by(TicketEvent.id.desc())
+            .limit(1)
+        )
+
+    def settled_with_first_message(
+        self, field_name: str, *, also_ticket_ids: Collection[int], limit: int
+    ) -> list[tuple[int, str, str, object, bool]]:
+        """(id, subject, first customer message, value, listed) of the newest tickets with a value for
+        the field that are resolved or closed, or named in ``also_ticket_ids`` (``listed``) whatever
+        their status."""
+        field = {"category": Ticket.category, "priority": Ticket.priority, "team": Ticket.team_id}[field_name]
+        # Rendered into the statement: a long list of ids must not meet a driver's parameter limit.
+        listed = Ticket.id.in_(bindparam("also_ticket_ids", sorted(also_ticket_ids), literal_execute=True))
+        done = Ticket.status.in_([TicketStatus.RESOLVED, TicketStatus.CLOSED])
+        first_message = (
+            select(func.min(Message.id))
+            .where(Message.ticket_id == Ticket.id, Message.author_kind == AuthorKind.CUSTOMER)
+            .correlate(Ticket)
+            .scalar_subquery()
+        )
+        rows = self.session.execute(
+            select(Ticket.id, Ticket.subject, Message.body_text, field, listed)
+            .join(Message, Message.id == first_message)
+            .where(field.is_not(None), done | listed)
+            .order_by(Ticket.id.desc())
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,7 +19,7 @@ from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.attachments import safe_filename, store_file
 from relaydesk.tickets.destination import choose_recipient
-from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, QueueKind, TicketStatus
 from relaydesk.tickets.events import Actor, record_event
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.tickets.repository import TicketFilters, TicketRepository
@@ -421,3 +423,84 @@ def list_events(
     rows = list(TicketRepository(session).events(ticket.id, after_id=after_id, limit=limit + 1))
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# --- Issue 20: what triage and deflection read and write on tickets (they reach tickets only here) ---
+
+# The actor and the timeline writer other domains use for the events of their own workflows on a
+# ticket (triage.*, deflection.*): the same ones this service uses.
+__all__ += [
+    "Actor",
+    "SettledTicket",
+    "add_custom_fields",
+    "first_message_id",
+    "flag_ticket",
+    "get_message",
+    "get_ticket",
+    "latest_event",
+    "record_event",
+    "settled_tickets",
+    "update_message_meta",
+]
+
+
+def get_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket a job names by id (None when it was deleted since)."""
+    return TicketRepository(session).get(ticket_id)
+
+
+def get_message(session: Session, message_id: int) -> Message | None:
+    return TicketRepository(session).message(message_id)
+
+
+def first_message_id(session: Session, ticket_id: int) -> int | None:
+    """The id of the message that opened the ticket."""
+    return TicketRepository(session).first_message_id(ticket_id)
+
+
+def latest_event(session: Session, ticket_id: int, kind: str) -> TicketEvent | None:
+    return TicketRepository(session).latest_event(ticket_id, kind)
+
+
+def add_custom_fields(session: Session, ticket: Ticket, values: dict[str, Any]) -> None:
+    """Keep details the customer gave (an order number) among the ticket's fields; the caller records
+    the event that says where they came from."""
+    if values:
+        ticket.custom_fields = {**ticket.custom_fields, **values}
+
+
+def flag_ticket(session: Session, ticket: Ticket, flag: str, *, queue: QueueKind | None = None) -> None:
+    """Add a flag (and put the ticket in ``queue``) as part of a change whose event the caller records."""
+    ticket.flags = sorted({*ticket.flags, flag})
+    if queue is not None:
+        ticket.queue = queue
+
+
+def update_message_meta(session: Session, message: Message, values: dict[str, Any]) -> None:
+    """Merge ``values`` into a message's channel metadata (what a widget shows beside it)."""
+    message.meta = {**message.meta, **values}
+
+
+@dataclass(frozen=True)
+class SettledTicket:
+    """A ticket as training data: its subject and first customer message, and the value people set."""
+
+    ticket_id: int
+    subject: str
+    first_message: str
+    value: str  # category, priority value, or team id as text
+    listed: bool  # named in the caller's ``also_ticket_ids``
+
+
+def settled_tickets(
+    session: Session, field_name: str, *, also_ticket_ids: Collection[int], limit: int
+) -> list[SettledTicket]:
+    """Newest resolved/closed tickets with a value for ``field_name`` (category, priority or team),
+    plus those in ``also_ticket_ids`` whatever their status."""
+    rows = TicketRepository(session).settled_with_first_message(
+        field_name, also_ticket_ids=also_ticket_ids, limit=limit
+    )
+    return [
+        SettledTicket(ticket_id, subject, body, str(getattr(value, "value", value)), listed)
+        for ticket_id, subject, body, value, listed in rows
+    ]

@@ -1,4 +1,8 @@
-"""The ``relaydesk triage`` commands (registered in relaydesk.cli). Heavy imports stay inside commands."""
+"""The ``relaydesk triage`` commands (registered in relaydesk.cli).
+
+The database and the training code (SQLAlchemy, numpy, the classifiers) are imported inside the commands
+that use them, so ``relaydesk --help`` and ``triage import --out`` start fast.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from typing import Annotated
 import typer
 
 from relaydesk.kit.cli import fail as _fail
+from relaydesk.kit.errors import RelaydeskError
+from relaydesk.triage.datasets import read_csv, read_dataset, write_csv
 
 __all__ = ["cli"]
 
@@ -50,9 +56,6 @@ def import_history(
     ] = False,
 ) -> None:
     """Import labelled history (CSV, JSON lines, or a Zendesk-style export) as training data for a head."""
-    from relaydesk.kit.errors import RelaydeskError
-    from relaydesk.triage.datasets import read_dataset, write_csv
-
     try:
         result = read_dataset(
             file, file_format=file_format.value, text_column=text_column, label_column=label_column
@@ -74,6 +77,7 @@ def import_history(
         write_csv(out, result.examples)
         summary["written_to"] = str(out)
     else:
+        # Start-up speed (see the module docstring).
         from relaydesk.db import get_database
         from relaydesk.triage.training import store_examples
 
@@ -93,9 +97,8 @@ def train(
     activate: Annotated[bool, typer.Option("--activate", help="Serve the new version at once.")] = False,
 ) -> None:
     """Train a new model version for HEAD (default data: imported history, resolved tickets, corrections)."""
+    # Start-up speed (see the module docstring).
     from relaydesk.db import get_database
-    from relaydesk.kit.errors import RelaydeskError
-    from relaydesk.triage.datasets import read_csv
     from relaydesk.triage.training import TrainingSet, train_head, training_set
 
     if from_tickets and data is not None:
@@ -129,6 +132,7 @@ def train(
 @cli.command("summary")
 def summary(head: Annotated[Head, typer.Option(help="The head.")]) -> None:
     """How much training data a head has, by source (imports, resolved tickets, agent corrections)."""
+    # Start-up speed (see the module docstring).
     from relaydesk.db import get_database
     from relaydesk.triage.training import training_set
 

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from relaydesk.kit.time import utcnow
+from relaydesk.ml.embeddings import EmbeddingModelMissingError, embed
 from relaydesk.triage.policy import ImpactRule
 from relaydesk.triage.repository import TriageRepository
 
@@ -39,8 +40,6 @@ class Impact:
 def embed_text(text: str) -> npt.NDArray[np.float32] | None:
     """The message's embedding (float32, as the classifier takes it; stored as float16), or None when
     the model cannot be loaded (impact is then unknown)."""
-    from relaydesk.ml.embeddings import EmbeddingModelMissingError, embed
-
     try:
         vector: npt.NDArray[np.float32] = embed([text[:2000]], single_thread=True)[0]
     except EmbeddingModelMissingError:

@@ -12,23 +12,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relaydesk.commerce.models import Order
+from relaydesk.commerce import service as commerce
+from relaydesk.kit.time import utcnow
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, QueueKind, TicketStatus
-from relaydesk.tickets.events import Actor, record_event
-from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.schemas import MessageCreate, StatusChange
+from relaydesk.triage.models import MissingInfoRequest
 from relaydesk.triage.policy import FieldSpec, RequiredFieldsPolicy, required_fields_policy
+from relaydesk.triage.repository import TriageRepository
 from relaydesk.triage.service import mark_ready_for_routing
 
-__all__ = ["InfoState", "check_required_fields", "collect_from_reply", "extract_fields"]
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Message, Ticket
 
-BOT = Actor(AuthorKind.BOT)
-AWAITING = "awaiting_fields"  # custom field: what the bot asked for and how often
+__all__ = ["InfoState", "awaits_answer", "check_required_fields", "collect_from_reply", "extract_fields"]
+
+BOT = tickets.Actor(AuthorKind.BOT)
 _SETTLED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 
 
@@ -54,12 +57,7 @@ def _candidates(spec: FieldSpec, text: str) -> list[str]:
 
 def _passes_lookup(session: Session, spec: FieldSpec, value: str, customer_id: int) -> bool:
     if spec.lookup == "commerce.order_number":
-        return (
-            session.scalar(
-                select(Order.id).where(Order.order_number == value, Order.customer_id == customer_id)
-            )
-            is not None
-        )
+        return commerce.customer_has_order(session, customer_id, value)
     return True
 
 
@@ -84,8 +82,8 @@ def _missing(policy: RequiredFieldsPolicy, ticket: Ticket) -> dict[str, FieldSpe
 def _store(session: Session, ticket: Ticket, values: dict[str, str], source_message_id: int | None) -> None:
     if not values:
         return
-    ticket.custom_fields = {**ticket.custom_fields, **values}
-    record_event(
+    tickets.add_custom_fields(session, ticket, values)
+    tickets.record_event(
         session, ticket, "triage.fields_collected", BOT, {"fields": values, "message_id": source_message_id}
     )
 
@@ -101,8 +99,10 @@ def _ask(
         None,
         author_kind=AuthorKind.BOT,
     )
-    ticket.custom_fields = {**ticket.custom_fields, AWAITING: {"fields": sorted(missing), "asks": asks}}
-    record_event(session, ticket, "triage.info_requested", BOT, {"fields": sorted(missing), "asks": asks})
+    _note_asked(session, ticket, sorted(missing), asks)
+    tickets.record_event(
+        session, ticket, "triage.info_requested", BOT, {"fields": sorted(missing), "asks": asks}
+    )
     if ticket.status is not TicketStatus.PENDING_CUSTOMER:
         tickets.change_status(
             session,
@@ -114,13 +114,25 @@ def _ask(
         )
 
 
+def _note_asked(session: Session, ticket: Ticket, fields: list[str], asks: int) -> None:
+    request = TriageRepository(session).info_request(ticket.id)
+    now = utcnow()
+    if request is None:
+        session.add(MissingInfoRequest(ticket_id=ticket.id, fields=fields, asks=asks, first_asked_at=now))
+    else:
+        if request.finished_at is not None:  # a later category needs other details: a new round
+            request.first_asked_at, request.finished_at, request.outcome = now, None, None
+        request.fields, request.asks, request.last_asked_at = fields, asks, now
+    session.flush()
+
+
 def _finish(session: Session, ticket: Ticket, state: InfoState) -> InfoState:
-    fields = {k: v for k, v in ticket.custom_fields.items() if k != AWAITING}
-    ticket.custom_fields = fields
+    request = TriageRepository(session).info_request(ticket.id)
+    if request is not None and request.finished_at is None:
+        request.finished_at, request.outcome = utcnow(), state.value
     if state is InfoState.HANDED_OVER:
-        ticket.flags = sorted({*ticket.flags, "missing_info_unresolved"})
-        ticket.queue = QueueKind.TRIAGE
-    record_event(
+        tickets.flag_ticket(session, ticket, "missing_info_unresolved", queue=QueueKind.TRIAGE)
+    tickets.record_event(
         session,
         ticket,
         "triage.info_complete" if state is InfoState.COMPLETE else "triage.info_handed_over",
@@ -155,8 +167,8 @@ def check_required_fields(session: Session, ticket: Ticket) -> InfoState:
 def collect_from_reply(session: Session, ticket: Ticket, message: Message) -> InfoState:
     """The customer answered while the bot waited: validate, store, and ask again or move on."""
     policy = required_fields_policy()
-    awaiting = ticket.custom_fields.get(AWAITING)
-    if policy is None or not isinstance(awaiting, dict):
+    request = _open_request(session, ticket.id)
+    if policy is None or request is None:
         return InfoState.NOT_APPLICABLE
     missing = _missing(policy, ticket)
     found = extract_fields(session, missing, message.body_text, ticket.customer_id)
@@ -164,12 +176,22 @@ def collect_from_reply(session: Session, ticket: Ticket, message: Message) -> In
     missing = _missing(policy, ticket)
     if not missing:
         return _finish(session, ticket, InfoState.COMPLETE)
-    asks = int(awaiting.get("asks", 1)) + 1
+    asks = request.asks + 1
     if asks > policy.max_asks:
         return _finish(session, ticket, InfoState.HANDED_OVER)
     hints = [_hint(spec, found.invalid.get(name)) for name, spec in missing.items()]
     _ask(session, ticket, missing, asks=asks, hint=" ".join(hints))
     return InfoState.ASKED
+
+
+def awaits_answer(session: Session, ticket_id: int) -> bool:
+    """Whether the bot asked this ticket's customer for details and waits for their answer."""
+    return _open_request(session, ticket_id) is not None
+
+
+def _open_request(session: Session, ticket_id: int) -> MissingInfoRequest | None:
+    request = TriageRepository(session).info_request(ticket_id)
+    return request if request is not None and request.finished_at is None else None
 
 
 def _hint(spec: FieldSpec, problem: str | None) -> str:

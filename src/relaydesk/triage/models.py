@@ -1,17 +1,18 @@
-"""Tables of the triage domain: what triage decided per ticket, imported history, agent corrections."""
+"""Tables of the triage domain: what triage decided per ticket, imported history, agent corrections, and
+the state of the missing-information loop."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relaydesk.db import Base, IdMixin, JSONType
 from relaydesk.kit.time import utcnow
 
-__all__ = ["TicketTriage", "TrainingExample", "TriageCorrection"]
+__all__ = ["MissingInfoRequest", "TicketTriage", "TrainingExample", "TriageCorrection"]
 
 
 class TicketTriage(IdMixin, Base):
@@ -70,3 +71,28 @@ class TriageCorrection(IdMixin, Base):
     model_version: Mapped[str | None] = mapped_column(String(120))
     agent_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MissingInfoRequest(IdMixin, Base):
+    """The bot asked the customer for details the ticket's category needs: one row per ticket.
+
+    Open (``finished_at`` empty) while the ticket waits on the customer; a later category that needs
+    other details opens it again. The details themselves go to the ticket's custom fields: they are
+    the customer's own.
+    """
+
+    __tablename__ = "missing_info_requests"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), unique=True)
+    # Names of the fields asked for the last time (policy field names, e.g. "order_number").
+    fields: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    asks: Mapped[int] = mapped_column(Integer, default=1)
+    first_asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    # "complete" or "handed_over" once finished.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    # Two answers handled at once must not both count as the same ask: the second one retries.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, TypeAlias
 
 from sqlalchemy.orm import Session
 
-from relaydesk.tickets.models import Message, Ticket
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Message, Ticket
 
 __all__ = ["InboundStep", "StepOutcome", "inbound_step", "registered_steps"]
 
@@ -32,7 +34,8 @@ class StepOutcome(StrEnum):
     HOLD = "hold"  # this step owns the conversation for now; triage waits until it is resumed
 
 
-StepFn = Callable[[Session, Ticket, Message], StepOutcome]
+# A string: the tickets models are imported for type checking only.
+StepFn: TypeAlias = "Callable[[Session, Ticket, Message], StepOutcome]"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from lingua import IsoCode639_1
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from relaydesk.policies import get_policy, policy_kind
@@ -169,8 +170,6 @@ class TriagePolicy(BaseModel):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, codes: list[str]) -> list[str]:
-        from lingua import IsoCode639_1
-
         normalised = [c.strip().lower() for c in codes]
         unknown = [c for c in normalised if not hasattr(IsoCode639_1, c.upper()) or len(c) != 2]
         if unknown:

@@ -1,34 +1,16 @@
-"""Every query of the triage domain.
-
-Training from Relaydesk's own tickets needs the settled fields of many tickets and their first
-customer message at once; the tickets service answers per ticket, so this module holds the one
-read-only bulk query over tickets and messages (it never writes them).
-"""
+"""Every query of the triage domain (its own tables; tickets are read through tickets.service)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relaydesk.tickets.enums import AuthorKind, TicketStatus
-from relaydesk.tickets.models import Message, Ticket, TicketEvent
-from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
+from relaydesk.triage.models import MissingInfoRequest, TicketTriage, TrainingExample, TriageCorrection
 
-__all__ = ["SettledTicket", "TriageRepository"]
-
-_FIELD_OF_HEAD = {"category": Ticket.category, "priority": Ticket.priority, "team": Ticket.team_id}
-
-
-@dataclass(frozen=True)
-class SettledTicket:
-    ticket_id: int
-    text: str
-    value: str  # category, priority value, or team id as text
-    corrected: bool  # an agent changed the value triage set (or set it where triage could not)
+__all__ = ["TriageRepository"]
 
 
 class TriageRepository:
@@ -56,14 +38,6 @@ class TriageRepository:
 
     # --- corrections ----------------------------------------------------------------------------
 
-    def latest_category_event(self, ticket_id: int) -> TicketEvent | None:
-        return self.session.scalar(
-            select(TicketEvent)
-            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "ticket.category_changed")
-            .order_by(TicketEvent.id.desc())
-            .limit(1)
-        )
-
     def correction_for_event(self, event_id: int) -> TriageCorrection | None:
         return self.session.scalar(select(TriageCorrection).where(TriageCorrection.event_id == event_id))
 
@@ -87,39 +61,15 @@ class TriageRepository:
         )
         return {(h, label) for h, label in rows}
 
-    def settled_tickets(self, head: str, *, limit: int) -> list[SettledTicket]:
-        """Newest resolved/closed tickets with a value for ``head``, plus any ticket an agent corrected.
-
-        The text is the ticket's subject and first customer message: what triage saw when it decided.
-        """
-        field = _FIELD_OF_HEAD[head]
-        corrected_ids = select(TriageCorrection.ticket_id).where(TriageCorrection.head == head)
-        done = Ticket.status.in_([TicketStatus.RESOLVED, TicketStatus.CLOSED])
-        first_message = (
-            select(func.min(Message.id))
-            .where(Message.ticket_id == Ticket.id, Message.author_kind == AuthorKind.CUSTOMER)
-            .correlate(Ticket)
-            .scalar_subquery()
+    def corrected_ticket_ids(self, head: str) -> set[int]:
+        """Tickets on which an agent corrected ``head``: training data whatever their status."""
+        return set(
+            self.session.scalars(select(TriageCorrection.ticket_id).where(TriageCorrection.head == head))
         )
-        rows = self.session.execute(
-            select(Ticket.id, Ticket.subject, Message.body_text, field, Ticket.id.in_(corrected_ids))
-            .join(Message, Message.id == first_message)
-            .where(field.is_not(None), done | Ticket.id.in_(corrected_ids))
-            .order_by(Ticket.id.desc())
-            .limit(limit)
+
+    # --- the missing-information loop -----------------------------------------------------------
+
+    def info_request(self, ticket_id: int) -> MissingInfoRequest | None:
+        return self.session.scalar(
+            select(MissingInfoRequest).where(MissingInfoRequest.ticket_id == ticket_id)
         )
-        settled = []
-        for ticket_id, subject, body, value, corrected in rows:
-            raw = getattr(value, "value", value)
-            settled.append(SettledTicket(ticket_id, ticket_text(subject, body), str(raw), bool(corrected)))
-        return settled
-
-
-def ticket_text(subject: str, body: str) -> str:
-    """Subject and first message as one text; a subject that merely repeats the body is left out."""
-    subject, body = subject.strip(), body.strip()
-    # "Callback: …", "Re: …": the part after a label prefix is what would repeat the body.
-    core = subject.split(":", 1)[-1].strip() if ":" in subject[:20] else subject
-    if not subject or body.startswith(subject.rstrip(".…")) or (core and body.startswith(core.rstrip(".…"))):
-        return body
-    return f"{subject}\n{body}"

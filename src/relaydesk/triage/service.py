@@ -25,23 +25,23 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
+from relaydesk.classification import service as classification
 from relaydesk.customers import service as customers
 from relaydesk.jobs import enqueue
 from relaydesk.jobs.registry import get_task
 from relaydesk.kit.errors import RelaydeskError
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Priority, QueueKind, TicketStatus
-from relaydesk.tickets.events import Actor, record_event
-from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.schemas import StatusChange, TicketUpdate
 from relaydesk.triage.impact import Impact, embed_text, measure_impact
 from relaydesk.triage.models import TicketTriage, TriageCorrection
 from relaydesk.triage.policy import TriagePolicy, required_fields_policy, triage_policy
-from relaydesk.triage.repository import TriageRepository, ticket_text
-from relaydesk.triage.signals import affected_services, detect_language, score_sentiment
+from relaydesk.triage.repository import TriageRepository
+from relaydesk.triage.signals import affected_services, detect_language, score_sentiment, ticket_text
 
 if TYPE_CHECKING:
     from relaydesk.classification.service import Prediction
+    from relaydesk.tickets.models import Message, Ticket
 
 __all__ = [
     "NEEDS_TRIAGE_FLAG",
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-BOT = Actor(AuthorKind.BOT)
+BOT = tickets.Actor(AuthorKind.BOT)
 NEEDS_TRIAGE_FLAG = "needs_triage"
 # Routing reacts to a ticket that triage (or the missing-information loop) released; enqueued only
 # once a routing domain registers this job, so triage works on its own until then.
@@ -87,14 +87,6 @@ class HeadDecision:
         }
 
 
-def _predict(
-    session: Session, head: str, text: str, embedding: npt.NDArray[np.float32] | None
-) -> Prediction | None:
-    from relaydesk.classification import service as classification
-
-    return classification.predict(session, head, text, embedding=embedding)
-
-
 def _decide_head(
     session: Session,
     head: str,
@@ -103,7 +95,7 @@ def _decide_head(
     embedding: npt.NDArray[np.float32] | None,
 ) -> HeadDecision:
     try:
-        prediction = _predict(session, head, text, embedding)
+        prediction = classification.predict(session, head, text, embedding=embedding)
     except RelaydeskError as exc:
         # A version whose artifact went missing must not stop the pipeline: treat it as no model.
         log.error("triage: head %s cannot predict: %s", head, exc.message)
@@ -294,7 +286,7 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
         if ticket.queue is None:  # a queue the channel chose (a phone callback) stays; the flag tells
             changes["queue"] = QueueKind.TRIAGE
     tickets.update_ticket(session, ticket, TicketUpdate(**changes, reason="triage"), BOT)
-    record_event(
+    tickets.record_event(
         session,
         ticket,
         "triage.classified",
@@ -326,7 +318,7 @@ def mark_ready_for_routing(session: Session, ticket: Ticket, reason: str) -> Non
     elif ticket.status is not TicketStatus.QUEUED:
         return
     queue = ticket.queue.value if ticket.queue is not None else None
-    record_event(session, ticket, "triage.ready_for_routing", BOT, {"reason": reason, "queue": queue})
+    tickets.record_event(session, ticket, "triage.ready_for_routing", BOT, {"reason": reason, "queue": queue})
     if get_task(ROUTE_JOB) is not None:
         enqueue(session, ROUTE_JOB, dedupe_key=f"route:{ticket.id}:{ticket.version}", ticket_id=ticket.id)
 
@@ -334,7 +326,7 @@ def mark_ready_for_routing(session: Session, ticket: Ticket, reason: str) -> Non
 def record_category_correction(session: Session, ticket: Ticket) -> TriageCorrection | None:
     """An agent set the category: keep it as training data and take the ticket out of human triage."""
     repo = TriageRepository(session)
-    event = repo.latest_category_event(ticket.id)
+    event = tickets.latest_event(session, ticket.id, "ticket.category_changed")
     if event is None or event.actor_kind != AuthorKind.AGENT or not event.data.get("to"):
         return None
     existing = repo.correction_for_event(event.id)
@@ -361,7 +353,7 @@ def record_category_correction(session: Session, ticket: Ticket) -> TriageCorrec
             tickets.update_ticket(session, ticket, TicketUpdate(**changes, reason="triaged by an agent"), BOT)
             if not _category_needs_details(ticket.category):
                 mark_ready_for_routing(session, ticket, "triaged by an agent")
-    record_event(
+    tickets.record_event(
         session,
         ticket,
         "triage.corrected",

@@ -1,4 +1,5 @@
-"""Cheap, offline signals about a message: its language, its sentiment, the services it names.
+"""Cheap, offline signals about a message: its language, its sentiment, the services it names, and
+the text triage reads from a ticket (``ticket_text``).
 
 Sentiment is a small lexicon written for support messages rather than a model or a general-purpose
 package: it runs in microseconds on every new ticket, needs no weights, is deterministic, and its
@@ -15,14 +16,19 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+
+from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 from relaydesk.triage.policy import ServiceRule
 
-if TYPE_CHECKING:
-    from lingua import LanguageDetector
-
-__all__ = ["LanguageGuess", "Sentiment", "affected_services", "detect_language", "score_sentiment"]
+__all__ = [
+    "LanguageGuess",
+    "Sentiment",
+    "affected_services",
+    "detect_language",
+    "score_sentiment",
+    "ticket_text",
+]
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,7 @@ _detector_lock = threading.Lock()
 
 @lru_cache(maxsize=4)
 def _detector(codes: tuple[str, ...]) -> LanguageDetector:
-    from lingua import IsoCode639_1, LanguageDetectorBuilder
-
+    # Importing lingua is cheap; building a detector (its language models) is what is cached here.
     isos = [getattr(IsoCode639_1, c.upper()) for c in codes]
     if len(isos) == 1:
         # lingua needs two candidates; English is the neutral second.
@@ -147,3 +152,13 @@ def affected_services(text: str, services: list[ServiceRule]) -> list[ServiceRul
                 hits.append(service)
                 break
     return hits
+
+
+def ticket_text(subject: str, body: str) -> str:
+    """Subject and first message as one text; a subject that merely repeats the body is left out."""
+    subject, body = subject.strip(), body.strip()
+    # "Callback: …", "Re: …": the part after a label prefix is what would repeat the body.
+    core = subject.split(":", 1)[-1].strip() if ":" in subject[:20] else subject
+    if not subject or body.startswith(subject.rstrip(".…")) or (core and body.startswith(core.rstrip(".…"))):
+        return body
+    return f"{subject}\n{body}"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from relaydesk.jobs import task
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, TicketStatus
-from relaydesk.tickets.models import Message, Ticket
-from relaydesk.triage.missing_info import AWAITING, check_required_fields, collect_from_reply
+from relaydesk.triage.missing_info import awaits_answer, check_required_fields, collect_from_reply
 from relaydesk.triage.pipeline import StepOutcome, registered_steps
 from relaydesk.triage.service import record_category_correction, triage_new_ticket
 from relaydesk.triage.training import register_sources
+
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Ticket
 
 __all__ = ["process_inbound", "request_required_fields", "triage_ticket"]
 
@@ -25,13 +29,13 @@ register_sources()
 @task("triage.process_inbound")
 def process_inbound(session: Session, *, message_id: int) -> None:
     """Every stored customer message comes here after intake's commit (order: see pipeline.py)."""
-    message = session.get(Message, message_id)
+    message = tickets.get_message(session, message_id)
     if message is None or message.author_kind != AuthorKind.CUSTOMER:
         return
-    ticket = session.get(Ticket, message.ticket_id)
+    ticket = tickets.get_ticket(session, message.ticket_id)
     if ticket is None:
         return
-    if isinstance(ticket.custom_fields.get(AWAITING), dict):
+    if awaits_answer(session, ticket.id):
         collect_from_reply(session, ticket, message)
         return
     for step in registered_steps():
@@ -43,7 +47,7 @@ def process_inbound(session: Session, *, message_id: int) -> None:
 @task("triage.triage_ticket")
 def triage_ticket(session: Session, *, ticket_id: int) -> None:
     """Resume after a step that held the ticket (deflection, a bot flow) let it go."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = tickets.get_ticket(session, ticket_id)
     if ticket is not None:
         _triage_if_new(session, ticket)
 
@@ -62,9 +66,9 @@ def _triage_if_new(session: Session, ticket: Ticket) -> None:
 @task("triage.request_required_fields")
 def request_required_fields(session: Session, *, ticket_id: int) -> None:
     """Once a ticket has its category: record an agent's choice, then collect or ask for the details."""
-    ticket = session.get(Ticket, ticket_id)
+    ticket = tickets.get_ticket(session, ticket_id)
     if ticket is None:
         return
     record_category_correction(session, ticket)
-    if not isinstance(ticket.custom_fields.get(AWAITING), dict):
+    if not awaits_answer(session, ticket.id):
         check_required_fields(session, ticket)

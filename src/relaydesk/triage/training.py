@@ -21,10 +21,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
-from relaydesk.triage.datasets import Example
+from relaydesk.classification import service as classification
+from relaydesk.tickets import service as tickets
+from relaydesk.triage.datasets import DatasetError, Example
 from relaydesk.triage.models import TrainingExample
 from relaydesk.triage.policy import HEADS
 from relaydesk.triage.repository import TriageRepository
+from relaydesk.triage.signals import ticket_text
 
 if TYPE_CHECKING:
     from relaydesk.classification.models import ModelVersion
@@ -75,8 +78,6 @@ def _sha(text: str) -> str:
 
 
 def _check_head(head: str) -> None:
-    from relaydesk.triage.datasets import DatasetError
-
     if head not in HEADS:
         raise DatasetError(f"unknown head {head!r}; triage trains {', '.join(HEADS)}")
 
@@ -113,10 +114,15 @@ def ticket_training_set(session: Session, head: str) -> TrainingSet:
     _check_head(head)
     result = TrainingSet(head)
     team_names = {team.id: team.name for team in agents.list_teams(session)} if head == "team" else {}
-    for ticket in TriageRepository(session).settled_tickets(head, limit=MAX_TICKET_EXAMPLES):
+    # The newest resolved/closed tickets with a value for the head, plus any ticket an agent corrected;
+    # the text is the ticket's subject and first customer message: what triage saw when it decided.
+    corrected = TriageRepository(session).corrected_ticket_ids(head)
+    settled = tickets.settled_tickets(session, head, also_ticket_ids=corrected, limit=MAX_TICKET_EXAMPLES)
+    for ticket in settled:
         label = team_names.get(int(ticket.value)) if head == "team" else ticket.value
         if label:
-            result.add(ticket.text, label, "agent_correction" if ticket.corrected else "resolved_ticket")
+            text = ticket_text(ticket.subject, ticket.first_message)
+            result.add(text, label, "agent_correction" if ticket.listed else "resolved_ticket")
     return result
 
 
@@ -130,8 +136,6 @@ def training_set(session: Session, head: str, *, imports: bool = True, tickets: 
 
 def train_head(session: Session, data: TrainingSet, *, source: str, activate: bool = False) -> ModelVersion:
     """Train and register a version for the head through the classification registry."""
-    from relaydesk.classification import service as classification
-
     # The registry records the summary it computes; the by-source counts go into the source text.
     counts = ", ".join(f"{k}={v}" for k, v in sorted(data.sources.items()))
     return classification.train_version(
@@ -141,8 +145,6 @@ def train_head(session: Session, data: TrainingSet, *, source: str, activate: bo
 
 def register_sources() -> None:
     """Scheduled retraining of each triage head reads imports, resolved tickets and corrections."""
-    from relaydesk.classification import service as classification
-
     for head in HEADS:
 
         def source(session: Session, head: str = head) -> tuple[list[str], list[str]]:

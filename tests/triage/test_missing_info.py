@@ -9,6 +9,7 @@ from sqlalchemy import select
 from relaydesk.commerce.models import Order
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Ticket, TicketEvent
+from relaydesk.triage.models import MissingInfoRequest
 from tests.channels.test_webhooks import send_sms
 from tests.factories import make_agent, run_jobs
 from tests.triage.conftest import train_model
@@ -68,6 +69,36 @@ def test_delivery_problem_without_order_number_asks_for_it_and_stores_the_answer
         "triage.info_complete",
         "triage.ready_for_routing",
     ]
+
+
+def _request(database) -> MissingInfoRequest:
+    with database.transaction() as session:
+        return session.scalars(select(MissingInfoRequest)).one()
+
+
+def test_the_loop_keeps_its_state_in_its_own_table_not_in_the_customers_fields(client, database, provider):
+    send_sms(client, body="My parcel never arrived", sid="SM1")
+    _give_order(database, _ticket(database).customer_id)
+    _categorise(client, database)
+    asked = _request(database)
+    assert (asked.fields, asked.asks, asked.finished_at) == (["order_number"], 1, None)
+    assert _ticket(database).custom_fields == {}  # the customer's own fields only
+
+    send_sms(client, body="it is 12345", sid="SM2")
+    run_jobs(database)
+    assert _request(database).asks == 2
+    assert _ticket(database).custom_fields == {}
+
+    send_sms(client, body=f"It's {ORDER}", sid="SM3")
+    run_jobs(database)
+    done = _request(database)
+    assert done.outcome == "complete" and done.finished_at is not None
+    assert _ticket(database).custom_fields == {"order_number": ORDER}
+
+    # A later message is an ordinary customer message again, not an answer to the bot.
+    send_sms(client, body="Thanks!", sid="SM4")
+    run_jobs(database)
+    assert len(provider.received) == 2 and _request(database).asks == 2
 
 
 def _kinds(database, *, prefix="triage.") -> list[str]:
@@ -165,6 +196,7 @@ def test_after_repeated_bad_answers_a_person_takes_over(client, database, provid
     assert ticket.status == "queued" and ticket.queue == "triage"
     assert "missing_info_unresolved" in ticket.flags
     assert "awaiting_fields" not in ticket.custom_fields
+    assert _request(database).outcome == "handed_over"
 
 
 def test_categories_without_requirements_go_straight_to_routing(client, database, provider):

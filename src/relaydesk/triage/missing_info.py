@@ -4,7 +4,8 @@ When a ticket's category requires fields (an order number for a delivery problem
 messages do not contain, the bot asks on the customer's channel and the ticket waits on them. Each
 answer is checked (format, and a lookup where configured); valid values land in the ticket's custom
 fields, and the ticket goes on to routing once nothing is missing. After ``max_asks`` answers that do
-not validate, a person takes over.
+not validate, a person takes over. The loop's own state (what was asked, how often, how it ended) is
+triage's: one ``missing_info_requests`` row per ticket, never the customer's custom fields.
 """
 
 from __future__ import annotations
@@ -118,7 +119,11 @@ def _note_asked(session: Session, ticket: Ticket, fields: list[str], asks: int) 
     request = TriageRepository(session).info_request(ticket.id)
     now = utcnow()
     if request is None:
-        session.add(MissingInfoRequest(ticket_id=ticket.id, fields=fields, asks=asks, first_asked_at=now))
+        session.add(
+            MissingInfoRequest(
+                ticket_id=ticket.id, fields=fields, asks=asks, first_asked_at=now, last_asked_at=now
+            )
+        )
     else:
         if request.finished_at is not None:  # a later category needs other details: a new round
             request.first_asked_at, request.finished_at, request.outcome = now, None, None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, Priority, QueueKind, TicketStatus
 from relaydesk.tickets.models import Message, Ticket, TicketEvent
 
 __all__ = ["TicketFilters", "TicketRepository"]
@@ -152,3 +152,19 @@ class TicketRepository:
         if after_id is not None:
             stmt = stmt.where(TicketEvent.id > after_id)
         return self.session.scalars(stmt.limit(limit)).all()
+
+    # -- Phone callbacks and call events (channels.phone) ---------------------------------------------
+
+    def in_queue(self, ticket_ids: Collection[int], queue: QueueKind) -> Sequence[Ticket]:
+        if not ticket_ids:
+            return []
+        return self.session.scalars(
+            select(Ticket).where(Ticket.id.in_(list(ticket_ids)), Ticket.queue == queue)
+        ).all()
+
+    def events_of_kind(self, ticket_id: int, kind: str) -> Sequence[TicketEvent]:
+        return self.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
+            .order_by(TicketEvent.id)
+        ).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,7 +18,7 @@ from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.attachments import safe_filename, store_file
 from relaydesk.tickets.destination import choose_recipient
-from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, QueueKind, TicketStatus
 from relaydesk.tickets.events import Actor, record_event
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.tickets.repository import TicketFilters, TicketRepository
@@ -421,3 +422,31 @@ def list_events(
     rows = list(TicketRepository(session).events(ticket.id, after_id=after_id, limit=limit + 1))
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# -- Phone callbacks and call events (channels.phone) -------------------------------------------------
+
+
+def find_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket with this id, or None; no visibility check (for signed webhooks and jobs)."""
+    return TicketRepository(session).get(ticket_id)
+
+
+def tickets_in_queue(session: Session, ticket_ids: Collection[int], queue: QueueKind) -> list[Ticket]:
+    """Those of the given tickets that are in ``queue`` now (an agent may have moved them since)."""
+    return list(TicketRepository(session).in_queue(ticket_ids, queue))
+
+
+def move_to_queue(session: Session, ticket_id: int, queue: QueueKind) -> Ticket:
+    """Put the ticket in ``queue``; the caller records the event that says why (``callback.requested``)."""
+    ticket = TicketRepository(session).get(ticket_id)
+    if ticket is None:
+        raise NotFoundError(f"Ticket {ticket_id} not found.")
+    ticket.queue = queue
+    session.flush()
+    return ticket
+
+
+def events_of_kind(session: Session, ticket_id: int, kind: str) -> list[TicketEvent]:
+    """The ticket's events of one kind, oldest first (a provider's retry is found among them)."""
+    return list(TicketRepository(session).events_of_kind(ticket_id, kind))

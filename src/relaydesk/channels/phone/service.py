@@ -1,77 +1,37 @@
 """Phone: a callback queue customers (or the bot) join with a preferred time, and call events from the
 telephony provider (started, ended, recording, notes) landing on the ticket.
 
-Call events are JSON signed with ``X-Relaydesk-Signature: sha256=<hex HMAC-SHA256(secret, body)>``.
+The callback workflow lives in the channel's own table (``phone_callbacks``); tickets are reached only
+through ``tickets.service``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import IntakeResult, ingest
-from relaydesk.channels.quarantine import InputRejectedError, describe_invalid
+from relaydesk.channels.phone.models import CallbackStatus, PhoneCallback
+from relaydesk.channels.phone.parse import CallEvent
+from relaydesk.channels.phone.repository import CallbackRepository
+from relaydesk.channels.phone.schemas import CallbackRequest
+from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.identities import normalise_identity
-from relaydesk.kit.compare import constant_time_equals
 from relaydesk.kit.errors import NotFoundError
-from relaydesk.kit.ids import RecordId
-from relaydesk.kit.time import utcnow
-from relaydesk.settings import get_settings
+from relaydesk.kit.time import as_utc, utcnow
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, QueueKind
 from relaydesk.tickets.events import Actor, record_event
-from relaydesk.tickets.models import Ticket, TicketEvent
 from relaydesk.tickets.schemas import MessageCreate
-from relaydesk.web.inputs import Text
 
-__all__ = [
-    "SIGNATURE_HEADER",
-    "AppliedCallEvent",
-    "CallEvent",
-    "CallbackRequest",
-    "apply_call_event",
-    "callback_queue",
-    "parse_call_event",
-    "phone_signature",
-    "request_callback",
-]
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Ticket
 
-SIGNATURE_HEADER = "X-Relaydesk-Signature"
-SOURCE = "webhook:phone"
-
-
-class CallbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    phone: Text = Field(min_length=6, max_length=32)
-    name: Text = Field(default="", max_length=200)
-    reason: Text = Field(min_length=1, max_length=2000)
-    preferred_at: datetime | None = None
-    language: str | None = Field(default=None, max_length=16)
-
-
-class CallEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    event: Literal["call.started", "call.ended", "call.recording", "call.notes"]
-    call_id: Text = Field(min_length=1, max_length=200)
-    ticket_id: RecordId | None = None
-    phone: Text | None = Field(default=None, max_length=32)
-    agent_id: RecordId | None = None
-    duration_seconds: int | None = Field(default=None, ge=0)
-    recording_url: Text | None = Field(default=None, max_length=2000)
-    notes: Text | None = Field(default=None, max_length=20_000)
-    # Derived from the signed body, never read from it: a replayed event is applied once.
-    event_key: str = Field(default="", exclude=True)
+__all__ = ["AppliedCallEvent", "WaitingCallback", "apply_call_event", "callback_queue", "request_callback"]
 
 
 def request_callback(session: Session, data: CallbackRequest) -> IntakeResult:
@@ -92,18 +52,17 @@ def request_callback(session: Session, data: CallbackRequest) -> IntakeResult:
             meta={"callback_preferred_at": preferred},
         ),
     )
-    ticket = session.get(Ticket, result.ticket_id)
-    assert ticket is not None
-    ticket.queue = QueueKind.CALLBACK
-    ticket.custom_fields = {
-        **ticket.custom_fields,
-        "callback": {
-            "phone": normalise_identity(IdentityKind.PHONE, data.phone),
-            "preferred_at": preferred,
-            "status": "requested",
-            "requested_at": utcnow().isoformat(),
-        },
-    }
+    ticket = tickets.move_to_queue(session, result.ticket_id, QueueKind.CALLBACK)
+    CallbackRepository(session).add(
+        PhoneCallback(
+            ticket_id=ticket.id,
+            phone=normalise_identity(IdentityKind.PHONE, data.phone),
+            status=CallbackStatus.REQUESTED,
+            preferred_at=as_utc(data.preferred_at) if data.preferred_at else None,
+            requested_at=utcnow(),
+            attempts=0,
+        )
+    )
     record_event(
         session,
         ticket,
@@ -114,44 +73,25 @@ def request_callback(session: Session, data: CallbackRequest) -> IntakeResult:
     return result
 
 
-def callback_queue(session: Session, *, hidden_team_ids: set[int]) -> list[Ticket]:
-    """Callbacks waiting for a call, soonest preferred time first (no preference: oldest first)."""
-    rows = session.scalars(select(Ticket).where(Ticket.queue == QueueKind.CALLBACK)).all()
-    waiting = [
-        t
-        for t in rows
-        if (t.custom_fields.get("callback") or {}).get("status") in {"requested", "in_progress"}
-        and (t.team_id is None or t.team_id not in hidden_team_ids)
+@dataclass(frozen=True)
+class WaitingCallback:
+    ticket: Ticket
+    callback: PhoneCallback
+
+
+def callback_queue(session: Session, *, hidden_team_ids: set[int]) -> list[WaitingCallback]:
+    """Callbacks waiting for a call, soonest preferred time first (no preference: oldest first); only
+    tickets still in the callback queue and visible to the caller."""
+    waiting = CallbackRepository(session).waiting()
+    in_queue = {
+        t.id: t for t in tickets.tickets_in_queue(session, [c.ticket_id for c in waiting], QueueKind.CALLBACK)
+    }
+    return [
+        WaitingCallback(ticket, callback)
+        for callback in waiting
+        if (ticket := in_queue.get(callback.ticket_id)) is not None
+        and (ticket.team_id is None or ticket.team_id not in hidden_team_ids)
     ]
-
-    def order(ticket: Ticket) -> tuple[str, str]:
-        callback = ticket.custom_fields["callback"]
-        return (callback.get("preferred_at") or callback.get("requested_at") or "", str(ticket.id))
-
-    return sorted(waiting, key=order)
-
-
-def phone_signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def parse_call_event(raw: bytes, meta: dict[str, Any]) -> CallEvent:
-    secret = get_settings().phone_webhook_secret
-    if secret is None:
-        raise InputRejectedError("channel_disabled", "The phone channel is not configured.", status_code=404)
-    if not constant_time_equals(
-        phone_signature(secret.get_secret_value(), raw), str(meta.get("signature") or "")
-    ):
-        raise InputRejectedError(
-            "bad_signature", f"The {SIGNATURE_HEADER} header does not match.", status_code=403
-        )
-    try:
-        event = CallEvent.model_validate_json(raw)
-    except ValidationError as exc:
-        raise InputRejectedError(
-            "malformed", f"The call event is not valid: {describe_invalid(exc)}.", verified=True
-        ) from None
-    return event.model_copy(update={"event_key": hashlib.sha256(raw).hexdigest()})
 
 
 @dataclass(frozen=True)
@@ -164,16 +104,28 @@ def _applied_before(session: Session, ticket: Ticket, event: CallEvent) -> bool:
     if not event.event_key:
         return False
     # A ticket has a handful of call events: comparing their data here stays portable (no JSON SQL).
-    recorded = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == event.event)
-    return any(row.data.get("event_key") == event.event_key for row in session.scalars(recorded))
+    recorded = tickets.events_of_kind(session, ticket.id, event.event)
+    return any(row.data.get("event_key") == event.event_key for row in recorded)
+
+
+def _follow_callback(session: Session, ticket: Ticket, event: CallEvent) -> None:
+    """A call on a ticket that asked for a callback moves that callback along."""
+    callback = CallbackRepository(session).get(ticket.id)
+    if callback is None:
+        return
+    if event.event == "call.started":
+        callback.status = CallbackStatus.IN_PROGRESS
+        callback.started_at = utcnow()
+        callback.attempts += 1
+    elif event.event == "call.ended":
+        callback.status = CallbackStatus.COMPLETED
+        callback.finished_at = utcnow()
 
 
 def apply_call_event(session: Session, event: CallEvent) -> AppliedCallEvent:
     """Record a call event on its ticket (named by id, or the caller's open ticket by phone), once."""
-    ticket = session.get(Ticket, event.ticket_id) if event.ticket_id is not None else None
+    ticket = tickets.find_ticket(session, event.ticket_id) if event.ticket_id is not None else None
     if ticket is None and event.phone:
-        from relaydesk.customers import service as customers
-
         customer = customers.find_by_identity(session, IdentityKind.PHONE, event.phone)
         ticket = tickets.open_ticket_for_customer(session, customer.id) if customer else None
     if ticket is None:
@@ -186,13 +138,7 @@ def apply_call_event(session: Session, event: CallEvent) -> AppliedCallEvent:
     data = event.model_dump(exclude_none=True, exclude={"notes"})
     if event.event_key:
         data["event_key"] = event.event_key
-    callback = dict(ticket.custom_fields.get("callback") or {})
-    if event.event == "call.started" and callback:
-        callback["status"] = "in_progress"
-    elif event.event == "call.ended" and callback:
-        callback["status"] = "completed"
-    if callback:
-        ticket.custom_fields = {**ticket.custom_fields, "callback": callback}
+    _follow_callback(session, ticket, event)
     record_event(session, ticket, event.event, actor, data)
     if event.event == "call.notes" and event.notes:
         tickets.add_agent_message(

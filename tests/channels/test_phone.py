@@ -167,3 +167,20 @@ def test_callback_request_with_someone_elses_phone_opens_a_new_ticket(client, da
         assert new.queue == "callback" and new.team_id is None
         assert session.get(PhoneCallback, new.id).phone == "+14155550199"
         assert session.get(PhoneCallback, victim) is None
+
+
+def test_a_callback_moved_to_another_queue_leaves_the_callback_queue(client, database, provider):
+    ticket_id = client.post(
+        "/callbacks/v1/requests", json={"phone": "+14155550104", "reason": "Exchange"}
+    ).json()["ticket_id"]
+    agent = make_agent(database)
+    ticket = client.get(f"/api/v1/tickets/{ticket_id}", headers=agent.headers).json()
+    moved = client.patch(
+        f"/api/v1/tickets/{ticket_id}",
+        json={"queue": "messaging", "version": ticket["version"]},
+        headers=agent.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert client.get("/api/v1/callbacks", headers=agent.headers).json() == []
+    with database.transaction(read_only=True) as session:
+        assert session.get(PhoneCallback, ticket_id).status is CallbackStatus.REQUESTED

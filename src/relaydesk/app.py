@@ -16,9 +16,8 @@ from sqlalchemy import text
 
 from relaydesk import __version__
 from relaydesk.agents import endpoints as agent_endpoints
-from relaydesk.agents import pages as agent_pages
 from relaydesk.channels import endpoints as channel_endpoints
-from relaydesk.channels.chat import endpoints as chat_endpoints
+from relaydesk.channels import registry as channel_registry
 from relaydesk.classification import endpoints as classification_endpoints
 from relaydesk.customers import endpoints as customer_endpoints
 from relaydesk.db import get_database
@@ -30,7 +29,6 @@ from relaydesk.knowledge import endpoints as knowledge_endpoints
 from relaydesk.knowledge import service as knowledge_service
 from relaydesk.settings import Environment, Settings, get_settings
 from relaydesk.tickets import endpoints as ticket_endpoints
-from relaydesk.tickets import pages as ticket_pages
 from relaydesk.triage import endpoints as triage_endpoints
 from relaydesk.web.docs import install_api_docs
 from relaydesk.web.errors import install_error_handlers
@@ -140,18 +138,19 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
             {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
         )
 
-    for module in (
-        agent_endpoints,
-        customer_endpoints,
-        ticket_endpoints,
-        channel_endpoints,
-        chat_endpoints,
-        knowledge_endpoints,
-        deflection_endpoints,
-        classification_endpoints,
-        triage_endpoints,
-        agent_pages,
-        ticket_pages,
+    # One way in: each domain's endpoints.router, which includes its own pages; the channel adapters
+    # through their registry. Order matters where paths overlap: the contact form's /help/contact
+    # comes before the help center's /help/{locale}.
+    for router in (
+        agent_endpoints.router,
+        customer_endpoints.router,
+        ticket_endpoints.router,
+        channel_endpoints.router,
+        *channel_registry.routers(),
+        knowledge_endpoints.router,
+        deflection_endpoints.router,
+        classification_endpoints.router,
+        triage_endpoints.router,
     ):
-        app.include_router(module.router)
+        app.include_router(router)
     return app

@@ -5,6 +5,7 @@ from relaydesk.auth.models import AgentSession, ApiToken, LoginThrottle
 from relaydesk.channels.chat.models import ChatSite
 from relaydesk.channels.email.models import EmailReceipt, MailboxState
 from relaydesk.channels.models import Delivery, QuarantinedInput
+from relaydesk.channels.phone.models import PhoneCallback
 from relaydesk.classification.models import ClassifierHead, ModelVersion
 from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers.models import Customer, CustomerIdentity
@@ -43,6 +44,7 @@ __all__ = [
     "ModelVersion",
     "Order",
     "PassageEmbedding",
+    "PhoneCallback",
     "QuarantinedInput",
     "Shipment",
     "SuggestedArticle",

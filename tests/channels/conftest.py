@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from relaydesk.channels import endpoints
+from relaydesk.channels import webhooks
 from relaydesk.channels.sms import sms_signature
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.settings import reset_settings_cache
@@ -65,7 +65,7 @@ def unlimited_rates(monkeypatch):
     monkeypatch.setenv("RELAYDESK_CHAT_REQUESTS_PER_MINUTE", "100000")
     monkeypatch.setenv("RELAYDESK_WEBHOOK_RATE_PER_MINUTE", "100000")
     # The webhook limiter is made once per process, from the settings of the first request.
-    monkeypatch.setattr(endpoints, "_limiter", None)
+    monkeypatch.setattr(webhooks, "_limiter", None)
     reset_settings_cache()
     yield
     reset_settings_cache()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from relaydesk.channels.models import QuarantinedInput
 from relaydesk.channels.phone import phone_signature
+from relaydesk.channels.phone.models import CallbackStatus, PhoneCallback
 from relaydesk.tickets.models import Message, Ticket, TicketEvent
 from tests.channels.conftest import PHONE_SECRET
 from tests.factories import make_agent
@@ -49,7 +50,9 @@ def test_callbacks_queue_in_order_of_preferred_time(client, database, provider):
     queue = client.get("/api/v1/callbacks", headers=agent.headers).json()
     assert [t["id"] for t in queue] == [second.json()["ticket_id"], first.json()["ticket_id"]]
     assert queue[0]["channel"] == "phone" and queue[0]["queue"] == "callback"
-    assert queue[0]["custom_fields"]["callback"]["phone"] == "+14155550102"
+    assert queue[0]["callback"]["phone"] == "+14155550102" and queue[0]["callback"]["status"] == "requested"
+    # The workflow lives in the channel's own table, not in the customer's fields on the ticket.
+    assert "callback" not in queue[0]["custom_fields"]
 
 
 def test_call_events_land_on_the_ticket_and_complete_the_callback(client, database, provider):
@@ -64,12 +67,9 @@ def test_call_events_land_on_the_ticket_and_complete_the_callback(client, databa
         ).status_code
         == 200
     )
-    assert (
-        client.get("/api/v1/callbacks", headers=agent.headers).json()[0]["custom_fields"]["callback"][
-            "status"
-        ]
-        == "in_progress"
-    )
+    (waiting,) = client.get("/api/v1/callbacks", headers=agent.headers).json()
+    assert waiting["callback"]["status"] == "in_progress" and waiting["callback"]["attempts"] == 1
+    assert waiting["callback"]["started_at"] is not None and waiting["callback"]["finished_at"] is None
     call_event(
         client,
         {
@@ -109,6 +109,8 @@ def test_call_events_land_on_the_ticket_and_complete_the_callback(client, databa
         assert note.body_text == "Exchanging for size 34."
         recording = session.scalar(select(TicketEvent).where(TicketEvent.kind == "call.recording"))
         assert recording.data["recording_url"].endswith("CA1.mp3")
+        callback = session.get(PhoneCallback, ticket_id)
+        assert callback.status is CallbackStatus.COMPLETED and callback.finished_at is not None
 
 
 def test_unsigned_call_event_is_refused_and_kept(client, database, provider):
@@ -163,3 +165,22 @@ def test_callback_request_with_someone_elses_phone_opens_a_new_ticket(client, da
         assert "callback" not in ticket.custom_fields
         new = session.get(Ticket, response.json()["ticket_id"])
         assert new.queue == "callback" and new.team_id is None
+        assert session.get(PhoneCallback, new.id).phone == "+14155550199"
+        assert session.get(PhoneCallback, victim) is None
+
+
+def test_a_callback_moved_to_another_queue_leaves_the_callback_queue(client, database, provider):
+    ticket_id = client.post(
+        "/callbacks/v1/requests", json={"phone": "+14155550104", "reason": "Exchange"}
+    ).json()["ticket_id"]
+    agent = make_agent(database)
+    ticket = client.get(f"/api/v1/tickets/{ticket_id}", headers=agent.headers).json()
+    moved = client.patch(
+        f"/api/v1/tickets/{ticket_id}",
+        json={"queue": "messaging", "version": ticket["version"]},
+        headers=agent.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert client.get("/api/v1/callbacks", headers=agent.headers).json() == []
+    with database.transaction(read_only=True) as session:
+        assert session.get(PhoneCallback, ticket_id).status is CallbackStatus.REQUESTED

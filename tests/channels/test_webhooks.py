@@ -251,9 +251,9 @@ def test_returning_customer_continues_the_open_ticket_on_a_new_channel(client, d
 def test_webhook_flood_is_rate_limited(client, database, provider, monkeypatch):
     monkeypatch.setenv("RELAYDESK_WEBHOOK_RATE_PER_MINUTE", "2")
     reset_settings_cache()
-    from relaydesk.channels import endpoints
+    from relaydesk.channels import webhooks
 
-    monkeypatch.setattr(endpoints, "_limiter", None)
+    monkeypatch.setattr(webhooks, "_limiter", None)
     codes = [send_sms(client, sid=f"SM{i}").status_code for i in range(3)]
     assert codes == [200, 200, 429]
 

@@ -37,7 +37,7 @@ def fresh_url(request: pytest.FixtureRequest, var_dir: Path) -> Iterator[str]:
 
 
 def test_awaiting_fields_move_to_missing_info_requests_and_back(fresh_url):
-    upgrade(fresh_url, "0016")
+    upgrade(fresh_url, "0017")
     database = Database(fresh_url)
     try:
         waiting = make_ticket(database, email="waiting@example.com")
@@ -72,7 +72,7 @@ def test_awaiting_fields_move_to_missing_info_requests_and_back(fresh_url):
         assert (request.first_asked_at, request.last_asked_at) == (ASKED_FIRST, ASKED_LAST)
         assert request.finished_at is None
 
-        command.downgrade(alembic_config(fresh_url), "0016")
+        command.downgrade(alembic_config(fresh_url), "0017")
         with database.transaction() as session:
             restored = session.scalar(select(Ticket.custom_fields).where(Ticket.id == waiting))
         assert restored == {

@@ -12,7 +12,7 @@ from relaydesk.deflection import reports
 from relaydesk.deflection.enums import SessionOutcome, SessionSource
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.tickets.models import Ticket
-from tests.deflection.test_contact_form import form_tokens
+from tests.channels.web_form.test_contact_form import form_tokens
 from tests.factories import make_agent
 
 

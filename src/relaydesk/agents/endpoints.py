@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from relaydesk.agents import service
+from relaydesk.agents import pages, service
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
 from relaydesk.agents.schemas import (
     AgentCreate,
@@ -22,10 +22,12 @@ from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["agents"])
+# The one router app.py mounts: the REST API below and the server-rendered pages.
+router = APIRouter()
+api = APIRouter(prefix="/api/v1", tags=["agents"])
 
 
-@router.get("/agents", response_model=list[AgentOut])
+@api.get("/agents", response_model=list[AgentOut])
 def list_agents(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -35,30 +37,30 @@ def list_agents(
     return [AgentOut.model_validate(a) for a in service.list_agents(session, team_id=team_id, active=active)]
 
 
-@router.post("/agents", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
+@api.post("/agents", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
 def create_agent(data: AgentCreate, session: SessionDep, principal: RequireAdmin) -> AgentOut:
     return AgentOut.model_validate(service.create_agent(session, data))
 
 
-@router.get("/agents/{agent_id}", response_model=AgentOut)
+@api.get("/agents/{agent_id}", response_model=AgentOut)
 def get_agent(agent_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> AgentOut:
     return AgentOut.model_validate(service.get_agent(session, agent_id))
 
 
-@router.patch("/agents/{agent_id}", response_model=AgentOut)
+@api.patch("/agents/{agent_id}", response_model=AgentOut)
 def update_agent(
     agent_id: RecordId, data: AgentUpdate, session: SessionDep, principal: RequireAdmin
 ) -> AgentOut:
     return AgentOut.model_validate(service.update_agent(session, agent_id, data))
 
 
-@router.post("/agents/{agent_id}/unlock", response_model=UnlockOut)
+@api.post("/agents/{agent_id}/unlock", response_model=UnlockOut)
 def unlock_agent(agent_id: RecordId, session: SessionDep, principal: RequireAdmin) -> UnlockOut:
     """Lift the sign-in lock that repeated wrong passwords put on this agent's account."""
     return UnlockOut(agent_id=agent_id, was_locked=service.unlock_agent(session, agent_id))
 
 
-@router.post("/me/sessions/revoke", response_model=SessionsRevokedOut)
+@api.post("/me/sessions/revoke", response_model=SessionsRevokedOut)
 def sign_out_everywhere(session: SessionDep, principal: CurrentPrincipal) -> SessionsRevokedOut:
     """Sign the calling agent out everywhere: every sign-in session ends (API tokens are kept)."""
     if principal.agent_id is None:
@@ -66,21 +68,25 @@ def sign_out_everywhere(session: SessionDep, principal: CurrentPrincipal) -> Ses
     return SessionsRevokedOut(revoked=service.sign_out_everywhere(session, principal.agent_id))
 
 
-@router.get("/teams", response_model=list[TeamOut])
+@api.get("/teams", response_model=list[TeamOut])
 def list_teams(session: SessionDep, principal: CurrentPrincipal) -> list[TeamOut]:
     return [TeamOut.model_validate(t) for t in service.list_teams(session)]
 
 
-@router.post("/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED)
+@api.post("/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED)
 def create_team(data: TeamCreate, session: SessionDep, principal: RequireAdmin) -> TeamOut:
     return TeamOut.model_validate(service.create_team(session, data))
 
 
-@router.get("/teams/{team_id}", response_model=TeamOut)
+@api.get("/teams/{team_id}", response_model=TeamOut)
 def get_team(team_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> TeamOut:
     return TeamOut.model_validate(service.get_team(session, team_id))
 
 
-@router.patch("/teams/{team_id}", response_model=TeamOut)
+@api.patch("/teams/{team_id}", response_model=TeamOut)
 def update_team(team_id: RecordId, data: TeamUpdate, session: SessionDep, principal: RequireAdmin) -> TeamOut:
     return TeamOut.model_validate(service.update_team(session, team_id, data))
+
+
+router.include_router(api)
+router.include_router(pages.router)

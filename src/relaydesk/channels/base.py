@@ -1,26 +1,26 @@
-"""What every channel adapter produces (``InboundMessage``) and implements (``OutboundSender``)."""
+"""What every channel adapter produces (``InboundMessage``), implements (``OutboundSender``) and is
+(``Adapter``: the record ``channels.registry`` lists for the app and the outbox)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from fastapi import APIRouter
 
 from relaydesk.customers.enums import IdentityKind
 from relaydesk.tickets.enums import Channel
 
 __all__ = [
+    "Adapter",
     "ChannelNotConfiguredError",
     "InboundAttachment",
     "InboundMessage",
     "OutboundMessage",
     "OutboundSender",
     "SendError",
-    "get_sender",
     "idempotency_headers",
-    "register_sender",
-    "registered_senders",
 ]
 
 
@@ -93,20 +93,13 @@ class OutboundSender(Protocol):
         ...
 
 
-_senders: dict[Channel, Callable[[OutboundMessage], str | None]] = {}
+@dataclass(frozen=True)
+class Adapter:
+    """One channel adapter as the rest of Relaydesk sees it: the customer channels it serves, its
+    routes (webhooks, public forms; None when it has none, as email over SMTP/IMAP) and the sender the
+    outbox delivers replies with (None for channels without one: the phone is answered by calling)."""
 
-
-def register_sender(channel: Channel) -> Callable[[OutboundSender], OutboundSender]:
-    def register(sender: OutboundSender) -> OutboundSender:
-        _senders[channel] = sender
-        return sender
-
-    return register
-
-
-def get_sender(channel: Channel) -> Callable[[OutboundMessage], str | None] | None:
-    return _senders.get(channel)
-
-
-def registered_senders() -> dict[Channel, Callable[[OutboundMessage], str | None]]:
-    return dict(_senders)
+    name: str
+    channels: tuple[Channel, ...]
+    router: APIRouter | None = None
+    sender: OutboundSender | None = None

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-# Importing the adapters registers their senders in every worker process.
-from relaydesk.channels import sms, social  # noqa: F401
-from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, SendError, get_sender
-from relaydesk.channels.email import sender as email_sender  # noqa: F401
+from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, OutboundSender, SendError
 from relaydesk.channels.models import Delivery, DeliveryStatus
+from relaydesk.channels.registry import sender_for
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
 from relaydesk.jobs import committed_step, task
@@ -70,7 +67,7 @@ SEND_LEASE_SECONDS = 300
 @dataclass(frozen=True)
 class _Send:
     delivery_id: int
-    sender: Callable[[OutboundMessage], str | None]
+    sender: OutboundSender
     outbound: OutboundMessage
 
 
@@ -111,7 +108,7 @@ def _start_sending(session: Session, message_id: int) -> _Send | None:
     if delivery is not None and delivery.status is DeliveryStatus.SENT:
         return None  # already delivered: a re-run of this job must not send twice
     channel = Channel(message.channel)
-    sender = get_sender(channel)
+    sender = sender_for(channel)
     if sender is None:
         # Pull channels (web chat, in-app, API): the customer's client fetches the reply itself.
         return None

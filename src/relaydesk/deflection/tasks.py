@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from relaydesk.deflection import service
 from relaydesk.jobs import periodic
+from relaydesk.kit.errors import NotFoundError
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import Channel
+from relaydesk.tickets.enums import AuthorKind, Channel
 from relaydesk.triage.pipeline import StepOutcome, inbound_step
 
 if TYPE_CHECKING:
@@ -37,11 +38,29 @@ def link_ticket(session: Session, ticket: Ticket, message: Message) -> StepOutco
     follows, acknowledge a new email ticket (with articles when search is confident) and give a new chat
     ticket the bot's first answer (articles, only when search is confident)."""
     service.link_contact(session, message)
+    _link_named_session(session, ticket, message)
     answer = _FIRST_ANSWER.get(ticket.channel)
     # Only the message that opened the ticket is answered automatically.
     if answer is not None and tickets.first_message_id(session, ticket.id) == message.id:
         answer(session, message)
     return StepOutcome.CONTINUE
+
+
+# The contact form (channels.web_form) names the session the customer had open while typing.
+_NAMED_SESSION_META = "suggestion_session"
+
+
+def _link_named_session(session: Session, ticket: Ticket, message: Message) -> None:
+    """A customer message that names its suggestion session (the contact form's) escalates that session,
+    whoever typed in it: the customer had it open when they wrote."""
+    public_id = message.meta.get(_NAMED_SESSION_META)
+    if message.author_kind is not AuthorKind.CUSTOMER or not isinstance(public_id, str):
+        return
+    try:
+        row = service.get_session(session, public_id)
+    except NotFoundError:
+        return  # gone, or never was: the ticket stands without it
+    service.link_session_to_ticket(session, row, ticket)
 
 
 @periodic("deflection.settle_expired", every=timedelta(minutes=15))

@@ -29,6 +29,8 @@ ADDRESSED_CHANNELS: dict[Channel, IdentityKind] = {
     Channel.EMAIL: IdentityKind.EMAIL,
     Channel.SMS: IdentityKind.PHONE,
     Channel.SOCIAL: IdentityKind.SOCIAL,
+    # The contact form is answered by email, at the address the customer typed (channels/web_form).
+    Channel.WEB_FORM: IdentityKind.EMAIL,
 }
 
 

@@ -11,7 +11,7 @@ from relaydesk.agents.dependencies import CurrentPrincipal
 from relaydesk.kit.errors import NotFoundError, PermissionDeniedError
 from relaydesk.kit.ids import RecordId
 from relaydesk.settings import get_settings
-from relaydesk.tickets import service
+from relaydesk.tickets import pages, service
 from relaydesk.tickets.attachments import read_file
 from relaydesk.tickets.enums import Channel, Priority, TicketStatus
 from relaydesk.tickets.events import Actor
@@ -33,18 +33,20 @@ from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["tickets"])
+# The one router app.py mounts: the REST API below and the server-rendered pages.
+router = APIRouter()
+api = APIRouter(prefix="/api/v1", tags=["tickets"])
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-@router.post("/tickets", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
+@api.post("/tickets", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
 def create_ticket(data: TicketCreate, session: SessionDep, principal: CurrentPrincipal) -> TicketOut:
     # Filing into a restricted team is allowed (a frontline agent escalating to legal); the filer
     # sees what they wrote now, and the team's restriction applies from then on.
     return TicketOut.model_validate(service.file_ticket(session, data, Actor.of(principal)))
 
 
-@router.get("/tickets", response_model=TicketPage)
+@api.get("/tickets", response_model=TicketPage)
 def list_tickets(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -73,12 +75,12 @@ def list_tickets(
     return TicketPage(items=[TicketOut.model_validate(t) for t in items], next_cursor=next_cursor)
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+@api.get("/tickets/{ticket_id}", response_model=TicketOut)
 def get_ticket(ticket_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> TicketOut:
     return TicketOut.model_validate(service.get_visible_ticket(session, ticket_id, principal))
 
 
-@router.patch("/tickets/{ticket_id}", response_model=TicketOut)
+@api.patch("/tickets/{ticket_id}", response_model=TicketOut)
 def update_ticket(
     ticket_id: RecordId, data: TicketUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> TicketOut:
@@ -86,7 +88,7 @@ def update_ticket(
     return TicketOut.model_validate(service.update_ticket(session, ticket, data, Actor.of(principal)))
 
 
-@router.post("/tickets/{ticket_id}/status", response_model=TicketOut)
+@api.post("/tickets/{ticket_id}/status", response_model=TicketOut)
 def change_status(
     ticket_id: RecordId, data: StatusChange, session: SessionDep, principal: CurrentPrincipal
 ) -> TicketOut:
@@ -94,13 +96,13 @@ def change_status(
     return TicketOut.model_validate(service.change_status(session, ticket, data, Actor.of(principal)))
 
 
-@router.get("/tickets/{ticket_id}/messages", response_model=list[MessageOut])
+@api.get("/tickets/{ticket_id}/messages", response_model=list[MessageOut])
 def list_messages(ticket_id: RecordId, session: SessionDep, principal: CurrentPrincipal) -> list[MessageOut]:
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     return [MessageOut.model_validate(m) for m in service.list_messages(session, ticket)]
 
 
-@router.post("/tickets/{ticket_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
+@api.post("/tickets/{ticket_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
 def add_message(
     ticket_id: RecordId, data: MessageCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> MessageOut:
@@ -109,7 +111,7 @@ def add_message(
     return MessageOut.model_validate(message)
 
 
-@router.post(
+@api.post(
     "/tickets/{ticket_id}/messages/{message_id}/attachments",
     response_model=AttachmentOut,
     status_code=status.HTTP_201_CREATED,
@@ -141,7 +143,7 @@ async def upload_attachment(
     return AttachmentOut.model_validate(attachment)
 
 
-@router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
+@api.get("/tickets/{ticket_id}/attachments/{attachment_id}")
 def download_attachment(
     ticket_id: RecordId, attachment_id: RecordId, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
@@ -160,7 +162,7 @@ def download_attachment(
     )
 
 
-@router.get("/tickets/{ticket_id}/events", response_model=EventPage)
+@api.get("/tickets/{ticket_id}/events", response_model=EventPage)
 def list_events(
     ticket_id: RecordId,
     session: SessionDep,
@@ -171,3 +173,7 @@ def list_events(
     ticket = service.get_visible_ticket(session, ticket_id, principal)
     items, next_cursor = service.list_events(session, ticket, cursor=cursor, limit=limit)
     return EventPage(items=[EventOut.model_validate(e) for e in items], next_cursor=next_cursor)
+
+
+router.include_router(api)
+router.include_router(pages.router)

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, Priority, QueueKind, TicketStatus
 from relaydesk.tickets.models import Message, Ticket, TicketEvent
 
 __all__ = ["TicketFilters", "TicketRepository"]
@@ -193,3 +193,19 @@ class TicketRepository:
             .limit(limit)
         )
         return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # -- Phone callbacks and call events (channels.phone) ---------------------------------------------
+
+    def in_queue(self, ticket_ids: Collection[int], queue: QueueKind) -> Sequence[Ticket]:
+        if not ticket_ids:
+            return []
+        return self.session.scalars(
+            select(Ticket).where(Ticket.id.in_(list(ticket_ids)), Ticket.queue == queue)
+        ).all()
+
+    def events_of_kind(self, ticket_id: int, kind: str) -> Sequence[TicketEvent]:
+        return self.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
+            .order_by(TicketEvent.id)
+        ).all()

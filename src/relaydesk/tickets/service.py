@@ -504,3 +504,27 @@ def settled_tickets(
         SettledTicket(ticket_id, subject, body, str(getattr(value, "value", value)), listed)
         for ticket_id, subject, body, value, listed in rows
     ]
+
+
+# -- Phone callbacks and call events (channels.phone) -------------------------------------------------
+
+
+
+def tickets_in_queue(session: Session, ticket_ids: Collection[int], queue: QueueKind) -> list[Ticket]:
+    """Those of the given tickets that are in ``queue`` now (an agent may have moved them since)."""
+    return list(TicketRepository(session).in_queue(ticket_ids, queue))
+
+
+def move_to_queue(session: Session, ticket_id: int, queue: QueueKind) -> Ticket:
+    """Put the ticket in ``queue``; the caller records the event that says why (``callback.requested``)."""
+    ticket = TicketRepository(session).get(ticket_id)
+    if ticket is None:
+        raise NotFoundError(f"Ticket {ticket_id} not found.")
+    ticket.queue = queue
+    session.flush()
+    return ticket
+
+
+def events_of_kind(session: Session, ticket_id: int, kind: str) -> list[TicketEvent]:
+    """The ticket's events of one kind, oldest first (a provider's retry is found among them)."""
+    return list(TicketRepository(session).events_of_kind(ticket_id, kind))

@@ -7,11 +7,10 @@ whenever it (re)connects. The sender only makes it appear at once on open socket
 
 from __future__ import annotations
 
-from relaydesk.channels.base import OutboundMessage, register_sender
+from relaydesk.channels.base import OutboundMessage
 from relaydesk.channels.chat import live
 from relaydesk.channels.chat.service import message_out
 from relaydesk.db import get_database
-from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Message, Ticket
 
 __all__ = ["publish_reply"]
@@ -32,7 +31,3 @@ def publish_reply(message: OutboundMessage) -> str | None:
         {"type": "message", "ticket_id": message.ticket_id, "message": out.model_dump(mode="json")},
     )
     return None
-
-
-register_sender(Channel.WEB_CHAT)(publish_reply)
-register_sender(Channel.IN_APP)(publish_reply)

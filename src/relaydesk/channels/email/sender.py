@@ -18,7 +18,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, SendError, register_sender
+from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, SendError
 from relaydesk.channels.email.config import EmailConfig, email_config
 from relaydesk.channels.email.outbound import build_reply
 from relaydesk.channels.email.tokens import make_reply_token, outbound_message_id
@@ -111,7 +111,6 @@ def _refusal(code: int, text: bytes | str, what: str) -> SendError:
     return EmailRefusedError(message) if 500 <= code < 600 else SendError(message)
 
 
-@register_sender(Channel.EMAIL)
 def send_email(message: OutboundMessage) -> str | None:
     """Send one reply; returns its Message-ID (stored on the delivery row)."""
     settings = get_settings()

@@ -7,8 +7,6 @@ from datetime import timedelta
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-# The outbox (channels.deliver_message) finds the email sender in the registry once this is imported.
-from relaydesk.channels.email import sender  # noqa: F401
 from relaydesk.channels.email.imap import poll_mailboxes
 from relaydesk.jobs import periodic
 from relaydesk.settings import get_settings

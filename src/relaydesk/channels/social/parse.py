@@ -1,63 +1,24 @@
-"""Social messaging in the shape of the common business-messaging APIs (Messenger, Instagram, WhatsApp).
-
-Subscription: ``GET`` with ``hub.mode=subscribe``, ``hub.verify_token`` and ``hub.challenge``; the
-challenge is echoed when the token matches. Events: ``POST`` JSON signed with ``X-Hub-Signature-256:
-sha256=<HMAC-SHA256(app secret, raw body)>``. Replies go out through the send API.
-"""
+"""Parsing of the network's signed webhook events: every customer text message into an
+``InboundMessage``; a public post moved to a private conversation keeps ``origin_post`` in the meta."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from relaydesk.channels.base import (
-    ChannelNotConfiguredError,
-    InboundMessage,
-    OutboundMessage,
-    SendError,
-    idempotency_headers,
-    register_sender,
-)
+from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.quarantine import InputRejectedError, describe_invalid, register_reprocessor
+from relaydesk.channels.social.verify import verify_social_signature
 from relaydesk.customers.enums import IdentityKind
-from relaydesk.kit.compare import constant_time_equals
-from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.schemas import MESSAGE_BODY_MAX_CHARS
 from relaydesk.web.inputs import Text
 
-__all__ = [
-    "SIGNATURE_HEADER",
-    "SocialEvents",
-    "parse_social_webhook",
-    "send_social",
-    "social_signature",
-    "verify_subscription",
-]
+__all__ = ["SOURCE", "SocialEvents", "parse_social_webhook"]
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 SOURCE = "webhook:social"
-
-
-def social_signature(app_secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_subscription(mode: str | None, token: str | None, challenge: str | None) -> str:
-    expected = get_settings().social_verify_token
-    if expected is None:
-        raise InputRejectedError("channel_disabled", "The social channel is not configured.", status_code=404)
-    if (
-        mode != "subscribe"
-        or not challenge
-        or not constant_time_equals(expected.get_secret_value(), token or "")
-    ):
-        raise InputRejectedError("bad_verify_token", "The verify token does not match.", status_code=403)
-    return challenge
 
 
 class _Party(BaseModel):
@@ -102,15 +63,7 @@ class SocialEvents(BaseModel):
 @register_reprocessor(SOURCE)
 def parse_social_webhook(raw: bytes, meta: dict[str, Any]) -> list[InboundMessage]:
     """Verify the signature and turn every text message event into an InboundMessage."""
-    secret = get_settings().social_app_secret
-    if secret is None:
-        raise InputRejectedError("channel_disabled", "The social channel is not configured.", status_code=404)
-    if not constant_time_equals(
-        social_signature(secret.get_secret_value(), raw), str(meta.get("signature") or "")
-    ):
-        raise InputRejectedError(
-            "bad_signature", f"The {SIGNATURE_HEADER} header does not match.", status_code=403
-        )
+    verify_social_signature(raw, str(meta.get("signature") or ""))
     try:
         payload = SocialEvents.model_validate_json(raw)
     except ValidationError as exc:
@@ -146,25 +99,3 @@ def parse_social_webhook(raw: bytes, meta: dict[str, Any]) -> list[InboundMessag
                 )
             )
     return messages
-
-
-@register_sender(Channel.SOCIAL)
-def send_social(message: OutboundMessage) -> str | None:
-    settings = get_settings()
-    if settings.social_page_token is None:
-        raise ChannelNotConfiguredError("The social channel has no page token (RELAYDESK_SOCIAL_PAGE_TOKEN).")
-    psid = message.recipient.split(":", 1)[-1]
-    try:
-        response = httpx.post(
-            f"{settings.social_api_base.rstrip('/')}/me/messages",
-            params={"access_token": settings.social_page_token.get_secret_value()},
-            json={"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": message.text}},
-            headers=idempotency_headers(message),
-            timeout=10,
-        )
-    except httpx.HTTPError as exc:
-        raise SendError(f"Social send API unreachable: {exc}") from exc
-    if response.status_code >= 300:
-        raise SendError(f"Social send API answered {response.status_code}: {response.text[:300]}")
-    mid = response.json().get("message_id")
-    return str(mid) if mid else None

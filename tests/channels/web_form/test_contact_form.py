@@ -1,4 +1,5 @@
-"""The help-center contact form: suggestions before submit, a ticket through intake on submit."""
+"""The help-center contact form (channels.web_form): suggestions before submit, a ticket through intake
+on submit, the suggestion session linked by deflection's inbound step, and replies by email."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ import re
 
 from sqlalchemy import func, select
 
+from relaydesk.channels.email.tokens import verify_reply_token
+from relaydesk.channels.models import Delivery, DeliveryStatus
 from relaydesk.deflection.enums import SessionOutcome
 from relaydesk.deflection.models import SuggestionSession
-from relaydesk.tickets.enums import Channel
-from relaydesk.tickets.models import Ticket
+from relaydesk.settings import get_settings
+from relaydesk.tickets.enums import Channel, DeliveryState
+from relaydesk.tickets.models import Message, Ticket
+from tests.channels.email.conftest import build_email, run_email_jobs
+from tests.channels.email.test_smtp import send
+from tests.factories import make_agent, make_team, make_ticket, run_jobs
 
 
 def form_tokens(html):
@@ -23,7 +30,7 @@ def test_contact_page_offers_suggestions_while_typing(client, database):
     assert client.get("/static/deflection/suggest.js").status_code == 200
 
 
-def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, database, articles, run_jobs):
+def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, database):
     session_id = client.post(
         "/api/v1/public/suggestions", json={"query": "where is my parcel", "channel": "web_form"}
     ).json()["session_id"]
@@ -40,7 +47,7 @@ def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, da
     assert sent.status_code == 200 and "ticket #" in sent.text
     again = client.post("/help/en/contact", data=form)  # a double click or a browser retry
     assert again.status_code == 200
-    run_jobs()
+    run_jobs(database)  # deflection's inbound step links the session the form named
     with database.transaction(read_only=True) as session:
         (ticket,) = session.scalars(select(Ticket)).all()
         assert ticket.channel is Channel.WEB_FORM and ticket.subject == "Parcel"
@@ -71,9 +78,6 @@ def test_contact_form_lives_under_each_help_center_locale(client, database):
 
 
 def test_contact_form_with_someone_elses_email_opens_a_new_ticket(client, database):
-    from relaydesk.tickets.models import Message
-    from tests.factories import make_team, make_ticket
-
     legal = make_team(database, "Legal", restricted=True)
     victim = make_ticket(database, team_id=legal, email="victim@example.com", body="Private matter")
     token = form_tokens(client.get("/help/en/contact").text)
@@ -90,3 +94,55 @@ def test_contact_form_with_someone_elses_email_opens_a_new_ticket(client, databa
         assert (
             session.scalar(select(func.count()).select_from(Message).where(Message.ticket_id == new.id)) == 1
         )
+
+
+def test_help_contact_leads_to_the_english_form(client, database):
+    response = client.get("/help/contact", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/help/en/contact"
+
+
+def submit(client, **fields: str):
+    token = form_tokens(client.get("/help/en/contact").text)
+    return client.post("/help/en/contact", data={"submission_id": token, **fields})
+
+
+def test_agent_reply_is_emailed_to_the_address_given_and_the_answer_threads_back(
+    client, database, smtp_server, smtp_sink
+):
+    sent = submit(client, email="Ann@Example.com", subject="Parcel", question="Where is my parcel?")
+    assert sent.status_code == 200
+    with database.transaction(read_only=True) as session:
+        (ticket,) = session.scalars(select(Ticket)).all()
+    agent = make_agent(database)
+    reply = client.post(
+        f"/api/v1/tickets/{ticket.id}/messages", json={"body": "It ships today."}, headers=agent.headers
+    )
+    assert reply.status_code == 201, reply.text
+    run_email_jobs(database)
+
+    [mail] = smtp_sink.wait_for(1)
+    assert mail.recipients == ["ann@example.com"]
+    mime = mail.message
+    assert mime["Subject"] == "Re: Parcel"
+    assert "It ships today." in mime.get_body(("plain",)).get_content()
+    reply_to = mime["Reply-To"].addresses[0]
+    assert verify_reply_token(reply_to.username.split("+", 1)[1], get_settings().secret) == ticket.id
+    with database.transaction(read_only=True) as session:
+        delivery = session.scalar(select(Delivery).where(Delivery.message_id == reply.json()["id"]))
+        assert delivery.status is DeliveryStatus.SENT and delivery.recipient == "ann@example.com"
+        assert session.get(Message, reply.json()["id"]).delivery_state is DeliveryState.SENT
+
+    # The customer answers the email: it joins the contact-form ticket by the signed Reply-To.
+    answer = build_email(
+        sender="Ann <ann@example.com>",
+        subject="Re: Parcel",
+        body="Thank you!",
+        message_id="<answer-1@mail.example.com>",
+        to=str(mime["Reply-To"]),
+        In_Reply_To=mime["Message-ID"],
+    )
+    send(smtp_server, answer)
+    with database.transaction(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        texts = [m.body_text for m in session.scalars(select(Message).where(Message.ticket_id == ticket.id))]
+    assert texts == ["Where is my parcel?", "It ships today.", "Thank you!"]

@@ -10,6 +10,7 @@ from relaydesk.deflection.enums import SessionOutcome
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket
+from tests.factories import run_jobs
 
 
 def form_tokens(html):
@@ -23,7 +24,7 @@ def test_contact_page_offers_suggestions_while_typing(client, database):
     assert client.get("/static/deflection/suggest.js").status_code == 200
 
 
-def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, database, articles, run_jobs):
+def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, database, articles):
     session_id = client.post(
         "/api/v1/public/suggestions", json={"query": "where is my parcel", "channel": "web_form"}
     ).json()["session_id"]
@@ -40,7 +41,7 @@ def test_submitting_opens_a_web_form_ticket_and_escalates_the_session(client, da
     assert sent.status_code == 200 and "ticket #" in sent.text
     again = client.post("/help/en/contact", data=form)  # a double click or a browser retry
     assert again.status_code == 200
-    run_jobs()
+    run_jobs(database)
     with database.transaction(read_only=True) as session:
         (ticket,) = session.scalars(select(Ticket)).all()
         assert ticket.channel is Channel.WEB_FORM and ticket.subject == "Parcel"

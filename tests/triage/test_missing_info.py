@@ -10,7 +10,7 @@ from relaydesk.commerce.models import Order
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Ticket, TicketEvent
 from tests.channels.test_webhooks import send_sms
-from tests.factories import make_agent, run_jobs
+from tests.factories import events_of_kind, make_agent, run_jobs
 from tests.triage.conftest import train_model
 
 ORDER = "3348917502"
@@ -79,13 +79,6 @@ def _kinds(database, *, prefix="triage.") -> list[str]:
         )
 
 
-def _events(database, kind: str) -> list[TicketEvent]:
-    with database.transaction() as session:
-        return list(
-            session.scalars(select(TicketEvent).where(TicketEvent.kind == kind).order_by(TicketEvent.id))
-        )
-
-
 def test_acceptance_triaged_delivery_problem_asks_for_the_order_number_before_routing(
     client, database, provider
 ):
@@ -97,7 +90,7 @@ def test_acceptance_triaged_delivery_problem_asks_for_the_order_number_before_ro
 
     ticket = _ticket(database)
     assert ticket.category == "shipping_issue"
-    [classified] = _events(database, "triage.classified")
+    [classified] = events_of_kind(database, "triage.classified")
     assert classified.data["predictions"]["category"]["label"] == "shipping_issue"
     assert classified.data["predictions"]["category"]["model_version"] == version
     assert classified.data["predictions"]["category"]["confidence"] > 0.5
@@ -106,15 +99,15 @@ def test_acceptance_triaged_delivery_problem_asks_for_the_order_number_before_ro
         "Could you send me your order number? It's the 10-digit number in your order confirmation email."
     ]
     assert ticket.status == "pending_customer" and "order_number" not in ticket.custom_fields
-    assert _events(database, "triage.ready_for_routing") == []
+    assert events_of_kind(database, "triage.ready_for_routing") == []
 
     send_sms(client, body=f"here you go: {ORDER}", sid="SM2")
     run_jobs(database)
     ticket = _ticket(database)
     assert ticket.custom_fields == {"order_number": ORDER}
     assert ticket.status == "queued" and ticket.queue is None
-    [collected] = _events(database, "triage.fields_collected")
-    [ready] = _events(database, "triage.ready_for_routing")
+    [collected] = events_of_kind(database, "triage.fields_collected")
+    [ready] = events_of_kind(database, "triage.ready_for_routing")
     assert collected.id < ready.id and ready.data["reason"] == "details complete"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import pytest
 import uvicorn
 
 from relaydesk.app import create_app
+from tests.factories import free_port, stop_process
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -25,12 +25,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def live_server(database) -> Iterator[str]:
     from relaydesk.knowledge.index import embed_query
 
     embed_query("warm up")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(run_worker=True), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -68,7 +62,7 @@ class ServedProcess:
 def served(database) -> Iterator[ServedProcess]:
     """``relaydesk serve`` in its own process (its memory can be measured; the CLI's server options
     apply), against the test database, without worker, migrations or search warming."""
-    port = _free_port()
+    port = free_port()
     command = ["serve", "--port", str(port), "--no-worker", "--no-migrate", "--no-warm"]
     process = subprocess.Popen([sys.executable, "-m", "relaydesk.cli", *command], env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
@@ -86,12 +80,7 @@ def served(database) -> Iterator[ServedProcess]:
             raise RuntimeError("relaydesk serve did not start")
         time.sleep(0.1)
     yield ServedProcess(url, process.pid)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
 
 
 def sign_in(page, live_server: str, path: str, email: str, password: str) -> None:

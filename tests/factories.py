@@ -1,11 +1,23 @@
-"""Builders for test data through the real services (never raw inserts that skip rules)."""
+"""Builders for test data through the real services (never raw inserts that skip rules), and the helpers
+tests in several folders share: counting rows, signing in, draining the job queue, running the CLI.
+
+Each helper is defined once; ``tests/test_helpers_defined_once.py`` fails when a copy appears elsewhere.
+A helper that only one folder's tests share lives in that folder's ``conftest.py`` beside its fixtures.
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
 
 from relaydesk.agents import service as agents
 from relaydesk.agents.schemas import AgentCreate, TeamCreate
@@ -16,6 +28,7 @@ from relaydesk.db import Database
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel
 from relaydesk.tickets.events import Actor
+from relaydesk.tickets.models import TicketEvent
 from relaydesk.tickets.schemas import CustomerRef, TicketCreate
 
 PASSWORD = "correct horse battery"
@@ -52,27 +65,30 @@ def make_agent(db: Database, role: Role = Role.AGENT, team_ids: list[int] | None
         return Login(agent.id, email, token.plaintext)
 
 
-def session_cookie(db: Database, agent_id: int) -> tuple[str, str]:
-    """A signed-in session for the agent, as the sign-in form makes it: (cookie value, CSRF token)."""
-    from relaydesk.agents.dependencies import session_signer
-    from relaydesk.auth.sessions import start_session
-
-    with db.transaction() as session:
-        record = start_session(session, agent_id, lifetime=timedelta(hours=1))
-        cookie, data = session_signer().issue(record.id)
-    return cookie, data.csrf_token
+def form_csrf_token(html: str) -> str:
+    """The CSRF token of the first form on a page (the sign-in form's, or a signed-in page's own)."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token is not None, html
+    return token.group(1)
 
 
 def sign_in_form(client, email: str, password: str, *, next_: str = "/tickets"):
     """Submit the real sign-in form (with its CSRF cookie and token) through a TestClient."""
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None, page.text
     return client.post(
         "/login",
-        data={"email": email, "password": password, "csrf_token": token.group(1), "next": next_},
+        data={"email": email, "password": password, "csrf_token": form_csrf_token(page.text), "next": next_},
         follow_redirects=False,
     )
+
+
+def sign_in_agent(client, login: Login) -> str:
+    """Sign in as the agent through the real form (any earlier session's cookies dropped) and answer the
+    session's CSRF token, as its pages carry it for the forms and htmx requests that write."""
+    client.cookies.clear()
+    response = sign_in_form(client, login.email, PASSWORD)
+    assert response.status_code == 303, response.text
+    return form_csrf_token(client.get("/tickets").text)
 
 
 def make_ticket(
@@ -108,3 +124,58 @@ def run_jobs(db: Database) -> int:
     while ran := worker.run_once():
         total += ran
     return total
+
+
+def count(database: Database, model: Any, *where: Any) -> int:
+    """How many rows of ``model`` match ``where`` (all of them without it)."""
+    with database.transaction(read_only=True) as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def events_of_kind(database: Database, kind: str) -> list[TicketEvent]:
+    """Every ticket event of one kind, oldest first."""
+    with database.transaction() as session:
+        return list(
+            session.scalars(select(TicketEvent).where(TicketEvent.kind == kind).order_by(TicketEvent.id))
+        )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Ask a server process a test started to stop; kill it if it has not within ten seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_cli(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    check: bool = True,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``relaydesk ARGS`` as a real process with the test settings (and ``env`` on top); a non-zero
+    exit fails the test unless ``check=False``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "relaydesk.cli", *args],
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+    )
+    completed = subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(f"relaydesk {' '.join(args)} failed:\n{completed.stderr}")
+    return completed

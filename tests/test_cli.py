@@ -1,35 +1,18 @@
 """The relaydesk command line, run as a real process against the test database."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import select
 
 from relaydesk.auth.tokens import find_active_token
-
-
-def relaydesk(
-    *args: str, env: dict[str, str] | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "relaydesk.cli", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"relaydesk {' '.join(args)} failed:\n{result.stderr}")
-    return result
+from tests.factories import run_cli
 
 
 def test_user_and_token_creation_print_what_was_made(database):
-    relaydesk("team", "create", "Legal", "--restricted")
+    run_cli("team", "create", "Legal", "--restricted")
     created = json.loads(
-        relaydesk(
+        run_cli(
             "user",
             "create",
             "--email",
@@ -47,23 +30,23 @@ def test_user_and_token_creation_print_what_was_made(database):
         created["role"] == "lead" and created["email"] == "ops@example.com" and len(created["team_ids"]) == 1
     )
     token = json.loads(
-        relaydesk("token", "create", "--role", "manager", "--name", "reports", "--scope", "read").stdout
+        run_cli("token", "create", "--role", "manager", "--name", "reports", "--scope", "read").stdout
     )
     assert token["token"].startswith("rd_") and token["scopes"] == ["read"]
     with database.transaction() as session:
         stored = find_active_token(session, token["token"])
         assert stored is not None and stored.token_hash != token["token"]
-    listed = relaydesk("token", "list").stdout
+    listed = run_cli("token", "list").stdout
     assert token["token"] not in listed and "reports" in listed
-    relaydesk("token", "revoke", str(token["id"]))
+    run_cli("token", "revoke", str(token["id"]))
     with database.transaction() as session:
         assert find_active_token(session, token["token"]) is None
 
 
 def test_user_mistakes_get_a_message_and_exit_code_2(database):
-    result = relaydesk("token", "create", "--role", "wizard", check=False)
+    result = run_cli("token", "create", "--role", "wizard", check=False)
     assert result.returncode == 2 and "choose one of: agent, lead, manager, admin" in result.stderr
-    result = relaydesk(
+    result = run_cli(
         "user",
         "create",
         "--email",
@@ -76,7 +59,7 @@ def test_user_mistakes_get_a_message_and_exit_code_2(database):
         check=False,
     )
     assert result.returncode == 2 and "No team named 'Nope'" in result.stderr
-    result = relaydesk(
+    result = run_cli(
         "user",
         "create",
         "--email",
@@ -90,14 +73,14 @@ def test_user_mistakes_get_a_message_and_exit_code_2(database):
 
 
 def test_invalid_setting_stops_the_command_with_its_name(database):
-    result = relaydesk("db", "current", env={"RELAYDESK_JOB_LEASE_SECONDS": "-1"}, check=False)
+    result = run_cli("db", "current", env={"RELAYDESK_JOB_LEASE_SECONDS": "-1"}, check=False)
     assert result.returncode == 2 and "RELAYDESK_JOB_LEASE_SECONDS" in result.stderr
 
 
 def test_demo_seeds_once_and_prints_the_logins(database):
-    first = relaydesk("demo").stdout
+    first = run_cli("demo").stdout
     assert "admin@northwind.example" in first and "created" in first
-    second = relaydesk("demo").stdout
+    second = run_cli("demo").stdout
     assert "already there" in second
     from relaydesk.agents.models import Agent
 
@@ -106,7 +89,7 @@ def test_demo_seeds_once_and_prints_the_logins(database):
 
 
 def test_demo_is_refused_in_production(database):
-    result = relaydesk("demo", env={"RELAYDESK_ENV": "production"}, check=False)
+    result = run_cli("demo", env={"RELAYDESK_ENV": "production"}, check=False)
     assert result.returncode == 2 and "RELAYDESK_ENV=production" in result.stderr
     from relaydesk.agents.models import Agent
 
@@ -121,14 +104,14 @@ def test_dead_job_can_be_listed_and_retried(database):
     with database.transaction() as session:
         job_id = enqueue(session, "nobody.handles_this", max_attempts=1)
         session.get(Job, job_id).state = JobState.DEAD
-    listed = json.loads(relaydesk("jobs", "list").stdout)
+    listed = json.loads(run_cli("jobs", "list").stdout)
     assert [j["id"] for j in listed] == [job_id]
-    relaydesk("jobs", "retry", str(job_id))
+    run_cli("jobs", "retry", str(job_id))
     with database.transaction() as session:
         assert session.get(Job, job_id).state is JobState.QUEUED
-    assert relaydesk("jobs", "retry", str(job_id), check=False).returncode == 2
+    assert run_cli("jobs", "retry", str(job_id), check=False).returncode == 2
 
 
 @pytest.mark.parametrize("args", [["--help"], ["db", "--help"], ["worker", "--help"]])
 def test_help_works_without_a_database(args):
-    assert relaydesk(*args).returncode == 0
+    assert run_cli(*args).returncode == 0

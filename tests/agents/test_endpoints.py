@@ -19,3 +19,11 @@ def test_agents_with_skills_are_created_and_listed(client, database):
     assert listed.status_code == 200, listed.text
     [sam] = [a for a in listed.json() if a["email"] == "sam@example.com"]
     assert sam["skills"] == [{"skill": "billing", "level": 3}]
+
+
+def test_duplicate_agent_email_is_a_conflict(client, database):
+    admin = make_agent(database, Role.ADMIN)
+    body = {"email": "twin@example.com", "name": "Twin"}
+    assert client.post("/api/v1/agents", json=body, headers=admin.headers).status_code == 201
+    response = client.post("/api/v1/agents", json=body, headers=admin.headers)
+    assert response.status_code == 409

@@ -1,4 +1,5 @@
-"""Sign-in sessions end on the server: logout, sign out everywhere, password change, idle time."""
+"""Sign-in sessions end on the server: logout, sign out everywhere, password change, idle time; a cookie
+session writes only with its CSRF token."""
 
 from __future__ import annotations
 
@@ -59,3 +60,14 @@ def test_idle_session_expires_on_the_server(client, database, monkeypatch):
     assert _works(client, cookie)
     time.sleep(2.1)
     assert not _works(client, cookie)
+
+
+def test_cookie_session_needs_the_csrf_header_for_writes(client, database):
+    agent = make_agent(database)
+    assert sign_in_form(client, agent.email, PASSWORD).status_code == 303
+    assert client.get("/api/v1/tickets").status_code == 200  # reads work with the cookie alone
+    body = {"name": "Walk-in"}
+    assert client.post("/api/v1/customers", json=body).status_code == 403
+    page = client.get("/tickets")
+    token = page.text.split('"X-CSRF-Token": "')[1].split('"')[0]
+    assert client.post("/api/v1/customers", json=body, headers={"X-CSRF-Token": token}).status_code == 201

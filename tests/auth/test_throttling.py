@@ -1,5 +1,6 @@
-"""Wrong passwords lock the account (429 saying when to retry, even for the right password) until the
-lock ends or an admin unlocks it; new passwords must not be common or a few characters repeated."""
+"""A wrong password gets a clear message; repeated ones lock the account (429 saying when to retry, even for
+the right password) until the lock ends or an admin unlocks it; new passwords must not be common or a few
+characters repeated."""
 
 from __future__ import annotations
 
@@ -41,3 +42,10 @@ def test_common_and_repeated_passwords_are_refused(client, database, password):
     )
     assert response.status_code == 422
     assert "choose another" in response.json()["error"]["message"]
+
+
+def test_wrong_password_shows_a_clear_message(client, database):
+    agent = make_agent(database)
+    response = sign_in_form(client, agent.email, "nope")
+    assert response.status_code == 401
+    assert "do not match" in response.text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,18 +22,13 @@ from sqlalchemy import func, select
 
 from relaydesk.channels.sms import sms_signature
 from relaydesk.tickets.models import Message
+from tests.factories import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "fault-test-sms-token"
 BASE_URL = "https://support.example.com"
 MESSAGES = 1000
 KILL_AFTER = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -71,7 +65,7 @@ def _request(index: int) -> tuple[bytes, dict[str, str]]:
 
 @pytest.mark.slow
 def test_killed_server_mid_burst_loses_and_duplicates_nothing(database, database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     server = {"proc": _start(database_url, port, log)}
     acknowledged = 0

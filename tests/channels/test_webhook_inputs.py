@@ -16,7 +16,8 @@ from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message
 from relaydesk.tickets.schemas import MESSAGE_BODY_MAX_CHARS
 from tests.channels.conftest import BASE_URL, PHONE_SECRET, SMS_TOKEN
-from tests.channels.test_webhooks import count, send_sms, send_social, social_event
+from tests.channels.test_webhooks import send_sms, send_social, social_event
+from tests.factories import count
 
 LONG_TEXT = "x" * (MESSAGE_BODY_MAX_CHARS + 1)
 

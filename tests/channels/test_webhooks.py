@@ -15,7 +15,7 @@ from relaydesk.kit.time import utcnow
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message, Ticket
 from tests.channels.conftest import PHONE, SOCIAL_SECRET, send_sms
-from tests.factories import make_agent, run_jobs
+from tests.factories import count, make_agent, run_jobs
 
 
 def social_event(psid="1234567890", mid="m_1", text="Do you ship to Canada?"):
@@ -46,11 +46,6 @@ def send_social(client, body: bytes, secret=SOCIAL_SECRET):
         content=body,
         headers={"Content-Type": "application/json", "X-Hub-Signature-256": social_signature(secret, body)},
     )
-
-
-def count(database, model, *where):
-    with database.transaction(read_only=True) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_signed_sms_becomes_a_ticket_once_however_often_the_gateway_retries(client, database, provider):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from relaydesk.auth.roles import Role
-from relaydesk.auth.sessions import SESSION_COOKIE
 from relaydesk.classification import service
 from relaydesk.classification.classifier import TrainingOptions
 from tests.classification.conftest import read_rows
-from tests.factories import make_agent, session_cookie
+from tests.factories import make_agent, sign_in_agent
 
 FAST = TrainingOptions(use_embeddings=False, folds=3)
 
@@ -75,17 +74,11 @@ def test_admin_promotes_shadows_and_rolls_back_over_the_api(client, registry):
     assert missing.status_code == 404 and "no version 7" in missing.json()["error"]["message"]
 
 
-def _sign_in(client, database, role: Role) -> str:
-    cookie, csrf_token = session_cookie(database, make_agent(database, role).agent_id)
-    client.cookies.set(SESSION_COOKIE, cookie)
-    return csrf_token
-
-
 def test_admin_page_lists_versions_with_promote_and_rollback_buttons(client, registry):
     assert client.get("/admin/models", follow_redirects=False).headers["location"].startswith("/login")
-    _sign_in(client, registry, Role.MANAGER)
+    sign_in_agent(client, make_agent(registry, Role.MANAGER))
     assert client.get("/admin/models").status_code == 403
-    csrf = _sign_in(client, registry, Role.ADMIN)
+    csrf = sign_in_agent(client, make_agent(registry, Role.ADMIN))
     page = client.get("/admin/models")
     assert page.status_code == 200
     html = page.text

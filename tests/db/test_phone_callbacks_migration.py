@@ -32,7 +32,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _drop_postgres_database(name)
 
 
-def _ticket(engine: Engine, custom_fields: dict) -> int:
+def _legacy_ticket(engine: Engine, custom_fields: dict) -> int:
     now = CREATED
     with engine.begin() as conn:
         customer_id = conn.execute(
@@ -93,7 +93,7 @@ def test_callbacks_move_to_their_own_table_and_back(empty_url):
     command.upgrade(config, "0016")
     engine = create_engine(empty_url)
     try:
-        waiting = _ticket(
+        waiting = _legacy_ticket(
             engine,
             {
                 "order": "48213",
@@ -105,13 +105,13 @@ def test_callbacks_move_to_their_own_table_and_back(empty_url):
                 },
             },
         )
-        called = _ticket(
+        called = _legacy_ticket(
             engine,
             {"callback": {"phone": "+14155550102", "preferred_at": None, "status": "in_progress",
                           "requested_at": "2026-12-01T09:05:00+00:00"}},
         )  # fmt: skip
         _call_started(engine, called, datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
-        untouched = _ticket(engine, {"order": "1"})
+        untouched = _legacy_ticket(engine, {"order": "1"})
 
         command.upgrade(config, "0017")
         assert _custom_fields(engine, waiting) == {"order": "48213"}

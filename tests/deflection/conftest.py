@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from relaydesk.settings import reset_settings_cache
-from tests import factories
 from tests.channels.chat.conftest import site  # noqa: F401  (the chat site, for the bot's answer in chat)
+
+SUGGEST = "/api/v1/public/suggestions"
 
 ARTICLES = {
     "password": (
@@ -54,9 +55,11 @@ def articles(database) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def run_jobs(database) -> Callable[[], int]:
-    return lambda: factories.run_jobs(database)
+def suggest(client, query: str, **extra: str) -> dict:
+    """Ask the public suggestions API as the chat widget does; answers its (successful) reply."""
+    response = client.post(SUGGEST, json={"query": query, "channel": "web_chat", **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 @pytest.fixture

@@ -6,18 +6,13 @@ from __future__ import annotations
 import httpx
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from relaydesk.auth.roles import Role
 from relaydesk.tickets.models import Ticket
-from tests.factories import PASSWORD, make_agent
+from tests.factories import PASSWORD, count, make_agent
 
 pytestmark = pytest.mark.browser
-
-
-def ticket_count(database):
-    with database.transaction(read_only=True) as session:
-        return session.scalar(select(func.count()).select_from(Ticket))
 
 
 def deflection_report(live_server, login):
@@ -44,7 +39,7 @@ def test_chat_visitor_solves_their_problem_with_a_suggested_article(
     assert report["all"]["sessions"] == 1
     assert report["all"]["deflected_confirmed"] == 1
     assert report["treated"]["deflection_rate"] == 1.0
-    assert ticket_count(database) == 0
+    assert count(database, Ticket) == 0
 
 
 def test_help_center_visitor_solves_their_problem_before_sending_the_form(
@@ -57,7 +52,7 @@ def test_help_center_visitor_solves_their_problem_before_sending_the_form(
     expect(suggestion).to_be_visible()
     suggestion.get_by_test_id("suggestion-solved").click()
     expect(page.get_by_test_id("deflection-thanks")).to_be_visible()
-    assert ticket_count(database) == 0
+    assert count(database, Ticket) == 0
 
     # A lead sees it on the report page.
     lead = make_agent(database, Role.LEAD)
@@ -68,7 +63,7 @@ def test_help_center_visitor_solves_their_problem_before_sending_the_form(
     expect(page.get_by_test_id("deflection-report")).to_be_visible()
     expect(page.get_by_test_id("confirmed-1")).to_have_text("1")
     assert deflection_report(live_server, lead)["all"]["deflected_confirmed"] == 1
-    assert ticket_count(database) == 0
+    assert count(database, Ticket) == 0
 
 
 def test_chat_visitor_who_sends_at_once_gets_the_bots_articles_and_solves_it(

@@ -9,27 +9,21 @@ from relaydesk.deflection.enums import SessionOutcome, SessionSource
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.tickets.enums import TicketStatus
 from relaydesk.tickets.models import Ticket
-from tests.channels.chat.conftest import new_visitor
-
-SUGGEST = "/api/v1/public/suggestions"
-
-
-def send(client, site, token, body, client_id):
-    response = client.post(
-        "/chat/v1/messages", json={"client_id": client_id, "body": body}, headers=site.headers(token)
-    )
-    assert response.status_code == 201, response.text
+from tests.channels.chat.conftest import new_visitor, send
+from tests.deflection.conftest import SUGGEST
+from tests.factories import run_jobs
 
 
 def conversation(client, site, token):
     return client.get("/chat/v1/conversation", headers=site.headers(token)).json()["messages"]
 
 
-def first_message(client, site, run_jobs, body):
+def first_message(client, site, database, body):
     """A new visitor opens a ticket with ``body``; the jobs run. Returns the visitor's token."""
     token = new_visitor(client, site)
-    send(client, site, token, body, "client-0001")
-    run_jobs()
+    sent = send(client, site, token, body)
+    assert sent.status_code == 201, sent.text
+    run_jobs(database)
     return token
 
 
@@ -44,9 +38,9 @@ def only_ticket(database):
 
 
 def test_a_new_chat_gets_the_articles_and_a_solved_click_resolves_the_ticket(
-    client, database, site, articles, run_jobs
+    client, database, site, articles
 ):
-    token = first_message(client, site, run_jobs, "Hi, I forgot my password and now I cannot sign in")
+    token = first_message(client, site, database, "Hi, I forgot my password and now I cannot sign in")
     messages = conversation(client, site, token)
     [answer] = bot_answers(messages)
     assert answer["author_name"] == "Assistant"
@@ -73,18 +67,17 @@ def test_a_new_chat_gets_the_articles_and_a_solved_click_resolves_the_ticket(
         )
 
 
-def test_the_bot_answers_once_per_ticket(client, database, site, articles, run_jobs):
-    token = first_message(client, site, run_jobs, "Where is my parcel? I want to track my order")
-    send(client, site, token, "Also, how do I return an item for a refund?", "client-0002")
-    run_jobs()
+def test_the_bot_answers_once_per_ticket(client, database, site, articles):
+    token = first_message(client, site, database, "Where is my parcel? I want to track my order")
+    sent = send(client, site, token, "Also, how do I return an item for a refund?", "client-0002")
+    assert sent.status_code == 201, sent.text
+    run_jobs(database)
     answers = bot_answers(conversation(client, site, token))
     assert [a["suggestions"][0]["title"] for a in answers] == ["Track your order"]
 
 
-def test_nothing_relevant_gets_no_bot_answer_but_is_kept_for_the_gap_report(
-    client, database, site, articles, run_jobs
-):
-    token = first_message(client, site, run_jobs, "Can I pay with bitcoin?")
+def test_nothing_relevant_gets_no_bot_answer_but_is_kept_for_the_gap_report(client, database, site, articles):
+    token = first_message(client, site, database, "Can I pay with bitcoin?")
     assert [m["author"] for m in conversation(client, site, token)] == ["visitor"]
     with database.transaction(read_only=True) as session:
         row = session.scalars(select(SuggestionSession)).one()
@@ -92,15 +85,16 @@ def test_nothing_relevant_gets_no_bot_answer_but_is_kept_for_the_gap_report(
         assert [q.text for q in row.queries] == ["Can I pay with bitcoin?"]
 
 
-def test_articles_already_shown_while_typing_are_not_shown_again(client, database, site, articles, run_jobs):
+def test_articles_already_shown_while_typing_are_not_shown_again(client, database, site, articles):
     token = new_visitor(client, site)
     visitor_id = client.get("/chat/v1/conversation", headers=site.headers(token)).json()["visitor_id"]
     typed = client.post(
         SUGGEST, json={"query": "I forgot my password", "channel": "web_chat", "visitor_id": visitor_id}
     )
     assert typed.json()["suggestions"], typed.text
-    send(client, site, token, "I forgot my password, the reset link does not arrive", "client-0001")
-    run_jobs()
+    sent = send(client, site, token, "I forgot my password, the reset link does not arrive")
+    assert sent.status_code == 201, sent.text
+    run_jobs(database)
     assert bot_answers(conversation(client, site, token)) == []
     ticket_id, status = only_ticket(database)
     with database.transaction(read_only=True) as session:
@@ -109,7 +103,7 @@ def test_articles_already_shown_while_typing_are_not_shown_again(client, databas
     assert status is not TicketStatus.RESOLVED
 
 
-def test_a_holdout_customer_gets_no_bot_answer_either(client, database, site, articles, run_jobs, setting):
+def test_a_holdout_customer_gets_no_bot_answer_either(client, database, site, articles, setting):
     setting("deflection_holdout_share", "1")
     token = new_visitor(client, site)
     visitor_id = client.get("/chat/v1/conversation", headers=site.headers(token)).json()["visitor_id"]
@@ -117,34 +111,25 @@ def test_a_holdout_customer_gets_no_bot_answer_either(client, database, site, ar
         SUGGEST, json={"query": "where is my parcel", "channel": "web_chat", "visitor_id": visitor_id}
     )
     assert typed.json()["holdout"] is True and typed.json()["suggestions"] == []
-    send(client, site, token, "Where is my parcel? I want to track my order", "client-0001")
-    run_jobs()
+    sent = send(client, site, token, "Where is my parcel? I want to track my order")
+    assert sent.status_code == 201, sent.text
+    run_jobs(database)
     assert bot_answers(conversation(client, site, token)) == []
     with database.transaction(read_only=True) as session:
         assert len(session.scalars(select(SuggestionSession)).all()) == 1  # one contact, one session
 
 
-def test_the_agent_sees_what_the_customer_tried_beside_the_timeline(
-    client, database, site, articles, run_jobs
-):
-    import re
-
+def test_the_agent_sees_what_the_customer_tried_beside_the_timeline(client, database, site, articles):
     from relaydesk.auth.roles import Role
-    from tests.factories import PASSWORD, make_agent
+    from tests.factories import make_agent, sign_in_agent
 
-    token = first_message(client, site, run_jobs, "Where is my parcel? I want to track my order")
+    token = first_message(client, site, database, "Where is my parcel? I want to track my order")
     [answer] = bot_answers(conversation(client, site, token))
     feedback = f"{SUGGEST}/{answer['deflection_session']}/feedback"
     client.post(feedback, json={"article_id": articles["tracking"], "outcome": "not_helpful"})
     ticket_id, _ = only_ticket(database)
 
-    lead = make_agent(database, Role.LEAD)
-    form = client.get("/login").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    signed_in = client.post(
-        "/login", data={"email": lead.email, "password": PASSWORD, "csrf_token": csrf}, follow_redirects=False
-    )
-    assert signed_in.status_code == 303
+    sign_in_agent(client, make_agent(database, Role.LEAD))
     page = client.get(f"/tickets/{ticket_id}").text
     panel = page.split('data-testid="tried-before"')[1].split("</section>")[0]
     assert "in the bot&#39;s first answer" in panel
@@ -153,9 +138,7 @@ def test_the_agent_sees_what_the_customer_tried_beside_the_timeline(
     assert "Track your order" in tried and "not helpful" in tried
 
 
-def test_an_older_question_the_window_links_does_not_silence_the_bot(
-    client, database, site, articles, run_jobs
-):
+def test_an_older_question_the_window_links_does_not_silence_the_bot(client, database, site, articles):
     from datetime import timedelta
 
     from relaydesk.kit.time import utcnow
@@ -168,8 +151,9 @@ def test_an_older_question_the_window_links_does_not_silence_the_bot(
     with database.transaction() as session:  # that was two hours ago, another question
         row = session.scalars(select(SuggestionSession)).one()
         row.created_at = row.last_activity_at = utcnow() - timedelta(hours=2)
-    send(client, site, token, "Where is my parcel? I want to track my order", "client-0001")
-    run_jobs()
+    sent = send(client, site, token, "Where is my parcel? I want to track my order")
+    assert sent.status_code == 201, sent.text
+    run_jobs(database)
     assert [a["suggestions"][0]["title"] for a in bot_answers(conversation(client, site, token))] == [
         "Track your order"
     ]

@@ -14,6 +14,7 @@ from relaydesk.channels.base import InboundMessage
 from relaydesk.channels.intake import ingest
 from relaydesk.customers.enums import IdentityKind
 from relaydesk.tickets.enums import Channel
+from tests.factories import run_jobs
 
 
 class Smarthost:
@@ -45,9 +46,7 @@ def smarthost(setting):
     controller.stop()
 
 
-def test_new_email_ticket_gets_an_acknowledgement_email_with_articles(
-    database, articles, run_jobs, smarthost
-):
+def test_new_email_ticket_gets_an_acknowledgement_email_with_articles(database, articles, smarthost):
     with database.transaction() as session:
         result = ingest(
             session,
@@ -60,8 +59,8 @@ def test_new_email_ticket_gets_an_acknowledgement_email_with_articles(
                 provider_message_id="<abc@example.com>",
             ),
         )
-    run_jobs()
-    run_jobs()  # the delivery job is enqueued by the acknowledgement
+    run_jobs(database)
+    run_jobs(database)  # the delivery job is enqueued by the acknowledgement
     assert len(smarthost.received) == 1
     recipients, raw = smarthost.received[0]
     assert recipients == ["ann@example.com"]

@@ -13,7 +13,7 @@ from relaydesk.deflection.enums import SessionOutcome, SessionSource
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.tickets.models import Ticket
 from tests.channels.web_form.test_contact_form import form_tokens
-from tests.factories import make_agent
+from tests.factories import make_agent, run_jobs
 
 
 def only_session(database):
@@ -58,9 +58,7 @@ def test_a_search_that_finds_nothing_reaches_the_gap_report(client, database, ar
     assert [c.sample_queries for c in clusters] == [["can I pay with bitcoin"]]
 
 
-def test_not_helpful_then_the_contact_form_links_the_ticket_to_the_search(
-    client, database, articles, run_jobs
-):
+def test_not_helpful_then_the_contact_form_links_the_ticket_to_the_search(client, database, articles):
     results = client.get("/help/en", params={"q": "where is my parcel"}).text
     row = only_session(database)
     client.get(re.search(r'data-testid="help-result"><a href="([^"]+)"', results).group(1))
@@ -83,7 +81,7 @@ def test_not_helpful_then_the_contact_form_links_the_ticket_to_the_search(
         },
     )
     assert sent.status_code == 200
-    run_jobs()
+    run_jobs(database)
     with database.transaction(read_only=True) as session:
         ticket = session.scalars(select(Ticket)).one()
     row = only_session(database)

@@ -16,15 +16,8 @@ from relaydesk.deflection.reports import deflection_report
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.enums import AuthorKind, Channel, TicketStatus
 from relaydesk.tickets.models import Message, Ticket
-
-SUGGEST = "/api/v1/public/suggestions"
-
-
-def suggest(client, query, **extra):
-    body = {"query": query, "channel": "web_chat", **extra}
-    response = client.post(SUGGEST, json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.deflection.conftest import SUGGEST, suggest
+from tests.factories import run_jobs
 
 
 def solved(client, session_id, article_id):
@@ -60,12 +53,10 @@ def outcome_of(database, public_id):
         return row.outcome, row.ticket_id, row.customer_id
 
 
-def test_a_chat_message_after_suggestions_escalates_the_visitors_session(
-    client, database, articles, run_jobs
-):
+def test_a_chat_message_after_suggestions_escalates_the_visitors_session(client, database, articles):
     body = suggest(client, "where is my parcel", visitor_id="visitor-42")
     result = write_in(database, channel=Channel.WEB_CHAT, value="visitor-42")
-    run_jobs()
+    run_jobs(database)
     assert outcome_of(database, body["session_id"]) == (
         SessionOutcome.ESCALATED,
         result.ticket_id,
@@ -73,11 +64,11 @@ def test_a_chat_message_after_suggestions_escalates_the_visitors_session(
     )
 
 
-def test_a_ticket_after_a_solved_click_wins_and_is_counted_as_such(client, database, articles, run_jobs):
+def test_a_ticket_after_a_solved_click_wins_and_is_counted_as_such(client, database, articles):
     body = suggest(client, "I forgot my password", visitor_id="visitor-7")
     assert solved(client, body["session_id"], articles["password"])["outcome"] == "deflected_confirmed"
     write_in(database, channel=Channel.WEB_CHAT, value="visitor-7")
-    run_jobs()
+    run_jobs(database)
     assert outcome_of(database, body["session_id"])[0] is SessionOutcome.ESCALATED
     with database.transaction(read_only=True) as session:
         report = deflection_report(session)
@@ -89,19 +80,19 @@ def test_a_ticket_after_a_solved_click_wins_and_is_counted_as_such(client, datab
     )
 
 
-def test_a_ticket_from_another_customer_links_nothing(client, database, articles, run_jobs):
+def test_a_ticket_from_another_customer_links_nothing(client, database, articles):
     body = suggest(client, "where is my parcel", visitor_id="visitor-a")
     write_in(database, channel=Channel.WEB_CHAT, value="visitor-b")
-    run_jobs()
+    run_jobs(database)
     assert outcome_of(database, body["session_id"]) == (SessionOutcome.PENDING, None, None)
 
 
-def test_a_ticket_after_the_window_does_not_undo_a_deflection(client, database, articles, run_jobs):
+def test_a_ticket_after_the_window_does_not_undo_a_deflection(client, database, articles):
     body = suggest(client, "where is my parcel", visitor_id="visitor-late")
     with database.transaction() as session:
         assert service.settle_expired(session, now=utcnow() + timedelta(days=3, minutes=1)) == (1, 0)
     write_in(database, channel=Channel.WEB_CHAT, value="visitor-late")
-    run_jobs()
+    run_jobs(database)
     assert outcome_of(database, body["session_id"])[0] is SessionOutcome.DEFLECTED_NO_TICKET
 
 
@@ -143,9 +134,7 @@ def _messages(database, ticket_id):
         ]
 
 
-def test_new_email_ticket_is_acknowledged_with_articles_when_search_is_confident(
-    client, database, articles, run_jobs
-):
+def test_new_email_ticket_is_acknowledged_with_articles_when_search_is_confident(client, database, articles):
     result = write_in(
         database,
         channel=Channel.EMAIL,
@@ -153,8 +142,8 @@ def test_new_email_ticket_is_acknowledged_with_articles_when_search_is_confident
         subject="Forgot my password",
         text="I forgot my password and cannot sign in. Can you reset it?",
     )
-    run_jobs()
-    run_jobs()  # a second pass must not acknowledge twice
+    run_jobs(database)
+    run_jobs(database)  # a second pass must not acknowledge twice
     messages = _messages(database, result.ticket_id)
     acks = [m for m in messages if m[0] is AuthorKind.SYSTEM]
     assert len(acks) == 1
@@ -169,7 +158,7 @@ def test_new_email_ticket_is_acknowledged_with_articles_when_search_is_confident
         assert rows[0].outcome is SessionOutcome.PENDING and rows[0].customer_id == result.customer_id
 
 
-def test_email_acknowledgement_leaves_articles_out_when_search_abstains(client, database, articles, run_jobs):
+def test_email_acknowledgement_leaves_articles_out_when_search_abstains(client, database, articles):
     result = write_in(
         database,
         channel=Channel.EMAIL,
@@ -177,15 +166,13 @@ def test_email_acknowledgement_leaves_articles_out_when_search_abstains(client, 
         subject="Bitcoin",
         text="Can I pay with bitcoin?",
     )
-    run_jobs()
+    run_jobs(database)
     acks = [m for m in _messages(database, result.ticket_id) if m[0] is AuthorKind.SYSTEM]
     assert len(acks) == 1
     assert "articles" not in acks[0][3] and "/help/" not in acks[0][3]
 
 
-def test_a_reply_in_the_email_thread_escalates_the_acknowledgement_session(
-    client, database, articles, run_jobs
-):
+def test_a_reply_in_the_email_thread_escalates_the_acknowledgement_session(client, database, articles):
     first = write_in(
         database,
         channel=Channel.EMAIL,
@@ -193,7 +180,7 @@ def test_a_reply_in_the_email_thread_escalates_the_acknowledgement_session(
         subject="Where is my parcel",
         text="Where is my parcel? It has not arrived.",
     )
-    run_jobs()
+    run_jobs(database)
     write_in(
         database,
         channel=Channel.EMAIL,
@@ -201,13 +188,13 @@ def test_a_reply_in_the_email_thread_escalates_the_acknowledgement_session(
         text="Still waiting!",
         ticket_id=first.ticket_id,  # the reply carries the thread's signed token
     )
-    run_jobs()
+    run_jobs(database)
     with database.transaction(read_only=True) as session:
         (row,) = service.sessions_for_ticket(session, first.ticket_id)
         assert row.outcome is SessionOutcome.ESCALATED
 
 
-def test_solved_link_in_the_email_resolves_the_ticket(client, database, articles, run_jobs):
+def test_solved_link_in_the_email_resolves_the_ticket(client, database, articles):
     result = write_in(
         database,
         channel=Channel.EMAIL,
@@ -215,7 +202,7 @@ def test_solved_link_in_the_email_resolves_the_ticket(client, database, articles
         subject="Password",
         text="I forgot my password",
     )
-    run_jobs()
+    run_jobs(database)
     with database.transaction(read_only=True) as session:
         (row,) = service.sessions_for_ticket(session, result.ticket_id)
         public_id = row.public_id
@@ -233,14 +220,14 @@ def test_solved_link_in_the_email_resolves_the_ticket(client, database, articles
     assert client.get(f"/help/feedback/{public_id}?article_id=424242").status_code == 404
 
 
-def test_bot_hook_records_a_session_on_the_ticket_that_the_bot_settles(client, database, articles, run_jobs):
+def test_bot_hook_records_a_session_on_the_ticket_that_the_bot_settles(client, database, articles):
     result = write_in(
         database,
         channel=Channel.WEB_CHAT,
         value="v-bot",
         text="password help",
     )
-    run_jobs()
+    run_jobs(database)
     with database.transaction() as session:
         ticket = session.get(Ticket, result.ticket_id)
         response = service.suggest_for_ticket(session, ticket, "I forgot my password")
@@ -248,14 +235,14 @@ def test_bot_hook_records_a_session_on_the_ticket_that_the_bot_settles(client, d
         public_id = response.session.public_id
     # The customer keeps chatting with the bot: that alone does not escalate the bot's session.
     write_in(database, channel=Channel.WEB_CHAT, value="v-bot", text="let me try")
-    run_jobs()
+    run_jobs(database)
     assert outcome_of(database, public_id)[:2] == (SessionOutcome.PENDING, result.ticket_id)
     solved(client, public_id, articles["password"])
     assert outcome_of(database, public_id)[0] is SessionOutcome.DEFLECTED_CONFIRMED
 
 
 def test_acknowledgement_is_sent_without_articles_when_search_is_broken(
-    client, database, articles, run_jobs, setting, tmp_path
+    client, database, articles, setting, tmp_path
 ):
     setting("embedding_model_path", str(tmp_path / "no-model-here"))
     result = write_in(
@@ -265,7 +252,7 @@ def test_acknowledgement_is_sent_without_articles_when_search_is_broken(
         subject="Password",
         text="I forgot my password",
     )
-    run_jobs()
+    run_jobs(database)
     acks = [m for m in _messages(database, result.ticket_id) if m[0] is AuthorKind.SYSTEM]
     assert len(acks) == 1 and "/help/" not in acks[0][3]
     with database.transaction(read_only=True) as session:

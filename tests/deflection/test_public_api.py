@@ -8,11 +8,11 @@ from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.schemas import CustomerCreate, IdentityIn
 from relaydesk.deflection.enums import SessionOutcome
 from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
+from tests.deflection.conftest import SUGGEST
 
-SUGGEST = "/api/v1/public/suggestions"
 
-
-def suggest(client, query, **extra):
+def post_query(client, query, **extra):
+    """Ask the public suggestions API; answers the response, whatever its status."""
     return client.post(SUGGEST, json={"query": query, "channel": "web_chat", **extra})
 
 
@@ -28,7 +28,7 @@ def stored_session(database, public_id):
 
 
 def test_confident_query_returns_articles_and_opens_a_session(client, database, articles):
-    response = suggest(client, "I forgot my password")
+    response = post_query(client, "I forgot my password")
     assert response.status_code == 200
     body = response.json()
     assert body["holdout"] is False and body["abstained"] is False
@@ -42,9 +42,9 @@ def test_confident_query_returns_articles_and_opens_a_session(client, database, 
 
 
 def test_typing_reuses_one_session_and_keeps_the_latest_wording(client, database, articles):
-    first = suggest(client, "how do I reset").json()
+    first = post_query(client, "how do I reset").json()
     for text in ("how do I reset my", "how do I reset my password"):
-        again = suggest(client, text, session_id=first["session_id"]).json()
+        again = post_query(client, text, session_id=first["session_id"]).json()
         assert again["session_id"] == first["session_id"]
     _, queries, _ = stored_session(database, first["session_id"])
     assert queries == ["how do I reset my password"]
@@ -53,22 +53,22 @@ def test_typing_reuses_one_session_and_keeps_the_latest_wording(client, database
 
 
 def test_a_different_question_in_the_same_session_is_kept_as_a_second_query(client, database, articles):
-    first = suggest(client, "I forgot my password").json()
-    suggest(client, "where is my parcel", session_id=first["session_id"])
+    first = post_query(client, "I forgot my password").json()
+    post_query(client, "where is my parcel", session_id=first["session_id"])
     _, queries, shown = stored_session(database, first["session_id"])
     assert queries == ["I forgot my password", "where is my parcel"]
     assert {articles["password"], articles["tracking"]} <= set(shown)
 
 
 def test_nothing_relevant_abstains_and_shows_nothing(client, database, articles):
-    body = suggest(client, "can I pay with bitcoin").json()
+    body = post_query(client, "can I pay with bitcoin").json()
     assert body["abstained"] is True and body["suggestions"] == []
     row, queries, shown = stored_session(database, body["session_id"])
     assert row.abstained is True and queries == ["can I pay with bitcoin"] and shown == {}
 
 
 def test_solved_click_confirms_the_deflection(client, database, articles):
-    body = suggest(client, "I forgot my password").json()
+    body = post_query(client, "I forgot my password").json()
     url = f"{SUGGEST}/{body['session_id']}/feedback"
     assert client.post(url, json={"article_id": articles["password"], "outcome": "viewed"}).status_code == 200
     response = client.post(url, json={"article_id": articles["password"], "outcome": "solved"})
@@ -80,19 +80,19 @@ def test_solved_click_confirms_the_deflection(client, database, articles):
 
 
 def test_typing_after_a_solved_click_starts_a_new_session(client, database, articles):
-    body = suggest(client, "I forgot my password").json()
+    body = post_query(client, "I forgot my password").json()
     client.post(
         f"{SUGGEST}/{body['session_id']}/feedback",
         json={"article_id": articles["password"], "outcome": "solved"},
     )
-    later = suggest(client, "where is my parcel", session_id=body["session_id"]).json()
+    later = post_query(client, "where is my parcel", session_id=body["session_id"]).json()
     assert later["session_id"] != body["session_id"]
     row, queries, _ = stored_session(database, body["session_id"])
     assert row.outcome is SessionOutcome.DEFLECTED_CONFIRMED and queries == ["I forgot my password"]
 
 
 def test_not_helpful_is_recorded_and_leaves_the_session_pending(client, database, articles):
-    body = suggest(client, "where is my parcel").json()
+    body = post_query(client, "where is my parcel").json()
     response = client.post(
         f"{SUGGEST}/{body['session_id']}/feedback",
         json={"article_id": articles["tracking"], "outcome": "not_helpful"},
@@ -104,7 +104,7 @@ def test_not_helpful_is_recorded_and_leaves_the_session_pending(client, database
 
 def test_holdout_session_sees_nothing_but_search_is_recorded(client, database, articles, setting):
     setting("deflection_holdout_share", "1")
-    body = suggest(client, "I forgot my password").json()
+    body = post_query(client, "I forgot my password").json()
     assert body["holdout"] is True and body["suggestions"] == [] and body["abstained"] is False
     row, _, shown = stored_session(database, body["session_id"])
     assert row.holdout is True
@@ -128,7 +128,7 @@ def test_a_public_caller_cannot_claim_to_be_a_customer(client, database, article
                 name="Vic", identities=[IdentityIn(kind=IdentityKind.EMAIL, value="vic@example.com")]
             ),
         ).id
-    body = suggest(client, "I forgot my password", customer_id=victim).json()
+    body = post_query(client, "I forgot my password", customer_id=victim).json()
     row, _, _ = stored_session(database, body["session_id"])
     assert row.customer_id is None
 
@@ -141,7 +141,7 @@ def test_a_known_chat_visitor_is_linked_to_their_customer(client, database, arti
             session,
             CustomerCreate(identities=[IdentityIn(kind=IdentityKind.CHAT_VISITOR, value="v-known-123")]),
         ).id
-    body = suggest(client, "I forgot my password", visitor_id="v-known-123").json()
+    body = post_query(client, "I forgot my password", visitor_id="v-known-123").json()
     row, _, _ = stored_session(database, body["session_id"])
     assert row.customer_id == known and row.visitor_id == "v-known-123"
 
@@ -164,7 +164,7 @@ def test_bad_input_gets_a_clear_4xx(client, database, articles):
     )
     assert unknown.status_code == 404
     assert "leave session_id out" in unknown.json()["error"]["message"]
-    body = suggest(client, "I forgot my password").json()
+    body = post_query(client, "I forgot my password").json()
     feedback = f"{SUGGEST}/{body['session_id']}/feedback"
     assert client.post(feedback, json={"article_id": 999999, "outcome": "solved"}).status_code == 422
     assert (
@@ -183,13 +183,13 @@ def test_oversized_bodies_are_refused(client, database):
 
 def test_public_endpoints_are_rate_limited_per_client(client, database, articles, setting):
     setting("deflection_rate_per_minute", "3")
-    statuses = [suggest(client, "I forgot my password").status_code for _ in range(4)]
+    statuses = [post_query(client, "I forgot my password").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    assert "retry" in suggest(client, "again").json()["error"]["message"]
+    assert "retry" in post_query(client, "again").json()["error"]["message"]
 
 
 def test_query_rows_are_bounded_by_what_was_typed(client, database, articles):
-    body = suggest(client, "where is my parcel").json()
+    body = post_query(client, "where is my parcel").json()
     with database.transaction(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(SuggestionQuery)) == 1
         rows = session.scalars(select(SuggestedArticle)).all()
@@ -212,7 +212,8 @@ def test_widgets_on_other_origins_can_call_and_read_errors(client, database, art
 def test_concurrent_requests_of_one_session_all_succeed(client, database, articles):
     from concurrent.futures import ThreadPoolExecutor
 
-    session_id = suggest(client, "can I pay with bitcoin").json()["session_id"]  # abstains: no articles yet
+    # Abstains: no articles yet.
+    session_id = post_query(client, "can I pay with bitcoin").json()["session_id"]
 
     def ask(text):
         return client.post(SUGGEST, json={"query": text, "channel": "web_chat", "session_id": session_id})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
@@ -18,16 +17,10 @@ from relaydesk.deflection.reports import cluster_texts
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.models import Ticket
-from tests.factories import make_agent, make_team
+from tests.deflection.conftest import SUGGEST, suggest
+from tests.factories import form_csrf_token, make_agent, make_team, run_jobs, sign_in_agent
 
-SUGGEST = "/api/v1/public/suggestions"
 REPORTS = ["/api/v1/reports/deflection", "/api/v1/reports/kb-gaps", "/api/v1/reports/articles"]
-
-
-def suggest(client, query, **extra):
-    response = client.post(SUGGEST, json={"query": query, "channel": "web_chat", **extra})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def feedback(client, session_id, article_id, outcome):
@@ -74,16 +67,14 @@ def test_report_periods_are_validated(client, database):
     assert client.get(REPORTS[0], params={"channel": "pigeon"}, headers=lead.headers).status_code == 422
 
 
-def test_deflection_report_counts_outcomes_with_holdout_side_by_side(
-    client, database, articles, run_jobs, setting
-):
+def test_deflection_report_counts_outcomes_with_holdout_side_by_side(client, database, articles, setting):
     lead = make_agent(database, Role.LEAD)
     # Treated: one confirmed, one escalated, one still pending.
     confirmed = suggest(client, "I forgot my password")
     feedback(client, confirmed["session_id"], articles["password"], "solved")
     suggest(client, "where is my parcel", visitor_id="v-escalates")
     chat_in(database, "v-escalates")
-    run_jobs()
+    run_jobs(database)
     quiet = suggest(client, "how do I return an item")
     # Nothing found, the customer left: deflected without a ticket, but no suggestion was involved.
     assert suggest(client, "can I pay with bitcoin")["abstained"] is True
@@ -92,7 +83,7 @@ def test_deflection_report_counts_outcomes_with_holdout_side_by_side(
     suggest(client, "where is my parcel")
     suggest(client, "reset my password", visitor_id="v-holdout")
     chat_in(database, "v-holdout")
-    run_jobs()
+    run_jobs(database)
     with database.transaction() as session:
         session.execute(
             SuggestionSessionTable.update()
@@ -131,14 +122,12 @@ def test_deflection_report_counts_outcomes_with_holdout_side_by_side(
     assert future["all"]["sessions"] == 0 and future["all"]["deflection_rate"] is None
 
 
-def test_article_report_counts_shown_views_feedback_and_tickets_after_viewing(
-    client, database, articles, run_jobs
-):
+def test_article_report_counts_shown_views_feedback_and_tickets_after_viewing(client, database, articles):
     lead = make_agent(database, Role.LEAD)
     a = suggest(client, "where is my parcel", visitor_id="v-1")
     feedback(client, a["session_id"], articles["tracking"], "viewed")
     chat_in(database, "v-1")
-    run_jobs()
+    run_jobs(database)
     b = suggest(client, "where is my parcel")
     feedback(client, b["session_id"], articles["tracking"], "not_helpful")
     c = suggest(client, "I forgot my password")
@@ -215,13 +204,13 @@ def restricted(database):
 
 
 def test_agents_see_what_the_customer_tried_with_the_tickets_visibility(
-    client, database, articles, run_jobs, restricted
+    client, database, articles, restricted
 ):
     legal_team, legal_agent, outsider = restricted
     body = suggest(client, "where is my parcel", visitor_id="v-tried")
     feedback(client, body["session_id"], articles["tracking"], "not_helpful")
     result = chat_in(database, "v-tried", "My parcel is lost")
-    run_jobs()
+    run_jobs(database)
     url = f"/api/v1/tickets/{result.ticket_id}/deflection"
     assert client.get(url).status_code == 401
     seen = client.get(url, headers=outsider.headers).json()
@@ -262,29 +251,14 @@ def _table():
 SuggestionSessionTable = _table()
 
 
-def _sign_in(client, login):
-    import re
-
-    from tests.factories import PASSWORD
-
-    form = client.get("/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    response = client.post(
-        "/login",
-        data={"email": login.email, "password": PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-
-
 def test_report_page_is_for_leads_and_loads_gaps_separately(client, database, articles):
     suggest(client, "can I pay with bitcoin")
     assert client.get("/reports/deflection", follow_redirects=False).status_code == 303  # to sign in
-    _sign_in(client, make_agent(database, Role.AGENT))
+    sign_in_agent(client, make_agent(database, Role.AGENT))
     assert client.get("/reports/deflection").status_code == 403
     assert client.get("/reports/deflection/gaps").status_code == 401
     client.cookies.clear()
-    _sign_in(client, make_agent(database, Role.LEAD))
+    sign_in_agent(client, make_agent(database, Role.LEAD))
     page = client.get("/reports/deflection")
     assert page.status_code == 200 and 'data-testid="deflection-report"' in page.text
     gaps = client.get("/reports/deflection/gaps")
@@ -309,10 +283,10 @@ def test_what_customers_typed_when_an_article_solved_it_becomes_its_questions_at
     assert proposed == ["i forgot my PASSWORD", "I can't remember my password"]  # newest first, once each
     assert rows[articles["tracking"]]["new_questions"] == []  # "not helpful" proposes nothing
 
-    _sign_in(client, lead)
+    sign_in_agent(client, lead)
     page = client.get("/reports/deflection").text
     assert f'data-testid="new-questions-{articles["password"]}"' in page
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = form_csrf_token(page)
     path = f"/kb/{articles['password']}/questions"
     assert client.post(path, data={"question": proposed[:1]}, follow_redirects=False).status_code == 403
     added = client.post(path, data={"question": proposed[:1], "csrf_token": token}, follow_redirects=False)
@@ -323,7 +297,7 @@ def test_what_customers_typed_when_an_article_solved_it_becomes_its_questions_at
     assert rows[articles["password"]]["new_questions"] == ["I can't remember my password"]
 
     client.cookies.clear()
-    _sign_in(client, make_agent(database, Role.AGENT))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/kb").text).group(1)
+    sign_in_agent(client, make_agent(database, Role.AGENT))
+    token = form_csrf_token(client.get("/kb").text)
     refused = client.post(path, data={"question": proposed[1:], "csrf_token": token}, follow_redirects=False)
     assert refused.status_code == 403

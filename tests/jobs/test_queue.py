@@ -13,7 +13,7 @@ from relaydesk.jobs.registry import periodic, registered_tasks
 from relaydesk.jobs.worker import Worker, schedule_periodic_jobs
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import TicketEvent
-from tests.factories import make_ticket
+from tests.factories import events_of_kind, make_ticket
 from tests.jobs import handlers  # noqa: F401  (registers testjobs.*)
 
 
@@ -120,7 +120,7 @@ def test_a_job_that_keeps_killing_its_workers_is_dead_lettered_without_running_a
     Worker(database, schedule_periodic=False).run_once()
     [job] = _jobs(database)
     assert job.state is JobState.DEAD and "lease expired 2 times" in job.last_error
-    assert _events(database, "test.job_ran") == []
+    assert events_of_kind(database, "test.job_ran") == []
 
 
 def test_two_workers_in_one_process_have_distinct_ids_so_neither_completes_the_other_s_job(database):
@@ -133,9 +133,9 @@ def test_two_workers_in_one_process_have_distinct_ids_so_neither_completes_the_o
     with database.transaction() as session:
         [job] = lease_due_jobs(session, worker_id=holder.worker_id, limit=1, lease_seconds=60)
     other.run_job(job)
-    assert _events(database, "test.job_ran") == []
+    assert events_of_kind(database, "test.job_ran") == []
     holder.run_job(job)
-    assert len(_events(database, "test.job_ran")) == 1
+    assert len(events_of_kind(database, "test.job_ran")) == 1
 
 
 def test_the_server_s_in_process_worker_has_an_id_of_its_own(database):
@@ -276,11 +276,6 @@ def test_concurrent_leases_on_postgres_never_overlap(database):
     assert not {j.id for j in a} & {j.id for j in b}
 
 
-def _events(database, kind):
-    with database.transaction() as session:
-        return session.scalars(select(TicketEvent).where(TicketEvent.kind == kind)).all()
-
-
 def test_a_long_job_holds_its_lease_longer_and_no_write_lock_while_it_works(database):
     ticket_id = make_ticket(database)
     with database.transaction() as session:
@@ -293,7 +288,8 @@ def test_a_long_job_holds_its_lease_longer_and_no_write_lock_while_it_works(data
     assert job.state is JobState.DONE
     assert job.leased_until is not None and job.leased_until >= started + timedelta(seconds=1700)
     assert (
-        len(_events(database, "test.written_meanwhile")) == 1 and len(_events(database, "test.job_ran")) == 1
+        len(events_of_kind(database, "test.written_meanwhile")) == 1
+        and len(events_of_kind(database, "test.job_ran")) == 1
     )
 
 
@@ -304,5 +300,5 @@ def test_a_long_job_taken_over_while_it_worked_rolls_back_its_writes(database):
     Worker(database, schedule_periodic=False).run_once()
     [job] = _jobs(database)
     assert job.state is JobState.RUNNING and job.leased_by == "other"  # the new holder will finish it
-    assert _events(database, "test.job_ran") == []
-    assert len(_events(database, "test.written_meanwhile")) == 1
+    assert events_of_kind(database, "test.job_ran") == []
+    assert len(events_of_kind(database, "test.written_meanwhile")) == 1

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from relaydesk.knowledge.enums import ArticleStatus
 from relaydesk.knowledge.text import question_key
+from tests.factories import run_cli
 from tests.knowledge.conftest import DATA, add_article, stackfaq_articles
 
 
 def kb(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "relaydesk.cli", "kb", *args],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"relaydesk kb {' '.join(args)} failed:\n{result.stderr}")
-    return result
+    return run_cli("kb", *args, check=check)
 
 
 def test_import_search_and_evaluate_as_commands(database, tmp_path: Path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -12,7 +10,7 @@ from relaydesk.knowledge import service
 from relaydesk.knowledge.enums import ArticleStatus, Visibility
 from relaydesk.knowledge.models import Article
 from relaydesk.knowledge.schemas import ArticleCreate
-from tests.factories import PASSWORD, make_agent
+from tests.factories import make_agent, sign_in_agent
 from tests.knowledge.conftest import add_article
 
 HOSTILE = """Open **Settings**.
@@ -21,18 +19,6 @@ HOSTILE = """Open **Settings**.
 
 [click me](javascript:alert(1)) and <img src=x onerror=alert(1)>
 """
-
-
-def _sign_in(client, email: str) -> str:
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    form = client.get("/kb/new")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    return found.group(1) if found else ""
 
 
 def test_a_published_article_renders_sanitised_markdown_at_its_canonical_url(client, database):
@@ -73,7 +59,7 @@ def test_a_question_nothing_answers_tells_the_customer_to_contact_support(client
 
 def test_a_lead_writes_and_publishes_an_article_in_the_editor(client, database):
     lead = make_agent(database, Role.LEAD)
-    csrf = _sign_in(client, lead.email)
+    csrf = sign_in_agent(client, lead)
     created = client.post(
         "/kb/new",
         data={"title": "Gift cards", "body": "Gift cards **never** expire.", "tags": "billing, gifts",
@@ -122,7 +108,7 @@ def test_a_lead_writes_and_publishes_an_article_in_the_editor(client, database):
 
 def test_a_question_too_long_in_the_editor_names_its_line_and_keeps_what_was_typed(client, database):
     lead = make_agent(database, Role.LEAD)
-    csrf = _sign_in(client, lead.email)
+    csrf = sign_in_agent(client, lead)
     typed = "do gift cards expire\n\n" + "x" * 301
     refused = client.post(
         "/kb/new",
@@ -161,7 +147,7 @@ def test_questions_never_appear_on_public_help_center_pages(client, database):
 def test_an_agent_reads_articles_but_cannot_edit_or_forge_a_form(client, database):
     article = add_article(database, "Gift cards", "Never expire.", visibility=Visibility.INTERNAL)
     agent = make_agent(database, Role.AGENT)
-    _sign_in(client, agent.email)
+    sign_in_agent(client, agent)
     page = client.get(f"/kb/{article}")
     assert page.status_code == 200 and "Never expire." in page.text and 'name="title"' not in page.text
     forged = client.post(f"/kb/{article}", data={"title": "Hacked", "action": "save", "csrf_token": "x"})
@@ -178,7 +164,7 @@ def test_a_lead_s_editor_form_without_the_session_s_csrf_token_changes_nothing(
     passes here, so only the CSRF check stands between it and the knowledge base)."""
     article = add_article(database, "Gift cards", "Never expire.")
     lead = make_agent(database, Role.LEAD)
-    csrf = _sign_in(client, lead.email)
+    csrf = sign_in_agent(client, lead)
     path, form = {
         "create": ("/kb/new", {"title": "Planted", "body": "Call +1 555 0100.", "locale": "en",
                               "visibility": "public"}),

@@ -13,7 +13,7 @@ from tests.factories import make_ticket
 SYSTEM = Actor(AuthorKind.SYSTEM)
 
 
-def _events(db, ticket_id):
+def _event_kinds(db, ticket_id):
     with db.transaction() as session:
         return [
             e.kind
@@ -25,7 +25,7 @@ def _events(db, ticket_id):
 
 def test_creating_a_ticket_records_creation_and_first_message(database):
     ticket_id = make_ticket(database)
-    assert _events(database, ticket_id) == ["ticket.created", "message.added"]
+    assert _event_kinds(database, ticket_id) == ["ticket.created", "message.added"]
     with database.transaction() as session:
         ticket = session.get(Ticket, ticket_id)
         assert ticket.status is TicketStatus.NEW
@@ -43,7 +43,7 @@ def test_a_rolled_back_change_leaves_no_event(database):
         ticket = session.get(Ticket, ticket_id)
         service.update_ticket(session, ticket, TicketUpdate(priority=Priority.URGENT), SYSTEM)
         raise Boom
-    assert "ticket.priority_changed" not in _events(database, ticket_id)
+    assert "ticket.priority_changed" not in _event_kinds(database, ticket_id)
     with database.transaction() as session:
         assert session.get(Ticket, ticket_id).priority is Priority.NORMAL
 

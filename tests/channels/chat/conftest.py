@@ -54,3 +54,12 @@ def new_visitor(client, site: Site) -> str:
     response = client.get("/chat/v1/conversation", headers=site.headers())
     assert response.status_code == 200, response.text
     return response.json()["visitor_token"]
+
+
+def send(client, site: Site, token: str, body: str, client_id: str = "client-0001", **headers: str):
+    """The visitor sends a chat message through the public chat API; answers the response."""
+    return client.post(
+        "/chat/v1/messages",
+        json={"client_id": client_id, "body": body},
+        headers=site.headers(token, **headers),
+    )

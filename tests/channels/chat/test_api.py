@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from relaydesk.auth.roles import Role
 from relaydesk.channels.chat import service
@@ -16,21 +16,8 @@ from relaydesk.customers.schemas import CustomerCreate, IdentityIn
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.enums import Channel, DeliveryState
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.chat.conftest import SHOP_ORIGIN, new_visitor
-from tests.factories import make_agent, make_team, make_ticket
-
-
-def count(database, model, *where):
-    with database.transaction(read_only=True) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def send(client, site, token, body, client_id="client-0001", **headers):
-    return client.post(
-        "/chat/v1/messages",
-        json={"client_id": client_id, "body": body},
-        headers=site.headers(token, **headers),
-    )
+from tests.channels.chat.conftest import SHOP_ORIGIN, new_visitor, send
+from tests.factories import count, make_agent, make_team, make_ticket
 
 
 def agent_reply(client, login, ticket_id, body):

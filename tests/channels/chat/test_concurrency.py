@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.channels.chat.conftest import new_visitor
+from tests.channels.chat.conftest import new_visitor, send
 from tests.channels.conftest import PER_SENDER, SENDERS, in_parallel, intake_counts
 
 
@@ -10,12 +10,7 @@ def test_parallel_chat_messages_from_one_visitor_are_all_stored_once(unlimited_r
     token = new_visitor(client, site)
 
     def post(sender: int, n: int) -> int:
-        response = client.post(
-            "/chat/v1/messages",
-            json={"client_id": f"client-{sender}-{n:03d}", "body": f"message {sender}/{n}"},
-            headers=site.headers(token),
-        )
-        return response.status_code
+        return send(client, site, token, f"message {sender}/{n}", f"client-{sender}-{n:03d}").status_code
 
     codes = in_parallel(SENDERS, PER_SENDER, post)
 

@@ -13,7 +13,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,6 +34,7 @@ from relaydesk.jobs.models import Job, JobState
 from relaydesk.jobs.worker import Worker
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import reset_settings_cache
+from tests.factories import free_port, run_cli, stop_process
 
 CORPUS = Path(__file__).parent / "corpus"
 SUPPORT = "support@acme.test"
@@ -68,12 +68,6 @@ def parse_corpus() -> Callable[[str], ParsedEmail]:
         return parse_email((CORPUS / name).read_bytes(), limits=EmailLimits())
 
     return parse
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -177,16 +171,7 @@ def cli_env(database: Database) -> Callable[..., subprocess.CompletedProcess[str
     """Run ``relaydesk ARGS`` as a real process against the test database and settings."""
 
     def run(args: list[str], stdin: bytes | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "relaydesk.cli", *args],
-            env={**os.environ, **env},
-            input=stdin,
-            capture_output=True,
-            timeout=300,
-        )
-        return subprocess.CompletedProcess(
-            result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
-        )
+        return run_cli(*args, env=env, stdin=stdin, check=False)
 
     return run
 
@@ -354,10 +339,5 @@ service stats {{
             pytest.fail(f"Dovecot did not start:\n{log[-3000:]}")
         time.sleep(0.1)
     yield Dovecot("127.0.0.1", port, root, password, iter(users))
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
     shutil.rmtree(root, ignore_errors=True)

@@ -12,13 +12,14 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from relaydesk.channels.email import EmailLimits, EmailRejected, parse_email
 from relaydesk.channels.email.models import EmailReceipt
 from relaydesk.channels.models import QuarantinedInput
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.email.conftest import CORPUS, SUPPORT, free_port
+from tests.channels.email.conftest import CORPUS, SUPPORT
+from tests.factories import count, free_port
 
 CORPUS_FILES = sorted([*CORPUS.glob("*.eml"), *CORPUS.glob("*.bin")])
 
@@ -29,11 +30,6 @@ def quarantined_by_design(path: Path) -> bool:
         return parse_email(path.read_bytes(), limits=EmailLimits()).auto_submitted is not None
     except EmailRejected:
         return True
-
-
-def count(database, model) -> int:
-    with database.transaction(read_only=True) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def test_whole_corpus_through_the_command_is_accounted_for(database, email_env, cli_env):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from relaydesk.channels import quarantine as quarantine_service
 from relaydesk.channels.email.inbound import SOURCE_CLI, SOURCE_SMTP, Envelope, receive_email
@@ -13,6 +12,7 @@ from relaydesk.channels.models import QuarantinedInput
 from relaydesk.settings import get_settings
 from relaydesk.tickets.models import Message, Ticket
 from tests.channels.email.conftest import CORPUS, SUPPORT, SUPPORT_DOMAIN, build_email
+from tests.factories import count
 
 
 def mail(
@@ -31,11 +31,6 @@ def mail(
 def receive(database, raw: bytes, envelope: Envelope = Envelope(), source: str = SOURCE_CLI):
     with database.transaction() as session:
         return receive_email(session, raw, source=source, envelope=envelope)
-
-
-def count(database, model, *where) -> int:
-    with database.transaction(read_only=True) as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def test_customer_mail_opens_a_ticket_and_keeps_the_raw_message(database, email_env):

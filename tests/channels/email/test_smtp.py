@@ -52,7 +52,7 @@ def customer_mail(
     )
 
 
-def send(server: tuple[str, int], message: EmailMessage) -> None:
+def send_by_smtp(server: tuple[str, int], message: EmailMessage) -> None:
     with smtplib.SMTP(*server, timeout=10) as smtp:
         assert smtp.send_message(message) == {}
 
@@ -74,7 +74,7 @@ def test_mail_becomes_a_ticket_the_reply_threads_back_and_the_answer_joins_the_t
     client, database, smtp_server, smtp_sink
 ):
     first = customer_mail()
-    send(smtp_server, first)
+    send_by_smtp(smtp_server, first)
     [ticket] = tickets_of(database)  # acknowledged with 250 only after the commit
     assert ticket.channel == "email" and ticket.subject == "Order 48213 arrived damaged"
 
@@ -108,7 +108,7 @@ def test_mail_becomes_a_ticket_the_reply_threads_back_and_the_answer_joins_the_t
         In_Reply_To=mime["Message-ID"],
         References=f"{first['Message-ID']} {mime['Message-ID']}",
     )
-    send(smtp_server, answer)
+    send_by_smtp(smtp_server, answer)
     assert [t.id for t in tickets_of(database)] == [ticket.id]
     with database.transaction(read_only=True) as session:
         texts = [m.body_text for m in session.scalars(select(Message).where(Message.ticket_id == ticket.id))]
@@ -118,12 +118,12 @@ def test_mail_becomes_a_ticket_the_reply_threads_back_and_the_answer_joins_the_t
 def test_answer_from_another_customer_to_a_forwarded_reply_opens_their_own_ticket(
     client, database, smtp_server, smtp_sink
 ):
-    send(smtp_server, customer_mail())
+    send_by_smtp(smtp_server, customer_mail())
     [victim] = tickets_of(database)
     victims_reply_id = outbound_message_id(victim.id, 1, get_settings().secret, SUPPORT_DOMAIN)
     forged_id = outbound_message_id(victim.id, 1, b"a-key-that-is-not-relaydesks-000000", SUPPORT_DOMAIN)
     for in_reply_to in (victims_reply_id, forged_id):
-        send(
+        send_by_smtp(
             smtp_server,
             customer_mail(
                 sender="Mallory <mallory@evil.example>",
@@ -166,7 +166,7 @@ def test_oversize_message_is_refused_at_data_with_552(database, smtp_server):
 def test_bounce_of_a_reply_becomes_a_note_on_its_ticket_and_is_never_answered(
     client, database, smtp_server, smtp_sink
 ):
-    send(smtp_server, customer_mail())
+    send_by_smtp(smtp_server, customer_mail())
     [ticket] = tickets_of(database)
     reply_as_agent(client, make_agent(database), ticket.id, "We will call you.")
     run_email_jobs(database)
@@ -189,7 +189,7 @@ def test_bounce_of_a_reply_becomes_a_note_on_its_ticket_and_is_never_answered(
 
 
 def test_refused_recipient_fails_the_reply_at_once(client, database, smtp_server, smtp_sink):
-    send(smtp_server, customer_mail())
+    send_by_smtp(smtp_server, customer_mail())
     [ticket] = tickets_of(database)
     smtp_sink.refused.add(CUSTOMER)
     reply = reply_as_agent(client, make_agent(database), ticket.id, "Hello?")
@@ -203,7 +203,7 @@ def test_refused_recipient_fails_the_reply_at_once(client, database, smtp_server
 def test_a_reply_resent_after_a_lost_commit_keeps_its_message_id(client, database, smtp_server, smtp_sink):
     """SMTP has no idempotency key: if the job's commit is lost after the smarthost said 250, the
     retry sends again. The copy carries the same Message-ID, so mail systems and clients merge it."""
-    send(smtp_server, customer_mail())
+    send_by_smtp(smtp_server, customer_mail())
     [ticket] = tickets_of(database)
     reply = reply_as_agent(client, make_agent(database), ticket.id, "Refund issued.")
     with database.transaction() as session:
@@ -228,7 +228,7 @@ def test_smtp_outage_delays_replies_but_each_arrives_exactly_once(client, databa
     in the queue with a new error, the test moves their run_at to now instead of waiting.
     """
     for number in range(2):
-        send(
+        send_by_smtp(
             smtp_server,
             customer_mail(sender=f"Customer {number} <c{number}@example.com>", subject=f"Q{number}"),
         )
@@ -287,7 +287,7 @@ def test_message_written_by_the_bot_is_marked_auto_submitted(database, smtp_serv
     from relaydesk.tickets.enums import AuthorKind
     from relaydesk.tickets.schemas import MessageCreate
 
-    send(smtp_server, customer_mail())
+    send_by_smtp(smtp_server, customer_mail())
     [ticket] = tickets_of(database)
     with database.transaction() as session:
         question = MessageCreate(body="Which order number is it about?")

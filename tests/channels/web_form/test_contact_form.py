@@ -15,7 +15,7 @@ from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel, DeliveryState
 from relaydesk.tickets.models import Message, Ticket
 from tests.channels.email.conftest import build_email, run_email_jobs
-from tests.channels.email.test_smtp import send
+from tests.channels.email.test_smtp import send_by_smtp
 from tests.factories import make_agent, make_team, make_ticket, run_jobs
 
 
@@ -141,7 +141,7 @@ def test_agent_reply_is_emailed_to_the_address_given_and_the_answer_threads_back
         to=str(mime["Reply-To"]),
         In_Reply_To=mime["Message-ID"],
     )
-    send(smtp_server, answer)
+    send_by_smtp(smtp_server, answer)
     with database.transaction(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 1
         texts = [m.body_text for m in session.scalars(select(Message).where(Message.ticket_id == ticket.id))]

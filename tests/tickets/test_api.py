@@ -1,6 +1,9 @@
+"""The tickets API end to end: create, list and page, update, status moves, messages and attachments."""
+
+from __future__ import annotations
+
 from relaydesk.auth.roles import Role
-from relaydesk.auth.tokens import create_token, revoke_token
-from tests.factories import PASSWORD, make_agent, make_team
+from tests.factories import make_agent, make_team
 
 
 def _create(client, headers, body="My parcel is late", **extra):
@@ -98,31 +101,6 @@ def test_garbage_cursor_is_a_400_that_says_what_to_do(client, database):
     assert "next_cursor" in response.json()["error"]["message"]
 
 
-def test_duplicate_agent_email_is_a_conflict(client, database):
-    admin = make_agent(database, Role.ADMIN)
-    body = {"email": "twin@example.com", "name": "Twin"}
-    assert client.post("/api/v1/agents", json=body, headers=admin.headers).status_code == 201
-    response = client.post("/api/v1/agents", json=body, headers=admin.headers)
-    assert response.status_code == 409
-
-
-def test_identity_owned_by_someone_else_is_a_conflict(client, database):
-    agent = make_agent(database)
-    first = client.post(
-        "/api/v1/customers",
-        json={"name": "A", "identities": [{"kind": "email", "value": "a@example.com"}]},
-        headers=agent.headers,
-    ).json()
-    second = client.post("/api/v1/customers", json={"name": "B"}, headers=agent.headers).json()
-    response = client.post(
-        f"/api/v1/customers/{second['id']}/identities",
-        json={"kind": "email", "value": "A@example.com"},
-        headers=agent.headers,
-    )
-    assert response.status_code == 409
-    assert str(first["id"]) in response.json()["error"]["message"]
-
-
 def test_internal_note_is_not_queued_for_the_customer(client, database):
     agent = make_agent(database)
     ticket = _create(client, agent.headers)
@@ -167,45 +145,6 @@ def test_attachment_round_trip_and_size_limit(client, database, monkeypatch):
     assert "RELAYDESK_MAX_UPLOAD_BYTES" in too_big.json()["error"]["message"]
 
 
-def test_read_only_token_cannot_write_and_revoked_token_is_refused(client, database):
-    with database.transaction() as session:
-        reader = create_token(session, name="reports", role=Role.MANAGER, scopes=frozenset({"read"}))
-    headers = {"Authorization": f"Bearer {reader.plaintext}"}
-    assert client.get("/api/v1/tickets", headers=headers).status_code == 200
-    response = client.post("/api/v1/customers", json={"name": "x"}, headers=headers)
-    assert response.status_code == 403 and "write" in response.json()["error"]["message"]
-    with database.transaction() as session:
-        revoke_token(session, reader.token.id)
-    assert client.get("/api/v1/tickets", headers=headers).status_code == 401
-
-
-def test_cookie_session_needs_the_csrf_header_for_writes(client, database):
-    agent = make_agent(database)
-    login_page = client.get("/login")
-    csrf = login_page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    signed_in = client.post(
-        "/login",
-        data={"email": agent.email, "password": PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert signed_in.status_code == 303
-    assert client.get("/api/v1/tickets").status_code == 200  # reads work with the cookie alone
-    body = {"name": "Walk-in"}
-    assert client.post("/api/v1/customers", json=body).status_code == 403
-    page = client.get("/tickets")
-    token = page.text.split('"X-CSRF-Token": "')[1].split('"')[0]
-    assert client.post("/api/v1/customers", json=body, headers={"X-CSRF-Token": token}).status_code == 201
-
-
-def test_wrong_password_shows_a_clear_message(client, database):
-    agent = make_agent(database)
-    page = client.get("/login")
-    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"email": agent.email, "password": "nope", "csrf_token": csrf})
-    assert response.status_code == 401
-    assert "do not match" in response.text
-
-
 def test_team_restriction_applies_to_agents_who_join_later(client, database):
     legal = make_team(database, "Legal", restricted=True)
     admin = make_agent(database, Role.ADMIN)
@@ -214,9 +153,3 @@ def test_team_restriction_applies_to_agents_who_join_later(client, database):
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=agent.headers).status_code == 404
     client.patch(f"/api/v1/agents/{agent.agent_id}", json={"team_ids": [legal]}, headers=admin.headers)
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=agent.headers).status_code == 200
-
-
-def test_health_and_readiness(client, database):
-    assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["checks"]["migrations"] == "ok"

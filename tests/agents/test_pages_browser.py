@@ -10,6 +10,7 @@ from tests.browser_fixtures import sign_in
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+KIM = "kim@northwind.example"
 
 
 @pytest.fixture
@@ -18,12 +19,8 @@ def demo(database):
         return seed_demo(session)
 
 
-def _sign_in(page, live_server, email="kim@northwind.example", password=DEMO_PASSWORD):
-    sign_in(page, live_server, "/tickets", email, password)
-
-
 def test_agent_signs_in_and_sees_the_ticket_list(page, live_server, demo):
-    _sign_in(page, live_server)
+    sign_in(page, live_server, "/tickets", KIM, DEMO_PASSWORD)
     page.wait_for_url(f"{live_server}/tickets")
     assert page.get_by_test_id("signed-in-as").inner_text().startswith("Kim Nguyen")
     rows = page.get_by_test_id("ticket-row")
@@ -44,19 +41,19 @@ def test_agent_signs_in_and_sees_the_ticket_list(page, live_server, demo):
 
 
 def test_manager_sees_the_restricted_legal_ticket(page, live_server, demo):
-    _sign_in(page, live_server, email="priya@northwind.example")
+    sign_in(page, live_server, "/tickets", "priya@northwind.example", DEMO_PASSWORD)
     page.wait_for_url(f"{live_server}/tickets")
     assert "I will take legal action" in page.content()
 
 
 def test_wrong_password_keeps_the_agent_on_the_form_with_a_message(page, live_server, demo):
-    _sign_in(page, live_server, password="not-the-password")
+    sign_in(page, live_server, "/tickets", KIM, "not-the-password")
     assert page.get_by_role("alert").inner_text() == "That email and password do not match an active agent."
-    assert page.input_value("#email") == "kim@northwind.example"
+    assert page.input_value("#email") == KIM
 
 
 def test_sign_out_ends_the_session(page, live_server, demo):
-    _sign_in(page, live_server)
+    sign_in(page, live_server, "/tickets", KIM, DEMO_PASSWORD)
     page.wait_for_url(f"{live_server}/tickets")
     page.click("text=Sign out")
     page.wait_for_url(f"{live_server}/login")

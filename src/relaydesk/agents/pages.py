@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +18,11 @@ from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import Environment, get_settings
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from relaydesk.agents.models import Agent
 
 __all__ = ["principal_for", "router"]
 
@@ -136,9 +141,21 @@ async def login(
     return response
 
 
-def _signed_out_with_csrf(request: Request, agent: object, csrf_token: str) -> SessionData | None:
+def _sign_out(
+    request: Request, session: Session, agent: Agent | None, csrf_token: str, *, everywhere: bool
+) -> Response:
+    """Both sign-out forms: a signed-in agent's form must carry its session's CSRF token."""
     data: SessionData | None = getattr(request.state, "session_data", None)
-    return data if agent is not None and data is not None and data.csrf_matches(csrf_token) else None
+    if agent is not None:
+        if data is None or not data.csrf_matches(csrf_token):
+            return RedirectResponse("/tickets", status_code=303)  # a cross-site form signs no one out
+        if everywhere:
+            service.sign_out_everywhere(session, agent.id)
+        else:
+            service.sign_out(session, data.session_id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
 
 
 @router.post("/logout")
@@ -149,14 +166,7 @@ def logout(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """End this session on the server (the cookie alone would otherwise stay valid)."""
-    data = _signed_out_with_csrf(request, agent, csrf_token)
-    if agent is not None and data is None:
-        return RedirectResponse("/tickets", status_code=303)  # a cross-site form cannot sign anyone out
-    response = RedirectResponse("/login", status_code=303)
-    if data is not None:
-        service.sign_out(session, data.session_id)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return _sign_out(request, session, agent, csrf_token, everywhere=False)
 
 
 @router.post("/logout/everywhere")
@@ -167,11 +177,4 @@ def logout_everywhere(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """End every session of the signed-in agent, on every device."""
-    data = _signed_out_with_csrf(request, agent, csrf_token)
-    if agent is not None and data is None:
-        return RedirectResponse("/tickets", status_code=303)
-    response = RedirectResponse("/login", status_code=303)
-    if agent is not None:
-        service.sign_out_everywhere(session, agent.id)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return _sign_out(request, session, agent, csrf_token, everywhere=True)

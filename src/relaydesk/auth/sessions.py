@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from relaydesk.auth.models import AgentSession
@@ -25,6 +25,7 @@ __all__ = [
     "SessionData",
     "SessionSigner",
     "find_live_session",
+    "purge_ended_sessions",
     "revoke_agent_sessions",
     "revoke_session",
     "start_session",
@@ -110,5 +111,20 @@ def revoke_agent_sessions(session: Session, agent_id: int) -> int:
         .where(AgentSession.agent_id == agent_id, AgentSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_ended_sessions(session: Session, *, idle: timedelta, kept_for: timedelta) -> int:
+    """Delete sessions that ended (revoked, past their age, or idle) longer than ``kept_for`` ago."""
+    cutoff = utcnow() - kept_for
+    result = session.execute(
+        delete(AgentSession).where(
+            or_(
+                AgentSession.revoked_at < cutoff,
+                AgentSession.expires_at < cutoff,
+                AgentSession.last_seen_at < cutoff - idle,
+            )
+        )
     )
     return int(getattr(result, "rowcount", 0) or 0)

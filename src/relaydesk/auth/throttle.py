@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 from relaydesk.auth.models import LoginThrottle
 from relaydesk.kit.time import utcnow
 
-__all__ = ["ThrottlePolicy", "account_key", "address_key", "blocked_until", "clear", "record_failure"]
+__all__ = [
+    "ThrottlePolicy",
+    "account_key",
+    "address_key",
+    "blocked_until",
+    "clear",
+    "purge_quiet",
+    "record_failure",
+]
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,18 @@ def clear(session: Session, key: str) -> bool:
     was_blocked = blocked_until(session, key) is not None
     session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
     return was_blocked
+
+
+def purge_quiet(session: Session, *, quiet_for: timedelta) -> int:
+    """Forget keys with no failure and no block for ``quiet_for``; returns how many were deleted."""
+    cutoff = utcnow() - quiet_for
+    result = session.execute(
+        delete(LoginThrottle).where(
+            or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < cutoff),
+            or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < cutoff),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _locked_row(session: Session, key: str) -> LoginThrottle:

@@ -55,13 +55,21 @@ def task(
     return register
 
 
-def periodic(name: str, *, every: timedelta, max_attempts: int | None = 1) -> Callable[[Handler], Handler]:
-    """Register a handler that workers enqueue once per ``every`` slot, cluster-wide."""
+def periodic(
+    name: str, *, every: timedelta, max_attempts: int | None = 1, lease_seconds: float | None = None
+) -> Callable[[Handler], Handler]:
+    """Register a handler that workers enqueue once per ``every`` slot, cluster-wide.
+
+    ``lease_seconds`` makes it a long job (see ``TaskSpec``), e.g. a poll that calls a provider in
+    ``committed_step`` units of work.
+    """
     if every.total_seconds() < 1:
         raise ValueError("periodic jobs run at most once a second")
+    if lease_seconds is not None and lease_seconds < 1:
+        raise ValueError("a long job's lease is at least a second")
 
     def register(handler: Handler) -> Handler:
-        _register(TaskSpec(name, handler, max_attempts, every))
+        _register(TaskSpec(name, handler, max_attempts, every, lease_seconds=lease_seconds))
         return handler
 
     return register

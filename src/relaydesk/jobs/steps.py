@@ -21,7 +21,8 @@ __all__ = ["committed_step"]
 def committed_step(session: Session) -> Iterator[Session]:
     """A unit of work beside the job's session, committed when the block ends.
 
-    Only for long jobs (``@task(..., lease_seconds=...)``) and before the handler touches its own
+    Only for long jobs (``@task(..., lease_seconds=...)`` or ``@periodic(..., lease_seconds=...)``)
+    and before the handler touches its own
     session: their completion is claimed after the handler returns, so a crash during the call that
     follows leaves the job to be retried, and the job's own transaction has not begun (on SQLite it
     would hold the writer lock this step needs).

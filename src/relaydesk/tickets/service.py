@@ -509,7 +509,6 @@ def settled_tickets(
 # -- Phone callbacks and call events (channels.phone) -------------------------------------------------
 
 
-
 def tickets_in_queue(session: Session, ticket_ids: Collection[int], queue: QueueKind) -> list[Ticket]:
     """Those of the given tickets that are in ``queue`` now (an agent may have moved them since)."""
     return list(TicketRepository(session).in_queue(ticket_ids, queue))

@@ -96,16 +96,7 @@ def imap_poll_command() -> None:
     if not get_settings().email_imap_mailboxes:
         typer.secho("No mailboxes: set RELAYDESK_EMAIL_IMAP_MAILBOXES.", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
-    passes = []
-    try:
-        with get_database().transaction() as session:
-            passes = poll_mailboxes(session)
-    except BaseException:
-        for mailbox_pass in passes:
-            mailbox_pass.abandon()
-        raise
-    for mailbox_pass in passes:
-        mailbox_pass.finish()
+    passes = poll_mailboxes(get_database().transaction)
     typer.echo(json.dumps([mailbox_pass.summary() for mailbox_pass in passes]))
     if any(mailbox_pass.error for mailbox_pass in passes):
         raise typer.Exit(1)

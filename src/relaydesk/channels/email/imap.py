@@ -1,11 +1,12 @@
-"""IMAP polling: take each new message of a mailbox once, in the caller's transaction.
+"""IMAP polling: take each new message of a mailbox once, with no transaction open during the network.
 
-Per mailbox folder a ``MailboxState`` row holds UIDVALIDITY and the last UID taken. A pass locks
-that row, fetches the UIDs above it (``BODY.PEEK[]``, so nothing is flagged before the commit),
-runs each message through ``receive_email`` and advances ``last_uid`` in the same transaction: a
-crash before the commit leaves everything to the next pass, one after it leaves nothing to redo.
-The taken UIDs are flagged ``\\Seen`` (or moved) after the commit by ``MailboxPass.finish``, and
-kept in ``pending_uids`` so the next pass flags them again in case that step was lost.
+Per mailbox folder a ``MailboxState`` row holds UIDVALIDITY and the last UID taken. A pass fetches
+the UIDs above it (``BODY.PEEK[]``, so nothing is flagged before the store) with no database
+transaction open, then stores each message in its own short unit of work that locks the row, runs
+``receive_email`` and advances ``last_uid``: a slow or hung IMAP server holds no lock, a crash before
+a store leaves that message to the next pass, one after it leaves nothing to redo. The stored UIDs
+are flagged ``\\Seen`` (or moved) at the end of the pass and kept in ``pending_uids`` until then, so
+the next pass flags them again in case that step was lost.
 
 The first pass over a mailbox (or after its UIDVALIDITY changed) takes only unseen messages: a
 mailbox with years of read mail must not become years of tickets. Re-taking a message already
@@ -19,7 +20,8 @@ import imaplib
 import logging
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -31,9 +33,13 @@ from relaydesk.channels.email.models import MailboxState
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import ImapMailbox, MailSecurity, get_settings
 
-__all__ = ["MailboxPass", "mailbox_key", "poll_mailbox", "poll_mailboxes"]
+__all__ = ["MailboxPass", "UnitOfWork", "mailbox_key", "poll_mailbox", "poll_mailboxes"]
 
 log = logging.getLogger("relaydesk.email.imap")
+
+# Opens one short transaction that commits when its block ends: ``Database.transaction`` from the
+# CLI, ``committed_step`` from the periodic job.
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 _TIMEOUT_SECONDS = 30.0
 # A pass stops taking new messages after this long, so one job stays well inside its lease.
@@ -107,7 +113,7 @@ def _uid_set(uids: list[int]) -> str:
     return ",".join(str(uid) for uid in sorted(set(uids)))
 
 
-def _after_commit(connection: imaplib.IMAP4, mailbox: ImapMailbox, uids: list[int]) -> None:
+def _flag_taken(connection: imaplib.IMAP4, mailbox: ImapMailbox, uids: list[int]) -> None:
     """Flag \\Seen or move the taken messages; doing it twice is harmless."""
     if not uids:
         return
@@ -129,7 +135,7 @@ def _after_commit(connection: imaplib.IMAP4, mailbox: ImapMailbox, uids: list[in
 
 @dataclass
 class MailboxPass:
-    """What one pass over one mailbox took; ``finish()`` after the commit flags it on the server."""
+    """What one pass over one mailbox took."""
 
     mailbox: str
     accepted: int = 0
@@ -137,8 +143,6 @@ class MailboxPass:
     duplicates: int = 0
     error: str | None = None
     taken_uids: list[int] = field(default_factory=list)
-    _connection: imaplib.IMAP4 | None = field(default=None, repr=False)
-    _settings: ImapMailbox | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -149,26 +153,6 @@ class MailboxPass:
             "error": self.error,
         }
 
-    def finish(self) -> None:
-        """Call after the transaction committed: flag or move the messages, then log out."""
-        connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            if self._settings is not None:
-                _after_commit(connection, self._settings, self.taken_uids)
-        except (OSError, imaplib.IMAP4.error, ImapError):
-            # Not lost: the UIDs are in pending_uids and the next pass flags them again.
-            log.warning("%s: flagging taken messages failed; retried next pass", self.mailbox, exc_info=True)
-        finally:
-            _logout(connection)
-
-    def abandon(self) -> None:
-        """The transaction rolled back: log out without flagging anything."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            _logout(connection)
-
 
 def _logout(connection: imaplib.IMAP4) -> None:
     with contextlib.suppress(OSError, imaplib.IMAP4.error):
@@ -176,7 +160,7 @@ def _logout(connection: imaplib.IMAP4) -> None:
 
 
 def _state(session: Session, key: str) -> MailboxState:
-    # Locked until the commit, so two overlapping passes on PostgreSQL take turns, never the same UID.
+    # Locked until the step commits, so two overlapping passes on PostgreSQL take turns per message.
     state = session.scalar(select(MailboxState).where(MailboxState.mailbox == key).with_for_update())
     if state is None:
         state = MailboxState(mailbox=key, uidvalidity=None, last_uid=0, pending_uids=[])
@@ -185,67 +169,121 @@ def _state(session: Session, key: str) -> MailboxState:
     return state
 
 
+@dataclass(frozen=True)
+class _Bookmark:
+    uidvalidity: int | None
+    last_uid: int
+    pending_uids: list[int]
+
+
+def _bookmark(transaction: UnitOfWork, key: str) -> _Bookmark:
+    with transaction() as session:
+        state = _state(session, key)
+        state.last_polled_at = utcnow()
+        return _Bookmark(state.uidvalidity, state.last_uid, list(state.pending_uids))
+
+
+def _start_over(transaction: UnitOfWork, key: str, uidvalidity: int) -> None:
+    with transaction() as session:
+        state = _state(session, key)
+        state.uidvalidity, state.last_uid, state.pending_uids = uidvalidity, 0, []
+
+
+def _store(
+    transaction: UnitOfWork,
+    key: str,
+    uidvalidity: int,
+    uid: int,
+    raw: bytes | None,
+    result: MailboxPass,
+    config: EmailConfig | None,
+) -> None:
+    """Store one fetched message and advance the bookmark past it, in one short transaction."""
+    outcome = None
+    with transaction() as session:
+        state = _state(session, key)
+        if state.uidvalidity != uidvalidity or uid <= state.last_uid:
+            return  # an overlapping pass (the CLI beside the worker) took it already
+        if raw is not None:
+            outcome = receive_email(session, raw, source=SOURCE_IMAP, envelope=Envelope(), config=config)
+        state.last_uid = uid
+        # Flagged on the server after the commit; kept here until then, so a crash in between
+        # leaves the flag to the next pass rather than the message to be taken twice.
+        state.pending_uids = sorted({*state.pending_uids, uid})
+    result.taken_uids.append(uid)
+    if outcome is not None:
+        result.duplicates += outcome.duplicate
+        if outcome.counts_as == "quarantined":
+            result.quarantined += 1
+        else:
+            result.accepted += 1
+
+
+def _flagged(transaction: UnitOfWork, key: str, uids: list[int], error: str | None) -> None:
+    with transaction() as session:
+        state = _state(session, key)
+        state.pending_uids = sorted(set(state.pending_uids) - set(uids))
+        state.last_error = error
+
+
+def _record_error(transaction: UnitOfWork, key: str, error: str) -> None:
+    with transaction() as session:
+        _state(session, key).last_error = error
+
+
 def poll_mailbox(
-    session: Session, mailbox: ImapMailbox, *, batch_size: int, config: EmailConfig | None = None
+    transaction: UnitOfWork, mailbox: ImapMailbox, *, batch_size: int, config: EmailConfig | None = None
 ) -> MailboxPass:
-    """Take up to ``batch_size`` new messages of one mailbox into the caller's transaction."""
+    """Take up to ``batch_size`` new messages of one mailbox, each stored in its own ``transaction()``."""
     key = mailbox_key(mailbox)
-    state = _state(session, key)
-    result = MailboxPass(mailbox=key, _settings=mailbox)
-    state.last_polled_at = utcnow()
+    result = MailboxPass(mailbox=key)
+    bookmark = _bookmark(transaction, key)
     try:
         connection = _connect(mailbox)
     except (OSError, imaplib.IMAP4.error, ImapError) as exc:
-        result.error = state.last_error = f"cannot log in to {mailbox.host}:{mailbox.port}: {exc}"[:2000]
+        result.error = f"cannot log in to {mailbox.host}:{mailbox.port}: {exc}"[:2000]
         log.warning("%s: %s", key, result.error)
+        _record_error(transaction, key, result.error)
         return result
-    result._connection = connection
-    unflagged = list(state.pending_uids)
     try:
         _ok(connection.select(_quote(mailbox.folder)), f"SELECT {mailbox.folder}")
         uidvalidity = _uidvalidity(connection)
-        if state.uidvalidity != uidvalidity:
+        last_uid, unflagged = bookmark.last_uid, bookmark.pending_uids
+        if bookmark.uidvalidity != uidvalidity:
             # New mailbox, or the server renumbered it: old UIDs mean nothing any more.
-            state.uidvalidity, state.last_uid, state.pending_uids = uidvalidity, 0, []
-        elif unflagged:
-            _after_commit(connection, mailbox, unflagged)
-        unflagged = []
-        if state.last_uid == 0:
+            _start_over(transaction, key, uidvalidity)
+            last_uid, unflagged = 0, []
+        if last_uid == 0:
             candidates = _search(connection, "UNSEEN")
         else:
             # "n:*" always matches the highest UID, even below n: filter again.
-            candidates = [
-                uid for uid in _search(connection, f"UID {state.last_uid + 1}:*") if uid > state.last_uid
-            ]
+            candidates = [uid for uid in _search(connection, f"UID {last_uid + 1}:*") if uid > last_uid]
         started = time.monotonic()
         for uid in candidates[:batch_size]:
             if time.monotonic() - started > _PASS_BUDGET_SECONDS:
                 break
+            # Fetched with no transaction open: a slow server holds up no database writer.
             raw = _fetch(connection, uid)
-            if raw is not None:
-                outcome = receive_email(session, raw, source=SOURCE_IMAP, envelope=Envelope(), config=config)
-                result.duplicates += outcome.duplicate
-                if outcome.counts_as == "quarantined":
-                    result.quarantined += 1
-                else:
-                    result.accepted += 1
-            state.last_uid = max(state.last_uid, uid)
-            result.taken_uids.append(uid)
-        state.pending_uids = sorted(set(result.taken_uids))
-        state.last_error = None
+            _store(transaction, key, uidvalidity, uid, raw, result, config)
+        done = sorted({*unflagged, *result.taken_uids})
+        _flag_taken(connection, mailbox, done)
+        _flagged(transaction, key, done, None)
     except (OSError, imaplib.IMAP4.error, ImapError) as exc:
-        # What was taken so far stays taken (last_uid moved with it); the rest waits for next pass.
-        result.error = state.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        state.pending_uids = sorted({*unflagged, *result.taken_uids})
+        # What was stored stays stored (last_uid and pending_uids moved with it); the rest, and the
+        # flags still pending, wait for the next pass.
+        result.error = f"{type(exc).__name__}: {exc}"[:2000]
         log.warning("%s: %s", key, result.error)
+        _record_error(transaction, key, result.error)
+    finally:
+        _logout(connection)
     return result
 
 
-def poll_mailboxes(session: Session) -> list[MailboxPass]:
-    """One pass over every configured mailbox; call ``finish()`` on each after the commit."""
+def poll_mailboxes(transaction: UnitOfWork) -> list[MailboxPass]:
+    """One pass over every configured mailbox, each message in its own ``transaction()``."""
     settings = get_settings()
     config = email_config(settings)
     return [
-        poll_mailbox(session, mailbox, batch_size=settings.email_imap_batch_size, config=config)
+        poll_mailbox(transaction, mailbox, batch_size=settings.email_imap_batch_size, config=config)
         for mailbox in settings.email_imap_mailboxes
     ]

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from relaydesk.channels.email.imap import poll_mailboxes
-from relaydesk.jobs import periodic
+from relaydesk.jobs import committed_step, periodic
 from relaydesk.settings import get_settings
 
 __all__ = ["poll_email_mailboxes"]
 
 
-@periodic("channels.poll_email_mailboxes", every=timedelta(minutes=1))
+# A long job: the fetches run with no transaction open and each message is stored in its own
+# committed step, so a slow IMAP server holds no database lock. The lease covers a whole pass
+# (each mailbox stops taking messages after 20 s); a worker killed mid-pass leaves the job to be
+# run again once it expires, and the next slot runs meanwhile, which the per-message bookkeeping
+# makes harmless.
+@periodic("channels.poll_email_mailboxes", every=timedelta(minutes=1), lease_seconds=600)
 def poll_email_mailboxes(session: Session) -> None:
-    """Take new mail from every configured IMAP mailbox, flagging it on the server after the commit."""
+    """Take new mail from every configured IMAP mailbox, one short transaction per message."""
     if not get_settings().email_imap_mailboxes:
         return
-    passes = poll_mailboxes(session)
-
-    def finish(_session: Session) -> None:
-        for mailbox_pass in passes:
-            mailbox_pass.finish()
-
-    def abandon(_session: Session, transaction: SessionTransaction) -> None:
-        if transaction.parent is None:  # the job's own transaction ended without a commit
-            for mailbox_pass in passes:
-                mailbox_pass.abandon()
-
-    # Flag (or move) only what this job's transaction really stored; if it rolls back the
-    # messages stay unflagged and the next pass takes them again. Registered after the pass, so
-    # the savepoints inside it (which also fire after_commit) are already behind us.
-    event.listen(session, "after_commit", finish)
-    event.listen(session, "after_transaction_end", abandon)
+    poll_mailboxes(lambda: committed_step(session))

@@ -24,6 +24,7 @@ from relaydesk.customers import endpoints as customer_endpoints
 from relaydesk.db import get_database
 from relaydesk.db.migrate import current_heads
 from relaydesk.deflection import endpoints as deflection_endpoints
+from relaydesk.flows import endpoints as flow_endpoints
 from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.knowledge import endpoints as knowledge_endpoints
@@ -143,6 +144,7 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
     for module in (
         agent_endpoints,
         customer_endpoints,
+        flow_endpoints,
         ticket_endpoints,
         channel_endpoints,
         chat_endpoints,

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+import relaydesk.models  # noqa: F401  (every table mapped, whichever routers are mounted)
 from relaydesk import __version__
 from relaydesk.agents import endpoints as agent_endpoints
 from relaydesk.agents import pages as agent_pages
@@ -58,8 +59,6 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
     """``warm_search``: build the search index and load the query encoder in the background as the app
     starts; until that is done, /readyz reports ``search: warming`` (503), so a load balancer sends
     customers to a process that answers their first question at once."""
-    import relaydesk.models  # noqa: F401  (every table mapped, whichever routers are mounted)
-
     settings = get_settings()
     discover_tasks()
     search_state = {"search": "warming"} if warm_search else {}

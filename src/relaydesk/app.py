@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+import relaydesk.models  # noqa: F401  (every table mapped, whichever routers are mounted)
 from relaydesk import __version__
 from relaydesk.agents import endpoints as agent_endpoints
 from relaydesk.channels import endpoints as channel_endpoints
@@ -23,6 +24,7 @@ from relaydesk.customers import endpoints as customer_endpoints
 from relaydesk.db import get_database
 from relaydesk.db.migrate import current_heads
 from relaydesk.deflection import endpoints as deflection_endpoints
+from relaydesk.flows import endpoints as flow_endpoints
 from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.knowledge import endpoints as knowledge_endpoints
@@ -55,8 +57,6 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
     """``warm_search``: build the search index and load the query encoder in the background as the app
     starts; until that is done, /readyz reports ``search: warming`` (503), so a load balancer sends
     customers to a process that answers their first question at once."""
-    import relaydesk.models  # noqa: F401  (every table mapped, whichever routers are mounted)
-
     settings = get_settings()
     discover_tasks()
     search_state = {"search": "warming"} if warm_search else {}
@@ -144,6 +144,7 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
     for router in (
         agent_endpoints.router,
         customer_endpoints.router,
+        flow_endpoints.router,
         ticket_endpoints.router,
         channel_endpoints.router,
         *channel_registry.routers(),

@@ -1,4 +1,9 @@
-"""The ``relaydesk`` command line."""
+"""The ``relaydesk`` command line.
+
+Each domain owns its command group in ``<domain>/cli.py``; this file mounts them. What only one command
+needs and is slow to load (the web app, the demo seeder, the SMTP server) is imported inside that
+command, so every other command starts without it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,37 @@ import multiprocessing
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
+from sqlalchemy import select, text
 
+# Imported for what importing does: every table mapped before any command touches the database, and
+# the triage policy kinds registered for `relaydesk policy check`.
+import relaydesk.models
+import relaydesk.triage.policy  # noqa: F401
+from relaydesk.agents import service as agents
+from relaydesk.agents.schemas import AgentCreate, AgentOut, TeamCreate, TeamOut
+from relaydesk.auth.models import ApiToken
+from relaydesk.auth.roles import Role
+from relaydesk.auth.tokens import ALL_SCOPES, create_token, revoke_token
+from relaydesk.channels.email.cli import cli as email_cli
+from relaydesk.classification.cli import cli as model_cli
+from relaydesk.db import get_database
+from relaydesk.db.migrate import current_heads, upgrade
+from relaydesk.deflection.cli import cli as deflection_cli
+from relaydesk.jobs import discover_tasks
+from relaydesk.jobs.models import Job, JobState
+from relaydesk.jobs.worker import Worker
 from relaydesk.kit.cli import fail as _fail
-from relaydesk.settings import SettingsError, get_settings
+from relaydesk.kit.errors import RelaydeskError
+from relaydesk.kit.time import utcnow
+from relaydesk.knowledge.cli import cli as kb_cli
+from relaydesk.policies import PolicyError, load_policy_dir
+from relaydesk.settings import Environment, SettingsError, get_settings, reset_settings_cache
+from relaydesk.triage.cli import cli as triage_cli
 
 __all__ = ["app", "main"]
 
@@ -35,24 +65,11 @@ app.add_typer(token_app, name="token")
 app.add_typer(team_app, name="team")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(policy_app, name="policy")
-
-
-def _add_domain_commands() -> None:
-    # Each domain owns its command group in <domain>/cli.py; this file only mounts them.
-    from relaydesk.channels.email.cli import cli as email_cli
-    from relaydesk.classification.cli import cli as model_cli
-    from relaydesk.deflection.cli import cli as deflection_cli
-    from relaydesk.knowledge.cli import cli as kb_cli
-    from relaydesk.triage.cli import cli as triage_cli
-
-    app.add_typer(kb_cli, name="kb", help="Knowledge base: import, export, search, evaluate.")
-    app.add_typer(deflection_cli, name="deflection", help="Deflection outcomes and gap reports.")
-    app.add_typer(model_cli, name="model", help="Classifiers: train, evaluate, predict, promote.")
-    app.add_typer(triage_cli, name="triage", help="Triage: training data and the live pipeline.")
-    app.add_typer(email_cli, name="email", help="Email intake: ingest raw mail, SMTP server, IMAP poll.")
-
-
-_add_domain_commands()
+app.add_typer(kb_cli, name="kb", help="Knowledge base: import, export, search, evaluate.")
+app.add_typer(deflection_cli, name="deflection", help="Deflection outcomes and gap reports.")
+app.add_typer(model_cli, name="model", help="Classifiers: train, evaluate, predict, promote.")
+app.add_typer(triage_cli, name="triage", help="Triage: training data and the live pipeline.")
+app.add_typer(email_cli, name="email", help="Email intake: ingest raw mail, SMTP server, IMAP poll.")
 
 
 def _logging(level: str = "INFO") -> None:
@@ -62,8 +79,6 @@ def _logging(level: str = "INFO") -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Create or migrate the schema to REVISION (default: the newest)."""
-    from relaydesk.db.migrate import upgrade
-
     url = get_settings().resolved_database_url
     upgrade(url, revision)
     typer.echo(f"database at {revision}: {url.split('@')[-1]}")
@@ -72,11 +87,6 @@ def db_upgrade(revision: str = "heads") -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision of the database and the newest one."""
-    from sqlalchemy import text
-
-    from relaydesk.db import get_database
-    from relaydesk.db.migrate import current_heads
-
     with get_database().engine.connect() as conn:
         try:
             query = text("SELECT version_num FROM alembic_version")
@@ -97,17 +107,17 @@ def serve(
     ] = True,
 ) -> None:
     """Run the web server (API, agent pages) with an in-process job worker."""
+    # Only the server needs uvicorn, FastAPI and every domain's routes.
     import uvicorn
 
     from relaydesk.app import create_app
-    from relaydesk.db.migrate import upgrade
 
     _logging()
     if migrate:
         upgrade(get_settings().resolved_database_url)
     smtp_server = None
     if get_settings().email_smtp_server_enabled:
-        from relaydesk.channels.email.smtp_server import start_smtp_server
+        from relaydesk.channels.email.smtp_server import start_smtp_server  # aiosmtpd only when enabled
 
         smtp_server = start_smtp_server()
     try:
@@ -129,10 +139,6 @@ def serve(
 
 
 def _worker_process(index: int, imports: list[str], burst: bool) -> None:
-    from relaydesk.db import get_database
-    from relaydesk.jobs import discover_tasks
-    from relaydesk.jobs.worker import Worker
-
     _logging()
     discover_tasks(extra_modules=tuple(imports))
     worker = Worker(get_database())
@@ -188,27 +194,18 @@ def user_create(
     language: Annotated[list[str] | None, typer.Option(help="Language code(s) the agent works in.")] = None,
 ) -> None:
     """Create an agent who can sign in; prints what was made."""
-    from pydantic import ValidationError
-
-    from relaydesk.agents import service
-    from relaydesk.agents.repository import AgentRepository
-    from relaydesk.agents.schemas import AgentCreate, AgentOut
-    from relaydesk.db import get_database
-    from relaydesk.kit.errors import RelaydeskError
-
     password = password or os.environ.get("RELAYDESK_PASSWORD")
     if not password:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with get_database().transaction() as session:
-            repo = AgentRepository(session)
             team_ids = []
             for team_name in team or []:
-                found = repo.team_by_name(team_name)
+                found = agents.team_by_name(session, team_name)
                 if found is None:
                     raise _fail(f"No team named {team_name!r}; create it with: relaydesk team create NAME")
                 team_ids.append(found.id)
-            agent = service.create_agent(
+            agent = agents.create_agent(
                 session,
                 AgentCreate(
                     email=email,
@@ -233,15 +230,11 @@ def user_create(
 @user_app.command("unlock")
 def user_unlock(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
     """Lift the sign-in lock that repeated wrong passwords put on an agent's account."""
-    from relaydesk.agents import service
-    from relaydesk.agents.repository import AgentRepository
-    from relaydesk.db import get_database
-
     with get_database().transaction() as session:
-        agent = AgentRepository(session).agent_by_email(email.strip())
+        agent = agents.agent_by_email(session, email.strip())
         if agent is None:
             raise _fail(f"No agent with the email {email!r}; list them with GET /api/v1/agents.")
-        was_locked = service.unlock_agent(session, agent.id)
+        was_locked = agents.unlock_agent(session, agent.id)
         out = {"agent_id": agent.id, "email": agent.email, "was_locked": was_locked}
     typer.echo(json.dumps(out))
 
@@ -253,14 +246,9 @@ def team_create(
     description: str = "",
 ) -> None:
     """Create a team; prints what was made."""
-    from relaydesk.agents import service
-    from relaydesk.agents.schemas import TeamCreate, TeamOut
-    from relaydesk.db import get_database
-    from relaydesk.kit.errors import RelaydeskError
-
     try:
         with get_database().transaction() as session:
-            team = service.create_team(
+            team = agents.create_team(
                 session, TeamCreate(name=name, restricted=restricted, description=description)
             )
             out = TeamOut.model_validate(team).model_dump(mode="json")
@@ -280,11 +268,6 @@ def token_create(
     team: Annotated[list[str] | None, typer.Option(help="Restricted team(s) this token may see.")] = None,
 ) -> None:
     """Create an API token; the secret is printed once and stored only as a hash."""
-    from relaydesk.agents.repository import AgentRepository
-    from relaydesk.auth.roles import Role
-    from relaydesk.auth.tokens import ALL_SCOPES, create_token
-    from relaydesk.db import get_database
-
     try:
         token_role = Role(role)
     except ValueError:
@@ -293,16 +276,15 @@ def token_create(
     if not scopes <= ALL_SCOPES:
         raise _fail(f"Unknown scope(s) {sorted(scopes - ALL_SCOPES)}; use read and/or write.")
     with get_database().transaction() as session:
-        repo = AgentRepository(session)
         agent_id = None
         if agent_email:
-            agent = repo.agent_by_email(agent_email)
+            agent = agents.agent_by_email(session, agent_email)
             if agent is None:
                 raise _fail(f"No agent with email {agent_email}.")
             agent_id = agent.id
         team_ids = []
         for team_name in team or []:
-            found = repo.team_by_name(team_name)
+            found = agents.team_by_name(session, team_name)
             if found is None:
                 raise _fail(f"No team named {team_name!r}.")
             team_ids.append(found.id)
@@ -324,10 +306,6 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke an API token at once."""
-    from relaydesk.auth.tokens import revoke_token
-    from relaydesk.db import get_database
-    from relaydesk.kit.errors import RelaydeskError
-
     try:
         with get_database().transaction() as session:
             token = revoke_token(session, token_id)
@@ -343,11 +321,6 @@ def token_revoke(token_id: int) -> None:
 @token_app.command("list")
 def token_list() -> None:
     """List API tokens (never their secrets)."""
-    from sqlalchemy import select
-
-    from relaydesk.auth.models import ApiToken
-    from relaydesk.db import get_database
-
     with get_database().transaction() as session:
         rows = [
             {
@@ -366,11 +339,6 @@ def token_list() -> None:
 @jobs_app.command("list")
 def jobs_list(state: str = "dead", limit: int = 50) -> None:
     """List jobs in a state (default: dead letters), newest first, with their last error."""
-    from sqlalchemy import select
-
-    from relaydesk.db import get_database
-    from relaydesk.jobs.models import Job, JobState
-
     try:
         job_state = JobState(state)
     except ValueError:
@@ -396,10 +364,6 @@ def jobs_list(state: str = "dead", limit: int = 50) -> None:
 @jobs_app.command("retry")
 def jobs_retry(job_id: int) -> None:
     """Send a dead job back to the queue with a fresh set of attempts."""
-    from relaydesk.db import get_database
-    from relaydesk.jobs.models import Job, JobState
-    from relaydesk.kit.time import utcnow
-
     with get_database().transaction() as session:
         job = session.get(Job, job_id)
         if job is None:
@@ -416,13 +380,7 @@ def policy_check(
     directory: Annotated[str | None, typer.Argument(help="Defaults to RELAYDESK_POLICY_DIR.")] = None,
 ) -> None:
     """Validate every policy file; exit 2 with the file and field when one is wrong."""
-    from pathlib import Path
-
-    from relaydesk.jobs import discover_tasks
-    from relaydesk.policies import PolicyError, load_policy_dir
-
     discover_tasks()  # importing the domains registers their policy kinds
-    import relaydesk.triage.policy  # noqa: F401
 
     folder = Path(directory) if directory else get_settings().policy_dir
     try:
@@ -441,10 +399,8 @@ def demo(
     port: int = 8000,
 ) -> None:
     """Create the schema and seed the demo brand (idempotent); optionally start the server."""
-    from relaydesk.db import get_database
-    from relaydesk.db.migrate import upgrade
+    # The seeder loads every domain's service: only this command needs it.
     from relaydesk.demo.seed import seed_demo
-    from relaydesk.settings import Environment, reset_settings_cache
 
     if get_settings().env is Environment.PRODUCTION:
         # The demo's agents share a published password and its page signs in a known customer.
@@ -473,8 +429,6 @@ def demo(
 
 
 def main() -> None:
-    import relaydesk.models  # noqa: F401  (every table mapped before any command touches the database)
-
     try:
         get_settings()
     except SettingsError as exc:

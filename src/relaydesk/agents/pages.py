@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from relaydesk.agents import service
 from relaydesk.agents.dependencies import OptionalSessionAgent, session_signer
+from relaydesk.agents.models import Agent
 from relaydesk.auth.passwords import verify_password_off_loop
 from relaydesk.auth.roles import Principal, Role
 from relaydesk.auth.sessions import SESSION_COOKIE, SessionData
@@ -31,8 +32,6 @@ LOGIN_CSRF_COOKIE = "relaydesk_login_csrf"
 
 
 def principal_for(agent: object) -> Principal:
-    from relaydesk.agents.models import Agent
-
     assert isinstance(agent, Agent)
     return Principal(
         role=Role(agent.role), agent_id=agent.id, team_ids=frozenset(agent.team_ids), via_session=True

@@ -23,6 +23,7 @@ from relaydesk.settings import get_settings
 __all__ = [
     "SignInAttempt",
     "SignInResult",
+    "agent_by_email",
     "agent_for_session",
     "begin_sign_in",
     "create_agent",
@@ -36,6 +37,7 @@ __all__ = [
     "set_password",
     "sign_out",
     "sign_out_everywhere",
+    "team_by_name",
     "unlock_agent",
     "update_agent",
     "update_team",
@@ -295,3 +297,14 @@ def update_team(session: Session, team_id: int, data: TeamUpdate) -> Team:
             setattr(team, field, value)
     session.flush()
     return team
+
+
+# -- look-ups by what people type (the command line names agents by email and teams by name) ------------
+
+
+def agent_by_email(session: Session, email: str) -> Agent | None:
+    return AgentRepository(session).agent_by_email(email)
+
+
+def team_by_name(session: Session, name: str) -> Team | None:
+    return AgentRepository(session).team_by_name(name)

@@ -1,25 +1,26 @@
-"""REST routes of the customers domain (/api/v1/customers)."""
+"""REST routes of the customers domain (/api/v1/customers).
+
+Adding an identity to a customer and merging two customers also concern their tickets: those routes
+are relaydesk.flows.endpoints.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
-from relaydesk.customers import access, merge, service
+from relaydesk.agents.dependencies import CurrentPrincipal
+from relaydesk.customers import merge, service
 from relaydesk.customers.enums import CustomerTier
 from relaydesk.customers.schemas import (
     CustomerCreate,
     CustomerOut,
     CustomerPage,
     CustomerUpdate,
-    IdentityIn,
-    IdentityOut,
 )
 from relaydesk.kit.ids import RecordId
-from relaydesk.tickets.events import Actor
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
@@ -42,9 +43,8 @@ def list_customers(
 
 @router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
 def create_customer(data: CustomerCreate, session: SessionDep, principal: CurrentPrincipal) -> CustomerOut:
-    access.check_may_add_identities(
-        session, principal, None, verified=any(identity.verified for identity in data.identities)
-    )
+    # A new customer has no tickets yet: only the role matters for the identities it comes with.
+    service.check_may_verify(principal, verified=any(identity.verified for identity in data.identities))
     return CustomerOut.model_validate(service.create_customer(session, data))
 
 
@@ -58,12 +58,6 @@ def update_customer(
     customer_id: RecordId, data: CustomerUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> CustomerOut:
     return CustomerOut.model_validate(service.update_customer(session, customer_id, data))
-
-
-class MergeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    into_id: RecordId
 
 
 class MergeCandidateOut(BaseModel):
@@ -80,23 +74,3 @@ def merge_candidates(
         MergeCandidateOut(customer=CustomerOut.model_validate(c.customer), reasons=list(c.reasons))
         for c in merge.merge_candidates(session, customer)
     ]
-
-
-@router.post("/{customer_id}/merge", response_model=CustomerOut)
-def merge_customer(
-    customer_id: RecordId, data: MergeRequest, session: SessionDep, principal: RequireLead
-) -> CustomerOut:
-    """Fold this customer into ``into_id``; their identities, tickets and orders follow (leads and up)."""
-    access.check_may_merge(session, principal, customer_id, data.into_id)
-    return CustomerOut.model_validate(
-        merge.merge_customers(session, customer_id, data.into_id, Actor.of(principal))
-    )
-
-
-@router.post("/{customer_id}/identities", response_model=IdentityOut, status_code=status.HTTP_201_CREATED)
-def add_identity(
-    customer_id: RecordId, data: IdentityIn, session: SessionDep, principal: CurrentPrincipal
-) -> IdentityOut:
-    customer = service.get_customer(session, customer_id)
-    access.check_may_add_identities(session, principal, customer.id, verified=data.verified)
-    return IdentityOut.model_validate(service.add_identity(session, customer, data))

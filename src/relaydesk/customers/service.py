@@ -5,18 +5,21 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from relaydesk.auth.roles import Principal, Role
 from relaydesk.customers.enums import CustomerTier, IdentityKind
 from relaydesk.customers.identities import normalise_identity
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.customers.repository import CustomerRepository
 from relaydesk.customers.schemas import CustomerCreate, CustomerUpdate, IdentityIn
-from relaydesk.kit.errors import ConflictError, NotFoundError
+from relaydesk.kit.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
 from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 
 __all__ = [
     "add_identity",
+    "check_may_verify",
     "create_customer",
     "find_by_identity",
+    "fold_into",
     "get_customer",
     "get_customers",
     "get_or_create_by_identity",
@@ -122,3 +125,48 @@ def list_customers(
     rows = list(CustomerRepository(session).page(after_id=after_id, limit=limit + 1, tier=tier, q=q))
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# -- merging records and verifying identities ------------------------------------------------------------
+# An identity decides where replies go and which ticket a proven message joins. The checks that look at
+# the customer's tickets, and moving their tickets and orders, are relaydesk.flows.customer_identities.
+
+
+def check_may_verify(principal: Principal, *, verified: bool) -> None:
+    """Only a lead (or above) may vouch that an identity belongs to the customer."""
+    if verified and not principal.role.at_least(Role.LEAD):
+        raise PermissionDeniedError(
+            f"Adding a verified identity needs the '{Role.LEAD}' role or above; you are signed in as "
+            f"'{principal.role}'. Add it unverified, or ask a lead."
+        )
+
+
+_TIER_RANK = {CustomerTier.STANDARD: 0, CustomerTier.PREMIUM: 1, CustomerTier.VIP: 2}
+
+
+def fold_into(session: Session, source_id: int, target_id: int) -> Customer:
+    """Fold the ``source`` record into ``target``: identities, tier, missing details and custom fields
+    move; ``source`` keeps ``merged_into_id`` so old references resolve. Returns ``target``."""
+    if source_id == target_id:
+        raise ValidationFailedError("A customer cannot be merged into itself.")
+    source, target = get_customer(session, source_id), get_customer(session, target_id)
+    for customer in (source, target):
+        if customer.merged_into_id is not None:
+            raise ConflictError(
+                f"Customer {customer.id} was already merged into {customer.merged_into_id}; "
+                "merge that one instead."
+            )
+    for identity in list(source.identities):
+        identity.customer_id = target.id
+    session.flush()
+    session.expire(source, ["identities"])
+    session.expire(target, ["identities"])
+    if _TIER_RANK[CustomerTier(source.tier)] > _TIER_RANK[CustomerTier(target.tier)]:
+        target.tier = source.tier  # the person is as important as their most important record
+    target.name = target.name or source.name
+    target.language = target.language or source.language
+    target.organisation = target.organisation or source.organisation
+    target.custom_fields = {**source.custom_fields, **target.custom_fields}
+    source.merged_into_id = target.id
+    session.flush()
+    return target

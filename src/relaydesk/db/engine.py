@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from relaydesk.settings import get_settings
+
 __all__ = ["Database", "ensure_sqlite_directory", "get_database", "set_database"]
 
 
@@ -94,7 +96,5 @@ def get_database() -> Database:
     """The process-wide database, created from settings on first use."""
     global _database
     if _database is None:
-        from relaydesk.settings import get_settings
-
         _database = Database(get_settings().resolved_database_url)
     return _database

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from relaydesk.db.engine import ensure_sqlite_directory
+
 __all__ = ["alembic_config", "current_heads", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,8 +24,6 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
     # "heads": domains add migrations on their own branches; a merge revision joins them when convenient.
-    from relaydesk.db.engine import ensure_sqlite_directory
-
     ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(database_url), revision)
 

@@ -1,4 +1,8 @@
-"""The ``relaydesk deflection`` commands (registered in relaydesk.cli). Heavy imports stay inside commands."""
+"""The ``relaydesk deflection`` commands (registered in relaydesk.cli).
+
+The reports (numpy, scikit-learn, knowledge search) are imported inside the commands that use them, so
+``relaydesk`` starts without loading them for every other command.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+
+from relaydesk.db import get_database
+from relaydesk.tickets.enums import Channel
 
 __all__ = ["cli"]
 
@@ -37,10 +44,7 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Sessions, confirmed and no-ticket deflections, escalations, with the holdout side by side."""
-    import relaydesk.models  # noqa: F401
-    from relaydesk.db import get_database
     from relaydesk.deflection.reports import deflection_report
-    from relaydesk.tickets.enums import Channel
 
     try:
         channel_value = Channel(channel) if channel else None
@@ -75,8 +79,6 @@ def gaps(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Questions search could not answer (or answered unhelpfully), clustered by meaning."""
-    import relaydesk.models  # noqa: F401
-    from relaydesk.db import get_database
     from relaydesk.deflection.reports import gap_report
 
     with get_database().transaction(read_only=True) as session:
@@ -94,8 +96,6 @@ def gaps(
 @cli.command("settle")
 def settle() -> None:
     """Settle sessions whose window has passed now (the worker does this every 15 minutes)."""
-    import relaydesk.models  # noqa: F401
-    from relaydesk.db import get_database
     from relaydesk.deflection.service import settle_expired
 
     with get_database().transaction() as session:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
-from relaydesk.deflection import pages, reports, service
+from relaydesk.deflection import help_center, pages, reports, service
 from relaydesk.deflection.limits import preflight, public_guard
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.deflection.schemas import (
@@ -39,6 +39,8 @@ from relaydesk.web.deps import SessionDep
 __all__ = ["router"]
 
 router = APIRouter()
+# The help center first: its /help/{locale} has answered /help/contact since it lived in knowledge.
+router.include_router(help_center.router)
 router.include_router(pages.router)
 # The widget calls these from the customer's own site: every answer carries CORS headers. Any
 # origin may read them: no cookies travel on them and the data is public help-center content.

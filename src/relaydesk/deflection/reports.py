@@ -20,6 +20,9 @@ from relaydesk.deflection.schemas import (
     GapCluster,
     GapReport,
 )
+from relaydesk.knowledge import service as knowledge
+from relaydesk.knowledge.text import question_key
+from relaydesk.ml.embeddings import embed
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
 
@@ -104,8 +107,6 @@ _embeddings_lock = threading.Lock()
 
 
 def _embed_cached(texts: list[str]) -> npt.NDArray[np.float32]:
-    from relaydesk.ml.embeddings import embed
-
     with _embeddings_lock:
         known = {t: _EMBEDDINGS[t] for t in texts if t in _EMBEDDINGS}
     missing = [t for t in dict.fromkeys(texts) if t not in known]
@@ -195,9 +196,6 @@ def article_report(
 def _new_questions(session: Session, phrasings: Sequence[tuple[int, str]]) -> dict[int, list[str]]:
     """Per article still in the knowledge base: the phrasings that solved it and are not among its
     questions yet (``question_key``: case and spacing aside), newest first, at most ``_SAMPLES``."""
-    from relaydesk.knowledge import service as knowledge
-    from relaydesk.knowledge.text import question_key
-
     asked = knowledge.questions_of(session, {a for a, _ in phrasings})
     known = {article_id: {question_key(q) for q in questions} for article_id, questions in asked.items()}
     result: dict[int, list[str]] = {}

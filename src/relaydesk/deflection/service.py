@@ -30,6 +30,7 @@ from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, Sugge
 from relaydesk.deflection.repository import DeflectionRepository
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.time import utcnow
+from relaydesk.knowledge import service as knowledge
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, TicketStatus
@@ -102,10 +103,6 @@ class SuggestResponse:
 
 
 def _search(session: Session, query: str, locale: str | None, limit: int) -> SearchResult:
-    # Imported here: the knowledge domain loads embeddings and its index lazily, and deflection
-    # must stay importable (reports, CLI) without pulling search in.
-    from relaydesk.knowledge import service as knowledge
-
     return knowledge.search(session, query, locale=locale, audience="customer", limit=limit)
 
 

@@ -7,21 +7,27 @@ account access, disputes) follow the ABCD data set (ASAPP, MIT licence; see data
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
 from relaydesk.agents.schemas import AgentCreate, SkillIn, TeamCreate
 from relaydesk.auth.roles import Role
+from relaydesk.channels.chat.pages import ensure_demo_site
 from relaydesk.commerce.enums import OrderStatus, ShipmentStatus
 from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import CustomerTier, IdentityKind
 from relaydesk.customers.schemas import CustomerCreate, IdentityIn
 from relaydesk.kit.time import utcnow
+from relaydesk.knowledge.enums import Visibility
+from relaydesk.knowledge.service import Editor
+from relaydesk.knowledge.transfer import ArticleRecord, ImportReport, import_records
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
 from relaydesk.tickets.events import Actor
@@ -366,8 +372,6 @@ def _advance(session: Session, ticket: Ticket, target: TicketStatus, agent_ids: 
 
 def seed_chat(session: Session) -> None:
     """The demo shop's chat site (key ``northwind-demo``), embedded by the page at ``/chat/demo``."""
-    from relaydesk.channels.chat.pages import ensure_demo_site
-
     ensure_demo_site(session)
 
 
@@ -384,13 +388,6 @@ KNOWLEDGE_SUBFLOWS = [
 
 def seed_knowledge(session: Session) -> int:
     """Help-center articles for the demo brand; idempotent (upserts by external id). Returns how many."""
-    import json
-    from pathlib import Path
-
-    from relaydesk.knowledge.enums import Visibility
-    from relaydesk.knowledge.service import Editor
-    from relaydesk.knowledge.transfer import ArticleRecord, ImportReport, import_records
-
     path = Path(__file__).resolve().parents[3] / "data" / "abcd" / "guidelines.json"
     if not path.exists():  # an installed wheel without the repository's data folder
         return 0

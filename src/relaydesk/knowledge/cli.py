@@ -1,4 +1,8 @@
-"""The ``relaydesk kb`` commands (registered in relaydesk.cli). Heavy imports stay inside commands."""
+"""The ``relaydesk kb`` commands (registered in relaydesk.cli).
+
+The knowledge modules (search index, calibration, import and export) are imported inside the commands
+that use them, so ``relaydesk`` starts without loading them for every other command.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from relaydesk.db import get_database
+from relaydesk.kit.errors import RelaydeskError
 
 __all__ = ["cli"]
 
@@ -36,7 +43,6 @@ def _print(data: Any) -> None:
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """A mistake in the input is a message and exit code 2, never a traceback."""
-    from relaydesk.kit.errors import RelaydeskError
     from relaydesk.knowledge.calibration import CalibrationDataError
 
     try:
@@ -47,7 +53,6 @@ def _user_errors() -> Iterator[None]:
 
 
 def _import(records_of: Any, source: str) -> None:
-    from relaydesk.db import get_database
     from relaydesk.knowledge.service import Editor
     from relaydesk.knowledge.transfer import ImportReport, import_records
 
@@ -90,7 +95,6 @@ def export_jsonl(
     ] = None,
 ) -> None:
     """Export every article as JSONL (the import format)."""
-    from relaydesk.db import get_database
     from relaydesk.knowledge.transfer import export_jsonl as export
 
     with get_database().transaction(read_only=True) as session:
@@ -105,7 +109,6 @@ def export_jsonl(
 @cli.command("export-markdown")
 def export_markdown(directory: Annotated[Path, typer.Argument(file_okay=False)]) -> None:
     """Write every article as DIRECTORY/<id>.md with YAML front matter."""
-    from relaydesk.db import get_database
     from relaydesk.knowledge.transfer import export_markdown as export
 
     with get_database().transaction(read_only=True) as session:
@@ -126,7 +129,6 @@ def search(
     """Ranked suggestions with calibrated scores, or an abstention when nothing is likely to answer."""
     from dataclasses import asdict
 
-    from relaydesk.db import get_database
     from relaydesk.knowledge import service
 
     if audience not in ("customer", "agent"):
@@ -157,7 +159,6 @@ def evaluate(
     abstention apart. shown_p_at_1, shown_recall_at_3 and shown_mrr are end to end: an abstention on an
     answerable query counts as a miss.
     """
-    from relaydesk.db import get_database
     from relaydesk.knowledge.evaluation import evaluate as run
     from relaydesk.knowledge.evaluation import load_queries
 
@@ -195,7 +196,6 @@ def calibrate(
     The figures with questions hold once the queries are the articles' questions: stored with the
     calibration unless --no-learn-questions (or --no-store), as editor "calibrate:FILE".
     """
-    from relaydesk.db import get_database
     from relaydesk.knowledge import service
     from relaydesk.knowledge.calibration import fit
     from relaydesk.knowledge.evaluation import collect_features, load_queries
@@ -232,7 +232,6 @@ def calibrate(
 @cli.command("reset-calibration")
 def reset_calibration() -> None:
     """Forget this installation's calibration and use the shipped default again."""
-    from relaydesk.db import get_database
     from relaydesk.knowledge import service
 
     with get_database().transaction() as session:

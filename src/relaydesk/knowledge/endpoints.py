@@ -1,4 +1,4 @@
-"""REST routes of the knowledge base (/api/v1/kb), plus its pages (editor and public help center).
+"""REST routes of the knowledge base (/api/v1/kb), plus the editor's pages (the help center is deflection's).
 
 Agents read every article, internal ones included; leads and above write.
 """

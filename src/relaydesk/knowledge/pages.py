@@ -1,34 +1,33 @@
-"""Server-rendered pages: the article editor for agents (/kb) and the public help center (/help/{locale}).
+"""Server-rendered pages: the article editor for agents (/kb).
 
-The help center shows published public articles only; internal ones answer 404 there as if they did
-not exist. Markdown is rendered with markdown-it-py (raw HTML off) and sanitised with nh3.
+The preview renders Markdown exactly as the public help center will (markdown-it-py with raw HTML off,
+sanitised with nh3); the help center itself is deflection's (``relaydesk.deflection.help_center``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from relaydesk.agents.dependencies import OptionalSessionAgent
-from relaydesk.agents.models import Agent
 from relaydesk.auth.roles import Role
-from relaydesk.kit.errors import NotFoundError, RateLimitedError, RelaydeskError
+from relaydesk.kit.errors import RelaydeskError
 from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge import service
 from relaydesk.knowledge.enums import ArticleStatus, Visibility
 from relaydesk.knowledge.models import Article
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import MAX_QUESTIONS, ArticleCreate, ArticleUpdate
-from relaydesk.knowledge.text import render_markdown, slugify
+from relaydesk.knowledge.text import render_markdown
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
+
+if TYPE_CHECKING:
+    from relaydesk.agents.models import Agent
 
 __all__ = ["router"]
 
@@ -306,119 +305,3 @@ def add_questions(
         chosen = [q for q in (question or [])[:MAX_QUESTIONS] if q.strip()]
         service.learn_questions(session, [(article_id, q) for q in chosen], editor)
     return RedirectResponse(f"/reports/deflection#article-{article_id}", status_code=303)
-
-
-# -- public help center ---------------------------------------------------------------------------------
-
-
-@router.get("/help", response_class=HTMLResponse)
-def help_root() -> Response:
-    return RedirectResponse("/help/en", status_code=303)
-
-
-@router.get("/help/{locale}", response_class=HTMLResponse)
-def help_home(locale: str, request: Request, session: SessionDep) -> Response:
-    locale = locale.lower()[:16]
-    query = (request.query_params.get("q") or "").strip()[: service.MAX_QUERY_CHARS]
-    within = request.query_params.get("s") or None  # the visit's session: a refined search continues it
-    result, refused = None, ""
-    if query:
-        # A search writes a deflection session: held to the public routes' per-client limit, so a
-        # crawler or a script cannot fill the reports (and the database) one GET at a time.
-        from relaydesk.deflection.limits import public_guard
-
-        try:
-            public_guard(request)
-            result = _help_center_search(session, query, locale, within)
-        except RateLimitedError as exc:
-            refused = exc.message
-    articles = (
-        []
-        if query
-        else service.list_articles(
-            session,
-            ArticleFilters(locale=locale, status=ArticleStatus.PUBLISHED, visibility=Visibility.PUBLIC),
-            limit=200,
-        )
-    )
-    return _page(
-        request,
-        "help_home.html",
-        {"agent": None, "csrf_token": "", "locale": locale, "query": query, "result": result,
-         "refused": refused, "sections": _by_category(articles), "url": service.article_url},
-        status_code=429 if refused else 200,
-    )  # fmt: skip
-
-
-def _help_center_search(session: Session, query: str, locale: str, within: str | None) -> Any:
-    """A help-center search, recorded as a deflection session (never in the holdout: the customer asked
-    for results), so its articles can be answered "solved" and a search that finds nothing reaches the
-    gap report; a search refined on the results page (``within``: its session) is one more query of the
-    same session, as typing is. Returns the deflection ``SuggestResponse`` (``abstained``,
-    ``suggestions``, ``session``)."""
-    # Imported here: deflection builds on knowledge, not the other way round, except for this page.
-    from relaydesk.deflection import service as deflection
-    from relaydesk.deflection.enums import SessionSource
-    from relaydesk.tickets.enums import Channel
-
-    request = deflection.SuggestRequest(
-        query=query,
-        channel=Channel.WEB_FORM,
-        source=SessionSource.HELP_CENTER,
-        locale=locale,
-        session_id=within if within and len(within) <= 40 else None,
-        limit=5,
-    )
-    try:
-        return deflection.suggest(session, request)
-    except NotFoundError:  # an unknown session id in the link: a new session
-        return deflection.suggest(session, replace(request, session_id=None))
-
-
-def _by_category(articles: Sequence[Article]) -> list[tuple[str, list[Article]]]:
-    """The help center's sections: articles under their category, categories and titles A to Z, the
-    uncategorised last under "More help"."""
-    sections: dict[str, list[Article]] = {}
-    for article in articles:
-        sections.setdefault(article.category or "", []).append(article)
-    order = sorted(sections, key=lambda name: (name == "", name.casefold()))
-    return [(name or "More help", sorted(sections[name], key=lambda a: a.title.casefold())) for name in order]
-
-
-@router.get("/help/{locale}/articles/{article_ref}", response_class=HTMLResponse)
-def help_article(locale: str, article_ref: str, request: Request, session: SessionDep) -> Response:
-    number = article_ref.split("-", 1)[0]
-    article = session.get(Article, int(number)) if number.isdigit() else None
-    if article is None or not service.is_visible_to_customers(article) or article.locale != locale.lower():
-        return _page(
-            request,
-            "help_missing.html",
-            {"agent": None, "csrf_token": "", "locale": locale.lower()[:16]},
-            status_code=404,
-        )
-    canonical = f"{article.id}-{slugify(article.title)}"
-    asked_in = request.query_params.get("s") or ""
-    if article_ref != canonical:
-        keep = f"?s={quote(asked_in)}" if asked_in else ""
-        return RedirectResponse(f"/help/{article.locale}/articles/{canonical}{keep}", status_code=301)
-    return _page(
-        request,
-        "help_article.html",
-        {"agent": None, "csrf_token": "", "locale": article.locale, "article": article,
-         "html": render_markdown(article.body), "asked_in": _opened_from_search(session, asked_in, article),
-         "url": service.article_url(article.id, article.title, article.locale)},
-    )  # fmt: skip
-
-
-def _opened_from_search(session: Session, public_id: str, article: Article) -> str | None:
-    """The help-center search session this article was opened from (``?s=``), recorded as "viewed";
-    the page then asks whether it solved the problem. None for a plain visit or a stale link."""
-    if not public_id or len(public_id) > 40:
-        return None
-    from relaydesk.deflection import service as deflection
-
-    try:
-        deflection.record_feedback(session, public_id, article.id, "viewed")
-    except RelaydeskError:
-        return None
-    return public_id

@@ -31,7 +31,7 @@ from relaydesk.knowledge.index import (
 from relaydesk.knowledge.models import Article, ArticleVersion
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import MAX_QUESTION_CHARS, MAX_QUESTIONS, ArticleCreate, ArticleUpdate
-from relaydesk.knowledge.text import make_snippet, question_key, slugify
+from relaydesk.knowledge.text import make_snippet, question_key, render_markdown, slugify
 
 __all__ = [
     "Article",
@@ -42,14 +42,18 @@ __all__ = [
     "LearntQuestions",
     "SearchResult",
     "Suggestion",
+    "article_html",
+    "article_ref",
     "article_url",
     "create_article",
     "delete_article",
     "get_article",
     "get_by_external_id",
+    "help_center_articles",
     "learn_questions",
     "list_articles",
     "list_versions",
+    "public_article",
     "publish_article",
     "questions_of",
     "rank",
@@ -450,3 +454,31 @@ def _calibration_for(session: Session, index: HybridIndex) -> Calibration:
 
 def is_visible_to_customers(article: Article) -> bool:
     return article.status == ArticleStatus.PUBLISHED and article.visibility == Visibility.PUBLIC
+
+
+# -- the public help center (its pages are deflection's: relaydesk.deflection.help_center) --------------
+
+
+def help_center_articles(session: Session, locale: str, *, limit: int = 200) -> list[Article]:
+    """What a customer may browse in ``locale``: the published public articles."""
+    filters = ArticleFilters(locale=locale, status=ArticleStatus.PUBLISHED, visibility=Visibility.PUBLIC)
+    return list_articles(session, filters, limit=limit)
+
+
+def public_article(session: Session, article_id: int, locale: str) -> Article | None:
+    """The article as the help center in ``locale`` shows it; None when it is missing, a draft, internal
+    or in another locale (a customer cannot tell these apart)."""
+    article = session.get(Article, article_id)
+    if article is None or not is_visible_to_customers(article) or article.locale != locale:
+        return None
+    return article
+
+
+def article_ref(article: Article) -> str:
+    """The article's canonical reference in help-center URLs: ``{id}-{slug of the title}``."""
+    return f"{article.id}-{slugify(article.title)}"
+
+
+def article_html(article: Article) -> str:
+    """The body as customers read it: Markdown rendered with raw HTML off, then sanitised."""
+    return render_markdown(article.body)

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from relaydesk.kit.errors import RelaydeskError
+from relaydesk.settings import get_settings
 
 __all__ = ["PolicyError", "get_policy", "load_policy_dir", "policy_kind"]
 
@@ -83,8 +84,6 @@ def load_policy_dir(directory: Path) -> dict[str, BaseModel]:
 def get_policy(kind: str, model: type[M], directory: Path | None = None) -> M | None:
     """The validated policy of ``kind``, reloaded when any file in the directory changed."""
     if directory is None:
-        from relaydesk.settings import get_settings
-
         directory = get_settings().policy_dir
     directory = directory.resolve()
     signature = _signature(directory)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from relaydesk.agents import service as agents
 from relaydesk.auth.roles import Principal
 from relaydesk.customers import service as customers
-from relaydesk.customers.models import Customer
 from relaydesk.jobs import enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
@@ -25,6 +24,9 @@ from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.tickets.repository import TicketFilters, TicketRepository
 from relaydesk.tickets.schemas import MessageCreate, StatusChange, TicketCreate, TicketUpdate
 from relaydesk.tickets.status import check_transition
+
+if TYPE_CHECKING:
+    from relaydesk.customers.models import Customer
 
 __all__ = [
     "DELIVER_JOB",

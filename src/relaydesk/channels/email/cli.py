@@ -1,4 +1,8 @@
-"""The ``relaydesk email`` commands (registered in relaydesk.cli). Heavy imports stay inside commands."""
+"""The ``relaydesk email`` commands (registered in relaydesk.cli).
+
+The intake, SMTP server (aiosmtpd) and IMAP modules are imported inside the commands that use them,
+so ``relaydesk`` starts without loading them for every other command.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ import threading
 from typing import Annotated
 
 import typer
+
+from relaydesk.db import get_database
+from relaydesk.settings import get_settings
 
 __all__ = ["cli"]
 
@@ -28,7 +35,6 @@ def ingest_command(
     Exits 75 (temporary failure) when any message could not be stored, so the MTA retries it.
     """
     from relaydesk.channels.email.inbound import SOURCE_CLI, receive_email
-    from relaydesk.db import get_database
 
     database = get_database()
     totals = {"accepted": 0, "quarantined": 0, "failed": 0}
@@ -90,8 +96,6 @@ def smtp_server_command(
 def imap_poll_command() -> None:
     """One pass over every mailbox in RELAYDESK_EMAIL_IMAP_MAILBOXES; prints what each pass took."""
     from relaydesk.channels.email.imap import poll_mailboxes
-    from relaydesk.db import get_database
-    from relaydesk.settings import get_settings
 
     if not get_settings().email_imap_mailboxes:
         typer.secho("No mailboxes: set RELAYDESK_EMAIL_IMAP_MAILBOXES.", err=True, fg=typer.colors.RED)

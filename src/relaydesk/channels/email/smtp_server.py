@@ -21,6 +21,7 @@ from relaydesk.channels.email.config import EmailConfig, email_config
 from relaydesk.channels.email.inbound import SOURCE_SMTP, EmailOutcome, receive_email
 from relaydesk.channels.email.inbound import Envelope as MailEnvelope
 from relaydesk.db import get_database
+from relaydesk.settings import get_settings
 
 __all__ = ["RelaydeskSMTPHandler", "start_smtp_server"]
 
@@ -85,8 +86,6 @@ class _Controller(Controller):
 
 def start_smtp_server(host: str | None = None, port: int | None = None) -> Controller:
     """Start the server in a background thread; ``.stop()`` on the result shuts it down."""
-    from relaydesk.settings import get_settings
-
     settings = get_settings()
     config = email_config(settings)
     if not config.accepted_recipients:

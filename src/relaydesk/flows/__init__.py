@@ -1,0 +1,1 @@
+"""Sequences that span several domains, above them all (see README.md)."""

@@ -212,7 +212,7 @@ def folds(data: dict[str, Any], seed: int, split: str) -> list[tuple[np.ndarray,
 
 def _without_gold(row: dict[str, Any]) -> np.ndarray:
     """The features search would compute for this query if its right article were not in the index."""
-    from relaydesk.knowledge.index import candidate_features
+    from relaydesk.knowledge.features import candidate_features
 
     kept = [c for c, right in zip(row["candidates"], row["labels"], strict=True) if not right]
     return candidate_features(kept)

@@ -66,7 +66,7 @@ def build_bench_index(
     from relaydesk.knowledge.index import (
         HybridIndex,
         IndexedArticle,
-        _passage_input,
+        passage_input,
         passages_for,
     )
     from relaydesk.ml.embeddings import embed
@@ -90,7 +90,7 @@ def build_bench_index(
     titles = [a.title for a in real]
 
     started = time.perf_counter()
-    real_texts = sorted({_passage_input(a.title, p) for a in real for p in (*a.passages, a.title)})
+    real_texts = sorted({passage_input(a.title, p) for a in real for p in (*a.passages, a.title)})
     pool_texts = sorted(set(pool))
     texts = (
         real_texts
@@ -122,14 +122,14 @@ def build_bench_index(
         for _, title, passage in requests:
             if title in source_title:  # synthetic: reuse its components' embeddings
                 found.append(
-                    by_text[_passage_input(source_title[title], source_title[title])]
+                    by_text[passage_input(source_title[title], source_title[title])]
                     if not passage
                     else by_text[passage]
                 )
             elif not title:  # a question, embedded alone
                 found.append(by_text[passage])
             else:
-                found.append(by_text[_passage_input(title, passage or title)])
+                found.append(by_text[passage_input(title, passage or title)])
         return found
 
     started = time.perf_counter()

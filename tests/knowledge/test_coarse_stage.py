@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from relaydesk.knowledge import index as knowledge_index
-from relaydesk.knowledge.index import HybridIndex, IndexedArticle, candidate_features
+from relaydesk.knowledge.features import candidate_features
+from relaydesk.knowledge.index import HybridIndex, IndexedArticle
 from relaydesk.knowledge.text import tokenize
 
 WORDS = [

@@ -19,7 +19,7 @@ from relaydesk.knowledge.calibration import (
     shown_count,
 )
 from relaydesk.knowledge.evaluation import LabeledQuery, evaluate
-from relaydesk.knowledge.index import FEATURE_NAMES
+from relaydesk.knowledge.features import FEATURE_NAMES
 from relaydesk.knowledge.schemas import ArticleUpdate
 from relaydesk.knowledge.text import question_key
 from tests.knowledge.conftest import EDITOR, add_article

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from relaydesk.db import Database
 from relaydesk.knowledge import service
+from relaydesk.knowledge.cache import IndexCache
 from relaydesk.knowledge.enums import ArticleStatus, Visibility
-from relaydesk.knowledge.index import IndexCache
 from tests.knowledge.conftest import add_article
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from relaydesk.knowledge import service, transfer
 from relaydesk.knowledge.calibration import CalibrationDataError, QueryFeatures, fit
-from relaydesk.knowledge.index import FEATURE_NAMES
+from relaydesk.knowledge.features import FEATURE_NAMES
 from relaydesk.knowledge.transfer import ArticleRecord, ImportReport, import_records
 from tests.knowledge.conftest import EDITOR
 

@@ -39,7 +39,7 @@ def softmax(scores: FloatArray) -> FloatArray:
 
 def fit_temperature(margins: FloatArray, truth: Sequence[str], labels: list[str]) -> float:
     """The temperature that minimises the held-out negative log-likelihood (searched on log T)."""
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import minimize_scalar  # scipy: a second to import, needed for training only
 
     index = {label: i for i, label in enumerate(labels)}
     known = [(row, index[t]) for row, t in zip(range(len(truth)), truth, strict=True) if t in index]
@@ -58,7 +58,7 @@ def fit_combination(
     margins: FloatArray, fine_tuned: FloatArray | None, truth: Sequence[str], labels: list[str]
 ) -> tuple[float, float]:
     """SVM temperature and fine-tuned weight minimising the held-out negative log-likelihood."""
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize  # scipy: a second to import, needed for training only
 
     temperature = fit_temperature(margins, truth, labels)
     if fine_tuned is None:

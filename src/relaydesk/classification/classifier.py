@@ -61,6 +61,7 @@ from relaydesk.classification.finetune import (
     load_top_layers,
     seconds_per_epoch,
 )
+from relaydesk.ml.embeddings import embed, one_torch_thread
 
 __all__ = [
     "ARTIFACT_FORMAT",
@@ -69,6 +70,7 @@ __all__ = [
     "TextClassifier",
     "TrainingDataError",
     "TrainingOptions",
+    "embed_texts",
     "evaluate",
     "load_classifier",
     "train",
@@ -141,12 +143,12 @@ class TextClassifier:
 
     # -- inference ---------------------------------------------------------------------------------
     def _features(self, texts: Sequence[str], embeddings: npt.NDArray[np.float32] | None = None) -> Any:
-        from scipy import sparse
+        from scipy import sparse  # scipy and sklearn load when a model is used: `import relaydesk` stays fast
 
         parts = [self.word_vectorizer.transform(texts), self.char_vectorizer.transform(texts)]
         if self.use_embeddings:
             if embeddings is None:
-                embeddings = _embed(list(texts))
+                embeddings = embed_texts(list(texts))
             parts.append(sparse.csr_matrix(embeddings * self.embedding_weight))
         return sparse.hstack(parts).tocsr()
 
@@ -163,8 +165,6 @@ class TextClassifier:
         (a model with fine-tuned layers runs its own pass, which also yields those rows)."""
         if self.top_layers is None:
             return softmax(self.margins(texts, embeddings) / self.temperature)
-        from relaydesk.ml.embeddings import one_torch_thread
-
         texts = list(texts)
         # A few texts on a request's path: one thread (see ml.embeddings.one_torch_thread).
         with one_torch_thread() if len(texts) <= 4 else nullcontext():
@@ -207,7 +207,7 @@ class TextClassifier:
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        import joblib
+        import joblib  # loads when a model is saved or loaded: `import relaydesk` stays fast
 
         folder.mkdir(parents=True, exist_ok=True)
         if self.top_layers is not None:
@@ -235,7 +235,7 @@ class TextClassifier:
 
 def load_classifier(folder: Path) -> TextClassifier:
     """Load a model folder written by ``TextClassifier.save``; ValueError when it is not one."""
-    import joblib
+    import joblib  # loads when a model is saved or loaded: `import relaydesk` stays fast
 
     meta_path = folder / "meta.json"
     if not meta_path.is_file() or not (folder / "model.joblib").is_file():
@@ -298,7 +298,7 @@ def train(
     log: Callable[[str], None] | None = None,
 ) -> TextClassifier:
     """Train, calibrate and measure a classifier (see the module docstring for the recipe)."""
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold  # sklearn loads for training only (seconds)
 
     options = options or TrainingOptions()
     say = log or (lambda _message: None)
@@ -312,7 +312,7 @@ def train(
     fine_tuning = options.use_embeddings and options.fine_tune_layers > 0
     encoded = encode(texts, options.fine_tune_layers) if fine_tuning else None
     embeddings = (
-        encoded.embeddings if encoded is not None else _embed(texts) if options.use_embeddings else None
+        encoded.embeddings if encoded is not None else embed_texts(texts) if options.use_embeddings else None
     )
     say(f"embedded {len(texts)} texts in {time.perf_counter() - started:.1f} s")
     folds = min(options.folds, min(counts.values()))
@@ -388,6 +388,7 @@ def _fit(
     options: TrainingOptions,
     embeddings: npt.NDArray[np.float32] | None,
 ) -> TextClassifier:
+    # sklearn loads for training only (seconds).
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
@@ -448,7 +449,7 @@ def _fine_tuned_out_of_fold(
     say: Callable[[str], None],
 ) -> FloatArray:
     """Out-of-fold log-probabilities of the fine-tuned layers: two folds, each trained on one half."""
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold  # sklearn loads for training only (seconds)
 
     out = np.zeros((len(labels), classes))
     splitter = StratifiedKFold(n_splits=2, shuffle=True, random_state=tuning.seed)
@@ -489,7 +490,7 @@ def _metrics(probabilities: FloatArray, truth: Sequence[str], model: TextClassif
 
 def evaluate(truth: Sequence[str], predicted: Sequence[str], *, abstain_label: str | None) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class precision/recall and the most confused pairs of two label lists."""
-    from sklearn.metrics import f1_score, precision_recall_fscore_support
+    from sklearn.metrics import f1_score, precision_recall_fscore_support  # sklearn: seconds to import
 
     truth_list, predicted_list = list(truth), list(predicted)
     classes = sorted(set(truth_list))
@@ -527,9 +528,8 @@ def evaluate(truth: Sequence[str], predicted: Sequence[str], *, abstain_label: s
 # -- embeddings ------------------------------------------------------------------------------------
 
 
-def _embed(texts: list[str]) -> npt.NDArray[np.float32]:
-    from relaydesk.ml.embeddings import embed
-
+def embed_texts(texts: list[str]) -> npt.NDArray[np.float32]:
+    """The frozen sentence embeddings the models read (rows of ``ml.embeddings.embed``)."""
     # One short text gains nothing from intra-op threads and loses a lot when the CPU is shared
     # (measured: p50 126 ms with 2 threads vs 28 ms with 1 on a loaded 2-core machine).
     return embed(texts, single_thread=len(texts) <= 4)

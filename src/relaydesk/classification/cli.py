@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from relaydesk.kit.cli import fail as _fail
+from relaydesk.kit.errors import RelaydeskError
 
 __all__ = ["cli", "read_labelled_csv"]
 
@@ -61,7 +62,7 @@ def read_labelled_csv(path: Path, text_column: str, label_column: str) -> tuple[
 
 
 def _load_model(folder: Path) -> Any:
-    from relaydesk.classification.classifier import load_classifier
+    from relaydesk.classification.classifier import load_classifier  # on use: keeps `relaydesk` start-up fast
 
     try:
         return load_classifier(folder)
@@ -112,6 +113,7 @@ def train_command(
     ] = 9.0,
 ) -> None:
     """Train a classifier from a CSV into a self-contained model folder (no database needed)."""
+    # On use: numpy and the model code would slow every `relaydesk` command.
     from relaydesk.classification.classifier import TrainingDataError, TrainingOptions, train
 
     try:
@@ -164,6 +166,7 @@ def evaluate_command(
     ] = 300,
 ) -> None:
     """Measure accuracy, macro-F1 (and in-scope accuracy / out-of-scope recall) and per-text latency."""
+    # On use: numpy and the model code would slow every `relaydesk` command.
     import numpy as np
 
     from relaydesk.classification.classifier import evaluate
@@ -231,8 +234,7 @@ def predict_command(
 
 def _registry_call(action: Any) -> Any:
     """Run ``action(session)`` in one transaction; a RelaydeskError exits 2 with its message."""
-    from relaydesk.db import get_database
-    from relaydesk.kit.errors import RelaydeskError
+    from relaydesk.db import get_database  # on use: SQLAlchemy would slow every `relaydesk` command
 
     try:
         with get_database().transaction() as session:
@@ -248,7 +250,7 @@ def register_command(
     activate: Annotated[bool, typer.Option(help="Make it the active version at once.")] = False,
 ) -> None:
     """Add a model folder to the registry as a new version of HEAD (a candidate unless --activate)."""
-    from relaydesk.classification import service
+    from relaydesk.classification import service  # on use: keeps `relaydesk` start-up fast
 
     if not folder.is_dir():
         raise _fail(f"no such model folder: {folder}")
@@ -267,7 +269,7 @@ def list_command(
     head: Annotated[str | None, typer.Option(help="Only this head.")] = None,
 ) -> None:
     """List model versions per head with state, metrics and shadow agreement (JSON)."""
-    from relaydesk.classification import service
+    from relaydesk.classification import service  # on use: keeps `relaydesk` start-up fast
 
     typer.echo(
         json.dumps(
@@ -282,7 +284,7 @@ def list_command(
 @cli.command("promote")
 def promote_command(head: str, version: int) -> None:
     """Make VERSION the active model of HEAD (the previous one can be rolled back to)."""
-    from relaydesk.classification import service
+    from relaydesk.classification import service  # on use: keeps `relaydesk` start-up fast
 
     typer.echo(
         json.dumps(
@@ -294,7 +296,7 @@ def promote_command(head: str, version: int) -> None:
 @cli.command("rollback")
 def rollback_command(head: str) -> None:
     """Return HEAD to the version that was active before the current one."""
-    from relaydesk.classification import service
+    from relaydesk.classification import service  # on use: keeps `relaydesk` start-up fast
 
     typer.echo(
         json.dumps(_registry_call(lambda session: service.version_summary(service.rollback(session, head))))
@@ -308,7 +310,7 @@ def shadow_command(
     off: Annotated[bool, typer.Option("--off", help="Stop the shadow run.")] = False,
 ) -> None:
     """Run VERSION in shadow beside HEAD's active model (agreement is recorded), or stop with --off."""
-    from relaydesk.classification import service
+    from relaydesk.classification import service  # on use: keeps `relaydesk` start-up fast
 
     if (version is None) == (not off):
         raise _fail("give either a VERSION or --off")
@@ -326,7 +328,7 @@ def retrain_command(
     activate: Annotated[bool, typer.Option(help="Activate the new version at once.")] = False,
 ) -> None:
     """Retrain HEAD now from its registered training source (e.g. resolved tickets)."""
-    from relaydesk.classification import tasks
+    from relaydesk.classification import tasks  # on use: keeps `relaydesk` start-up fast
 
     typer.echo(
         json.dumps(_registry_call(lambda session: tasks.retrain_head(session, head, activate=activate)))
@@ -345,7 +347,7 @@ def schedule_command(
     ] = False,
 ) -> None:
     """Set HEAD's retraining policy (run by the worker's periodic job)."""
-    from relaydesk.classification import service
+    from relaydesk.classification import service  # on use: keeps `relaydesk` start-up fast
 
     if (every_hours is None) == (not off):
         raise _fail("give either --every-hours N or --off")

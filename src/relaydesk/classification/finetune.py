@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from relaydesk.ml.embeddings import encode_one, load_embedder, onnx_session, query_encoder, to_onnx
+
 __all__ = [
     "Encoded",
     "FineTuneOptions",
@@ -67,8 +69,6 @@ class Encoded:
 
 
 def _model() -> Any:
-    from relaydesk.ml.embeddings import load_embedder
-
     return load_embedder()
 
 
@@ -84,7 +84,7 @@ def encode(texts: Sequence[str], layers: int) -> Encoded:
 
     Single texts (a prediction) are cached by text, so the heads of one ticket share one pass.
     """
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     split = _split_layer(layers)
     if len(texts) == 1:
@@ -95,8 +95,6 @@ def encode(texts: Sequence[str], layers: int) -> Encoded:
                 _cache.move_to_end(key)
                 return Encoded(hit[0][None, :], [hit[1]])
         # A prediction on a request's path: the single-text encoder (ONNX Runtime, ``ml.embeddings``).
-        from relaydesk.ml.embeddings import encode_one
-
         one = encode_one(texts[0])
         state = torch.from_numpy(one.hidden_states[split])
         with _cache_lock:
@@ -109,7 +107,7 @@ def encode(texts: Sequence[str], layers: int) -> Encoded:
 
 def _encode_batches(texts: Sequence[str], split: int) -> tuple[npt.NDArray[np.float32], list[Any]]:
     """Many texts through the shared torch model, in batches of similar length (little padding)."""
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     model = _model()
     tokenizer, bert = model.tokenizer, model[0].auto_model
@@ -143,7 +141,7 @@ def _mean_pool(hidden: Any, mask: Any) -> Any:
 
 
 def _pad(states: Sequence[Any]) -> tuple[Any, Any]:
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     longest = max(int(s.shape[0]) for s in states)
     hidden = torch.zeros(len(states), longest, int(states[0].shape[1]), dtype=torch.float32)
@@ -156,7 +154,7 @@ def _pad(states: Sequence[Any]) -> tuple[Any, Any]:
 
 def _as_module(top: TopLayers) -> Any:
     """``top`` as a torch module (states, mask -> logits), with frozen weights, for the ONNX export."""
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     class Forward(torch.nn.Module):
         def __init__(self) -> None:
@@ -184,21 +182,17 @@ class TopLayers:
         """These layers exported to ONNX and loaded in ONNX Runtime (in memory, once per model)."""
         with self._session_lock:
             if self._session is None:
-                from relaydesk.ml.embeddings import onnx_session
-
                 self._session = onnx_session(self._export())
             return self._session
 
     def _export(self) -> bytes:
-        import torch
-
-        from relaydesk.ml.embeddings import to_onnx
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         example = (torch.zeros(1, 3, int(self.head.in_features)), torch.ones(1, 3, dtype=torch.long))
         return to_onnx(_as_module(self), example, ["hidden", "mask"], ["logits"], {0: "batch"})
 
     def _forward(self, hidden: Any, mask: Any) -> Any:
-        import torch
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         # The additive attention mask every BERT attention implementation accepts: 0 keeps a token,
         # the most negative float hides padding.
@@ -211,9 +205,7 @@ class TopLayers:
 
     def logits(self, states: Sequence[Any], batch_size: int = 128) -> FloatArray:
         """Class logits; one text runs in ONNX Runtime where the single-text encoder does (see ``encode``)."""
-        import torch
-
-        from relaydesk.ml.embeddings import query_encoder
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         if len(states) == 1 and query_encoder() == "onnx":
             hidden = states[0].to(torch.float32).numpy()[None, :, :]
@@ -231,7 +223,7 @@ class TopLayers:
         return out
 
     def save(self, path: Path) -> None:
-        import torch
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         state = {
             "layers": {k: v.to(torch.float16) for k, v in self.layers.state_dict().items()},
@@ -242,7 +234,7 @@ class TopLayers:
 
 
 def load_top_layers(path: Path) -> TopLayers:
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     state = torch.load(path, map_location="cpu", weights_only=True)
     top = _new_top_layers(int(state["count"]), int(state["head"]["weight"].shape[0]))
@@ -259,7 +251,7 @@ def _batches(states: Sequence[Any], batch_size: int) -> list[npt.NDArray[np.intp
 
 
 def _new_top_layers(layers: int, classes: int) -> TopLayers:
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     split = _split_layer(layers)
     hidden_size = int(_model()[0].auto_model.config.hidden_size)
@@ -303,7 +295,7 @@ def fine_tune(
     log: Callable[[str], None] | None = None,
 ) -> TopLayers:
     """Train a copy of the top layers and a head on cached states (cross-entropy, AdamW, warm-up, decay)."""
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)

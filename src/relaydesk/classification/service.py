@@ -21,21 +21,26 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from relaydesk.classification.classifier import (
+    TextClassifier,
+    TrainingDataError,
+    TrainingOptions,
+    embed_texts,
+    load_classifier,
+    train,
+)
 from relaydesk.classification.enums import ModelState
 from relaydesk.classification.models import ClassifierHead, ModelVersion
+from relaydesk.classification.repository import ClassificationRepository
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
-
-if TYPE_CHECKING:
-    from relaydesk.classification.classifier import TextClassifier, TrainingOptions
 
 __all__ = [
     "HeadHasNoModelError",
@@ -44,20 +49,24 @@ __all__ = [
     "TrainingSource",
     "activate",
     "clear_model_cache",
+    "get_head",
     "get_version",
     "heads",
     "list_versions",
+    "mark_retrained",
     "models_dir",
     "predict",
     "register_training_source",
     "register_version",
     "rollback",
+    "scheduled_heads",
     "set_retraining",
     "set_shadow",
     "train_version",
     "training_sources",
     "unregister_training_source",
     "version_summary",
+    "version_trained_on",
 ]
 
 MAX_TEXT_CHARS = 20_000  # longer texts are cut: the tail of a long email rarely changes its class
@@ -110,9 +119,7 @@ def _load(session: Session, version_id: int, artifact_path: str) -> tuple[str, T
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    from relaydesk.classification.classifier import load_classifier
-
-    row = session.get(ModelVersion, version_id)
+    row = ClassificationRepository(session).get_version(version_id)
     if row is None:
         raise HeadHasNoModelError(f"model version id {version_id} does not exist")
     try:
@@ -156,40 +163,22 @@ def predict(
     When a shadow version is set, it predicts too and its agreement with the active one is counted on
     its version row (in the caller's transaction).
     """
-    active, shadow_row = aliased(ModelVersion), aliased(ModelVersion)
+    repository = ClassificationRepository(session)
     # One query per prediction: a promotion made by any process is seen at the next call.
-    pointers = session.execute(
-        select(active.id, active.artifact_path, shadow_row.id, shadow_row.artifact_path)
-        .select_from(ClassifierHead)
-        .join(active, active.id == ClassifierHead.active_version_id)
-        .outerjoin(shadow_row, shadow_row.id == ClassifierHead.shadow_version_id)
-        .where(ClassifierHead.head == head)
-    ).first()
+    pointers = repository.serving(head)
     if pointers is None:
         return None
     active_id, active_path, shadow_id, shadow_path = pointers
-    if shadow_id is None or shadow_id == active_id:
+    if shadow_id is None or shadow_path is None or shadow_id == active_id:
         return _predict_with(session, head, active_id, active_path, text, embedding)
     models = [_load(session, *pointer)[1] for pointer in ((active_id, active_path), (shadow_id, shadow_path))]
     # Models with fine-tuned layers run their own (cached) encoder pass and read no embedding.
     if embedding is None and any(m.use_embeddings and m.top_layers is None for m in models):
         # The active and the shadow model share one encoding of the text.
-        from relaydesk.classification.classifier import _embed
-
-        embedding = _embed([text[:MAX_TEXT_CHARS]])[0]
+        embedding = embed_texts([text[:MAX_TEXT_CHARS]])[0]
     prediction = _predict_with(session, head, active_id, active_path, text, embedding)
     shadow = _predict_with(session, head, shadow_id, shadow_path, text, embedding)
-    agreed = shadow.label == prediction.label
-    # An atomic increment: concurrent workers never lose each other's counts.
-    session.execute(
-        update(ModelVersion)
-        .where(ModelVersion.id == shadow_id)
-        .values(
-            shadow_predictions=ModelVersion.shadow_predictions + 1,
-            shadow_agreements=ModelVersion.shadow_agreements + (1 if agreed else 0),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    repository.count_shadow_prediction(shadow_id, agreed=shadow.label == prediction.label)
     return replace(prediction, shadow=shadow)
 
 
@@ -197,7 +186,7 @@ def predict(
 
 
 def _head_row(session: Session, head: str, *, create: bool = False) -> ClassifierHead | None:
-    row = session.get(ClassifierHead, head, populate_existing=True)
+    row = ClassificationRepository(session).get_head(head, reload=True)
     if row is None and create:
         row = ClassifierHead(head=head, retrain_activate=False)
         session.add(row)
@@ -215,20 +204,20 @@ def _validate_head(head: str) -> str:
 
 
 def list_versions(session: Session, head: str | None = None) -> list[ModelVersion]:
-    query = select(ModelVersion).order_by(ModelVersion.head, ModelVersion.version.desc())
-    if head is not None:
-        query = query.where(ModelVersion.head == head)
-    return list(session.scalars(query))
+    return list(ClassificationRepository(session).versions(head))
 
 
 def heads(session: Session) -> dict[str, ClassifierHead]:
-    return {row.head: row for row in session.scalars(select(ClassifierHead))}
+    return {row.head: row for row in ClassificationRepository(session).heads()}
+
+
+def get_head(session: Session, head: str) -> ClassifierHead | None:
+    """A head's row (its serving pointers and retraining policy); None when it was never used."""
+    return ClassificationRepository(session).get_head(head)
 
 
 def get_version(session: Session, head: str, version: int) -> ModelVersion:
-    row = session.scalar(
-        select(ModelVersion).where(ModelVersion.head == head, ModelVersion.version == version)
-    )
+    row = ClassificationRepository(session).version(head, version)
     if row is None:
         raise HeadHasNoModelError(
             f"no version {version} of head {head!r}; list them with: relaydesk model list"
@@ -241,11 +230,10 @@ def _add_version(
 ) -> ModelVersion:
     head_row = _head_row(session, head, create=True)
     assert head_row is not None
+    repository = ClassificationRepository(session)
     # Lock the head row so two registrations cannot take the same number (PostgreSQL; SQLite serialises).
-    session.execute(select(ClassifierHead).where(ClassifierHead.head == head).with_for_update())
-    number = (
-        session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.head == head)) or 0
-    ) + 1
+    repository.lock_head(head)
+    number = repository.next_version_number(head)
     meta = model.meta
     row = ModelVersion(
         head=head,
@@ -281,8 +269,6 @@ def train_version(
     Training runs before the first write, so the caller's transaction holds no write lock meanwhile.
     ``TrainingDataError`` (a ValidationFailedError here) when the data cannot make a model.
     """
-    from relaydesk.classification.classifier import TrainingDataError, TrainingOptions, train
-
     head = _validate_head(head)
     options = options or TrainingOptions(target_precision=get_settings().classification_target_precision)
     relative = f"{head}/{uuid.uuid4().hex}"
@@ -307,8 +293,6 @@ def register_version(
     session: Session, head: str, model_folder: Path, *, source: str | None = None
 ) -> ModelVersion:
     """Copy a model folder (from ``relaydesk model train``) into the registry as a new candidate."""
-    from relaydesk.classification.classifier import load_classifier
-
     head = _validate_head(head)
     try:
         model = load_classifier(model_folder)
@@ -336,7 +320,7 @@ def _activate_version(session: Session, head: str, version: int) -> ModelVersion
         return row
     _check_loadable(row)
     if head_row.active_version_id is not None:
-        previous = session.get(ModelVersion, head_row.active_version_id)
+        previous = ClassificationRepository(session).get_version(head_row.active_version_id)
         if previous is not None:
             previous.state = ModelState.RETIRED
     if head_row.shadow_version_id == row.id:
@@ -353,18 +337,10 @@ def rollback(session: Session, head: str) -> ModelVersion:
     head_row = _head_row(session, head)
     if head_row is None or head_row.active_version_id is None:
         raise HeadHasNoModelError(f"head {head!r} has no active model to roll back")
-    current = session.get(ModelVersion, head_row.active_version_id)
+    repository = ClassificationRepository(session)
+    current = repository.get_version(head_row.active_version_id)
     assert current is not None
-    previous = session.scalar(
-        select(ModelVersion)
-        .where(
-            ModelVersion.head == head,
-            ModelVersion.state == ModelState.RETIRED,
-            ModelVersion.id != current.id,
-        )
-        .order_by(ModelVersion.activated_at.desc(), ModelVersion.version.desc())
-        .limit(1)
-    )
+    previous = repository.last_retired(head, other_than=current.id)
     if previous is None:
         raise HeadHasNoModelError(f"head {head!r} has no earlier active version to roll back to")
     _check_loadable(previous)
@@ -382,7 +358,7 @@ def set_shadow(session: Session, head: str, version: int | None) -> ModelVersion
     if head_row is None:
         return None
     if head_row.shadow_version_id is not None:
-        old = session.get(ModelVersion, head_row.shadow_version_id)
+        old = ClassificationRepository(session).get_version(head_row.shadow_version_id)
         if old is not None and old.state == ModelState.SHADOW:
             old.state = ModelState.CANDIDATE
     if version is None:
@@ -421,6 +397,23 @@ def set_retraining(
     head_row.retrain_activate = activate
     session.flush()
     return head_row
+
+
+def scheduled_heads(session: Session) -> list[ClassifierHead]:
+    """Heads with a retraining interval (``set_retraining``), due or not."""
+    return list(ClassificationRepository(session).scheduled_heads())
+
+
+def version_trained_on(session: Session, head: str, fingerprint: str) -> ModelVersion | None:
+    """A version of ``head`` already trained on data with this fingerprint (retraining skips it)."""
+    return ClassificationRepository(session).with_fingerprint(head, fingerprint)
+
+
+def mark_retrained(session: Session, head: str) -> None:
+    """Start the head's retraining interval again from now (nothing when the head has no row)."""
+    head_row = ClassificationRepository(session).get_head(head)
+    if head_row is not None:
+        head_row.last_retrained_at = utcnow()
 
 
 # -- training sources --------------------------------------------------------------------------------

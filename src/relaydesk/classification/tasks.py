@@ -17,12 +17,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relaydesk.classification import service
 from relaydesk.classification.classifier import TrainingOptions
-from relaydesk.classification.models import ClassifierHead, ModelVersion
 from relaydesk.jobs import enqueue, periodic, task
 from relaydesk.kit.errors import NotFoundError
 from relaydesk.kit.time import utcnow
@@ -48,9 +46,7 @@ def enqueue_due_retraining(session: Session) -> int:
     now = utcnow()
     sources = service.training_sources()
     count = 0
-    for head in session.scalars(
-        select(ClassifierHead).where(ClassifierHead.retrain_every_hours.is_not(None))
-    ):
+    for head in service.scheduled_heads(session):
         assert head.retrain_every_hours is not None
         if head.head not in sources:
             log.warning("head %s is scheduled for retraining but no training source is registered", head.head)
@@ -70,7 +66,7 @@ def enqueue_due_retraining(session: Session) -> int:
 
 @task("classification.retrain_head", max_attempts=2, lease_seconds=3600)
 def retrain_head_job(session: Session, head: str) -> None:
-    head_row = session.get(ClassifierHead, head)
+    head_row = service.get_head(session, head)
     retrain_head(session, head, activate=bool(head_row and head_row.retrain_activate))
 
 
@@ -86,18 +82,14 @@ def retrain_head(
     source_name, fetch = source
     texts, labels = fetch(session)
     fingerprint = data_fingerprint(texts, labels)
-    head_row = session.get(ClassifierHead, head)
-    for row in session.scalars(select(ModelVersion).where(ModelVersion.head == head)):
-        if (row.data_summary or {}).get("fingerprint") == fingerprint:
-            if head_row is not None:
-                head_row.last_retrained_at = utcnow()
-            return {"head": head, "skipped": "unchanged data", "version": row.version}
+    trained = service.version_trained_on(session, head, fingerprint)
+    if trained is not None:
+        service.mark_retrained(session, head)
+        return {"head": head, "skipped": "unchanged data", "version": trained.version}
     version = service.train_version(
         session, head, texts, labels, source=f"source:{source_name}", activate=activate, options=options
     )
     version.data_summary = {**(version.data_summary or {}), "fingerprint": fingerprint}
-    head_row = session.get(ClassifierHead, head)
-    if head_row is not None:
-        head_row.last_retrained_at = utcnow()
+    service.mark_retrained(session, head)
     session.flush()
     return service.version_summary(version)

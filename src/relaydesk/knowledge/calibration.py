@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from relaydesk.knowledge.features import FEATURE_NAMES
+
 __all__ = [
     "Calibration",
     "CalibrationDataError",
@@ -286,7 +288,7 @@ def _logistic(
     regularisation: float,
     names: tuple[str, ...],
 ) -> Calibration:
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # sklearn: seconds to import, for fitting only
 
     x, y = np.vstack(rows), np.concatenate(labels)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
@@ -446,9 +448,7 @@ def fit(
     stratified ones (bench/kb_quality_cv.py keeps a question's paraphrases in one fold); every sample
     must then have candidates.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    from relaydesk.knowledge.index import FEATURE_NAMES
+    from sklearn.model_selection import StratifiedKFold  # sklearn: seconds to import, for fitting only
 
     usable = [s for s in samples if len(s.labels)]
     if splits is not None and len(usable) != len(samples):

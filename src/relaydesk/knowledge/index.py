@@ -1,10 +1,8 @@
 """The in-memory hybrid search index: BM25 over articles plus sentence embeddings of their passages.
 
-One ``HybridIndex`` is an immutable snapshot of the published articles. ``IndexCache`` keeps one per
-database per process and swaps in a new snapshot when the database's index generation changed (every
-article write bumps it in its own transaction), checking at most once per ``check_seconds``. Passage
-embeddings are cached in ``kb_passage_embeddings`` keyed by a hash of model and text, so a process
-starting up or rebuilding only embeds passages no process has embedded before.
+One ``HybridIndex`` is an immutable snapshot of the published articles; ``cache.IndexCache`` decides
+when a process builds a new one and where the passage vectors come from. ``features_for_query`` is
+the query side: embed the query, pick the candidates, compute their features (``features.py``).
 
 Scoring one query never loops over articles in Python: one matrix-vector product for the passages and
 titles, ``np.maximum.reduceat`` for each article's best passage, one BM25 score vector, then features
@@ -16,11 +14,7 @@ the product runs in a 128-dimensional principal subspace first and exactly only 
 from __future__ import annotations
 
 import hashlib
-import logging
-import math
 import os
-import threading
-import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -29,30 +23,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from relaydesk.knowledge import repository
-from relaydesk.knowledge.enums import ArticleStatus, Visibility
-from relaydesk.knowledge.models import Article, KnowledgeIndexState
+from relaydesk.knowledge.enums import Visibility
+from relaydesk.knowledge.features import Candidate, candidate_features
 from relaydesk.knowledge.text import plain_text, question_key, split_passages, tokenize
-from relaydesk.ml.embeddings import embed, one_torch_thread, query_encoder
+from relaydesk.ml.embeddings import default_model_path, embed_one, one_torch_thread, query_encoder
 
 if TYPE_CHECKING:
     import bm25s
 
+    from relaydesk.knowledge.models import Article
+
 __all__ = [
     "CANDIDATES",
-    "Candidate",
     "HybridIndex",
-    "IndexCache",
     "IndexedArticle",
     "embed_query",
-    "index_cache",
+    "embedding_model_id",
+    "embedding_requests",
+    "features_for_query",
+    "indexed_article",
+    "passage_input",
     "passages_for",
+    "search_query_encoder",
+    "to_indexed",
 ]
-
-log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 # How many articles per query get features and a calibrated probability (the rest cannot win).
@@ -92,7 +87,8 @@ def _embedding_key(model_id: str, title: str, passage: str) -> str:
     return hashlib.sha256(f"{model_id}\x1f{title}\x1f{passage}".encode()).hexdigest()
 
 
-def _passage_input(title: str, passage: str) -> str:
+def passage_input(title: str, passage: str) -> str:
+    """The text the encoder embeds for one of an article's passages (or its title, or a question)."""
     # The title gives a passage its context ("it", "this setting") for the sentence encoder; a question
     # (no title) is embedded alone, as a customer's query is.
     if not title:
@@ -106,7 +102,7 @@ def _question_request(model_id: str, question: str) -> tuple[str, str, str]:
     return key, "", question
 
 
-def _requests(model_id: str, article: IndexedArticle) -> list[tuple[str, str, str]]:
+def embedding_requests(model_id: str, article: IndexedArticle) -> list[tuple[str, str, str]]:
     """Every embedding an article needs: its passages, its title, then its questions."""
     requests = [(_embedding_key(model_id, article.title, p), article.title, p) for p in article.passages]
     requests.append((_embedding_key(model_id, article.title, ""), article.title, ""))
@@ -132,26 +128,12 @@ def embed_query(text: str) -> FloatArray:
     ``int8`` trades some abstention quality for a faster query on a CPU without AVX512 (ml/README.md);
     ``fp32`` runs torch instead (then call inside ``one_torch_thread``).
     """
-    from relaydesk.ml.embeddings import embed_one
-
     return embed_one(text, encoder=_search_setting())
 
 
-def _model_id() -> str:
-    from relaydesk.ml.embeddings import default_model_path
-
+def embedding_model_id() -> str:
+    """Which model the vectors come from (part of every embedding's cache key)."""
     return str(default_model_path())
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One article's raw signals for a query."""
-
-    position: int  # row in the index
-    dense_best: float
-    dense_title: float
-    bm25: float
-    best_passage: int  # global passage row
 
 
 @dataclass
@@ -197,16 +179,16 @@ class HybridIndex:
         vectors: Callable[[list[tuple[str, str, str]]], list[FloatArray]],
     ) -> HybridIndex:
         """Build from articles; ``vectors`` maps (cache key, title, passage) triples to embeddings."""
-        import bm25s
+        import bm25s  # loaded when an index is built, not with relaydesk
 
-        model_id = _model_id()
+        model_id = embedding_model_id()
         requests: list[tuple[str, str, str]] = []
         starts: list[int] = []
         passage_texts: list[str] = []
         for article in articles:
             starts.append(len(passage_texts))
             passage_texts.extend(article.passages)
-            requests.extend(_requests(model_id, article))
+            requests.extend(embedding_requests(model_id, article))
         found = vectors(requests)
         passage_rows: list[FloatArray] = []
         title_rows: list[FloatArray] = []
@@ -221,7 +203,7 @@ class HybridIndex:
             question_starts.append(len(question_rows))
             question_rows.extend(found[cursor : cursor + len(article.questions)])
             cursor += len(article.questions)
-        import torch
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         dims = found[0].shape[0] if found else 384
         rows = passage_rows + title_rows
@@ -261,7 +243,7 @@ class HybridIndex:
 
     def dense_scores(self, query_vector: FloatArray) -> FloatArray:
         """Cosine of the query with every passage, then every title (call with one torch thread)."""
-        import torch
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         if len(self) == 0:
             return np.zeros(0, dtype=np.float32)
@@ -301,7 +283,7 @@ class HybridIndex:
         exact scores for the rows of the articles it keeps (call with one torch thread)."""
         if self.coarse is None or self.coarse_basis is None or int(mask.sum()) <= COARSE_KEEP:
             return self.candidates(self.dense_scores(query_vector), query_tokens, mask, k)
-        import torch
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         passages = len(self.passage_texts)
         query = np.ascontiguousarray(query_vector, dtype=np.float32)
@@ -336,7 +318,7 @@ class HybridIndex:
 
     def _dense_rows(self, rows: npt.NDArray[np.intp], query: FloatArray) -> FloatArray:
         """``dense_scores`` of some rows only (the same half-precision product, so the same values)."""
-        import torch
+        import torch  # seconds to import: loaded on first use, not with relaydesk
 
         picked = torch.index_select(self.dense, 0, torch.from_numpy(rows))
         scores: FloatArray = (picked @ torch.from_numpy(query).to(torch.float16)).float().numpy()
@@ -438,7 +420,7 @@ def _coarse_space(matrix: FloatArray) -> tuple[FloatArray, Any]:
     The projected matrix is stored transposed, (dims, rows): torch's float32 product of a row vector
     with it streams each dimension once, 4x cheaper than the float16 matrix-vector product per byte.
     """
-    import torch
+    import torch  # seconds to import: loaded on first use, not with relaydesk
 
     dims = min(COARSE_DIMS, matrix.shape[1])
     moment = (matrix.T @ matrix).astype(np.float64)
@@ -447,168 +429,10 @@ def _coarse_space(matrix: FloatArray) -> tuple[FloatArray, Any]:
     return basis, torch.from_numpy(np.ascontiguousarray((matrix @ basis).T))
 
 
-def candidate_features(candidates: Sequence[Candidate]) -> npt.NDArray[np.float64]:
-    """Per-candidate features for the calibrated model (rows follow ``candidates``).
-
-    Chosen by 5-fold cross-validation on the StackFAQ dev queries (see bench/kb_search.py and the
-    knowledge README): dense similarities carry the ranking; BM25 and the lead over the runner-up
-    carry most of the abstention signal.
-    """
-    if not candidates:
-        return np.zeros((0, len(FEATURE_NAMES)))
-    dense = np.array([c.dense_best for c in candidates])
-    title = np.array([c.dense_title for c in candidates])
-    bm25 = np.array([c.bm25 for c in candidates])
-    top_bm25 = bm25.max()
-    bm25_rel = bm25 / top_bm25 if top_bm25 > 0 else np.zeros_like(bm25)
-    dense_any = np.maximum(dense, title)
-    # How much of the candidates' (sharpened) similarity mass this one holds: low when several tie.
-    weights = np.exp((dense_any - dense_any.max()) * 20.0)
-    share = weights / weights.sum()
-    rows: npt.NDArray[np.float64] = np.column_stack(
-        [dense, title, dense_any, bm25_rel, _margin(dense_any), _margin(dense), _margin(title), share]
-    )
-    return rows
-
-
-def _margin(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Against the best *other* candidate: positive only for the leader, by how much it leads."""
-    if len(values) == 1:
-        return values.copy()
-    ordered = np.sort(values)
-    best, second = ordered[-1], ordered[-2]
-    result: npt.NDArray[np.float64] = values - np.where(values == best, second, best)
-    return result
-
-
-FEATURE_NAMES = (
-    "dense_best",
-    "dense_title",
-    "dense_any",
-    "bm25_rel",
-    "dense_any_margin",
-    "dense_best_margin",
-    "dense_title_margin",
-    "dense_share",
-)
-
-
-class IndexCache:
-    """The process's index for each database, refreshed when the database's generation moves."""
-
-    def __init__(self, *, check_seconds: float = 1.0) -> None:
-        self.check_seconds = check_seconds
-        self._indexes: dict[str, HybridIndex] = {}
-        self._checked_at: dict[str, float] = {}
-        self._vectors: dict[str, FloatArray] = {}  # passage embeddings this process already has
-        self._lock = threading.Lock()
-
-    def invalidate(self) -> None:
-        """Check the generation on the next search (this process just changed an article)."""
-        self._checked_at.clear()
-
-    def get(self, session: Session) -> HybridIndex:
-        url = str(session.get_bind().engine.url)
-        now = time.monotonic()
-        index = self._indexes.get(url)
-        if index is not None and now - self._checked_at.get(url, -math.inf) < self.check_seconds:
-            return index
-        key = _generation_key(session)
-        self._checked_at[url] = now
-        if index is not None and index.key == key:
-            return index
-        # While one thread rebuilds, the others keep answering from the previous snapshot.
-        if not self._lock.acquire(blocking=index is None):
-            assert index is not None
-            return index
-        try:
-            index = self._indexes.get(url)
-            if index is None or index.key != key:
-                started = time.perf_counter()
-                index = self._build(session, key)
-                self._indexes[url] = index
-                log.info(
-                    "knowledge index rebuilt: %d articles, %d passages in %.0f ms",
-                    len(index),
-                    len(index.passage_texts),
-                    (time.perf_counter() - started) * 1000,
-                )
-        finally:
-            self._lock.release()
-        return index
-
-    def _build(self, session: Session, key: tuple[int, datetime | None]) -> HybridIndex:
-        articles = load_published(session)
-        return HybridIndex.build(articles, key=key, vectors=lambda reqs: self.vectors(session, reqs))
-
-    def vectors(
-        self, session: Session, requests: list[tuple[str, str, str]], *, writer: bool = False
-    ) -> list[FloatArray]:
-        """Embeddings for (key, title, passage): this process's memory, then the database, then the model.
-
-        ``writer``: the caller is saving these articles, so every vector must end up in the database
-        cache, including those this process already held in memory (for other processes' sake).
-        """
-        keys = [r[0] for r in requests]
-        missing = [r for r in requests if r[0] not in self._vectors]
-        in_database: set[str] = set()
-        if missing or writer:
-            stored = repository.load_embeddings(session, keys if writer else [r[0] for r in missing])
-            in_database = set(stored)
-            for content_hash, blob in stored.items():
-                if content_hash not in self._vectors:
-                    self._vectors[content_hash] = np.frombuffer(blob, dtype="<f4").copy()
-        todo = {r[0]: r for r in requests if r[0] not in self._vectors}
-        if todo:
-            items = list(todo.values())
-            computed = embed([_passage_input(title, p or title) for _, title, p in items])
-            for (content_hash, _, _), vector in zip(items, computed, strict=True):
-                self._vectors[content_hash] = vector
-        unsaved = (set(keys) - in_database) if writer else set(todo)
-        if unsaved:
-            vectors = {k: self._vectors[k].astype("<f4").tobytes() for k in unsaved}
-            _save_quietly(session, vectors, int(self._vectors[next(iter(unsaved))].shape[0]))
-        if not writer and len(self._vectors) > 2 * len(keys) + 1000:
-            # Forget vectors of passages that no longer exist, so memory follows the knowledge base.
-            wanted = set(keys)
-            self._vectors = {k: v for k, v in self._vectors.items() if k in wanted}
-        return [self._vectors[k] for k in keys]
-
-    def warm(self, session: Session, articles: Sequence[IndexedArticle]) -> None:
-        """Embed and store the passages of articles just written, in the writer's transaction."""
-        model_id = _model_id()
-        requests = [request for article in articles for request in _requests(model_id, article)]
-        self.vectors(session, requests, writer=True)
-
-
-def _save_quietly(session: Session, vectors: dict[str, bytes], dims: int) -> None:
-    # The cache is an optimisation: a read-only or contended transaction must not fail a search.
-    try:
-        with session.begin_nested():
-            repository.save_embeddings(session, vectors, dims)
-    except Exception as exc:
-        # One line: the driver's reason, not the statement with every row's vector bound into it.
-        reason = getattr(exc, "orig", None) or exc
-        log.warning(
-            "could not store %d passage embeddings (%s: %s); this process keeps them, others recompute them",
-            len(vectors),
-            type(reason).__name__,
-            reason,
-        )
-
-
-def _generation_key(session: Session) -> tuple[int, datetime | None]:
-    row = session.execute(
-        select(KnowledgeIndexState.generation, KnowledgeIndexState.updated_at).where(
-            KnowledgeIndexState.id == repository.STATE_ID
-        )
-    ).first()
-    return (int(row[0]), row[1]) if row else (0, None)
-
-
-def _indexed(
+def indexed_article(
     article_id: int, title: str, body: str, locale: str, visibility: Visibility, questions: Sequence[str]
 ) -> IndexedArticle:
+    """What the index needs of one article, from its stored fields."""
     passages, bm25_text = passages_for(title, body)
     return IndexedArticle(
         id=article_id,
@@ -622,21 +446,9 @@ def _indexed(
 
 
 def to_indexed(article: Article) -> IndexedArticle:
-    return _indexed(
+    return indexed_article(
         article.id, article.title, article.body, article.locale, article.visibility, article.questions
     )
-
-
-def load_published(session: Session) -> list[IndexedArticle]:
-    rows = session.execute(
-        select(Article.id, Article.title, Article.body, Article.locale, Article.visibility, Article.questions)
-        .where(Article.status == ArticleStatus.PUBLISHED)
-        .order_by(Article.id)
-    )
-    return [_indexed(*row) for row in rows]
-
-
-index_cache = IndexCache()
 
 
 def features_for_query(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Row, Select, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,8 +20,10 @@ __all__ = [
     "ArticleFilters",
     "bump_generation",
     "get_by_external_id",
+    "index_generation",
     "list_articles",
     "load_embeddings",
+    "published_for_index",
     "read_calibration",
     "save_embeddings",
     "versions_of",
@@ -169,10 +173,28 @@ def save_embeddings(session: Session, vectors: dict[str, bytes], dimensions: int
         for h, v in vectors.items()
     ]
     dialect = session.get_bind().dialect.name
-    insert: Any
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for start in range(0, len(rows), 500):
         session.execute(insert(PassageEmbedding).on_conflict_do_nothing(), rows[start : start + 500])
+
+
+# -- what the search index reads (knowledge/cache.py) ---------------------------------------------------
+
+
+def index_generation(session: Session) -> tuple[int, datetime | None]:
+    """The index generation and when it moved: a process whose index was built at another rebuilds."""
+    row = session.execute(
+        select(KnowledgeIndexState.generation, KnowledgeIndexState.updated_at).where(
+            KnowledgeIndexState.id == STATE_ID
+        )
+    ).first()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+def published_for_index(session: Session) -> Sequence[Row[int, str, str, str, Visibility, list[str]]]:
+    """Every published article's id, title, body, locale, visibility and questions, in id order."""
+    return session.execute(
+        select(Article.id, Article.title, Article.body, Article.locale, Article.visibility, Article.questions)
+        .where(Article.status == ArticleStatus.PUBLISHED)
+        .order_by(Article.id)
+    ).all()

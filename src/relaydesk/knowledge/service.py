@@ -19,15 +19,10 @@ from relaydesk.db import Database
 from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.time import utcnow
 from relaydesk.knowledge import repository
+from relaydesk.knowledge.cache import index_cache
 from relaydesk.knowledge.calibration import Calibration, QuestionMatch, default_calibration
 from relaydesk.knowledge.enums import ArticleStatus, Visibility
-from relaydesk.knowledge.index import (
-    CANDIDATES,
-    HybridIndex,
-    features_for_query,
-    index_cache,
-    to_indexed,
-)
+from relaydesk.knowledge.index import CANDIDATES, HybridIndex, features_for_query, to_indexed
 from relaydesk.knowledge.models import Article, ArticleVersion
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import MAX_QUESTION_CHARS, MAX_QUESTIONS, ArticleCreate, ArticleUpdate

@@ -44,8 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from relaydesk.knowledge import repository, service
+from relaydesk.knowledge.cache import index_cache
 from relaydesk.knowledge.enums import ArticleStatus, Visibility
-from relaydesk.knowledge.index import index_cache, to_indexed
+from relaydesk.knowledge.index import to_indexed
 from relaydesk.knowledge.models import Article
 from relaydesk.knowledge.schemas import (
     ArticleCreate,

@@ -421,3 +421,57 @@ def list_events(
     rows = list(TicketRepository(session).events(ticket.id, after_id=after_id, limit=limit + 1))
     next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# --- Issue 20: what channels (intake, the outbox, chat, email) read and write on tickets ---
+
+# ``Actor`` says who caused a change (intake opens a ticket as the customer who wrote).
+__all__ += [
+    "Actor",
+    "customer_conversation",
+    "find_provider_message",
+    "get_message",
+    "get_ticket",
+    "set_delivery_state",
+    "update_message_meta",
+]
+
+
+def get_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket a job names by id (None when it was deleted since)."""
+    return TicketRepository(session).get(ticket_id)
+
+
+def get_message(session: Session, message_id: int) -> Message | None:
+    return TicketRepository(session).message(message_id)
+
+
+def find_provider_message(session: Session, channel: Channel, provider_message_id: str) -> Message | None:
+    """The message a provider already delivered under this id (its retries carry the same one)."""
+    return TicketRepository(session).message_by_provider_id(channel, provider_message_id)
+
+
+def customer_conversation(
+    session: Session, customer_id: int, channels: tuple[Channel, ...], *, after_id: int | None, limit: int
+) -> list[Message]:
+    """The customer's public messages on these channels across all their tickets, oldest first.
+
+    What a chat widget shows: the conversation spans tickets (a new one opens when the last closed).
+    """
+    return TicketRepository(session).customer_conversation(
+        customer_id, channels, after_id=after_id, limit=limit
+    )
+
+
+def set_delivery_state(
+    session: Session, message: Message, state: DeliveryState, *, provider_delivery_id: str | None = None
+) -> None:
+    """Record how the outbox's delivery of a public reply went (and the provider's id for it)."""
+    message.delivery_state = state
+    if provider_delivery_id:
+        message.meta = {**message.meta, "provider_delivery_id": provider_delivery_id}
+
+
+def update_message_meta(session: Session, message: Message, values: dict[str, Any]) -> None:
+    """Merge ``values`` into a message's channel metadata (what a widget shows beside it)."""
+    message.meta = {**message.meta, **values}

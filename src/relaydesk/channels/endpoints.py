@@ -8,13 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
 
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
 from relaydesk.channels import phone, sms, social
 from relaydesk.channels import quarantine as quarantine_service
-from relaydesk.channels.base import InboundMessage
-from relaydesk.channels.intake import IntakeResult, ingest
+from relaydesk.channels.intake import IntakeResult, ingest_committed
 from relaydesk.channels.models import QuarantineStatus
 from relaydesk.channels.quarantine import InputRejectedError
 from relaydesk.db import get_database
@@ -67,19 +65,6 @@ async def _keep_refused(
     await run_in_threadpool(keep, channel, source, exc.reason_code, exc.message, raw, meta)
 
 
-def _ingest_all(messages: list[InboundMessage]) -> list[IntakeResult]:
-    database = get_database()
-    for attempt in range(2):
-        try:
-            with database.transaction() as session:
-                return [ingest(session, message) for message in messages]
-        except IntegrityError:
-            # The provider's retry raced its original: the second pass finds the stored message.
-            if attempt == 1:
-                raise
-    return []
-
-
 async def _receive(
     request: Request, channel: str, source: str, signature_header: str, parse: Any
 ) -> list[IntakeResult]:
@@ -97,7 +82,7 @@ async def _receive(
         await _keep_refused(channel, source, exc, raw, meta)
         raise
     messages = parsed if isinstance(parsed, list) else [parsed]
-    return await run_in_threadpool(_ingest_all, messages)
+    return await run_in_threadpool(ingest_committed, messages)
 
 
 @router.post("/webhooks/sms", response_class=Response)

@@ -1,29 +1,56 @@
 """Intake: one customer message in, stored once, threaded into the right ticket.
 
-Adapters call ``ingest`` inside the request transaction and acknowledge the provider only after it
-commits, so a message is either durably stored or the provider retries it; the provider's message id
-makes the retry harmless. Concurrent messages never refuse each other: intake holds the customer's
-row until commit, and appending a message does not bump the ticket's version (agents' edits keep
-their optimistic lock).
+Adapters call ``ingest`` inside a transaction and acknowledge the provider only after it commits,
+so a message is either durably stored or the provider retries it; the provider's message id makes
+the retry harmless. Concurrent messages never refuse each other: intake holds the customer's row
+until commit, and appending a message does not bump the ticket's version (agents' edits keep their
+optimistic lock). What concurrency still throws at a transaction (a deadlock between two webhook
+batches that lock the same customers in opposite orders, a serialization failure, a unique key a
+concurrent creator took first, a stale row) is met by ``in_intake_transaction``: the whole
+transaction is rolled back and run again, a few times, before the error is answered as before.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from relaydesk.channels.base import InboundMessage
 from relaydesk.customers import service as customers
+from relaydesk.db import get_database
 from relaydesk.jobs import enqueue
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, TicketStatus
-from relaydesk.tickets.events import Actor
-from relaydesk.tickets.models import Message, Ticket
-from relaydesk.tickets.repository import TicketRepository
 from relaydesk.tickets.schemas import CustomerRef, TicketCreate
 
-__all__ = ["IntakeResult", "ingest"]
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Message, Ticket
+
+__all__ = [
+    "INTAKE_ATTEMPTS",
+    "IntakeResult",
+    "in_intake_transaction",
+    "ingest",
+    "ingest_committed",
+    "is_transient_conflict",
+]
+
+log = logging.getLogger("relaydesk.channels.intake")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,7 +67,7 @@ class IntakeResult:
 def _existing(session: Session, inbound: InboundMessage) -> Message | None:
     if inbound.provider_message_id is None:
         return None
-    return TicketRepository(session).message_by_provider_id(inbound.channel, inbound.provider_message_id)
+    return tickets.find_provider_message(session, inbound.channel, inbound.provider_message_id)
 
 
 def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
@@ -58,7 +85,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
 
     duplicate = _existing(session, inbound)
     if duplicate is not None:
-        owner = TicketRepository(session).get(duplicate.ticket_id)
+        owner = tickets.get_ticket(session, duplicate.ticket_id)
         assert owner is not None
         return IntakeResult(
             owner.id, duplicate.id, owner.customer_id, created_ticket=False, duplicate=True, message=duplicate
@@ -79,7 +106,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
                 channel=inbound.channel,
                 provider_message_id=inbound.provider_message_id,
             ),
-            Actor(AuthorKind.CUSTOMER, customer.id),
+            tickets.Actor(AuthorKind.CUSTOMER, customer.id),
             body_html=inbound.html,
             meta=meta,
             known_new=True,  # the provider id was looked up above
@@ -144,3 +171,56 @@ def _attach(session: Session, message: Message, inbound: InboundMessage) -> None
             content_type=attachment.content_type,
             payload=attachment.payload,
         )
+
+
+# --- the transaction around intake ------------------------------------------------------------------
+
+# Tries of one inbound transaction before its error is answered as it would have been without retry.
+INTAKE_ATTEMPTS = 4
+
+# PostgreSQL's way of saying two transactions could not both go on: serialization failure, deadlock.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """A failure caused by a concurrent transaction, which running the same work again gets past.
+
+    A unique key that a concurrent creator took first (the retry finds its row), a row another
+    transaction changed under an optimistic lock, and PostgreSQL's serialization failures and
+    deadlocks. A lost connection is not one: the caller answers it as a failure, as before.
+    """
+    if isinstance(error, StaleDataError | IntegrityError):
+        return True
+    if isinstance(error, DBAPIError) and not error.connection_invalidated:
+        return getattr(error.orig, "sqlstate", None) in _RETRY_SQLSTATES
+    return False
+
+
+def in_intake_transaction(work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a transaction of its own and commit it; answer what it returned.
+
+    The one transaction boundary of inbound messages (chat, webhooks, email): every write intake
+    makes for a message (customer, ticket, message, events, jobs) and whatever the adapter adds in the
+    same unit is rolled back together on a transient conflict and run again from the start, after a
+    short random pause so two racers do not meet again. Retrying is safe because intake is
+    idempotent on the provider's message id, and nothing is acknowledged before the commit. After
+    ``INTAKE_ATTEMPTS`` tries the last error is raised, and the caller answers it as before (409).
+    """
+
+    def committed() -> T:
+        with get_database().transaction() as session:
+            return work(session)
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient_conflict),
+        stop=stop_after_attempt(INTAKE_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.02, max=0.5),
+        before_sleep=before_sleep_log(log, logging.INFO),
+        reraise=True,
+    )
+    return retrying(committed)
+
+
+def ingest_committed(messages: Sequence[InboundMessage]) -> list[IntakeResult]:
+    """Store several messages of one provider call in one transaction (retried as above)."""
+    return in_intake_transaction(lambda session: [ingest(session, message) for message in messages])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,9 @@ from relaydesk.jobs import committed_step, task
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel, DeliveryState
-from relaydesk.tickets.models import Message, Ticket
+
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Ticket
 
 __all__ = ["SEND_LEASE_SECONDS", "deliver_message", "resolve_recipient"]
 
@@ -45,10 +48,10 @@ def resolve_recipient(session: Session, ticket: Ticket, channel: Channel) -> str
 
 
 def _mark_failed(session: Session, *, message_id: int, error: str) -> None:
-    message = session.get(Message, message_id)
+    message = tickets.get_message(session, message_id)
     if message is None:
         return
-    message.delivery_state = DeliveryState.FAILED
+    tickets.set_delivery_state(session, message, DeliveryState.FAILED)
     delivery = session.scalar(select(Delivery).where(Delivery.message_id == message_id))
     if delivery is not None:
         delivery.status = DeliveryStatus.FAILED
@@ -101,7 +104,7 @@ def deliver_message(session: Session, *, message_id: int) -> None:
 
 def _start_sending(session: Session, message_id: int) -> _Send | None:
     """Mark the delivery "sending" (creating it on the first try); None when there is nothing to send."""
-    message = session.get(Message, message_id)
+    message = tickets.get_message(session, message_id)
     if message is None or not message.public:
         return None
     delivery = session.scalar(select(Delivery).where(Delivery.message_id == message_id))
@@ -112,7 +115,7 @@ def _start_sending(session: Session, message_id: int) -> _Send | None:
     if sender is None:
         # Pull channels (web chat, in-app, API): the customer's client fetches the reply itself.
         return None
-    ticket = session.get(Ticket, message.ticket_id)
+    ticket = tickets.get_ticket(session, message.ticket_id)
     assert ticket is not None
     # Replies chosen their address when written (tickets/destination.py); older ones resolve now.
     pinned = message.meta.get("recipient")
@@ -128,7 +131,7 @@ def _start_sending(session: Session, message_id: int) -> _Send | None:
         )
         session.add(delivery)
     if recipient is None:
-        message.delivery_state = DeliveryState.FAILED
+        tickets.set_delivery_state(session, message, DeliveryState.FAILED)
         delivery.status = DeliveryStatus.FAILED
         delivery.last_error = f"The customer has no {channel} address to reply to."
         return None
@@ -164,16 +167,14 @@ def _record(
     provider_id: str | None = None,
 ) -> None:
     delivery = session.get(Delivery, delivery_id)
-    message = session.get(Message, delivery.message_id) if delivery is not None else None
+    message = tickets.get_message(session, delivery.message_id) if delivery is not None else None
     if delivery is None or message is None:
         return  # the reply was deleted meanwhile
     delivery.status = status
     delivery.last_error = _last_line(error) if error is not None else None
     if status is DeliveryStatus.FAILED:
-        message.delivery_state = DeliveryState.FAILED
+        tickets.set_delivery_state(session, message, DeliveryState.FAILED)
     elif status is DeliveryStatus.SENT:
         delivery.provider_message_id = provider_id
         delivery.sent_at = utcnow()
-        message.delivery_state = DeliveryState.SENT
-        if provider_id:
-            message.meta = {**message.meta, "provider_delivery_id": provider_id}
+        tickets.set_delivery_state(session, message, DeliveryState.SENT, provider_delivery_id=provider_id)

@@ -8,13 +8,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import IntegrityError
 
 from relaydesk.channels import quarantine as quarantine_service
 from relaydesk.channels.base import InboundMessage
-from relaydesk.channels.intake import IntakeResult, ingest
+from relaydesk.channels.intake import IntakeResult, ingest_committed
 from relaydesk.channels.quarantine import InputRejectedError
-from relaydesk.db import get_database
 from relaydesk.kit.ratelimit import RateLimiter
 from relaydesk.settings import get_settings
 
@@ -62,19 +60,6 @@ async def keep_refused(
     await run_in_threadpool(keep, channel, source, exc.reason_code, exc.message, raw, meta)
 
 
-def _ingest_all(messages: list[InboundMessage]) -> list[IntakeResult]:
-    database = get_database()
-    for attempt in range(2):
-        try:
-            with database.transaction() as session:
-                return [ingest(session, message) for message in messages]
-        except IntegrityError:
-            # The provider's retry raced its original: the second pass finds the stored message.
-            if attempt == 1:
-                raise
-    return []
-
-
 async def receive(
     request: Request, channel: str, source: str, signature_header: str, parse: Parser
 ) -> list[IntakeResult]:
@@ -92,4 +77,4 @@ async def receive(
         await keep_refused(channel, source, exc, raw, meta)
         raise
     messages = parsed if isinstance(parsed, list) else [parsed]
-    return await run_in_threadpool(_ingest_all, messages)
+    return await run_in_threadpool(ingest_committed, messages)

@@ -82,7 +82,9 @@ def get_or_create_by_identity(
     """The customer owning this identity, or a new one holding it (intake's first step).
 
     Safe when two first messages from one new customer arrive at once: the loser of the race on the
-    identity's unique key rolls back its savepoint and takes the winner's customer.
+    identity's unique key rolls back its savepoint and takes the winner's customer. The winner may
+    also commit between the look-up above and ``add_identity``'s own, which then finds the identity
+    taken (a ConflictError): the same race, settled the same way.
     """
     existing = find_by_identity(session, kind, value)
     if existing is None:
@@ -90,7 +92,7 @@ def get_or_create_by_identity(
             identity = IdentityIn(kind=kind, value=value, verified=verified)
             with session.begin_nested():
                 return create_customer(session, CustomerCreate(name=name, identities=[identity]))
-        except IntegrityError:
+        except (IntegrityError, ConflictError):
             existing = find_by_identity(session, kind, value)
             if existing is None:
                 raise

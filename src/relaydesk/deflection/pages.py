@@ -4,7 +4,7 @@ a channel adapter: ``channels/web_form``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,11 +16,13 @@ from relaydesk.deflection import reports, service
 from relaydesk.deflection.enums import SessionSource
 from relaydesk.kit.errors import NotFoundError, RelaydeskError
 from relaydesk.kit.ids import MAX_ID, RecordId
-from relaydesk.tickets.models import Ticket
 from relaydesk.tickets.pages import ticket_panel
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.public import public_guard
 from relaydesk.web.templating import templates
+
+if TYPE_CHECKING:
+    from relaydesk.tickets.models import Ticket
 
 __all__ = ["router"]
 

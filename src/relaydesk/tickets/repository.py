@@ -153,7 +153,7 @@ class TicketRepository:
             stmt = stmt.where(TicketEvent.id > after_id)
         return self.session.scalars(stmt.limit(limit)).all()
 
-    # --- Issue 20: queries behind the service functions triage and deflection call ---
+    # --- Issue 20: queries behind the service functions other domains call (triage, deflection, channels) ---
 
     def message(self, message_id: int) -> Message | None:
         return self.session.get(Message, message_id)
@@ -209,3 +209,25 @@ class TicketRepository:
             .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == kind)
             .order_by(TicketEvent.id)
         ).all()
+
+    def customer_conversation(
+        self, customer_id: int, channels: Sequence[Channel], *, after_id: int | None, limit: int
+    ) -> list[Message]:
+        """The customer's public messages on these channels across their tickets, oldest first."""
+        stmt = (
+            select(Message)
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .where(
+                Ticket.customer_id == customer_id,
+                Message.public.is_(True),
+                Message.channel.in_(list(channels)),
+            )
+        )
+        if after_id is not None:
+            rows = self.session.scalars(
+                stmt.where(Message.id > after_id).order_by(Message.id).limit(limit)
+            ).all()
+            return list(rows)
+        # The newest ``limit`` messages, returned oldest first.
+        newest = self.session.scalars(stmt.order_by(Message.id.desc()).limit(limit)).all()
+        return list(reversed(newest))

@@ -431,16 +431,20 @@ def list_events(
 
 # The actor and the timeline writer other domains use for the events of their own workflows on a
 # ticket (triage.*, deflection.*): the same ones this service uses.
+# and what channels (intake, the outbox, chat, email) read and write on tickets.
 __all__ += [
     "Actor",
     "SettledTicket",
     "add_custom_fields",
+    "customer_conversation",
+    "find_provider_message",
     "first_message_id",
     "flag_ticket",
     "get_message",
     "get_ticket",
     "latest_event",
     "record_event",
+    "set_delivery_state",
     "settled_tickets",
     "update_message_meta",
 ]
@@ -476,6 +480,32 @@ def flag_ticket(session: Session, ticket: Ticket, flag: str, *, queue: QueueKind
     ticket.flags = sorted({*ticket.flags, flag})
     if queue is not None:
         ticket.queue = queue
+
+
+def find_provider_message(session: Session, channel: Channel, provider_message_id: str) -> Message | None:
+    """The message a provider already delivered under this id (its retries carry the same one)."""
+    return TicketRepository(session).message_by_provider_id(channel, provider_message_id)
+
+
+def customer_conversation(
+    session: Session, customer_id: int, channels: tuple[Channel, ...], *, after_id: int | None, limit: int
+) -> list[Message]:
+    """The customer's public messages on these channels across all their tickets, oldest first.
+
+    What a chat widget shows: the conversation spans tickets (a new one opens when the last closed).
+    """
+    return TicketRepository(session).customer_conversation(
+        customer_id, channels, after_id=after_id, limit=limit
+    )
+
+
+def set_delivery_state(
+    session: Session, message: Message, state: DeliveryState, *, provider_delivery_id: str | None = None
+) -> None:
+    """Record how the outbox's delivery of a public reply went (and the provider's id for it)."""
+    message.delivery_state = state
+    if provider_delivery_id:
+        message.meta = {**message.meta, "provider_delivery_id": provider_delivery_id}
 
 
 def update_message_meta(session: Session, message: Message, values: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from relaydesk.channels.base import OutboundMessage
 from relaydesk.channels.chat import live
 from relaydesk.channels.chat.service import message_out
 from relaydesk.db import get_database
-from relaydesk.tickets.models import Message, Ticket
+from relaydesk.tickets import service as tickets
 
 __all__ = ["publish_reply"]
 
@@ -19,8 +19,8 @@ __all__ = ["publish_reply"]
 def publish_reply(message: OutboundMessage) -> str | None:
     # Runs inside the delivery job; the reply itself was committed with the agent's request.
     with get_database().transaction(read_only=True) as session:
-        stored = session.get(Message, message.message_id)
-        ticket = session.get(Ticket, message.ticket_id)
+        stored = tickets.get_message(session, message.message_id)
+        ticket = tickets.get_ticket(session, message.ticket_id)
         if stored is None or ticket is None:
             return None
         out = message_out(session, stored)

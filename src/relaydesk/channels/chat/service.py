@@ -14,9 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
@@ -43,11 +42,10 @@ from relaydesk.channels.chat.schemas import (
     SentOut,
     SiteInfo,
 )
-from relaydesk.channels.intake import ingest
+from relaydesk.channels.intake import IntakeResult, in_intake_transaction, ingest
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
-from relaydesk.customers.models import Customer
 from relaydesk.customers.schemas import IdentityIn
 from relaydesk.db import get_database
 from relaydesk.kit.errors import (
@@ -60,8 +58,12 @@ from relaydesk.kit.errors import (
     ValidationFailedError,
 )
 from relaydesk.settings import get_settings
+from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState
-from relaydesk.tickets.models import Message
+
+if TYPE_CHECKING:
+    from relaydesk.customers.models import Customer
+    from relaydesk.tickets.models import Message
 
 __all__ = [
     "CHAT_CHANNELS",
@@ -402,8 +404,8 @@ def conversation(client: ChatClient, *, after_id: int | None = None, limit: int 
     with get_database().transaction(read_only=True) as session:
         customer = _customer(session, client)
         rows = (
-            ChatRepository(session).conversation(
-                customer.id, _channels_for(client), after_id=after_id, limit=limit
+            tickets.customer_conversation(
+                session, customer.id, _channels_for(client), after_id=after_id, limit=limit
             )
             if customer is not None
             else []
@@ -482,23 +484,19 @@ def receive_message(client: ChatClient, data: ChatMessageIn) -> Received:
     """Store one visitor message (once per client id) and return it as the widget shows it."""
     check_size(data.body)
     inbound = _inbound(client, data)
-    database = get_database()
-    for attempt in range(2):
-        try:
-            with database.transaction() as session:
-                result = ingest(session, inbound)
-                if client.verified and not result.duplicate:
-                    _link_visitor(session, client, result.customer_id)
-                out = message_out(session, result.message)
-            return Received(
-                SentOut(message=out, duplicate=result.duplicate),
-                result.ticket_id,
-                result.customer_id,
-                client.identity_kind.value,
-                client.identity_value,
-            )
-        except IntegrityError:
-            # A resend raced its original: the second pass finds the stored message.
-            if attempt == 1:
-                raise
-    raise AssertionError("unreachable")
+
+    def store(session: Session) -> tuple[IntakeResult, ChatMessageOut]:
+        # A resend racing its original: a second try (see in_intake_transaction) finds the stored one.
+        result = ingest(session, inbound)
+        if client.verified and not result.duplicate:
+            _link_visitor(session, client, result.customer_id)
+        return result, message_out(session, result.message)
+
+    result, out = in_intake_transaction(store)
+    return Received(
+        SentOut(message=out, duplicate=result.duplicate),
+        result.ticket_id,
+        result.customer_id,
+        client.identity_kind.value,
+        client.identity_value,
+    )

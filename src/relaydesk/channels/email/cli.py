@@ -34,9 +34,8 @@ def ingest_command(
 
     Exits 75 (temporary failure) when any message could not be stored, so the MTA retries it.
     """
-    from relaydesk.channels.email.inbound import SOURCE_CLI, receive_email
+    from relaydesk.channels.email.inbound import SOURCE_CLI, receive_email_committed
 
-    database = get_database()
     totals = {"accepted": 0, "quarantined": 0, "failed": 0}
     for name in files:
         try:
@@ -46,8 +45,7 @@ def ingest_command(
             typer.echo(f"{name}: cannot read: {exc.strerror or exc}", err=True)
             continue
         try:
-            with database.transaction() as session:
-                outcome = receive_email(session, raw, source=SOURCE_CLI)
+            outcome = receive_email_committed(raw, source=SOURCE_CLI)
         except Exception as exc:  # the database is down: report, and let the MTA retry
             totals["failed"] += 1
             typer.echo(f"{name}: not stored: {type(exc).__name__}: {exc}", err=True)

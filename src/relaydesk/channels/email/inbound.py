@@ -39,12 +39,11 @@ from relaydesk.channels.email.model import EmailAddress, ParsedEmail
 from relaydesk.channels.email.models import EmailReceipt, ReceiptOutcome
 from relaydesk.channels.email.parse import parse_email
 from relaydesk.channels.email.tokens import extract_ticket_id
-from relaydesk.channels.intake import ingest
+from relaydesk.channels.intake import in_intake_transaction, ingest, is_transient_conflict
 from relaydesk.channels.quarantine import InputRejectedError, quarantine, register_reprocessor
 from relaydesk.customers.enums import IdentityKind
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel, TicketStatus
-from relaydesk.tickets.repository import TicketRepository
 from relaydesk.tickets.schemas import MessageCreate
 
 __all__ = [
@@ -57,6 +56,7 @@ __all__ = [
     "Envelope",
     "email_to_inbound",
     "receive_email",
+    "receive_email_committed",
 ]
 
 log = logging.getLogger("relaydesk.email")
@@ -303,7 +303,7 @@ def _note_on_ticket(
     """Record automatic mail on the ticket its verified token names; None when there is none."""
     if automatic.ticket_id is None:
         return None
-    ticket = TicketRepository(session).get(automatic.ticket_id)
+    ticket = tickets.get_ticket(session, automatic.ticket_id)
     if ticket is None or ticket.status is TicketStatus.CLOSED:
         return None
     parsed = automatic.parsed
@@ -313,10 +313,14 @@ def _note_on_ticket(
         f"\nSubject: {parsed.subject[:300]}\n\n{(parsed.text or parsed.full_text)[:4000]}"
     ).strip()
     note = tickets.add_agent_message(session, ticket, MessageCreate(body=body, public=False), None)
-    note.meta = {
-        "automatic_email": automatic.reason_code,
-        "email": {"message_id": parsed.message_id, "from": parsed.from_address, "source": source},
-    }
+    tickets.update_message_meta(
+        session,
+        note,
+        {
+            "automatic_email": automatic.reason_code,
+            "email": {"message_id": parsed.message_id, "from": parsed.from_address, "source": source},
+        },
+    )
     tickets.attach_file(session, note, filename=RAW_FILENAME, content_type="message/rfc822", payload=raw)
     return EmailOutcome(ReceiptOutcome.NOTE, ticket_id=ticket.id, message_id=note.id)
 
@@ -380,7 +384,9 @@ def receive_email(
     """Store one raw message in the caller's transaction; always an outcome unless the database fails.
 
     Each try runs in a savepoint, so a failure half-way leaves nothing behind before the fallback
-    quarantines the raw bytes with the error as the reason.
+    quarantines the raw bytes with the error as the reason. A conflict with a concurrent transaction
+    (a deadlock, a serialization failure, a stale row) is not the message's fault: it is raised, for
+    the caller's ``in_intake_transaction`` to run the whole transaction again.
     """
     config = config or email_config()
     failure: Exception | None = None
@@ -394,7 +400,7 @@ def receive_email(
             if attempt == 0:
                 continue
         except Exception as error:
-            if _lost_connection(error):
+            if _lost_connection(error) or is_transient_conflict(error):
                 raise
             failure = error
         break
@@ -411,6 +417,16 @@ def receive_email(
         )
         # No receipt: a later re-delivery should be tried again with (perhaps fixed) code.
         return outcome
+
+
+def receive_email_committed(
+    raw: bytes, *, source: str, envelope: Envelope = Envelope(), config: EmailConfig | None = None
+) -> EmailOutcome:
+    """``receive_email`` in a transaction of its own, committed before it returns (what a transport
+    acknowledges after) and run again from the start on a conflict with a concurrent transaction."""
+    return in_intake_transaction(
+        lambda session: receive_email(session, raw, source=source, envelope=envelope, config=config)
+    )
 
 
 def _reprocessor(source: str) -> Callable[[bytes, dict[str, Any]], list[InboundMessage]]:

@@ -26,7 +26,6 @@ from relaydesk.db import get_database
 from relaydesk.settings import MailSecurity, Settings, get_settings
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel
-from relaydesk.tickets.models import Message
 
 __all__ = ["EmailRefusedError", "build_outbound", "send_email"]
 
@@ -51,7 +50,7 @@ def _context(ticket_id: int, message_id: int) -> _Context:
     with get_database().transaction(read_only=True) as session:
         last = tickets.latest_inbound_message(session, ticket_id, Channel.EMAIL)
         email_meta: dict[str, Any] = dict((last.meta or {}).get("email") or {}) if last is not None else {}
-        outbound = session.get(Message, message_id)
+        outbound = tickets.get_message(session, message_id)
         automatic = outbound is not None and (
             outbound.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM)
             or bool((outbound.meta or {}).get("auto_acknowledgement"))

@@ -18,9 +18,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from relaydesk.channels.email.config import EmailConfig, email_config
-from relaydesk.channels.email.inbound import SOURCE_SMTP, EmailOutcome, receive_email
+from relaydesk.channels.email.inbound import SOURCE_SMTP, EmailOutcome, receive_email_committed
 from relaydesk.channels.email.inbound import Envelope as MailEnvelope
-from relaydesk.db import get_database
 from relaydesk.settings import get_settings
 
 __all__ = ["RelaydeskSMTPHandler", "start_smtp_server"]
@@ -49,8 +48,7 @@ class RelaydeskSMTPHandler:
         return "250 2.1.5 OK"
 
     def _commit(self, raw: bytes, envelope: MailEnvelope) -> EmailOutcome:
-        with get_database().transaction() as db_session:
-            return receive_email(db_session, raw, source=SOURCE_SMTP, envelope=envelope, config=self.config)
+        return receive_email_committed(raw, source=SOURCE_SMTP, envelope=envelope, config=self.config)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from relaydesk.agents.dependencies import CurrentPrincipal
+from relaydesk.channels.intake import in_intake_transaction
 from relaydesk.channels.phone import service
 from relaydesk.channels.phone.parse import SOURCE, parse_call_event
 from relaydesk.channels.phone.schemas import CallbackOut, CallbackQueueItem, CallbackRequest
@@ -26,10 +27,11 @@ router = APIRouter(tags=["channels"])
 
 
 @router.post("/callbacks/v1/requests", status_code=201)
-def request_callback(request: Request, data: CallbackRequest, session: SessionDep) -> dict[str, Any]:
+def request_callback(request: Request, data: CallbackRequest) -> dict[str, Any]:
     """Public: a customer (or the bot) asks to be called back, optionally at a preferred time."""
     rate_limit(request)
-    result = service.request_callback(session, data)
+    # Its own transaction, retried on a conflict with another writer (channels.intake).
+    result = in_intake_transaction(lambda session: service.request_callback(session, data))
     return {"ticket_id": result.ticket_id, "status": "requested"}
 
 

@@ -11,10 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from relaydesk.channels.intake import ingest
+from relaydesk.channels.intake import ingest_committed
 from relaydesk.channels.web_form.parse import TOKEN_PATTERN, ContactForm, FormMistakeError, parse_contact_form
 from relaydesk.kit.errors import NotFoundError
-from relaydesk.web.deps import SessionDep
 from relaydesk.web.public import public_guard
 from relaydesk.web.templating import templates
 
@@ -69,7 +68,6 @@ def contact_form(locale: str, request: Request) -> Response:
 def submit_contact(
     locale: str,
     request: Request,
-    session: SessionDep,
     email: Annotated[str, Form(max_length=320)],
     question: Annotated[str, Form(max_length=20_000)],
     submission_id: Annotated[str, Form(pattern=TOKEN_PATTERN)],
@@ -84,7 +82,8 @@ def submit_contact(
         inbound = parse_contact_form(form)
     except FormMistakeError as exc:
         return _contact_page(request, locale, status_code=422, error=str(exc), **vars(form))
-    result = ingest(session, inbound)
+    # Its own transaction, retried on a conflict with another writer (channels.intake).
+    (result,) = ingest_committed([inbound])
     return templates.TemplateResponse(
         request,
         "web_form/contact_sent.html",

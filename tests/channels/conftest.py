@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from relaydesk.channels import webhooks
 from relaydesk.channels.sms import sms_signature
+from relaydesk.channels.social import social_signature
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message, Ticket
@@ -56,6 +57,14 @@ def send_sms(client, body="My order never came", sid="SM0001", token=SMS_TOKEN, 
 
 SENDERS = 8
 PER_SENDER = 10
+
+
+def send_social(client, body: bytes, secret=SOCIAL_SECRET):
+    return client.post(
+        "/webhooks/social",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": social_signature(secret, body)},
+    )
 
 
 @pytest.fixture

@@ -17,13 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import event, func, select, text
 
-from relaydesk.channels.social import social_signature
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.customers.schemas import CustomerCreate, IdentityIn
 from relaydesk.tickets.models import Message
-from tests.channels.conftest import PHONE, SOCIAL_SECRET, send_sms
+from tests.channels.conftest import PHONE, send_sms, send_social
 
 
 @pytest.fixture
@@ -55,17 +54,6 @@ def social_batch(*messages: tuple[str, str]) -> bytes:
             ],
         }
     ).encode()
-
-
-def send_social(client, body: bytes):
-    return client.post(
-        "/webhooks/social",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": social_signature(SOCIAL_SECRET, body),
-        },
-    )
 
 
 def customer_id(database, identity: str) -> int:

@@ -15,8 +15,8 @@ from relaydesk.customers.models import Customer
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message
 from relaydesk.tickets.schemas import MESSAGE_BODY_MAX_CHARS
-from tests.channels.conftest import BASE_URL, PHONE_SECRET, SMS_TOKEN
-from tests.channels.test_webhooks import send_sms, send_social, social_event
+from tests.channels.conftest import BASE_URL, PHONE_SECRET, SMS_TOKEN, send_sms, send_social
+from tests.channels.test_webhooks import social_event
 from tests.factories import count
 
 LONG_TEXT = "x" * (MESSAGE_BODY_MAX_CHARS + 1)

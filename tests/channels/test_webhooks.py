@@ -8,13 +8,12 @@ from sqlalchemy import func, select, update
 
 from relaydesk.auth.roles import Role
 from relaydesk.channels.models import Delivery, QuarantinedInput
-from relaydesk.channels.social import social_signature
 from relaydesk.jobs import enqueue
 from relaydesk.jobs.models import Job, JobState
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.conftest import PHONE, SOCIAL_SECRET, send_sms
+from tests.channels.conftest import PHONE, send_sms, send_social
 from tests.factories import count, make_agent, run_jobs
 
 
@@ -38,14 +37,6 @@ def social_event(psid="1234567890", mid="m_1", text="Do you ship to Canada?"):
             ],
         }
     ).encode()
-
-
-def send_social(client, body: bytes, secret=SOCIAL_SECRET):
-    return client.post(
-        "/webhooks/social",
-        content=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": social_signature(secret, body)},
-    )
 
 
 def test_signed_sms_becomes_a_ticket_once_however_often_the_gateway_retries(client, database, provider):

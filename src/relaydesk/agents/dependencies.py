@@ -24,6 +24,7 @@ __all__ = [
     "RequireAdmin",
     "RequireLead",
     "RequireManager",
+    "principal_for",
     "require_role",
     "session_signer",
 ]
@@ -120,3 +121,11 @@ def optional_session_agent(request: Request, session: SessionDep) -> Agent | Non
 
 
 OptionalSessionAgent = Annotated[Agent | None, Depends(optional_session_agent)]
+
+
+# The principal of a signed-in agent, for pages that hold the agent rather than the principal.
+def principal_for(agent: object) -> Principal:
+    assert isinstance(agent, Agent)
+    return Principal(
+        role=Role(agent.role), agent_id=agent.id, team_ids=frozenset(agent.team_ids), via_session=True
+    )

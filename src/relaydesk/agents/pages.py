@@ -10,10 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from relaydesk.agents import service
-from relaydesk.agents.dependencies import OptionalSessionAgent, session_signer
+from relaydesk.agents.dependencies import OptionalSessionAgent, principal_for, session_signer
 from relaydesk.agents.models import Agent
 from relaydesk.auth.passwords import verify_password_off_loop
-from relaydesk.auth.roles import Principal, Role
 from relaydesk.auth.sessions import SESSION_COOKIE, SessionData
 from relaydesk.kit.compare import constant_time_equals
 from relaydesk.settings import Environment, get_settings
@@ -29,13 +28,6 @@ __all__ = ["principal_for", "router"]
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "relaydesk_login_csrf"
-
-
-def principal_for(agent: object) -> Principal:
-    assert isinstance(agent, Agent)
-    return Principal(
-        role=Role(agent.role), agent_id=agent.id, team_ids=frozenset(agent.team_ids), via_session=True
-    )
 
 
 def _safe_next(target: str | None) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from relaydesk.auth.roles import Principal, Role
 from relaydesk.customers.enums import CustomerTier, IdentityKind
-from relaydesk.customers.identities import normalise_identity
+from relaydesk.customers.identities import normalise_identity as normalise_identity  # public
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.customers.repository import CustomerRepository
 from relaydesk.customers.schemas import CustomerCreate, CustomerUpdate, IdentityIn

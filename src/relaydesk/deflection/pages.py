@@ -16,7 +16,7 @@ from relaydesk.deflection import reports, service
 from relaydesk.deflection.enums import SessionSource
 from relaydesk.kit.errors import NotFoundError, RelaydeskError
 from relaydesk.kit.ids import MAX_ID, RecordId
-from relaydesk.tickets.pages import ticket_panel
+from relaydesk.tickets.panels import ticket_panel
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.public import public_guard
 from relaydesk.web.templating import templates

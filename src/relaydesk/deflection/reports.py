@@ -21,7 +21,6 @@ from relaydesk.deflection.schemas import (
     GapReport,
 )
 from relaydesk.knowledge import service as knowledge
-from relaydesk.knowledge.text import question_key
 from relaydesk.ml.embeddings import embed
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
@@ -197,12 +196,14 @@ def _new_questions(session: Session, phrasings: Sequence[tuple[int, str]]) -> di
     """Per article still in the knowledge base: the phrasings that solved it and are not among its
     questions yet (``question_key``: case and spacing aside), newest first, at most ``_SAMPLES``."""
     asked = knowledge.questions_of(session, {a for a, _ in phrasings})
-    known = {article_id: {question_key(q) for q in questions} for article_id, questions in asked.items()}
+    known = {
+        article_id: {knowledge.question_key(q) for q in questions} for article_id, questions in asked.items()
+    }
     result: dict[int, list[str]] = {}
     for article_id, text in phrasings:
         if article_id not in known or len(result.get(article_id, [])) >= _SAMPLES:
             continue
-        key = question_key(text)
+        key = knowledge.question_key(text)
         if key not in known[article_id]:
             known[article_id].add(key)
             result.setdefault(article_id, []).append(" ".join(text.split()))

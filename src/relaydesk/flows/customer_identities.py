@@ -19,7 +19,6 @@ from relaydesk.customers import service as customers
 from relaydesk.customers.schemas import IdentityIn
 from relaydesk.kit.errors import PermissionDeniedError
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.events import Actor
 
 if TYPE_CHECKING:
     from relaydesk.customers.models import Customer, CustomerIdentity
@@ -50,6 +49,6 @@ def merge_customers(session: Session, principal: Principal, source_id: int, targ
     messages and orders all follow. Neither record may hide tickets from the one who merges."""
     _check_tickets_visible(session, principal, {source_id, target_id})
     target = customers.fold_into(session, source_id, target_id)
-    tickets.reassign_customer(session, source_id, target.id, Actor.of(principal))
+    tickets.reassign_customer(session, source_id, target.id, tickets.Actor.of(principal))
     commerce.reassign_customer(session, source_id, target.id)
     return target

@@ -26,7 +26,8 @@ from relaydesk.knowledge.index import CANDIDATES, HybridIndex, features_for_quer
 from relaydesk.knowledge.models import Article, ArticleVersion
 from relaydesk.knowledge.repository import ArticleFilters
 from relaydesk.knowledge.schemas import MAX_QUESTION_CHARS, MAX_QUESTIONS, ArticleCreate, ArticleUpdate
-from relaydesk.knowledge.text import make_snippet, question_key, render_markdown, slugify
+from relaydesk.knowledge.text import make_snippet, render_markdown, slugify
+from relaydesk.knowledge.text import question_key as question_key  # public: deflection groups questions alike
 
 __all__ = [
     "Article",

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
-from relaydesk.customers.identities import normalise_identity
 from relaydesk.kit.errors import ConflictError, ValidationFailedError
 from relaydesk.tickets.enums import AuthorKind, Channel
 from relaydesk.tickets.models import Ticket
@@ -40,7 +39,7 @@ class RecipientChangedError(ConflictError):
 
 def _key(kind: IdentityKind, value: str) -> str:
     try:
-        return normalise_identity(kind, value)
+        return customers.normalise_identity(kind, value)
     except ValidationFailedError:
         return value.strip().lower()
 

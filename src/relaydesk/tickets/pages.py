@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
-from relaydesk.agents.dependencies import OptionalSessionAgent
-from relaydesk.agents.pages import principal_for
+from relaydesk.agents.dependencies import OptionalSessionAgent, principal_for
 from relaydesk.customers import service as customers
 from relaydesk.kit.errors import NotFoundError
 from relaydesk.kit.ids import RecordId
 from relaydesk.tickets import service
 from relaydesk.tickets.enums import Priority, TicketStatus
-from relaydesk.tickets.models import Ticket
+from relaydesk.tickets.panels import panels
 from relaydesk.tickets.repository import TicketFilters
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
 
-__all__ = ["router", "ticket_panel"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-# What other domains show beside a ticket's timeline (e.g. deflection: what the customer tried first).
-# A panel is ``fn(session, ticket) -> (template, context)``, or None when it has nothing to show; the
-# template reads its context as ``panel``.
-TicketPanel = Callable[[Session, Ticket], tuple[str, dict[str, Any]] | None]
-_panels: list[TicketPanel] = []
-
-
-def ticket_panel(fn: TicketPanel) -> TicketPanel:
-    """Register a panel for the agent's ticket page (in import order)."""
-    if fn not in _panels:
-        _panels.append(fn)
-    return fn
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -107,6 +89,6 @@ def ticket_detail(
             "ticket": ticket,
             "customer": customers.get_customer(session, ticket.customer_id),
             "messages": service.list_messages(session, ticket),
-            "panels": [shown for panel in _panels if (shown := panel(session, ticket)) is not None],
+            "panels": [shown for panel in panels() if (shown := panel(session, ticket)) is not None],
         },
     )

@@ -19,7 +19,8 @@ from relaydesk.kit.time import utcnow
 from relaydesk.tickets.attachments import safe_filename, store_file
 from relaydesk.tickets.destination import choose_recipient
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, QueueKind, TicketStatus
-from relaydesk.tickets.events import Actor, record_event
+from relaydesk.tickets.events import Actor as Actor  # public: other domains name who acted
+from relaydesk.tickets.events import record_event as record_event  # public
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.tickets.repository import TicketFilters, TicketRepository
 from relaydesk.tickets.schemas import MessageCreate, StatusChange, TicketCreate, TicketUpdate

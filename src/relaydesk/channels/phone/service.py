@@ -20,12 +20,10 @@ from relaydesk.channels.phone.repository import CallbackRepository
 from relaydesk.channels.phone.schemas import CallbackRequest
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
-from relaydesk.customers.identities import normalise_identity
 from relaydesk.kit.errors import NotFoundError
 from relaydesk.kit.time import as_utc, utcnow
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, QueueKind
-from relaydesk.tickets.events import Actor, record_event
 from relaydesk.tickets.schemas import MessageCreate
 
 if TYPE_CHECKING:
@@ -56,18 +54,18 @@ def request_callback(session: Session, data: CallbackRequest) -> IntakeResult:
     CallbackRepository(session).add(
         PhoneCallback(
             ticket_id=ticket.id,
-            phone=normalise_identity(IdentityKind.PHONE, data.phone),
+            phone=customers.normalise_identity(IdentityKind.PHONE, data.phone),
             status=CallbackStatus.REQUESTED,
             preferred_at=as_utc(data.preferred_at) if data.preferred_at else None,
             requested_at=utcnow(),
             attempts=0,
         )
     )
-    record_event(
+    tickets.record_event(
         session,
         ticket,
         "callback.requested",
-        Actor(AuthorKind.CUSTOMER, ticket.customer_id),
+        tickets.Actor(AuthorKind.CUSTOMER, ticket.customer_id),
         {"preferred_at": preferred},
     )
     return result
@@ -134,12 +132,16 @@ def apply_call_event(session: Session, event: CallEvent) -> AppliedCallEvent:
         )
     if _applied_before(session, ticket, event):
         return AppliedCallEvent(ticket, duplicate=True)
-    actor = Actor(AuthorKind.AGENT, event.agent_id) if event.agent_id else Actor(AuthorKind.SYSTEM)
+    actor = (
+        tickets.Actor(AuthorKind.AGENT, event.agent_id)
+        if event.agent_id
+        else tickets.Actor(AuthorKind.SYSTEM)
+    )
     data = event.model_dump(exclude_none=True, exclude={"notes"})
     if event.event_key:
         data["event_key"] = event.event_key
     _follow_callback(session, ticket, event)
-    record_event(session, ticket, event.event, actor, data)
+    tickets.record_event(session, ticket, event.event, actor, data)
     if event.event == "call.notes" and event.notes:
         tickets.add_agent_message(
             session, ticket, MessageCreate(body=event.notes, public=False), event.agent_id

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from relaydesk.channels.base import InboundMessage
 from relaydesk.customers.enums import IdentityKind
-from relaydesk.customers.identities import normalise_identity
+from relaydesk.customers.service import normalise_identity
 from relaydesk.kit.errors import ValidationFailedError
 from relaydesk.tickets.enums import Channel
 

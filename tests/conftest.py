@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from relaydesk.db import Database, set_database
 from relaydesk.db.migrate import upgrade
+from relaydesk.kit.time import ManualClock, use_clock
 from relaydesk.settings import reset_settings_cache
 
 # live_server, browser and page: available to every test folder.
@@ -115,3 +117,10 @@ def client(database: Database) -> Iterator[TestClient]:
 
     with TestClient(create_app()) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def clock() -> Iterator[ManualClock]:
+    """Controlled time for the process (services, jobs, table defaults): ``clock.advance(minutes=5)``."""
+    with use_clock(ManualClock(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))) as manual:
+        yield manual

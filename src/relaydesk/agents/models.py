@@ -42,6 +42,15 @@ class Agent(IdMixin, TimestampMixin, Base):
     # Concurrent conversations per channel, e.g. {"web_chat": 3, "email": 10}.
     capacity: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     status: Mapped[AgentStatus] = mapped_column(enum_column(AgentStatus), default=AgentStatus.OFFLINE)
+    # When ``status`` last changed (routing's "longest idle" and the supervisor view read it).
+    status_changed_at: Mapped[datetime | None]
+    # The agent's last action in the workspace; auto-away compares it with the inactivity limit.
+    last_active_at: Mapped[datetime | None]
+    # IANA time zone of the agent's working hours, e.g. "Europe/Berlin".
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Weekly schedule in the agent's time zone: {"mon": ["09:00-17:00"], ...}; empty means no
+    # schedule (available whenever online).
+    working_hours: Mapped[dict[str, list[str]]] = mapped_column(JSONType, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -21,6 +23,7 @@ __all__ = [
     "TeamOut",
     "TeamUpdate",
     "UnlockOut",
+    "working_hours_problem",
 ]
 
 _LANG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
@@ -34,8 +37,46 @@ class SkillIn(BaseModel):
     level: int = Field(default=1, ge=1, le=5)
 
 
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def working_hours_problem(hours: dict[str, list[str]]) -> str | None:
+    """Why a weekly schedule ``{"mon": ["09:00-17:00"], ...}`` is not valid, or None."""
+    for day, spans in hours.items():
+        if day not in _DAYS:
+            return f"working_hours: {day!r} is not a day; use {', '.join(_DAYS)}"
+        for span in spans:
+            match = _SPAN.fullmatch(span)
+            if match is None:
+                return f"working_hours.{day}: {span!r} is not a span like '09:00-17:30'"
+            start, end = span.split("-")
+            if end <= start or end > "24:00":
+                return f"working_hours.{day}: {span!r} ends before it starts"
+    return None
+
+
 class _AgentFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("timezone", check_fields=False)
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as 'Europe/Berlin' or 'UTC'") from None
+        return value
+
+    @field_validator("working_hours", check_fields=False)
+    @classmethod
+    def _valid_schedule(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        problem = working_hours_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("capacity", check_fields=False)
     @classmethod
@@ -53,6 +94,8 @@ class AgentCreate(_AgentFields):
     tier_level: int = Field(default=1, ge=1, le=6)
     languages: list[str] = Field(default_factory=lambda: ["en"])
     capacity: dict[str, int] = Field(default_factory=dict)
+    timezone: str = Field(default="UTC", max_length=64)
+    working_hours: dict[str, list[str]] = Field(default_factory=dict)
     team_ids: list[RecordId] = Field(default_factory=list)
     skills: list[SkillIn] = Field(default_factory=list)
 
@@ -71,6 +114,8 @@ class AgentUpdate(_AgentFields):
     tier_level: int | None = Field(default=None, ge=1, le=6)
     languages: list[str] | None = None
     capacity: dict[str, int] | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    working_hours: dict[str, list[str]] | None = None
     status: AgentStatus | None = None
     active: bool | None = None
     team_ids: list[RecordId] | None = None
@@ -88,6 +133,10 @@ class AgentOut(BaseModel):
     languages: list[str]
     capacity: dict[str, int]
     status: AgentStatus
+    status_changed_at: datetime | None
+    last_active_at: datetime | None
+    timezone: str
+    working_hours: dict[str, list[str]]
     active: bool
     team_ids: list[int]
     skills: list[SkillIn]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from relaydesk.agents.enums import AgentStatus
 from relaydesk.agents.models import Agent, AgentSkill, Team, TeamMembership
 from relaydesk.agents.repository import AgentRepository
 from relaydesk.agents.schemas import AgentCreate, AgentUpdate, SkillIn, TeamCreate, TeamUpdate
@@ -35,6 +36,7 @@ __all__ = [
     "list_teams",
     "restricted_team_ids",
     "set_password",
+    "set_status",
     "sign_out",
     "sign_out_everywhere",
     "team_by_name",
@@ -84,6 +86,8 @@ def create_agent(session: Session, data: AgentCreate) -> Agent:
         tier_level=data.tier_level,
         languages=[lang.lower() for lang in data.languages],
         capacity=data.capacity,
+        timezone=data.timezone,
+        working_hours=data.working_hours,
     )
     agent.memberships = [TeamMembership(team_id=tid) for tid in sorted(set(data.team_ids))]
     _set_skills(agent, data.skills)
@@ -101,13 +105,23 @@ def update_agent(session: Session, agent_id: int, data: AgentUpdate) -> Agent:
         agent.memberships = [TeamMembership(team_id=tid) for tid in sorted(set(data.team_ids))]
     if "skills" in changes and data.skills is not None:
         _set_skills(agent, data.skills)
-    for field in ("name", "role", "tier_level", "languages", "capacity", "status", "active"):
+    if changes.get("status") is not None:
+        set_status(agent, changes["status"])
+    fields = ("name", "role", "tier_level", "languages", "capacity", "timezone", "working_hours", "active")
+    for field in fields:
         if field in changes and changes[field] is not None:
             setattr(agent, field, changes[field])
     if changes.get("active") is False:
         auth_sessions.revoke_agent_sessions(session, agent.id)  # a deactivated agent is signed out
     session.flush()
     return agent
+
+
+def set_status(agent: Agent, status: AgentStatus) -> None:
+    """Change the agent's presence, remembering when (routing's "longest idle" reads it)."""
+    if agent.status is not status:
+        agent.status = status
+        agent.status_changed_at = utcnow()
 
 
 def set_password(session: Session, agent: Agent, password: str) -> None:

@@ -13,6 +13,7 @@ from email.utils import format_datetime, getaddresses
 from relaydesk.channels.email.html_body import sanitize_html
 from relaydesk.channels.email.model import Attachment
 from relaydesk.channels.email.tokens import make_reply_token
+from relaydesk.kit.time import utcnow
 
 __all__ = ["build_reply", "reply_subject"]
 
@@ -85,7 +86,7 @@ def build_reply(
     message["To"] = [Address(display_name=name, addr_spec=addr) for name, addr in map(_mailbox, recipients)]
     message["Reply-To"] = Address(display_name=support_name, addr_spec=f"{local_part}+{token}@{domain}")
     message["Subject"] = reply_subject(subject)
-    message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
+    message["Date"] = format_datetime((now or utcnow()).astimezone(UTC))
     if message_id is not None and not _STABLE_ID.fullmatch(message_id):
         raise ValueError(f"not a Message-ID: {message_id!r}")
     message["Message-ID"] = message_id or f"<{token}.{secrets.token_hex(10)}@{domain}>"

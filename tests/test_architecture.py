@@ -96,11 +96,11 @@ def test_plumbing_importing_a_domain_breaks_the_layers(tree):
 
 
 def test_a_new_top_level_package_must_be_placed_in_the_layers(tree):
-    (tree / "relaydesk" / "routing").mkdir()
-    (tree / "relaydesk" / "routing" / "__init__.py").write_text('"""Routing."""\n')
+    (tree / "relaydesk" / "insight").mkdir()
+    (tree / "relaydesk" / "insight" / "__init__.py").write_text('"""Insight."""\n')
     code, broken, output = lint_imports(tree)
     assert code == 1 and broken == {NAMES["layers"]}, output
-    assert "relaydesk.routing" in output
+    assert "relaydesk.insight" in output
 
 
 def test_a_domain_importing_another_domains_private_module_breaks_its_contract(tree):

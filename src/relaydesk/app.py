@@ -29,6 +29,7 @@ from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import Worker
 from relaydesk.knowledge import endpoints as knowledge_endpoints
 from relaydesk.knowledge import service as knowledge_service
+from relaydesk.routing import endpoints as routing_endpoints
 from relaydesk.settings import Environment, Settings, get_settings
 from relaydesk.tickets import endpoints as ticket_endpoints
 from relaydesk.triage import endpoints as triage_endpoints
@@ -37,6 +38,7 @@ from relaydesk.web.errors import install_error_handlers
 from relaydesk.web.inputs import reject_invalid_text
 from relaydesk.web.limits import BodySizeLimit, RouteBodyLimit
 from relaydesk.web.security import SecurityHeaders
+from relaydesk.workspace import endpoints as workspace_endpoints
 
 __all__ = ["create_app"]
 
@@ -152,6 +154,8 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         deflection_endpoints.router,
         classification_endpoints.router,
         triage_endpoints.router,
+        routing_endpoints.router,
+        workspace_endpoints.router,
     ):
         app.include_router(router)
     return app

@@ -1,0 +1,1 @@
+"""Routing: queues, offers and assignment (see README.md)."""

@@ -1,0 +1,9 @@
+"""The workspace's routes: each screen's module adds its router here (mounted in relaydesk.app)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)

@@ -1,28 +1,15 @@
-"""Live fan-out for chat through the realtime hub: one hub per event loop, publishable from any thread.
+"""Chat's live channels on the realtime fan-out (``relaydesk.realtime.fanout``).
 
 Chat sockets subscribe to ``chat:customer:<id>`` (replies, typing, the visitor's other tabs); agent
-screens may subscribe to ``ticket:<id>`` (visitor messages and typing). The hub is best effort: the
+screens subscribe to ``ticket:<id>`` (visitor messages and typing). The fan-out is best effort: the
 widget reloads from the database when it reconnects, so a lost event costs a refresh, never a message.
-
-Why per loop: an in-process hub's queues and a Redis hub's connections belong to the event loop that
-made them. Replies are published from the job worker's thread, so publishing hands the coroutine to
-the loop that owns the subscribers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio.from_thread
-
-from relaydesk.realtime import InProcessHub, RedisHub, create_hub
-from relaydesk.settings import get_settings
+from relaydesk.realtime.fanout import close_loop_hub, hub, publish, publish_from_thread, subscribe
 
 __all__ = [
     "INTERNAL_KEYS",
@@ -33,14 +20,9 @@ __all__ = [
     "identity_channel",
     "publish",
     "publish_from_thread",
+    "subscribe",
     "ticket_channel",
 ]
-
-log = logging.getLogger("relaydesk.chat")
-
-_hubs: dict[asyncio.AbstractEventLoop, InProcessHub | RedisHub] = {}
-_lock = threading.Lock()
-_REDIS_PREFIX = "relaydesk:"  # the prefix RedisHub uses
 
 
 def customer_channel(customer_id: int) -> str:
@@ -77,67 +59,3 @@ async def announce_visitor_message(
     await publish(ticket_channel(ticket_id), event)
     # A socket opened before the visitor's first message learns here which customer to follow.
     await publish(identity_channel(identity_kind, identity_value), {**event, "customer_id": customer_id})
-
-
-def hub() -> InProcessHub | RedisHub:
-    """The hub of the running event loop (made on first use)."""
-    loop = asyncio.get_running_loop()
-    with _lock:
-        for stale in [other for other in _hubs if other.is_closed()]:
-            del _hubs[stale]
-        current = _hubs.get(loop)
-        if current is None:
-            current = _hubs[loop] = create_hub(get_settings().redis_url)
-        return current
-
-
-async def close_loop_hub() -> None:
-    loop = asyncio.get_running_loop()
-    with _lock:
-        current = _hubs.pop(loop, None)
-    if current is not None:
-        await current.close()
-
-
-async def publish(channel: str, event: dict[str, Any]) -> None:
-    try:
-        await hub().publish(channel, event)
-    except Exception:  # best effort: the database is the record, and the caller already committed
-        log.warning("chat: could not publish on %s", channel, exc_info=True)
-
-
-@asynccontextmanager
-async def subscribe(channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-    async with hub().subscribe(channel) as events:
-        yield events
-
-
-def publish_from_thread(channel: str, event: dict[str, Any]) -> None:
-    """Publish from synchronous code: a request's worker thread, or the job worker's thread."""
-    try:
-        anyio.from_thread.run(publish, channel, event)
-        return
-    except RuntimeError:
-        pass  # not a thread started by the server's event loop (e.g. the job worker)
-    with _lock:
-        targets = [(loop, h) for loop, h in _hubs.items() if not loop.is_closed() and loop.is_running()]
-    for loop, target in targets:
-        future = asyncio.run_coroutine_threadsafe(target.publish(channel, event), loop)
-        try:
-            future.result(timeout=2)
-        except Exception:
-            log.warning("chat: could not publish on %s", channel, exc_info=True)
-        if isinstance(target, RedisHub):
-            return  # one Redis publish reaches every process
-    redis_url = get_settings().redis_url
-    if not targets and redis_url:
-        # A standalone worker process serves no sockets: hand the event to Redis directly.
-        import redis
-
-        client = redis.Redis.from_url(redis_url, socket_timeout=2)
-        try:
-            client.publish(_REDIS_PREFIX + channel, json.dumps(event, separators=(",", ":")))
-        except Exception:
-            log.warning("chat: could not publish on %s", channel, exc_info=True)
-        finally:
-            client.close()

@@ -47,6 +47,7 @@ ROUTES = [
     Route("GET", "/api/v1/agents/{agent_id}"),
     Route("PATCH", "/api/v1/agents/{agent_id}", Role.ADMIN, {"tier_level": 2}),
     Route("POST", "/api/v1/agents/{agent_id}/unlock", Role.ADMIN),
+    Route("PATCH", "/api/v1/agents/me/status", body={"status": "away"}),
     Route("POST", "/api/v1/me/sessions/revoke"),
     Route("GET", "/api/v1/teams"),
     Route("POST", "/api/v1/teams", Role.ADMIN, {"name": "Night shift"}),

@@ -193,6 +193,12 @@ class Settings(BaseSettings):
     email_imap_mailboxes: list[ImapMailbox] = Field(default_factory=list)
     email_imap_batch_size: int = Field(default=50, gt=0)
 
+    # Agent presence (src/relaydesk/agents/README.md): an online agent with no action in the workspace
+    # for this many minutes is set to away by the periodic job agents.auto_away (0: never).
+    auto_away_minutes: float = Field(default=10.0, ge=0)
+    # An agent's last_active_at is written at most once per this many seconds (not on every request).
+    agent_activity_write_seconds: int = Field(default=60, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

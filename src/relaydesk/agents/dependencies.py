@@ -42,7 +42,12 @@ def _agent_from_session(session: SessionDep, data: SessionData | None) -> Agent 
     if data is None:
         return None
     signed_in = service.agent_for_session(session, data.session_id)
-    return signed_in[0] if signed_in else None
+    if signed_in is None:
+        return None
+    # The one place agent activity is noted: every page and API request of a signed-in agent passes
+    # here (API tokens do not: an integration acting for an agent is not the agent at the desk).
+    service.record_activity(signed_in[0])
+    return signed_in[0]
 
 
 def get_principal(request: Request, session: SessionDep) -> Principal:

@@ -11,6 +11,7 @@ from relaydesk.agents.schemas import (
     AgentOut,
     AgentUpdate,
     SessionsRevokedOut,
+    StatusUpdate,
     TeamCreate,
     TeamOut,
     TeamUpdate,
@@ -40,6 +41,17 @@ def list_agents(
 @api.post("/agents", response_model=AgentOut, status_code=status.HTTP_201_CREATED)
 def create_agent(data: AgentCreate, session: SessionDep, principal: RequireAdmin) -> AgentOut:
     return AgentOut.model_validate(service.create_agent(session, data))
+
+
+@api.patch("/agents/me/status", response_model=AgentOut)
+def set_my_status(data: StatusUpdate, session: SessionDep, principal: CurrentPrincipal) -> AgentOut:
+    """Set the calling agent's own presence: online, away, busy or offline."""
+    if principal.agent_id is None:
+        raise BadRequestError("This API token acts for no agent, so it has no presence to set.")
+    agent = service.get_agent(session, principal.agent_id)
+    service.set_status(agent, data.status)
+    session.flush()
+    return AgentOut.model_validate(agent)
 
 
 @api.get("/agents/{agent_id}", response_model=AgentOut)

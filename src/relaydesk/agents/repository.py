@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from relaydesk.agents.enums import AgentStatus
 from relaydesk.agents.models import Agent, Team
 
 __all__ = ["AgentRepository"]
@@ -41,3 +43,21 @@ class AgentRepository:
 
     def teams_by_ids(self, ids: list[int]) -> Sequence[Team]:
         return self.session.scalars(select(Team).where(Team.id.in_(ids))).all()
+
+    def agents_by_ids(self, ids: Iterable[int]) -> Sequence[Agent]:
+        return self.session.scalars(select(Agent).where(Agent.id.in_(list(ids))).order_by(Agent.id)).all()
+
+    def idle_online_agents(self, cutoff: datetime) -> Sequence[Agent]:
+        """Online agents whose last action and last status change are both before ``cutoff``."""
+        stmt = (
+            select(Agent)
+            .where(
+                Agent.status == AgentStatus.ONLINE,
+                Agent.last_active_at.is_not(None),
+                Agent.last_active_at < cutoff,
+                or_(Agent.status_changed_at.is_(None), Agent.status_changed_at < cutoff),
+            )
+            .order_by(Agent.id)
+            .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(stmt).all()

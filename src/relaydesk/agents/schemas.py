@@ -19,6 +19,7 @@ __all__ = [
     "AgentUpdate",
     "SessionsRevokedOut",
     "SkillIn",
+    "StatusUpdate",
     "TeamCreate",
     "TeamOut",
     "TeamUpdate",
@@ -78,6 +79,20 @@ class _AgentFields(BaseModel):
             raise ValueError(problem)
         return value
 
+    @field_validator("languages", check_fields=False)
+    @classmethod
+    def _language_codes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        codes: list[str] = []
+        for raw in value:
+            code = raw.strip().lower()
+            if not re.fullmatch(_LANG, code):
+                raise ValueError(f"{raw!r} is not a language code such as 'en' or 'pt-br'")
+            if code not in codes:
+                codes.append(code)
+        return codes
+
     @field_validator("capacity", check_fields=False)
     @classmethod
     def _capacity_non_negative(cls, value: dict[str, int] | None) -> dict[str, int] | None:
@@ -120,6 +135,14 @@ class AgentUpdate(_AgentFields):
     active: bool | None = None
     team_ids: list[RecordId] | None = None
     skills: list[SkillIn] | None = None
+
+
+class StatusUpdate(BaseModel):
+    """An agent's own presence change (``PATCH /api/v1/agents/me/status``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: AgentStatus
 
 
 class AgentOut(BaseModel):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -18,14 +21,18 @@ from relaydesk.auth import throttle
 from relaydesk.auth.models import AgentSession
 from relaydesk.auth.passwords import hash_password, needs_rehash, password_problem
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
-from relaydesk.kit.time import utcnow
+from relaydesk.kit.time import as_utc, utcnow
 from relaydesk.settings import get_settings
+
+log = logging.getLogger("relaydesk.agents")
 
 __all__ = [
     "SignInAttempt",
     "SignInResult",
     "agent_by_email",
     "agent_for_session",
+    "auto_away",
+    "available_now",
     "begin_sign_in",
     "create_agent",
     "create_team",
@@ -34,9 +41,11 @@ __all__ = [
     "get_team",
     "list_agents",
     "list_teams",
+    "record_activity",
     "restricted_team_ids",
     "set_password",
     "set_status",
+    "set_team_members",
     "sign_out",
     "sign_out_everywhere",
     "team_by_name",
@@ -63,20 +72,28 @@ def _check_teams(repo: AgentRepository, team_ids: list[int]) -> None:
     found = {team.id for team in repo.teams_by_ids(team_ids)}
     missing = sorted(set(team_ids) - found)
     if missing:
-        raise ValidationFailedError(f"Unknown team ids {missing}; create the teams first.")
+        raise ValidationFailedError(
+            f"Unknown team ids {missing}; create the teams first.", details={"field": "team_ids"}
+        )
 
 
 def _set_skills(agent: Agent, skills: list[SkillIn]) -> None:
     names = [s.skill.lower() for s in skills]
     if len(names) != len(set(names)):
-        raise ValidationFailedError("Each skill may be listed once per agent.")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        raise ValidationFailedError(
+            f"Each skill may be listed once per agent; {', '.join(duplicates)} is listed twice.",
+            details={"field": "skills"},
+        )
     agent.skills = [AgentSkill(skill=s.skill.lower(), level=s.level) for s in skills]
 
 
 def create_agent(session: Session, data: AgentCreate) -> Agent:
     repo = AgentRepository(session)
     if repo.agent_by_email(data.email) is not None:
-        raise ConflictError(f"An agent with the email {data.email} already exists.")
+        raise ConflictError(
+            f"An agent with the email {data.email} already exists.", details={"field": "email"}
+        )
     _check_teams(repo, data.team_ids)
     agent = Agent(
         email=data.email.lower(),
@@ -122,6 +139,86 @@ def set_status(agent: Agent, status: AgentStatus) -> None:
     if agent.status is not status:
         agent.status = status
         agent.status_changed_at = utcnow()
+
+
+# -- presence: activity, auto-away, working hours ------------------------------------------------------
+
+
+def record_activity(agent: Agent) -> bool:
+    """Note an action of the agent in the workspace; True when ``last_active_at`` was written.
+
+    Called once per request of a signed-in agent (``agents.dependencies``). The write is throttled to
+    once per ``RELAYDESK_AGENT_ACTIVITY_WRITE_SECONDS`` (60 s): auto-away needs minutes, not every click.
+    """
+    now = utcnow()
+    every = timedelta(seconds=get_settings().agent_activity_write_seconds)
+    if agent.last_active_at is not None and now - agent.last_active_at < every:
+        return False
+    agent.last_active_at = now
+    return True
+
+
+def auto_away(session: Session) -> list[int]:
+    """Set online agents idle for ``RELAYDESK_AUTO_AWAY_MINUTES`` to away; returns their ids.
+
+    Idle means no action in the workspace (``last_active_at``) and no change of status since the
+    limit. An agent who never acted in the workspace (presence kept by the API or the demo seed) is
+    left alone: there is no inactivity to judge.
+    """
+    minutes = get_settings().auto_away_minutes
+    if minutes <= 0:
+        return []
+    cutoff = utcnow() - timedelta(minutes=minutes)
+    changed = []
+    for agent in AgentRepository(session).idle_online_agents(cutoff):
+        set_status(agent, AgentStatus.AWAY)
+        changed.append(agent.id)
+        log.info(
+            "agent %s set to away: no action since %s (limit %s minutes)",
+            agent.id,
+            agent.last_active_at,
+            minutes,
+        )
+    session.flush()
+    return changed
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # Validated at the edge (schemas); a zone that vanished from tzdata must not stop routing.
+        log.warning("unknown time zone %r; reading working hours in UTC", name)
+        return ZoneInfo("UTC")
+
+
+def _minute_of_day(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def available_now(agent: Agent, at: datetime | None = None) -> bool:
+    """Whether ``at`` (default: now) falls inside the agent's working hours, read on the wall clock of
+    the agent's time zone (so 09:00-17:00 stays 09:00-17:00 across daylight-saving changes).
+
+    No schedule at all means always inside; with a schedule, a day not listed is a day off. A span
+    includes its start and excludes its end; a night shift is two spans: ``"mon": ["22:00-24:00"],
+    "tue": ["00:00-06:00"]``. Presence (``status``) is not looked at: routing checks it separately.
+    """
+    schedule = agent.working_hours or {}
+    if not schedule:
+        return True
+    local = as_utc(at if at is not None else utcnow()).astimezone(_zone(agent.timezone))
+    minute = local.hour * 60 + local.minute
+    for span in schedule.get(_WEEKDAYS[local.weekday()], []):
+        start, end = span.split("-")
+        if _minute_of_day(start) <= minute < _minute_of_day(end):
+            return True
+    return False
 
 
 def set_password(session: Session, agent: Agent, password: str) -> None:
@@ -277,6 +374,49 @@ def list_teams(session: Session) -> Sequence[Team]:
     return AgentRepository(session).list_teams()
 
 
+def _parent(session: Session, parent_id: int) -> Team:
+    team = AgentRepository(session).get_team(parent_id)
+    if team is None:
+        raise ValidationFailedError(
+            f"No team with id {parent_id} to overflow to.", details={"field": "parent_id"}
+        )
+    return team
+
+
+def _check_parent(session: Session, team: Team, parent_id: int) -> None:
+    # Overflow climbs parent_id: a loop would send work round forever.
+    seen = {team.id}
+    parent: Team | None = _parent(session, parent_id)
+    while parent is not None:
+        if parent.id in seen:
+            raise ValidationFailedError(
+                f"Team {parent_id} cannot be the parent of {team.name!r}: overflow would loop back to it.",
+                details={"field": "parent_id"},
+            )
+        seen.add(parent.id)
+        parent = AgentRepository(session).get_team(parent.parent_id) if parent.parent_id else None
+
+
+def set_team_members(session: Session, team_id: int, agent_ids: Iterable[int]) -> Team:
+    """Make exactly these agents the team's members (others leave it; their other teams are kept)."""
+    team = get_team(session, team_id)
+    repo = AgentRepository(session)
+    wanted = set(agent_ids)
+    found = {agent.id: agent for agent in repo.agents_by_ids(wanted)}
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise ValidationFailedError(f"Unknown agent ids {missing}.", details={"field": "members"})
+    current = {agent.id: agent for agent in repo.list_agents(team_id=team_id)}
+    for agent_id, agent in current.items():
+        if agent_id not in wanted:
+            agent.memberships = [m for m in agent.memberships if m.team_id != team_id]
+    for agent_id in sorted(wanted - current.keys()):
+        found[agent_id].memberships.append(TeamMembership(team_id=team_id))
+    session.flush()
+    session.expire(team, ["memberships"])
+    return team
+
+
 def restricted_team_ids(session: Session) -> set[int]:
     return {team.id for team in AgentRepository(session).list_teams() if team.restricted}
 
@@ -284,9 +424,9 @@ def restricted_team_ids(session: Session) -> set[int]:
 def create_team(session: Session, data: TeamCreate) -> Team:
     repo = AgentRepository(session)
     if repo.team_by_name(data.name) is not None:
-        raise ConflictError(f"A team named {data.name!r} already exists.")
+        raise ConflictError(f"A team named {data.name!r} already exists.", details={"field": "name"})
     if data.parent_id is not None:
-        get_team(session, data.parent_id)
+        _parent(session, data.parent_id)
     team = Team(
         name=data.name, description=data.description, restricted=data.restricted, parent_id=data.parent_id
     )
@@ -301,11 +441,11 @@ def update_team(session: Session, team_id: int, data: TeamUpdate) -> Team:
     if changes.get("name") and changes["name"].lower() != team.name.lower():
         existing = AgentRepository(session).team_by_name(changes["name"])
         if existing is not None:
-            raise ConflictError(f"A team named {changes['name']!r} already exists.")
+            raise ConflictError(
+                f"A team named {changes['name']!r} already exists.", details={"field": "name"}
+            )
     if "parent_id" in changes and changes["parent_id"] is not None:
-        if changes["parent_id"] == team.id:
-            raise ValidationFailedError("A team cannot be its own parent.")
-        get_team(session, changes["parent_id"])
+        _check_parent(session, team, changes["parent_id"])
     for field, value in changes.items():
         if value is not None or field == "parent_id":
             setattr(team, field, value)

@@ -85,7 +85,15 @@ def _set_skills(agent: Agent, skills: list[SkillIn]) -> None:
             f"Each skill may be listed once per agent; {', '.join(duplicates)} is listed twice.",
             details={"field": "skills"},
         )
-    agent.skills = [AgentSkill(skill=s.skill.lower(), level=s.level) for s in skills]
+    # Rows of skills kept are updated in place: a new row beside the old one would break the unique
+    # (agent_id, skill) constraint, since the flush inserts before it deletes.
+    existing = {row.skill: row for row in agent.skills}
+    rows = []
+    for wanted in skills:
+        row = existing.get(wanted.skill.lower()) or AgentSkill(skill=wanted.skill.lower())
+        row.level = wanted.level
+        rows.append(row)
+    agent.skills = rows
 
 
 def create_agent(session: Session, data: AgentCreate) -> Agent:

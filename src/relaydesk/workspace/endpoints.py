@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from relaydesk.workspace import admin, presence
+
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+router.include_router(admin.router)
+router.include_router(presence.router)

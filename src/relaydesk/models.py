@@ -1,6 +1,6 @@
 """Every table, imported in one place so metadata is complete for migrations and tests."""
 
-from relaydesk.agents.models import Agent, AgentSkill, Team, TeamMembership
+from relaydesk.agents.models import Agent, AgentSkill, AgentStatusChange, Team, TeamMembership
 from relaydesk.auth.models import AgentSession, ApiToken, LoginThrottle
 from relaydesk.channels.chat.models import ChatSite
 from relaydesk.channels.email.models import EmailReceipt, MailboxState
@@ -25,6 +25,7 @@ __all__ = [
     "Agent",
     "AgentSession",
     "AgentSkill",
+    "AgentStatusChange",
     "ApiToken",
     "Article",
     "ArticleVersion",

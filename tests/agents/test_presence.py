@@ -13,7 +13,7 @@ from relaydesk.agents.schemas import AgentCreate, AgentUpdate
 from relaydesk.auth.roles import Role
 from relaydesk.auth.tokens import create_token
 from relaydesk.jobs.worker import Worker, schedule_periodic_jobs
-from tests.factories import make_agent, sign_in_agent
+from tests.factories import form_csrf_token, make_agent, sign_in_agent
 
 
 def _agent(database, agent_id: int):
@@ -126,6 +126,33 @@ def test_idle_online_agent_goes_away_after_the_limit(client, database, clock):
     agent = _agent(database, agent_id)
     assert agent.status is AgentStatus.AWAY
     assert agent.status_changed_at == clock.now()
+
+
+def test_every_presence_change_is_recorded_with_who_made_it(client, database, clock):
+    admin = make_agent(database, Role.ADMIN)
+    agent_id = _active_online_agent(client, database, clock)  # set online by the system (set_status)
+    clock.advance(minutes=11)
+    _run_periodic(database)
+    clock.advance(minutes=1)
+    assert client.patch(
+        f"/api/v1/agents/{agent_id}", json={"status": "offline"}, headers=admin.headers
+    ).is_success
+    clock.advance(minutes=1)
+    csrf = form_csrf_token(client.get("/tickets").text)  # still signed in as the agent
+    assert client.patch(
+        "/api/v1/agents/me/status", json={"status": "busy"}, headers={"X-CSRF-Token": csrf}
+    ).is_success
+    with database.transaction() as session:
+        changes = [
+            (c.from_status.value, c.to_status.value, c.reason.value, c.changed_at.strftime("%H:%M"))
+            for c in reversed(agents.status_changes(session, agent_id))
+        ]
+    assert changes == [
+        ("offline", "online", "system", "09:00"),
+        ("online", "away", "auto_away", "09:11"),
+        ("away", "offline", "admin", "09:12"),
+        ("offline", "busy", "self", "09:13"),
+    ]
 
 
 def test_activity_keeps_an_agent_online(client, database, clock):

@@ -284,3 +284,11 @@ def test_skills_and_languages_overviews(client, database, admin):
     languages = client.get("/admin/languages").text
     spanish = languages.split('data-language="es"')[1].split("</tr>")[0]
     assert "Ana" in spanish and "Ben" not in spanish
+
+
+def test_agent_page_lists_recent_presence_changes(client, database, clock, admin):
+    login, csrf = admin
+    assert client.post("/presence", data={"status": "online", "csrf_token": csrf}).status_code == 200
+    page = client.get(f"/admin/agents/{login.agent_id}").text
+    changes = page.split('data-testid="presence-changes"')[1].split("</table>")[0]
+    assert "<td>2026-12-07 09:00</td><td>offline</td><td>online</td><td>self</td>" in changes

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from relaydesk.agents import pages, service
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
+from relaydesk.agents.enums import StatusChangeReason
 from relaydesk.agents.schemas import (
     AgentCreate,
     AgentOut,
@@ -49,7 +50,7 @@ def set_my_status(data: StatusUpdate, session: SessionDep, principal: CurrentPri
     if principal.agent_id is None:
         raise BadRequestError("This API token acts for no agent, so it has no presence to set.")
     agent = service.get_agent(session, principal.agent_id)
-    service.set_status(agent, data.status)
+    service.set_status(agent, data.status, reason=StatusChangeReason.SELF)
     session.flush()
     return AgentOut.model_validate(agent)
 

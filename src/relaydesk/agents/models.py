@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from relaydesk.agents.enums import AgentStatus
+from relaydesk.agents.enums import AgentStatus, StatusChangeReason
 from relaydesk.auth.roles import Role
 from relaydesk.db import Base, IdMixin, JSONType, TimestampMixin, enum_column
+from relaydesk.kit.time import utcnow
 
-__all__ = ["Agent", "AgentSkill", "AgentStatus", "Team", "TeamMembership"]
+__all__ = ["Agent", "AgentSkill", "AgentStatus", "AgentStatusChange", "Team", "TeamMembership"]
 
 
 class Team(IdMixin, TimestampMixin, Base):
@@ -85,3 +86,16 @@ class AgentSkill(IdMixin, Base):
     level: Mapped[int] = mapped_column(Integer, default=1)
 
     agent: Mapped[Agent] = relationship(back_populates="skills")
+
+
+class AgentStatusChange(IdMixin, Base):
+    """One change of an agent's presence: from what, to what, when, and who or what made it."""
+
+    __tablename__ = "agent_status_changes"
+    __table_args__ = (Index("ix_agent_status_changes_agent_id_changed_at", "agent_id", "changed_at"),)
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    from_status: Mapped[AgentStatus] = mapped_column(enum_column(AgentStatus))
+    to_status: Mapped[AgentStatus] = mapped_column(enum_column(AgentStatus))
+    reason: Mapped[StatusChangeReason] = mapped_column(enum_column(StatusChangeReason))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from relaydesk.agents.enums import AgentStatus
-from relaydesk.agents.models import Agent, Team
+from relaydesk.agents.models import Agent, AgentStatusChange, Team
 
 __all__ = ["AgentRepository"]
 
@@ -59,5 +59,14 @@ class AgentRepository:
             )
             .order_by(Agent.id)
             .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(stmt).all()
+
+    def status_changes(self, agent_id: int, *, limit: int) -> Sequence[AgentStatusChange]:
+        stmt = (
+            select(AgentStatusChange)
+            .where(AgentStatusChange.agent_id == agent_id)
+            .order_by(AgentStatusChange.changed_at.desc(), AgentStatusChange.id.desc())
+            .limit(limit)
         )
         return self.session.scalars(stmt).all()

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from relaydesk.agents.enums import AgentStatus
-from relaydesk.agents.models import Agent, AgentSkill, Team, TeamMembership
+from relaydesk.agents.enums import AgentStatus, StatusChangeReason
+from relaydesk.agents.models import Agent, AgentSkill, AgentStatusChange, Team, TeamMembership
 from relaydesk.agents.repository import AgentRepository
 from relaydesk.agents.schemas import AgentCreate, AgentUpdate, SkillIn, TeamCreate, TeamUpdate
 from relaydesk.auth import sessions as auth_sessions
@@ -48,6 +48,7 @@ __all__ = [
     "set_team_members",
     "sign_out",
     "sign_out_everywhere",
+    "status_changes",
     "team_by_name",
     "unlock_agent",
     "update_agent",
@@ -131,7 +132,7 @@ def update_agent(session: Session, agent_id: int, data: AgentUpdate) -> Agent:
     if "skills" in changes and data.skills is not None:
         _set_skills(agent, data.skills)
     if changes.get("status") is not None:
-        set_status(agent, changes["status"])
+        set_status(agent, changes["status"], reason=StatusChangeReason.ADMIN)
     fields = ("name", "role", "tier_level", "languages", "capacity", "timezone", "working_hours", "active")
     for field in fields:
         if field in changes and changes[field] is not None:
@@ -142,11 +143,29 @@ def update_agent(session: Session, agent_id: int, data: AgentUpdate) -> Agent:
     return agent
 
 
-def set_status(agent: Agent, status: AgentStatus) -> None:
-    """Change the agent's presence, remembering when (routing's "longest idle" reads it)."""
-    if agent.status is not status:
-        agent.status = status
-        agent.status_changed_at = utcnow()
+def set_status(
+    agent: Agent, status: AgentStatus, *, reason: StatusChangeReason = StatusChangeReason.SYSTEM
+) -> None:
+    """Change the agent's presence, remembering when (routing's "longest idle" reads it) and, for an
+    agent already stored, recording the change (``agent_status_changes``, see ``status_changes``)."""
+    if agent.status is status:
+        return
+    previous = agent.status or AgentStatus.OFFLINE
+    now = utcnow()
+    agent.status = status
+    agent.status_changed_at = now
+    session = object_session(agent)
+    if session is not None and agent.id is not None:
+        session.add(
+            AgentStatusChange(
+                agent_id=agent.id, from_status=previous, to_status=status, reason=reason, changed_at=now
+            )
+        )
+
+
+def status_changes(session: Session, agent_id: int, *, limit: int = 20) -> Sequence[AgentStatusChange]:
+    """The agent's latest presence changes, newest first."""
+    return AgentRepository(session).status_changes(agent_id, limit=limit)
 
 
 # -- presence: activity, auto-away, working hours ------------------------------------------------------
@@ -179,7 +198,7 @@ def auto_away(session: Session) -> list[int]:
     cutoff = utcnow() - timedelta(minutes=minutes)
     changed = []
     for agent in AgentRepository(session).idle_online_agents(cutoff):
-        set_status(agent, AgentStatus.AWAY)
+        set_status(agent, AgentStatus.AWAY, reason=StatusChangeReason.AUTO_AWAY)
         changed.append(agent.id)
         log.info(
             "agent %s set to away: no action since %s (limit %s minutes)",

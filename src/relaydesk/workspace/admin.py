@@ -344,6 +344,7 @@ def agent_form(agent_id: int, request: Request, session: SessionDep, agent: Opti
         return subject
     context = _agent_form_context(session, subject, _agent_values(subject), FormErrors())
     context["saved"] = request.query_params.get("saved") == "1"
+    context["presence_changes"] = agents.status_changes(session, subject.id, limit=10)
     return _page(request, agent, "agent", context)
 
 

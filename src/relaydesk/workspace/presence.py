@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from relaydesk.agents import service as agents
 from relaydesk.agents.dependencies import OptionalSessionAgent
-from relaydesk.agents.enums import AgentStatus
+from relaydesk.agents.enums import AgentStatus, StatusChangeReason
 from relaydesk.auth.sessions import CSRF_HEADER
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
@@ -27,7 +27,7 @@ def set_presence(
     status: Annotated[str, Form(max_length=20)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """Change the signed-in agent's own presence; answers the selector to swap in."""
+    """Change the signed-in agent's own presence; answers the inside of the selector's form."""
     if agent is None:
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
     data = request.state.session_data
@@ -41,7 +41,7 @@ def set_presence(
     if status not in set(AgentStatus):
         choices = ", ".join(AgentStatus)
         return _selector(request, agent, error=f"{status!r} is not a status; choose {choices}.", code=422)
-    agents.set_status(agent, AgentStatus(status))
+    agents.set_status(agent, AgentStatus(status), reason=StatusChangeReason.SELF)
     return _selector(request, agent)
 
 
@@ -50,6 +50,6 @@ def _selector(request: Request, agent: object, *, error: str | None = None, code
     return templates.TemplateResponse(
         request,
         "workspace/presence.html",
-        {"agent": agent, "csrf_token": data.csrf_token, "presence_error": error},
+        {"agent": agent, "csrf_token": data.csrf_token, "presence_error": error, "presence_fragment": True},
         status_code=code,
     )

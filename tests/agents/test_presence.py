@@ -222,44 +222,44 @@ def _scheduled(database, timezone: str, hours: dict[str, list[str]]):
         return agent
 
 
-def _utc(*parts: int) -> datetime:
+def _at_utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
 def test_no_schedule_means_always_inside(database):
     agent = _scheduled(database, "UTC", {})
-    assert agents.available_now(agent, _utc(2026, 12, 6, 3, 0))
+    assert agents.available_now(agent, _at_utc(2026, 12, 6, 3, 0))
 
 
 def test_hours_follow_the_wall_clock_across_daylight_saving(database):
     # Berlin moves from UTC+1 to UTC+2 on Sunday 29 March 2026; 09:00 local is 08:00 UTC before, 07:00 after.
     berlin = _scheduled(database, "Europe/Berlin", {d: ["09:00-17:00"] for d in ("fri", "mon")})
-    assert not agents.available_now(berlin, _utc(2026, 3, 27, 7, 59))  # Friday 08:59 CET
-    assert agents.available_now(berlin, _utc(2026, 3, 27, 8, 0))  # Friday 09:00 CET
-    assert not agents.available_now(berlin, _utc(2026, 3, 30, 6, 59))  # Monday 08:59 CEST
-    assert agents.available_now(berlin, _utc(2026, 3, 30, 7, 0))  # Monday 09:00 CEST
-    assert agents.available_now(berlin, _utc(2026, 3, 30, 14, 59))  # 16:59 CEST
-    assert not agents.available_now(berlin, _utc(2026, 3, 30, 15, 0))  # 17:00: the end is outside
+    assert not agents.available_now(berlin, _at_utc(2026, 3, 27, 7, 59))  # Friday 08:59 CET
+    assert agents.available_now(berlin, _at_utc(2026, 3, 27, 8, 0))  # Friday 09:00 CET
+    assert not agents.available_now(berlin, _at_utc(2026, 3, 30, 6, 59))  # Monday 08:59 CEST
+    assert agents.available_now(berlin, _at_utc(2026, 3, 30, 7, 0))  # Monday 09:00 CEST
+    assert agents.available_now(berlin, _at_utc(2026, 3, 30, 14, 59))  # 16:59 CEST
+    assert not agents.available_now(berlin, _at_utc(2026, 3, 30, 15, 0))  # 17:00: the end is outside
     # New York falls back on Sunday 1 November 2026: Monday's 09:00 is 14:00 UTC, a Friday's was 13:00.
     new_york = _scheduled(database, "America/New_York", {"fri": ["09:00-17:00"], "mon": ["09:00-17:00"]})
-    assert agents.available_now(new_york, _utc(2026, 10, 30, 13, 0))
-    assert not agents.available_now(new_york, _utc(2026, 11, 2, 13, 30))
-    assert agents.available_now(new_york, _utc(2026, 11, 2, 14, 0))
+    assert agents.available_now(new_york, _at_utc(2026, 10, 30, 13, 0))
+    assert not agents.available_now(new_york, _at_utc(2026, 11, 2, 13, 30))
+    assert agents.available_now(new_york, _at_utc(2026, 11, 2, 14, 0))
 
 
 def test_day_is_the_agents_local_day_across_midnight(database):
     # Tokyo is UTC+9: Sunday 23:30 UTC is already Monday 08:30 there.
     tokyo = _scheduled(database, "Asia/Tokyo", {"mon": ["08:00-12:00"]})
-    assert agents.available_now(tokyo, _utc(2026, 12, 6, 23, 30))
-    assert not agents.available_now(tokyo, _utc(2026, 12, 7, 23, 30))  # Tuesday 08:30 in Tokyo
+    assert agents.available_now(tokyo, _at_utc(2026, 12, 6, 23, 30))
+    assert not agents.available_now(tokyo, _at_utc(2026, 12, 7, 23, 30))  # Tuesday 08:30 in Tokyo
 
 
 def test_night_shift_spans_midnight_as_two_spans(database):
     night = _scheduled(database, "UTC", {"mon": ["22:00-24:00"], "tue": ["00:00-06:00"]})
-    assert agents.available_now(night, _utc(2026, 12, 7, 23, 59))  # Monday 23:59
-    assert agents.available_now(night, _utc(2026, 12, 8, 0, 0))  # Tuesday 00:00
-    assert not agents.available_now(night, _utc(2026, 12, 8, 6, 0))
-    assert not agents.available_now(night, _utc(2026, 12, 9, 0, 30))  # Wednesday: a day off
+    assert agents.available_now(night, _at_utc(2026, 12, 7, 23, 59))  # Monday 23:59
+    assert agents.available_now(night, _at_utc(2026, 12, 8, 0, 0))  # Tuesday 00:00
+    assert not agents.available_now(night, _at_utc(2026, 12, 8, 6, 0))
+    assert not agents.available_now(night, _at_utc(2026, 12, 9, 0, 30))  # Wednesday: a day off
 
 
 def test_available_now_reads_the_clock_by_default(database, clock):

@@ -3,6 +3,8 @@ agent switches their presence from the header (htmx, no reload)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -13,6 +15,7 @@ from tests.browser_fixtures import sign_in
 from tests.factories import PASSWORD, make_agent
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def test_admin_edits_skills_and_capacity_then_agent_switches_presence(page, live_server, database):
@@ -32,6 +35,8 @@ def test_admin_edits_skills_and_capacity_then_agent_switches_presence(page, live
         saved = agents.get_agent(session, kim.agent_id)
         assert [(s.skill, s.level) for s in saved.skills] == [("billing", 4)]
         assert saved.capacity == {"web_chat": 3, "email": 12}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin-agent.png"), full_page=True)
 
     page.click("text=Sign out")
     page.wait_for_url(f"{live_server}/login")
@@ -47,3 +52,4 @@ def test_admin_edits_skills_and_capacity_then_agent_switches_presence(page, live
     expect(page.locator(".presence-dot.busy")).to_be_visible()
     page.reload()
     expect(page.locator("#presence-status")).to_have_value("busy")
+    page.screenshot(path=str(SCREENSHOTS / "presence-header.png"))

@@ -90,3 +90,10 @@ def slow_default(session: Session, **_: object) -> None:
 @task("testjobs.live_noop", lane="live")
 def live_noop(session: Session, **_: object) -> None:
     return None
+
+
+@task("testjobs.slow_normal")
+def slow_normal(session: Session, **_: object) -> None:
+    """A normal job that works for long inside its transaction (its completion claim already made)."""
+    slow_jobs_started.release()
+    release_slow_jobs.wait(30)

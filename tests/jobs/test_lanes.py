@@ -78,6 +78,24 @@ def test_a_live_job_runs_at_once_while_every_other_slot_is_busy_with_slow_work(
     assert all(j.state is JobState.QUEUED for j in _jobs_named(database, "testjobs.slow_bulk"))
 
 
+def test_on_postgres_a_live_job_runs_while_normal_jobs_work_inside_their_transactions(
+    database, slow_jobs, in_process_workers
+):
+    # SQLite has one writer: a normal job's open transaction holds it (see jobs/README.md, "Lanes").
+    if database.is_sqlite:
+        pytest.skip("SQLite serialises writers; a normal job's transaction holds the writer lock")
+    with database.transaction() as session:
+        for _ in range(3):
+            enqueue(session, "testjobs.slow_normal")
+    in_process_workers.start()
+    for _ in range(2):
+        assert handlers.slow_jobs_started.acquire(timeout=10)
+    with database.transaction() as session:
+        live_id = enqueue(session, "testjobs.live_noop")
+    assert live_id is not None
+    assert _wait_until_done(database, live_id, timeout=5) < 2
+
+
 def test_slow_bulk_jobs_hold_one_slot_however_many_wait(database, slow_jobs, in_process_workers):
     with database.transaction() as session:
         for _ in range(4):

@@ -35,7 +35,7 @@ def _agent_reply(client, database, ticket_id: int, body: str, *, public: bool = 
     return int(response.json()["id"])
 
 
-def _path(url: str) -> str:
+def _url_path(url: str) -> str:
     return urlparse(url).path
 
 
@@ -50,7 +50,7 @@ def _status_path(database, ticket_id: int) -> str:
     with database.transaction(read_only=True) as session:
         ticket = session.get(Ticket, ticket_id)
         assert ticket is not None
-        return _path(status_url(ticket.id, ticket.customer_id))
+        return _url_path(status_url(ticket.id, ticket.customer_id))
 
 
 def test_an_emailed_update_links_to_the_ticket_s_status_page(client, database, smtp_sink):
@@ -64,7 +64,7 @@ def test_an_emailed_update_links_to_the_ticket_s_status_page(client, database, s
     [link] = _LINK.findall(text)
     assert f'<a href="{link}"' in html
 
-    page = client.get(_path(link))
+    page = client.get(_url_path(link))
     assert page.status_code == 200
     assert "Where is my parcel?" in page.text and "It ships today." in page.text
     # Agents by first name only; the state in words, not its internal name.
@@ -192,7 +192,7 @@ def test_an_sms_update_carries_a_short_status_line_and_a_chat_reply_none(client,
     assert reply_text(sms["form"]["Body"]) == "It ships tomorrow."
     [link] = _LINK.findall(sms["form"]["Body"])
     assert link.startswith(f"{BASE_URL}/status/")
-    assert client.get(_path(link)).status_code == 200
+    assert client.get(_url_path(link)).status_code == 200
     with database.transaction(read_only=True) as session:
         chat_reply = session.scalar(select(Message).where(Message.body_text.like("Happy to help.%")))
     assert chat_reply is not None and chat_reply.body_text == "Happy to help."

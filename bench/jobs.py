@@ -65,7 +65,8 @@ def run(backend: str, workers: int, jobs: int, workdir: Path) -> dict[str, objec
         env = {
             **os.environ,
             "RELAYDESK_DATABASE_URL": url,
-            "PYTHONPATH": str(ROOT),
+            # src first: the workers run this checkout's code, not whatever the virtualenv installed.
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
             "RELAYDESK_JOB_POLL_SECONDS": "0.05",
             "RELAYDESK_JOB_BATCH_SIZE": "100",
         }

@@ -26,7 +26,7 @@ from relaydesk.db.migrate import current_heads
 from relaydesk.deflection import endpoints as deflection_endpoints
 from relaydesk.flows import endpoints as flow_endpoints
 from relaydesk.jobs import discover_tasks
-from relaydesk.jobs.worker import Worker
+from relaydesk.jobs.worker import InProcessWorkers
 from relaydesk.knowledge import endpoints as knowledge_endpoints
 from relaydesk.knowledge import service as knowledge_service
 from relaydesk.routing import endpoints as routing_endpoints
@@ -76,20 +76,18 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker: Worker | None = None
-        thread: threading.Thread | None = None
+        workers: InProcessWorkers | None = None
         if warm_search:
             threading.Thread(target=warm, name="relaydesk-warm-search", daemon=True).start()
         if run_worker:
-            worker = Worker(get_database())
-            thread = threading.Thread(target=worker.run_forever, name="relaydesk-worker", daemon=True)
-            thread.start()
+            # One thread per lane (jobs.worker.LANE_THREADS): live work never waits behind bulk work.
+            workers = InProcessWorkers(get_database())
+            workers.start()
         try:
             yield
         finally:
-            if worker is not None and thread is not None:
-                worker.stop()
-                thread.join(timeout=10)
+            if workers is not None:
+                workers.stop(timeout=10)
 
     app = FastAPI(
         title="Relaydesk",

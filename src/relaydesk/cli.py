@@ -35,8 +35,8 @@ from relaydesk.db import get_database
 from relaydesk.db.migrate import current_heads, upgrade
 from relaydesk.deflection.cli import cli as deflection_cli
 from relaydesk.jobs import discover_tasks
-from relaydesk.jobs.models import Job, JobState
-from relaydesk.jobs.worker import Worker
+from relaydesk.jobs.models import Job, JobLane, JobState
+from relaydesk.jobs.worker import Worker, parse_lanes
 from relaydesk.kit.cli import fail as _fail
 from relaydesk.kit.errors import RelaydeskError
 from relaydesk.kit.time import utcnow
@@ -138,10 +138,10 @@ def serve(
             smtp_server.stop()
 
 
-def _worker_process(index: int, imports: list[str], burst: bool) -> None:
+def _worker_process(index: int, imports: list[str], burst: bool, lanes: tuple[JobLane, ...]) -> None:
     _logging()
     discover_tasks(extra_modules=tuple(imports))
-    worker = Worker(get_database())
+    worker = Worker(get_database(), lanes=lanes)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     if burst:
         while worker.run_once():
@@ -157,15 +157,26 @@ def worker_command(
         list[str] | None, typer.Option("--import", help="Extra module(s) that register job handlers.")
     ] = None,
     burst: Annotated[bool, typer.Option(help="Exit when no job is due instead of waiting.")] = False,
+    lanes: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated lanes these workers lease from (live, default, bulk), the most urgent "
+            "first whatever the order; e.g. --lanes live for workers kept free for chat and routing."
+        ),
+    ] = "live,default,bulk",
 ) -> None:
     """Run standalone job workers (for scale-out beside N API processes)."""
+    try:
+        served = parse_lanes(lanes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lanes") from None
     imports = import_module or []
     if concurrency == 1:
-        _worker_process(0, imports, burst)
+        _worker_process(0, imports, burst, served)
         return
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker_process, args=(i, imports, burst)) for i in range(concurrency)
+        context.Process(target=_worker_process, args=(i, imports, burst, served)) for i in range(concurrency)
     ]
     for process in processes:
         process.start()
@@ -351,6 +362,7 @@ def jobs_list(state: str = "dead", limit: int = 50) -> None:
             {
                 "id": j.id,
                 "name": j.name,
+                "lane": j.lane.value,
                 "args": j.args,
                 "attempts": j.attempts,
                 "expired_leases": j.expired_leases,

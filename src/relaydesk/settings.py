@@ -192,6 +192,9 @@ class Settings(BaseSettings):
     # IMAP mailboxes polled every minute, at most this many messages per mailbox and pass.
     email_imap_mailboxes: list[ImapMailbox] = Field(default_factory=list)
     email_imap_batch_size: int = Field(default=50, gt=0)
+    # Every update to a customer (email, SMS, social) links to their ticket's status page; the link
+    # works this long after it was sent (the newest message always carries a fresh one).
+    status_link_max_age_days: int = Field(default=90, gt=0)
 
     # Agent presence (src/relaydesk/agents/README.md): an online agent with no action in the workspace
     # for this many minutes is set to away by the periodic job agents.auto_away (0: never).

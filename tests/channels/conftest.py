@@ -45,6 +45,13 @@ def provider(monkeypatch):
     reset_settings_cache()
 
 
+def reply_text(sent: str) -> str:
+    """What an agent wrote, without the status-page line the outbox adds to SMS and social updates."""
+    text, _, link = sent.partition("\n\nStatus and replies: ")
+    assert link.startswith(f"{BASE_URL}/status/"), f"no status-page link in {sent!r}"
+    return text
+
+
 def send_sms(client, body="My order never came", sid="SM0001", token=SMS_TOKEN, sender=PHONE):
     params = {"MessageSid": sid, "From": sender, "To": "+15005550006", "Body": body, "NumMedia": "0"}
     signature = sms_signature(token, f"{BASE_URL}/webhooks/sms", sorted(params.items()))

@@ -13,7 +13,7 @@ from relaydesk.jobs.models import Job, JobState
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import reset_settings_cache
 from relaydesk.tickets.models import Message, Ticket
-from tests.channels.conftest import PHONE, send_sms, send_social
+from tests.channels.conftest import PHONE, reply_text, send_sms, send_social
 from tests.factories import count, make_agent, run_jobs
 
 
@@ -113,7 +113,7 @@ def test_agent_reply_reaches_the_sms_gateway_once(client, database, provider):
     ).json()
     assert reply["channel"] == "sms" and reply["delivery_state"] == "queued"
     run_jobs(database)
-    assert [r["form"] for r in provider.received] == [
+    assert [{**r["form"], "Body": reply_text(r["form"]["Body"])} for r in provider.received] == [
         {"From": "+15005550006", "To": PHONE, "Body": "It ships tomorrow."}
     ]
     with database.transaction() as session:
@@ -182,7 +182,7 @@ def test_gateway_outage_delays_the_reply_but_loses_nothing(client, database, pro
     assert provider.received == []
     provider.failing_status = None
     run_jobs(database)
-    assert [r["form"]["Body"] for r in provider.received] == ["Refund issued."]
+    assert [reply_text(r["form"]["Body"]) for r in provider.received] == ["Refund issued."]
     with database.transaction() as session:
         assert session.get(Message, reply["id"]).delivery_state == "sent"
         assert session.scalar(select(Delivery.status)) == "sent"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from relaydesk.jobs import task
-from relaydesk.jobs.models import Job, JobState
+from relaydesk.jobs.models import Job, JobLane, JobState
 from relaydesk.tickets.enums import AuthorKind
 from relaydesk.tickets.models import TicketEvent
 
@@ -66,3 +67,33 @@ def long_record(session: Session, *, ticket_id: int, key: int, take_over: bool =
 @task("testjobs.fail_twice_at_most", max_attempts=2)
 def fail_twice_at_most(session: Session, **_: object) -> None:
     raise RuntimeError("the provider refuses this one")
+
+
+# Released by the lane tests; a long job (``lease_seconds``) blocks holding no write lock, as a
+# retraining does while it learns, so the only thing it can take from other work is a worker slot.
+release_slow_jobs = threading.Event()
+slow_jobs_started = threading.Semaphore(0)
+
+
+@task("testjobs.slow_bulk", lease_seconds=600, lane=JobLane.BULK)
+def slow_bulk(session: Session, **_: object) -> None:
+    slow_jobs_started.release()
+    release_slow_jobs.wait(30)
+
+
+@task("testjobs.slow_default", lease_seconds=600)
+def slow_default(session: Session, **_: object) -> None:
+    slow_jobs_started.release()
+    release_slow_jobs.wait(30)
+
+
+@task("testjobs.live_noop", lane="live")
+def live_noop(session: Session, **_: object) -> None:
+    return None
+
+
+@task("testjobs.slow_normal")
+def slow_normal(session: Session, **_: object) -> None:
+    """A normal job that works for long inside its transaction (its completion claim already made)."""
+    slow_jobs_started.release()
+    release_slow_jobs.wait(30)

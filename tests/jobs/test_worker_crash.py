@@ -26,7 +26,8 @@ def _start_worker(database_url: str, log: Path) -> subprocess.Popen[bytes]:
         RELAYDESK_JOB_LEASE_SECONDS="2",
         RELAYDESK_JOB_BATCH_SIZE="10",
         RELAYDESK_JOB_POLL_SECONDS="0.1",
-        PYTHONPATH=str(ROOT),
+        # src first: the worker must run this checkout's code, not whatever the virtualenv installed.
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     )
     return subprocess.Popen(
         [sys.executable, "-m", "relaydesk.cli", "worker", "--import", "tests.jobs.handlers"],

@@ -10,6 +10,7 @@ from relaydesk.commerce.models import Order
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import Ticket, TicketEvent
 from relaydesk.triage.models import MissingInfoRequest
+from tests.channels.conftest import reply_text
 from tests.channels.test_webhooks import send_sms
 from tests.factories import events_of_kind, make_agent, run_jobs
 from tests.triage.conftest import train_model
@@ -43,7 +44,7 @@ def test_delivery_problem_without_order_number_asks_for_it_and_stores_the_answer
 
     ticket = _only_ticket(database)
     assert ticket.status == "pending_customer"
-    assert [r["form"]["Body"] for r in provider.received] == [
+    assert [reply_text(r["form"]["Body"]) for r in provider.received] == [
         "Could you send me your order number? It's the 10-digit number in your order confirmation email."
     ]
 
@@ -126,7 +127,7 @@ def test_acceptance_triaged_delivery_problem_asks_for_the_order_number_before_ro
     assert classified.data["predictions"]["category"]["model_version"] == version
     assert classified.data["predictions"]["category"]["confidence"] > 0.5
     # Asked on the customer's channel, and not released to routing without the detail.
-    assert [r["form"]["Body"] for r in provider.received] == [
+    assert [reply_text(r["form"]["Body"]) for r in provider.received] == [
         "Could you send me your order number? It's the 10-digit number in your order confirmation email."
     ]
     assert ticket.status == "pending_customer" and "order_number" not in ticket.custom_fields

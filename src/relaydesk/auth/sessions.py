@@ -11,12 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, update
 from sqlalchemy.orm import Session
 
 from relaydesk.auth.models import AgentSession
 from relaydesk.kit.compare import constant_time_equals
+from relaydesk.kit.signing import InvalidTokenError, SignedTokens
 from relaydesk.kit.time import utcnow
 
 __all__ = [
@@ -50,20 +50,20 @@ class SessionData:
 
 class SessionSigner:
     def __init__(self, secret: bytes, max_age_seconds: int) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="relaydesk.session")
+        self._tokens = SignedTokens(secret, "relaydesk.session")
         self.max_age_seconds = max_age_seconds
 
     def issue(self, session_id: str) -> tuple[str, SessionData]:
         data = SessionData(session_id, secrets.token_urlsafe(24))
-        return self._serializer.dumps({"s": session_id, "c": data.csrf_token}), data
+        return self._tokens.dumps({"s": session_id, "c": data.csrf_token}), data
 
     def read(self, cookie: str | None) -> SessionData | None:
         if not cookie:
             return None
         try:
-            raw = self._serializer.loads(cookie, max_age=self.max_age_seconds)
+            raw = self._tokens.loads(cookie, max_age_seconds=self.max_age_seconds)
             return SessionData(str(raw["s"]), str(raw["c"]))
-        except (BadSignature, KeyError, TypeError, ValueError):
+        except (InvalidTokenError, KeyError, TypeError, ValueError):
             return None
 
 

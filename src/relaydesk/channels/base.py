@@ -57,6 +57,10 @@ class InboundMessage:
     # A ticket the message provably belongs to (a signed reply token); None means "thread by customer"
     # when the identity is proven, else "open a new ticket".
     ticket_id: int | None = None
+    # A customer the message provably comes from without an identity lookup (a signed status-page
+    # link names the customer); intake takes it as is, and ``identity_value`` is then only the address
+    # replies go to ("" for none).
+    customer_id: int | None = None
     received_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -70,6 +74,8 @@ class OutboundMessage:
     text: str
     subject: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # The customer's status page, when ``text`` carries a link to it (the email sender links it in HTML).
+    status_url: str = ""
     # The same on every try of one delivery: a provider that honours it sends a repeated try once.
     idempotency_key: str = ""
 

@@ -71,13 +71,16 @@ def _existing(session: Session, inbound: InboundMessage) -> Message | None:
 
 
 def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
-    customer = customers.get_or_create_by_identity(
-        session,
-        inbound.identity_kind,
-        inbound.identity_value,
-        name=inbound.display_name,
-        verified=inbound.identity_verified,
-    )
+    if inbound.customer_id is not None:
+        customer = customers.get_customer(session, inbound.customer_id)
+    else:
+        customer = customers.get_or_create_by_identity(
+            session,
+            inbound.identity_kind,
+            inbound.identity_value,
+            name=inbound.display_name,
+            verified=inbound.identity_verified,
+        )
     # One intake at a time per customer (PostgreSQL; SQLite's writer lock already serialises): two
     # first messages at once open one ticket, and a provider retry racing its original finds it.
     # Messages on one ticket then never refuse each other (none bumps the ticket's version).
@@ -95,7 +98,7 @@ def ingest(session: Session, inbound: InboundMessage) -> IntakeResult:
 
     ticket = _thread_into(session, inbound, customer.id)
 
-    meta = {**inbound.meta, "from": inbound.identity_value}
+    meta = {**inbound.meta, "from": inbound.identity_value} if inbound.identity_value else dict(inbound.meta)
     if ticket is None:
         ticket, message = tickets.open_ticket(
             session,

@@ -17,12 +17,13 @@ from relaydesk.channels.email.adapter import adapter as email
 from relaydesk.channels.phone.adapter import adapter as phone
 from relaydesk.channels.sms.adapter import adapter as sms
 from relaydesk.channels.social.adapter import adapter as social
+from relaydesk.channels.status_page.adapter import adapter as status_page
 from relaydesk.channels.web_form.adapter import adapter as web_form
 from relaydesk.tickets.enums import Channel
 
 __all__ = ["ADAPTERS", "adapter_for", "routers", "sender_for"]
 
-ADAPTERS: tuple[Adapter, ...] = (sms, social, phone, email, chat, web_form)
+ADAPTERS: tuple[Adapter, ...] = (sms, social, phone, email, chat, web_form, status_page)
 
 _BY_CHANNEL: dict[Channel, Adapter] = {channel: a for a in ADAPTERS for channel in a.channels}
 assert len(_BY_CHANNEL) == sum(len(a.channels) for a in ADAPTERS), "a channel is served by two adapters"

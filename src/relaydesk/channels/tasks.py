@@ -4,47 +4,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relaydesk.channels.base import ChannelNotConfiguredError, OutboundMessage, OutboundSender, SendError
 from relaydesk.channels.models import Delivery, DeliveryStatus
+from relaydesk.channels.recipients import resolve_recipient
 from relaydesk.channels.registry import sender_for
-from relaydesk.customers import service as customers
-from relaydesk.customers.enums import IdentityKind
+from relaydesk.channels.status_page.links import LINKED_CHANNELS, status_url, with_status_link
 from relaydesk.jobs import committed_step, task
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel, DeliveryState
 
-if TYPE_CHECKING:
-    from relaydesk.tickets.models import Ticket
-
 __all__ = ["SEND_LEASE_SECONDS", "deliver_message", "resolve_recipient"]
 
 log = logging.getLogger("relaydesk.channels")
-
-_IDENTITY_FOR = {
-    Channel.SMS: IdentityKind.PHONE,
-    Channel.SOCIAL: IdentityKind.SOCIAL,
-    Channel.EMAIL: IdentityKind.EMAIL,
-}
-
-
-def resolve_recipient(session: Session, ticket: Ticket, channel: Channel) -> str | None:
-    """Answer the address the customer last wrote from on that channel, else their known identity."""
-    inbound = tickets.latest_inbound_message(session, ticket.id, channel)
-    if inbound is not None and inbound.meta.get("from"):
-        return str(inbound.meta["from"])
-    kind = _IDENTITY_FOR.get(channel)
-    if kind is None:
-        return None
-    customer = customers.get_customer(session, ticket.customer_id)
-    candidates = [i for i in customer.identities if i.kind == kind]
-    candidates.sort(key=lambda i: (not i.verified, -i.id))
-    return candidates[0].value if candidates else None
 
 
 def _mark_failed(session: Session, *, message_id: int, error: str) -> None:
@@ -143,6 +119,12 @@ def _start_sending(session: Session, message_id: int) -> _Send | None:
     delivery.recipient = recipient
     delivery.attempts += 1
     session.flush()
+    # Every update to a customer who is not on a live screen links to their status page; this is the
+    # one place it is added, worded per channel (channels/status_page/links.py).
+    text, link = message.body_text, ""
+    if channel in LINKED_CHANNELS:
+        link = status_url(ticket.id, ticket.customer_id)
+        text = with_status_link(channel, text, link)
     return _Send(
         delivery.id,
         sender,
@@ -151,8 +133,9 @@ def _start_sending(session: Session, message_id: int) -> _Send | None:
             message_id=message.id,
             channel=channel,
             recipient=recipient,
-            text=message.body_text,
+            text=text,
             subject=ticket.subject,
+            status_url=link,
             idempotency_key=f"relaydesk-delivery-{delivery.id}",
         ),
     )

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from relaydesk.classification import service
 from relaydesk.classification.classifier import TrainingOptions
-from relaydesk.jobs import enqueue, periodic, task
+from relaydesk.jobs import JobLane, enqueue, periodic, task
 from relaydesk.kit.errors import NotFoundError
 from relaydesk.kit.time import utcnow
 
@@ -64,7 +64,8 @@ def enqueue_due_retraining(session: Session) -> int:
     return count
 
 
-@task("classification.retrain_head", max_attempts=2, lease_seconds=3600)
+# Minutes of work nobody waits on: the bulk lane, so it never holds up triage, replies or routing.
+@task("classification.retrain_head", max_attempts=2, lease_seconds=3600, lane=JobLane.BULK)
 def retrain_head_job(session: Session, head: str) -> None:
     head_row = service.get_head(session, head)
     retrain_head(session, head, activate=bool(head_row and head_row.retrain_activate))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,8 @@ from sqlalchemy import and_, case, delete, event, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from relaydesk.jobs.models import Job, JobState
+from relaydesk.jobs.models import Job, JobLane, JobState
+from relaydesk.jobs.registry import lane_of
 from relaydesk.kit.time import utcnow
 
 __all__ = [
@@ -41,6 +43,7 @@ class LeasedJob:
     attempts: int  # runs finished before this one
     max_attempts: int | None  # None: the task's own limit, else the setting (see ``attempt_limit``)
     expired_leases: int = 0  # times a worker took the job and never finished it (crashed, hung)
+    lane: JobLane = JobLane.DEFAULT
 
     def attempt_limit(self, task_max_attempts: int | None, default: int) -> int:
         """The job's own limit (given to ``enqueue``), else its task's, else the setting."""
@@ -54,6 +57,7 @@ def enqueue(
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
     max_attempts: int | None = None,
+    lane: JobLane | str | None = None,
     **args: Any,
 ) -> int | None:
     """Write a job row in the caller's transaction; returns its id (None if the dedupe key exists).
@@ -61,6 +65,9 @@ def enqueue(
     Arguments are ids and small scalars: the handler reloads what it needs, so a job never acts on a
     stale copy of state. Without ``max_attempts`` the task's ``@task(max_attempts=...)`` applies, else
     the ``job_max_attempts`` setting; the worker resolves it, since this process may not know the task.
+    Without ``lane`` the job waits in its task's ``@task(lane=...)`` (the default lane for a task this
+    process has not imported); a caller that knows better for one job (a reply to a chat the customer
+    is watching) names the lane itself.
     """
     for key, value in args.items():
         if not isinstance(value, _JSON_SCALARS) and not (
@@ -78,6 +85,7 @@ def enqueue(
         "run_at": run_at or utcnow(),
         "attempts": 0,
         "max_attempts": max_attempts,
+        "lane": JobLane(lane) if lane is not None else lane_of(name),
         "expired_leases": 0,
         "dedupe_key": dedupe_key,
         "created_at": utcnow(),
@@ -103,21 +111,50 @@ def _forget_enqueued(session: Session) -> None:
     session.info.pop("relaydesk_enqueued", None)
 
 
-def lease_due_jobs(session: Session, *, worker_id: str, limit: int, lease_seconds: float) -> list[LeasedJob]:
-    """Lease up to ``limit`` due jobs, including those whose previous lease expired (a dead worker).
+def lease_due_jobs(
+    session: Session,
+    *,
+    worker_id: str,
+    limit: int,
+    lease_seconds: float,
+    lanes: Iterable[JobLane] = tuple(JobLane),
+) -> list[LeasedJob]:
+    """Lease up to ``limit`` due jobs from ``lanes``, most urgent lane first, including those whose
+    previous lease expired (a dead worker).
 
+    Each lane is leased by its own query (equality on the lane, so the ``state, lane, run_at`` index
+    serves it), so live work due now always comes before bulk work that has waited longer.
     Leasing uses up no attempt: a run counts when it finishes (``claim_for_run``, ``record_failure``),
     so a worker killed mid-run costs the job no retry. Taking over an expired lease is counted in
     ``expired_leases`` instead; the worker dead-letters a job that keeps killing its workers.
     """
     now = utcnow()
+    leased: list[LeasedJob] = []
+    for lane in sorted(set(lanes), key=lambda each: each.rank):
+        room = limit - len(leased)
+        if room <= 0:
+            break
+        if lane is JobLane.BULK:
+            # Bulk jobs take minutes: a batch runs one, last, so none waits behind another while its
+            # lease runs out and each stays free for any other worker that serves the bulk lane.
+            room = 1
+        leased += _lease_lane(
+            session, lane, worker_id=worker_id, limit=room, lease_seconds=lease_seconds, now=now
+        )
+    return leased
+
+
+def _lease_lane(
+    session: Session, lane: JobLane, *, worker_id: str, limit: int, lease_seconds: float, now: datetime
+) -> list[LeasedJob]:
     due = (
         select(Job.id)
         .where(
+            Job.lane == lane,
             or_(
                 and_(Job.state == JobState.QUEUED, Job.run_at <= now),
                 and_(Job.state == JobState.RUNNING, Job.leased_until < now),
-            )
+            ),
         )
         .order_by(Job.run_at)
         .limit(limit)
@@ -139,7 +176,10 @@ def lease_due_jobs(session: Session, *, worker_id: str, limit: int, lease_second
         .execution_options(synchronize_session=False)
     ).all()
     return sorted(
-        (LeasedJob(r.id, r.name, r.args or {}, r.attempts, r.max_attempts, r.expired_leases) for r in rows),
+        (
+            LeasedJob(r.id, r.name, r.args or {}, r.attempts, r.max_attempts, r.expired_leases, lane)
+            for r in rows
+        ),
         key=lambda j: j.id,
     )
 

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["Handler", "TaskSpec", "discover_tasks", "get_task", "periodic", "registered_tasks", "task"]
+from relaydesk.jobs.models import JobLane
+
+__all__ = [
+    "Handler",
+    "TaskSpec",
+    "discover_tasks",
+    "get_task",
+    "lane_of",
+    "periodic",
+    "registered_tasks",
+    "task",
+]
 
 Handler = Callable[..., Any]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$")
@@ -28,6 +39,8 @@ class TaskSpec:
     # it claims completion after its work instead of before, so the work itself holds no write lock
     # (on SQLite one writer blocks all others). Its handler must write only after the long part.
     lease_seconds: float | None = None
+    # Where its jobs wait (see ``JobLane``); ``enqueue(lane=...)`` may choose another for one job.
+    lane: JobLane = JobLane.DEFAULT
 
 
 _tasks: dict[str, TaskSpec] = {}
@@ -39,24 +52,31 @@ def task(
     max_attempts: int | None = None,
     on_dead: Handler | None = None,
     lease_seconds: float | None = None,
+    lane: JobLane | str = JobLane.DEFAULT,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(session, **args)`` as the job ``name`` ("<domain>.<verb_phrase>").
 
     ``on_dead(session, error=..., **args)`` runs when the job runs out of attempts; ``lease_seconds``
-    marks a long job (see ``TaskSpec``).
+    marks a long job (see ``TaskSpec``); ``lane`` says how urgent its work is (see ``JobLane``).
     """
     if lease_seconds is not None and lease_seconds < 1:
         raise ValueError("a long job's lease is at least a second")
+    job_lane = JobLane(lane)
 
     def register(handler: Handler) -> Handler:
-        _register(TaskSpec(name, handler, max_attempts, None, on_dead, lease_seconds))
+        _register(TaskSpec(name, handler, max_attempts, None, on_dead, lease_seconds, job_lane))
         return handler
 
     return register
 
 
 def periodic(
-    name: str, *, every: timedelta, max_attempts: int | None = 1, lease_seconds: float | None = None
+    name: str,
+    *,
+    every: timedelta,
+    max_attempts: int | None = 1,
+    lease_seconds: float | None = None,
+    lane: JobLane | str = JobLane.DEFAULT,
 ) -> Callable[[Handler], Handler]:
     """Register a handler that workers enqueue once per ``every`` slot, cluster-wide.
 
@@ -67,9 +87,10 @@ def periodic(
         raise ValueError("periodic jobs run at most once a second")
     if lease_seconds is not None and lease_seconds < 1:
         raise ValueError("a long job's lease is at least a second")
+    job_lane = JobLane(lane)
 
     def register(handler: Handler) -> Handler:
-        _register(TaskSpec(name, handler, max_attempts, every, lease_seconds=lease_seconds))
+        _register(TaskSpec(name, handler, max_attempts, every, lease_seconds=lease_seconds, lane=job_lane))
         return handler
 
     return register
@@ -86,6 +107,12 @@ def _register(spec: TaskSpec) -> None:
 
 def get_task(name: str) -> TaskSpec | None:
     return _tasks.get(name)
+
+
+def lane_of(name: str) -> JobLane:
+    """The lane a task's jobs wait in; the default lane for a task this process has not imported."""
+    spec = _tasks.get(name)
+    return spec.lane if spec is not None else JobLane.DEFAULT
 
 
 def registered_tasks() -> dict[str, TaskSpec]:

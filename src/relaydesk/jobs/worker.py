@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from relaydesk.db import Database
-from relaydesk.jobs.models import Job, JobState
+from relaydesk.jobs.models import Job, JobLane, JobState
 from relaydesk.jobs.queue import (
     LeasedJob,
     claim_for_run,
@@ -33,7 +33,7 @@ from relaydesk.jobs.registry import TaskSpec, get_task, periodic, registered_tas
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import Settings, get_settings
 
-__all__ = ["Worker", "schedule_periodic_jobs"]
+__all__ = ["LANE_THREADS", "InProcessWorkers", "Worker", "parse_lanes", "schedule_periodic_jobs"]
 
 log = logging.getLogger("relaydesk.jobs")
 
@@ -57,6 +57,7 @@ def schedule_periodic_jobs(database: Database) -> int:
                 spec.name,
                 dedupe_key=f"periodic:{spec.name}:{slot}",
                 max_attempts=spec.max_attempts or 1,
+                lane=spec.lane,
             )
             created += job_id is not None
     return created
@@ -72,7 +73,12 @@ class Worker:
         settings: Settings | None = None,
         name: str | None = None,
         schedule_periodic: bool = True,
+        lanes: Iterable[JobLane] = tuple(JobLane),
     ):
+        """``lanes``: the lanes this worker leases from, most urgent first whatever the order given."""
+        self.lanes = tuple(sorted(set(lanes), key=lambda lane: lane.rank))
+        if not self.lanes:
+            raise ValueError("a worker serves at least one lane")
         self.database = database
         self.settings = settings or get_settings()
         # Unique per worker (several run in one process: serve's thread, tests), so the lease-holder
@@ -112,6 +118,7 @@ class Worker:
                 worker_id=self.worker_id,
                 limit=self.settings.job_batch_size,
                 lease_seconds=self.settings.job_lease_seconds,
+                lanes=self.lanes,
             )
         if not batch:
             return 0
@@ -210,6 +217,58 @@ class Worker:
         log.warning(
             "job %s (%s) failed on attempt %d of %d -> %s", job.id, job.name, job.attempts + 1, limit, state
         )
+
+
+# The in-process worker's threads and the lanes each serves. Every thread takes the most urgent work
+# first; the first takes nothing else, so however long a retraining or a slow provider takes, a chat
+# reply or a routing offer waits at most for the live jobs ahead of it. The last thread is the only one
+# that runs bulk work, so bulk work never holds up default work either.
+LANE_THREADS: tuple[tuple[JobLane, ...], ...] = (
+    (JobLane.LIVE,),
+    (JobLane.LIVE, JobLane.DEFAULT),
+    (JobLane.LIVE, JobLane.DEFAULT, JobLane.BULK),
+)
+
+
+class InProcessWorkers:
+    """The workers ``relaydesk serve`` runs in threads beside the web server, one per ``LANE_THREADS``."""
+
+    def __init__(self, database: Database, *, settings: Settings | None = None):
+        self.workers = [
+            # One schedules the periodic slots; the dedupe key would make the others' tries no-ops.
+            Worker(database, settings=settings, lanes=lanes, schedule_periodic=index == 0)
+            for index, lanes in enumerate(LANE_THREADS)
+        ]
+        self._threads = [
+            threading.Thread(
+                target=worker.run_forever, name=f"relaydesk-worker-{worker.lanes[-1]}", daemon=True
+            )
+            for worker in self.workers
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for worker in self.workers:
+            worker.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def parse_lanes(text: str) -> tuple[JobLane, ...]:
+    """``"live,default"`` as lanes; ValueError naming the lanes there are for anything else."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    known = ", ".join(lane.value for lane in JobLane)
+    if not names:
+        raise ValueError(f"name at least one lane ({known})")
+    unknown = [name for name in names if name not in {lane.value for lane in JobLane}]
+    if unknown:
+        raise ValueError(f"unknown lane {unknown[0]!r}; the lanes are {known}")
+    return tuple(JobLane(name) for name in names)
 
 
 def job_counts(database: Database) -> dict[str, Any]:

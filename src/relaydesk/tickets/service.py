@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from relaydesk.agents import service as agents
 from relaydesk.auth.roles import Principal
 from relaydesk.customers import service as customers
-from relaydesk.jobs import enqueue
+from relaydesk.jobs import JobLane, enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 from relaydesk.kit.time import utcnow
@@ -57,6 +57,10 @@ DELIVER_JOB = "channels.deliver_message"
 
 # Triage collects (or asks the customer for) what a category needs once the category is known.
 CATEGORY_SET_JOB = "triage.request_required_fields"
+
+# The customer is watching these conversations now: their replies go in the live job lane, ahead of
+# triage and model work (see jobs/README.md, "Lanes").
+_LIVE_CHANNELS = frozenset({Channel.WEB_CHAT, Channel.IN_APP})
 
 # Channels a reply can actually leave through; "internal" and "api" are not customer channels.
 _REPLY_CHANNELS = frozenset(Channel) - {Channel.INTERNAL}
@@ -280,7 +284,13 @@ def add_agent_message(
     session.flush()
     if data.public:
         # Written in this transaction: a reply that commits is always delivered, one that rolls back never.
-        enqueue(session, DELIVER_JOB, dedupe_key=f"deliver:{message.id}", message_id=message.id)
+        enqueue(
+            session,
+            DELIVER_JOB,
+            dedupe_key=f"deliver:{message.id}",
+            lane=JobLane.LIVE if channel in _LIVE_CHANNELS else JobLane.DEFAULT,
+            message_id=message.id,
+        )
     actor = Actor(message.author_kind, agent_id)
     record_event(
         session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -224,3 +225,56 @@ def test_what_the_visitor_typed_while_the_conversation_loaded_still_gets_suggest
     page.unroute(loading)
     suggestion = page.get_by_test_id("suggestion").first
     expect(suggestion).to_contain_text("Reset your password", timeout=60_000)
+
+
+def test_an_anonymous_visitor_is_asked_for_a_name_once_a_person_must_answer(
+    live_server, page, database, demo_site
+):
+    from relaydesk.customers.models import Customer
+    from relaydesk.jobs.models import Job, JobState
+    from relaydesk.tickets import service as tickets
+    from relaydesk.tickets.enums import AuthorKind, TicketStatus
+    from relaydesk.tickets.schemas import StatusChange
+
+    page.goto(f"{live_server}/chat/demo")
+    page.get_by_test_id("chat-launcher").click()
+    page.get_by_test_id("chat-input").fill("I need to talk to a person about my order")
+    page.get_by_test_id("chat-send").click()
+    expect(page.get_by_test_id("chat-state")).to_have_attribute("data-state", "delivered")
+    expect(page.get_by_test_id("chat-contact")).to_be_hidden()
+
+    # Triage queues the ticket for a person once the message's own job ran (the demo has no trained
+    # model, so it is ready for routing as it is); if it did not, the test queues it as routing would.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with database.transaction(read_only=True) as session:
+            waiting = session.scalars(
+                select(Job).where(Job.name == "triage.process_inbound", Job.state != JobState.DONE)
+            ).all()
+        if not waiting:
+            break
+        time.sleep(0.1)
+    with database.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        if ticket.status is not TicketStatus.QUEUED:
+            tickets.change_status(
+                session, ticket, StatusChange(status=TicketStatus.QUEUED), tickets.Actor(AuthorKind.SYSTEM)
+            )
+        customer_id = ticket.customer_id
+
+    form = page.get_by_test_id("chat-contact")
+    expect(form).to_be_visible(timeout=20_000)
+    page.get_by_test_id("chat-contact-email").fill("not an address")
+    page.get_by_test_id("chat-contact-save").click()
+    expect(page.get_by_test_id("chat-contact-error")).to_contain_text("not an email address")
+    page.get_by_test_id("chat-contact-name").fill("Zoe Park")
+    page.get_by_test_id("chat-contact-email").fill("zoe@example.com")
+    page.get_by_test_id("chat-contact-save").click()
+    expect(form).to_be_hidden()
+    with database.transaction(read_only=True) as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None and customer.name == "Zoe Park"
+    page.reload()  # answered once: not asked again on this device
+    page.get_by_test_id("chat-launcher").click()
+    expect(page.get_by_test_id("chat-message")).to_have_count(1)
+    expect(form).to_be_hidden()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from relaydesk.agents import service as agents
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireAdmin
@@ -28,6 +28,8 @@ from relaydesk.channels.chat.schemas import (
     ChatSiteCreate,
     ChatSiteOut,
     ChatSiteUpdate,
+    ContactIn,
+    ContactOut,
     ConversationOut,
     SentOut,
     TypingIn,
@@ -41,6 +43,8 @@ from relaydesk.web.cors import CorsRoute
 from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @asynccontextmanager
@@ -63,6 +67,10 @@ def _guard(request: Request) -> None:
 
 
 async def _message_from(request: Request) -> ChatMessageIn:
+    return await _body_as(request, ChatMessageIn)
+
+
+async def _body_as(request: Request, model: type[_Model]) -> _Model:
     """Read at most the body limit (a chunked body declares no length), then validate it."""
     limit = get_settings().chat_max_body_bytes
     body = b""
@@ -71,7 +79,7 @@ async def _message_from(request: Request) -> ChatMessageIn:
         if len(body) > limit:
             raise PayloadTooLargeError(f"The request body is over the {limit}-byte limit.")
     try:
-        return ChatMessageIn.model_validate_json(body or b"null")
+        return model.model_validate_json(body or b"null")
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
@@ -151,6 +159,32 @@ async def post_message(request: Request) -> Response:
         message=received.sent.message.model_dump(mode="json"),
     )
     return answer
+
+
+@public.post(
+    "/chat/v1/contact",
+    response_model=ContactOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ContactIn.model_json_schema()}},
+        }
+    },
+)
+async def post_contact(request: Request) -> ContactOut:
+    """The visitor's name and email, asked by the widget when a person is about to answer
+    (``ask_contact`` in the conversation). The email is kept unverified and never merges customers."""
+    _guard(request)
+    data = await _body_as(request, ContactIn)
+    credentials = credentials_from(request)
+    limits = limits_for(request.app.state)
+
+    def save() -> ContactOut:
+        client = service.authenticate(credentials)
+        limits.message(client.rate_key)  # counted like a message: it writes to the customer record
+        return service.save_contact(client, data)
+
+    return await run_in_threadpool(save)
 
 
 router.include_router(public)

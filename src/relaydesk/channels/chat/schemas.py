@@ -134,6 +134,34 @@ class ConversationOut(BaseModel):
     visitor_token: str | None
     verified: bool
     messages: list[ChatMessageOut]
+    # A person must answer (the ticket is queued for one or with one) and we know neither the visitor's
+    # name nor an email: the widget asks for them (``POST /chat/v1/contact``).
+    ask_contact: bool = False
+
+
+class ContactIn(BaseModel):
+    """What an anonymous visitor tells us about themselves when a person is about to answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=320)
+
+    @field_validator("name", "email")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        value = value.strip()
+        if any(ord(ch) < 32 for ch in value):
+            raise ValueError("must be one line of text")
+        return value
+
+
+class ContactOut(BaseModel):
+    """The same answer whether or not the email belongs to someone else: the form must not tell a
+    visitor who is a customer."""
+
+    name: str
+    ask_contact: bool
 
 
 class SentOut(BaseModel):

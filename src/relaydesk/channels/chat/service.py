@@ -38,6 +38,8 @@ from relaydesk.channels.chat.schemas import (
     ChatSiteCreate,
     ChatSiteUpdate,
     ChatSuggestionOut,
+    ContactIn,
+    ContactOut,
     ConversationOut,
     SentOut,
     SiteInfo,
@@ -46,7 +48,7 @@ from relaydesk.channels.intake import IntakeResult, in_intake_transaction, inges
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
-from relaydesk.customers.schemas import IdentityIn
+from relaydesk.customers.schemas import CustomerUpdate, IdentityIn
 from relaydesk.db import get_database
 from relaydesk.kit.errors import (
     BadRequestError,
@@ -59,7 +61,7 @@ from relaydesk.kit.errors import (
 )
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState
+from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
 
 if TYPE_CHECKING:
     from relaydesk.customers.models import Customer
@@ -69,6 +71,7 @@ __all__ = [
     "CHAT_CHANNELS",
     "Credentials",
     "Received",
+    "asks_contact",
     "authenticate",
     "check_size",
     "conversation",
@@ -81,6 +84,7 @@ __all__ = [
     "message_out",
     "receive_message",
     "rotate_secret",
+    "save_contact",
     "site_by_key",
     "update_site",
 ]
@@ -421,6 +425,7 @@ def conversation(client: ChatClient, *, after_id: int | None = None, limit: int 
             message_out(session, row, answered_up_to=answered.get(row.ticket_id, 0), names=names)
             for row in rows
         ]
+        ask_contact = customer is not None and _asks_contact(session, customer)
     return ConversationOut(
         site=SiteInfo(name=client.site.name, greeting=client.site.greeting),
         channel=client.channel.value,
@@ -428,7 +433,84 @@ def conversation(client: ChatClient, *, after_id: int | None = None, limit: int 
         visitor_token=client.issued_token,
         verified=client.verified,
         messages=messages,
+        ask_contact=ask_contact,
     )
+
+
+# --- who the visitor is, when a person is about to answer ---------------------------------------------
+
+# A person answers the ticket from here on: routing queued it, or someone took it up (a bot handing over
+# queues it too). Before that (new, with the bot) the visitor may still be served without one.
+_WITH_A_PERSON = frozenset(
+    {
+        TicketStatus.QUEUED,
+        TicketStatus.OPEN,
+        TicketStatus.PENDING_CUSTOMER,
+        TicketStatus.ON_HOLD,
+        TicketStatus.REOPENED,
+    }
+)
+
+
+def _anonymous(customer: Customer) -> bool:
+    return not customer.name.strip() and not any(i.kind == IdentityKind.EMAIL for i in customer.identities)
+
+
+def _asks_contact(session: Session, customer: Customer) -> bool:
+    if not _anonymous(customer):
+        return False
+    ticket = tickets.open_ticket_for_customer(session, customer.id)
+    return ticket is not None and (ticket.status in _WITH_A_PERSON or ticket.assignee_id is not None)
+
+
+def asks_contact(client: ChatClient) -> bool:
+    """Whether the widget should ask this visitor for a name and email now (see ``ConversationOut``)."""
+    with get_database().transaction(read_only=True) as session:
+        customer = _customer(session, client)
+        return customer is not None and _asks_contact(session, customer)
+
+
+def save_contact(client: ChatClient, data: ContactIn) -> ContactOut:
+    """Note the name and email an anonymous visitor gave on their own customer record.
+
+    The email becomes an *unverified* identity, and only when no other customer holds it: typing an
+    address proves nothing, so it never merges this visitor into the customer who owns it (nor shows
+    them that customer's conversation). A claimed address that is someone else's is written on the
+    ticket's timeline for an agent to judge; the visitor gets the same answer either way.
+    """
+    email = customers.normalise_identity(IdentityKind.EMAIL, data.email) if data.email else ""
+    if not data.name and not email:
+        raise ValidationFailedError("Tell us your name, your email address, or both.")
+
+    def store(session: Session) -> ContactOut:
+        customer = _customer(session, client)
+        if customer is None:
+            raise ConflictError("Send your message first; then tell us who you are.")
+        given: dict[str, Any] = {}
+        if data.name and not customer.name.strip():
+            # A name the visitor typed for themselves; one we already had (a signed-in user's) stays.
+            customers.update_customer(session, customer.id, CustomerUpdate(name=data.name))
+            given["name"] = data.name
+        if email:
+            holder = customers.find_by_identity(session, IdentityKind.EMAIL, email)
+            if holder is None:
+                customers.add_identity(session, customer, IdentityIn(kind=IdentityKind.EMAIL, value=email))
+                given["email"] = email
+            elif holder.id != customer.id:
+                given["claimed_email"] = email
+                given["email_belongs_to_customer_id"] = holder.id
+        ticket = tickets.open_ticket_for_customer(session, customer.id)
+        if ticket is not None and given:
+            tickets.record_event(
+                session,
+                ticket,
+                "customer.contact_given",
+                tickets.Actor(AuthorKind.CUSTOMER, customer.id),
+                {"via": "chat", **given},
+            )
+        return ContactOut(name=customer.name, ask_contact=_asks_contact(session, customer))
+
+    return in_intake_transaction(store)
 
 
 # --- messages in ------------------------------------------------------------------------------------

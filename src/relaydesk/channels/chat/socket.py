@@ -37,7 +37,7 @@ from relaydesk.channels.chat import live, service
 from relaydesk.channels.chat.http import client_address, credentials_from
 from relaydesk.channels.chat.identity import ChatClient
 from relaydesk.channels.chat.limits import limits_for
-from relaydesk.channels.chat.schemas import ChatMessageIn
+from relaydesk.channels.chat.schemas import ChatMessageIn, ContactIn
 from relaydesk.kit.errors import BadRequestError, PayloadTooLargeError, RelaydeskError
 from relaydesk.settings import get_settings
 
@@ -112,6 +112,8 @@ class ChatSocket:
                 "visitor_id": client.visitor_id,
                 "verified": client.verified,
                 "messages": missed,
+                "ask_contact": customer_id is not None
+                and await run_in_threadpool(service.asks_contact, client),
             }
         )
         max_bytes = get_settings().chat_max_body_bytes
@@ -147,8 +149,22 @@ class ChatSocket:
                 )
         elif kind == "message":
             await self._message(client, frame)
+        elif kind == "contact":
+            await self._contact(client, frame)
         else:
-            raise BadRequestError(f"Unknown frame type {kind!r}; use 'message', 'typing' or 'ping'.")
+            raise BadRequestError(
+                f"Unknown frame type {kind!r}; use 'message', 'contact', 'typing' or 'ping'."
+            )
+
+    async def _contact(self, client: ChatClient, frame: dict[str, Any]) -> None:
+        try:
+            data = ContactIn.model_validate({k: v for k, v in frame.items() if k != "type"})
+        except ValidationError as exc:
+            summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+            raise _Invalid(f"The name or email is not valid: {summary}") from None
+        self.limits.message(client.rate_key)
+        saved = await run_in_threadpool(service.save_contact, client, data)
+        await self.send({"type": "contact_saved", **saved.model_dump(mode="json")})
 
     async def _message(self, client: ChatClient, frame: dict[str, Any]) -> None:
         try:

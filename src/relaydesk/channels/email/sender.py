@@ -13,6 +13,7 @@ Message-ID, the customer's mail system and client recognise it as the same messa
 
 from __future__ import annotations
 
+import html
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ def build_outbound(message: OutboundMessage, config: EmailConfig) -> tuple[Any, 
         to=message.recipient,
         subject=message.subject,
         text=message.text,
+        html=_html_with_status_link(message.text, message.status_url) if message.status_url else None,
         in_reply_to=context.in_reply_to,
         references=context.references,
         auto_acknowledgement=context.automatic,
@@ -84,6 +86,14 @@ def build_outbound(message: OutboundMessage, config: EmailConfig) -> tuple[Any, 
     local = config.support_address.rsplit("@", 1)[0].split("+", 1)[0]
     token = make_reply_token(message.ticket_id, config.secret)
     return mime, f"{local}+{token}@{config.support_domain}"
+
+
+def _html_with_status_link(text: str, url: str) -> str:
+    """The reply as simple HTML, its status-page link clickable (mail clients show this part)."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    escaped = html.escape(url)
+    return body.replace(escaped, f'<a href="{escaped}">{escaped}</a>')
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:

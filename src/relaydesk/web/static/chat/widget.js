@@ -29,6 +29,9 @@
   const ACK_TIMEOUT_MS = 8000;
   const SUGGEST_DEBOUNCE_MS = 300;
   const TYPING_SHOW_MS = 6000;
+  // After a message: when to look whether a person now has the conversation (routing queues it soon
+  // after the message lands), so the widget can ask an anonymous visitor who they are.
+  const CONTACT_CHECKS_MS = [2000, 6000, 15000, 30000];
 
   // --- storage: one namespace per site and per signed-in user -------------------------------------
   const ns = `relaydesk:${cfg.siteKey}:${cfg.userId ? "user:" + cfg.userId : "visitor"}`;
@@ -56,6 +59,8 @@
     unread: 0,
     suggest: { sessionId: null, seq: 0, timer: null, solved: false },
     botFeedback: {},  // message id -> { solved, dismissed: [article ids] } for the bot's first answer
+    askContact: false,   // the server says a person will answer and we do not know who the visitor is
+    contactTimers: [],
   };
 
   // --- DOM -------------------------------------------------------------------------------------------
@@ -99,7 +104,14 @@
     border-radius: 6px; padding: 3px 8px; cursor: pointer; }
   .sugg button.solved { background: #1f5f8b; color: #fff; }
   .thanks { padding: 10px 12px; background: #e8f5ee; color: #1e6b45; border-top: 1px solid #cde8d8; }
-  .thanks[hidden], .error[hidden] { display: none; }
+  .thanks[hidden], .error[hidden], .contact[hidden], .contact-error[hidden] { display: none; }
+  form.contact { flex-direction: column; gap: 6px; background: #f0f6fb; }
+  .contact p { margin: 0; font-size: 13px; color: #3b4550; }
+  .contact input { border: 1px solid #c9d0d7; border-radius: 8px; padding: 7px 8px; font-size: 14px; }
+  .contact .actions { display: flex; gap: 6px; }
+  .contact .actions button { padding: 6px 12px; }
+  .contact .actions button.skip { background: #fff; color: #1f5f8b; border: 1px solid #1f5f8b; }
+  .contact-error { color: #8a2a20; font-size: 12px; }
   .error { padding: 8px 12px; background: #fdecea; color: #8a2a20; font-size: 13px; }
   form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e1e5ea; background: #fff; }
   textarea { flex: 1; resize: none; height: 40px; border: 1px solid #c9d0d7; border-radius: 8px; padding: 8px; font-size: 14px; }
@@ -113,14 +125,24 @@
   <div class="suggestions" data-testid="suggestions" hidden></div>
   <div class="thanks" data-testid="suggestion-thanks" hidden>Glad that helped! If you need anything else, just write to us.</div>
   <div class="error" data-testid="chat-error" hidden></div>
-  <form><textarea data-testid="chat-input" placeholder="Write a message…" aria-label="Message" maxlength="5000"></textarea>
+  <form class="contact" data-testid="chat-contact" hidden novalidate>
+    <p>A person will answer you here. So they know who you are (optional):</p>
+    <input name="name" data-testid="chat-contact-name" placeholder="Your name" aria-label="Your name" maxlength="200" autocomplete="name">
+    <input name="email" type="email" data-testid="chat-contact-email" placeholder="Email, to answer you there if you leave" aria-label="Email" maxlength="320" autocomplete="email">
+    <div class="contact-error" data-testid="chat-contact-error" hidden></div>
+    <div class="actions"><button type="submit" data-testid="chat-contact-save">Save</button><button type="button" class="skip" data-testid="chat-contact-skip">Skip</button></div>
+  </form>
+  <form class="compose"><textarea data-testid="chat-input" placeholder="Write a message…" aria-label="Message" maxlength="5000"></textarea>
   <button type="submit" data-testid="chat-send">Send</button></form>
 </div>`;
   const $ = (selector) => root.querySelector(selector);
   const el = {
     launcher: $(".launcher"), badge: $(".badge"), panel: $(".panel"), title: $(".title"), close: $(".close"),
     log: $(".log"), greeting: $(".greeting"), typing: $(".typing"), suggestions: $(".suggestions"),
-    thanks: $(".thanks"), error: $(".error"), form: $("form"), input: $("textarea"),
+    thanks: $(".thanks"), error: $(".error"), form: $("form.compose"), input: $("textarea"),
+    contact: $("form.contact"), contactName: $("form.contact [name=name]"),
+    contactEmail: $("form.contact [name=email]"), contactError: $(".contact-error"),
+    contactSkip: $(".contact .skip"),
   };
 
   // --- HTTP --------------------------------------------------------------------------------------------
@@ -252,6 +274,7 @@
     el.title.textContent = data.site.name;
     el.greeting.textContent = data.site.greeting;
     for (const m of data.messages) merge(m);
+    askContact(data.ask_contact);
     state.unread = 0;
     state.loaded = true;
     // Messages typed before a network error (or before the tab closed) are still owed: resend them.
@@ -274,6 +297,7 @@
       if (data.visitor_token) { state.token = data.visitor_token; store.set("token", state.token); }
       showError("");
       data.messages.forEach(merge);
+      askContact(data.ask_contact);
       render();
       flushOutbox();
     } catch (error) {
@@ -323,6 +347,7 @@
       state.reconnectDelay = 1000;
       stopPolling();
       (frame.messages || []).forEach(merge);
+      askContact(frame.ask_contact);
       render();
       flushOutbox();
     } else if (frame.type === "ack") {
@@ -330,6 +355,10 @@
     } else if (frame.type === "message") {
       merge(frame.message);
       render();
+      // A reply (a person taking over, or the bot handing over) may mean a person answers from now on.
+      if (frame.message && frame.message.author !== "visitor") checkContact();
+    } else if (frame.type === "contact_saved") {
+      contactDone();
     } else if (frame.type === "typing") {
       if (frame.typing) showTyping(frame.author_name); else hideTyping();
     } else if (frame.type === "error") {
@@ -362,7 +391,62 @@
     if (pending) clearTimeout(pending.ackTimer);
     merge({ ...stored, state: stored.state || "delivered" });
     render();
+    scheduleContactChecks();
   }
+
+  // --- who the visitor is, asked once a person will answer ----------------------------------------------
+  function askContact(ask) {
+    state.askContact = Boolean(ask);
+    const show = state.askContact && !store.get("contact_done") && !state.fatal;
+    if (show && el.contact.hidden) {
+      el.contact.hidden = false;
+      el.contactError.hidden = true;
+    } else if (!show) {
+      el.contact.hidden = true;
+    }
+  }
+
+  function contactDone() {
+    store.set("contact_done", true);
+    state.contactTimers.forEach(clearTimeout);
+    askContact(false);
+  }
+
+  async function checkContact() {
+    if (store.get("contact_done") || state.askContact || state.fatal || !state.loaded) return;
+    try {
+      const data = await call("GET", `/chat/v1/conversation?after=${state.lastId}`);
+      data.messages.forEach(merge);
+      askContact(data.ask_contact);
+      render();
+    } catch (_) { /* the next check, the socket or the poll will tell */ }
+  }
+
+  function scheduleContactChecks() {
+    if (store.get("contact_done") || state.askContact) return;
+    state.contactTimers.forEach(clearTimeout);
+    state.contactTimers = CONTACT_CHECKS_MS.map((ms) => setTimeout(checkContact, ms));
+  }
+
+  el.contact.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = el.contactName.value.trim();
+    const email = el.contactEmail.value.trim();
+    if (!name && !email) {
+      el.contactError.textContent = "Tell us your name, your email address, or both, or choose Skip.";
+      el.contactError.hidden = false;
+      return;
+    }
+    try {
+      await call("POST", "/chat/v1/contact", { name, email });
+      contactDone();
+    } catch (error) {
+      el.contactError.textContent = error.message;
+      el.contactError.hidden = false;
+    }
+  });
+
+  el.contactSkip.addEventListener("click", contactDone);
 
   function rejected(clientId, error) {
     const pending = state.messages.find((m) => m.client_id === clientId);

@@ -4,7 +4,10 @@ a channel adapter: ``channels/web_form``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,8 +17,10 @@ from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.auth.roles import Role
 from relaydesk.deflection import reports, service
 from relaydesk.deflection.enums import SessionSource
+from relaydesk.deflection.schemas import PUBLIC_CHANNELS, DeflectionPoint, DeflectionReport
 from relaydesk.kit.errors import NotFoundError, RelaydeskError
 from relaydesk.kit.ids import MAX_ID, RecordId
+from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.panels import ticket_panel
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.public import public_guard
@@ -99,24 +104,132 @@ def feedback_submit(
     )
 
 
-def _report_context(request: Request, session: SessionDep, agent: object) -> dict[str, Any]:
-    data = getattr(request.state, "session_data", None)
+@dataclass(frozen=True)
+class ReportFilters:
+    """The report page's filters as typed in its form: dates (UTC days, ``until`` included) and a
+    channel; ``error`` says what to fix when one cannot be read."""
+
+    since: date | None = None
+    until: date | None = None
+    channel: Channel | None = None
+    error: str = ""
+
+    @property
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        since = datetime.combine(self.since, time.min, UTC) if self.since else None
+        until = datetime.combine(self.until + timedelta(days=1), time.min, UTC) if self.until else None
+        return since, until
+
+    @property
+    def query(self) -> str:
+        """The filters as a query string, for the CSV link."""
+        return urlencode(
+            {k: v for k, v in (("since", self.since), ("until", self.until), ("channel", self.channel)) if v}
+        )
+
+
+def _filters(request: Request) -> ReportFilters:
+    params = request.query_params
+    values: dict[str, Any] = {}
+    for name in ("since", "until"):
+        raw = (params.get(name) or "").strip()
+        if raw:
+            try:
+                values[name] = date.fromisoformat(raw)
+            except ValueError:
+                return ReportFilters(error=f"'{name}' must be a date such as 2026-11-01, not {raw[:40]!r}.")
+    raw_channel = (params.get("channel") or "").strip()
+    if raw_channel:
+        if raw_channel not in PUBLIC_CHANNELS:
+            names = ", ".join(sorted(PUBLIC_CHANNELS))
+            return ReportFilters(error=f"'channel' must be one of {names}, not {raw_channel[:40]!r}.")
+        values["channel"] = Channel(raw_channel)
+    filters = ReportFilters(**values)
+    if filters.since and filters.until and filters.since > filters.until:
+        return ReportFilters(error="'since' must not be after 'until'.")
+    return filters
+
+
+def _report(session: Session, filters: ReportFilters) -> DeflectionReport:
+    since, until = filters.window
+    return reports.deflection_report(session, since=since, until=until, channel=filters.channel)
+
+
+# The chart's drawing area in SVG units; the template adds the axes' labels around it.
+_CHART_W, _CHART_H = 600, 160
+
+
+def rate_chart(series: list[DeflectionPoint]) -> dict[str, Any]:
+    """Coordinates of the rate over time, drawn server-side as inline SVG (the page runs no chart
+    script): the settled rate as a solid line, the provisional rate (pending counted as deflected)
+    dashed, one point per day."""
+    if not series:
+        return {"points": [], "settled": "", "provisional": "", "width": _CHART_W, "height": _CHART_H}
+    step = _CHART_W / max(len(series) - 1, 1)
+
+    def y(rate: float) -> float:
+        return round(_CHART_H - rate * _CHART_H, 1)
+
+    points = []
+    for i, p in enumerate(series):
+        x = round(i * step if len(series) > 1 else _CHART_W / 2, 1)
+        settled, provisional = p.deflection_rate, p.provisional_deflection_rate
+        points.append({"x": x, "day": p.day, "point": p,
+                       "y": None if settled is None else y(settled),
+                       "py": None if provisional is None else y(provisional)})  # fmt: skip
     return {
-        "agent": agent,
-        "csrf_token": data.csrf_token if data else "",
-        "report": reports.deflection_report(session),
-        "articles": reports.article_report(session)[:50],
+        "points": points,
+        "settled": " ".join(f"{q['x']},{q['y']}" for q in points if q["y"] is not None),
+        "provisional": " ".join(f"{q['x']},{q['py']}" for q in points if q["py"] is not None),
+        "width": _CHART_W,
+        "height": _CHART_H,
     }
+
+
+def _lead_only(agent: object, path: str) -> Response | None:
+    if agent is None:
+        return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+    if not Role(agent.role).at_least(Role.LEAD):  # type: ignore[attr-defined]
+        return HTMLResponse("<h1>Reports need the lead role or above.</h1>", status_code=403)
+    return None
 
 
 @router.get("/reports/deflection", response_class=HTMLResponse)
 def report_page(request: Request, session: SessionDep, agent: OptionalSessionAgent) -> Response:
-    if agent is None:
-        return RedirectResponse("/login?next=/reports/deflection", status_code=303)
-    if not Role(agent.role).at_least(Role.LEAD):
-        return HTMLResponse("<h1>Reports need the lead role or above.</h1>", status_code=403)
+    refused = _lead_only(agent, "/reports/deflection")
+    if refused is not None:
+        return refused
+    filters = _filters(request)
+    report = _report(session, filters if not filters.error else ReportFilters())
+    data = getattr(request.state, "session_data", None)
+    context = {
+        "agent": agent,
+        "csrf_token": data.csrf_token if data else "",
+        "report": report,
+        "filters": filters,
+        "channels": sorted(PUBLIC_CHANNELS),
+        "chart": rate_chart(report.series),
+        "articles": reports.article_report(session, since=report.since, until=report.until)[:50],
+    }
     return templates.TemplateResponse(
-        request, "deflection/report.html", _report_context(request, session, agent)
+        request, "deflection/report.html", context, status_code=422 if filters.error else 200
+    )
+
+
+@router.get("/reports/deflection.csv")
+def report_csv(request: Request, session: SessionDep, agent: OptionalSessionAgent) -> Response:
+    """The report with the page's filters, as CSV (rows, then the "all" row per day)."""
+    refused = _lead_only(agent, "/reports/deflection")
+    if refused is not None:
+        return refused
+    filters = _filters(request)
+    if filters.error:
+        return Response(filters.error + "\n", status_code=422, media_type="text/plain")
+    name = "deflection" + "".join(f"-{v}" for v in (filters.since, filters.until, filters.channel) if v)
+    return Response(
+        reports.report_csv(_report(session, filters)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
 
@@ -124,6 +237,6 @@ def report_page(request: Request, session: SessionDep, agent: OptionalSessionAge
 def report_gaps(request: Request, session: SessionDep, agent: OptionalSessionAgent) -> Response:
     if agent is None or not Role(agent.role).at_least(Role.LEAD):
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
-    return templates.TemplateResponse(
-        request, "deflection/_gaps.html", {"gaps": reports.gap_report(session, max_clusters=20)}
-    )
+    since, until = _filters(request).window
+    gaps = reports.gap_report(session, since=since, until=until, max_clusters=20)
+    return templates.TemplateResponse(request, "deflection/_gaps.html", {"gaps": gaps})

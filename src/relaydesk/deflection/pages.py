@@ -15,14 +15,16 @@ from sqlalchemy.orm import Session
 
 from relaydesk.agents.dependencies import OptionalSessionAgent
 from relaydesk.auth.roles import Role
-from relaydesk.deflection import reports, service
+from relaydesk.deflection import help_center, reports, service
 from relaydesk.deflection.enums import SessionSource
 from relaydesk.deflection.schemas import PUBLIC_CHANNELS, DeflectionPoint, DeflectionReport
 from relaydesk.kit.errors import NotFoundError, RelaydeskError
 from relaydesk.kit.ids import MAX_ID, RecordId
+from relaydesk.knowledge import service as knowledge
 from relaydesk.tickets.enums import Channel
 from relaydesk.tickets.panels import ticket_panel
 from relaydesk.web.deps import SessionDep
+from relaydesk.web.i18n import DEFAULT_LOCALE, translations_for
 from relaydesk.web.public import public_guard
 from relaydesk.web.templating import templates
 
@@ -54,6 +56,15 @@ def tried_before(session: Session, ticket: Ticket) -> tuple[str, dict[str, Any]]
     return "deflection/_ticket_panel.html", {"sessions": rows, "sources": _SOURCES}
 
 
+def _gone(session: Session, locale: str) -> Response:
+    text = translations_for(locale).gettext
+    return HTMLResponse(
+        f"<h1>{text('This link is no longer valid.')}</h1>"
+        f'<p><a href="/help/{quote(locale)}">{text("Search the help center")}</a></p>',
+        status_code=404,
+    )
+
+
 @router.get("/help/feedback/{public_id}", response_class=HTMLResponse)
 def feedback_page(
     public_id: str,
@@ -65,14 +76,16 @@ def feedback_page(
     try:
         row = service.get_session(session, public_id)
     except NotFoundError:
-        return HTMLResponse("<h1>This link is no longer valid.</h1>", status_code=404)
+        return _gone(session, DEFAULT_LOCALE)
     article = next((a for a in row.articles if a.article_id == article_id and a.displayed), None)
+    locale = (row.locale or DEFAULT_LOCALE).lower()
     if article is None:
-        return HTMLResponse("<h1>This link is no longer valid.</h1>", status_code=404)
+        return _gone(session, locale)
     return templates.TemplateResponse(
         request,
         "deflection/feedback.html",
-        {"agent": None, "public_id": public_id, "article": article, "done": None},
+        help_center.help_context(session, locale)
+        | {"public_id": public_id, "article": article, "done": None},
     )
 
 
@@ -83,23 +96,36 @@ def feedback_submit(
     session: SessionDep,
     article_id: Annotated[RecordId, Form()],
     outcome: Annotated[str, Form(pattern="^(solved|not_helpful)$")],
+    locale: Annotated[str, Form(max_length=16, pattern=r"^([A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*)?$")] = "",
 ) -> Response:
+    """Records the answer, then a thank-you page that is no dead end: search again, related articles,
+    contact (with the question and the session, so a ticket it opens is linked to this search)."""
     try:
         row = service.record_feedback(session, public_id, article_id, outcome)
     except RelaydeskError:
-        return HTMLResponse("<h1>This link is no longer valid.</h1>", status_code=404)
+        return _gone(session, (locale or DEFAULT_LOCALE).lower())
     article = next(a for a in row.articles if a.article_id == article_id)
+    # The page's language: the help center's the customer answered from, else the session's.
+    locale = (locale or row.locale or DEFAULT_LOCALE).lower()
+    question = row.queries[-1].text if row.queries else ""
+    read = knowledge.public_article(session, article_id, row.locale or DEFAULT_LOCALE)
+    related = help_center.related_articles(session, read) if read is not None else []
     return templates.TemplateResponse(
         request,
         "deflection/feedback.html",
-        {
-            "agent": None,
+        help_center.help_context(session, locale)
+        | {
             "public_id": public_id,
             "article": article,
             "done": outcome,
             "has_ticket": row.ticket_id is not None,
-            "locale": row.locale or "en",
-            "question": row.queries[-1].text if row.queries else "",
+            "contact_query": urlencode(
+                {"q": question, "s": public_id} if question else {"s": public_id}, quote_via=quote
+            ),
+            "related": [
+                (help_center.in_locale(knowledge.article_url(a.id, a.title, a.locale), locale), a.title)
+                for a in related
+            ],
         },
     )
 

@@ -71,6 +71,22 @@ class DeflectionRepository:
             .order_by(SuggestionSession.id)
         ).all()
 
+    def open_visit(
+        self, visitor_id: str, source: SessionSource, active_since: datetime
+    ) -> SuggestionSession | None:
+        """The visitor's newest pending session of this source active since then (a visit going on)."""
+        return self.session.scalar(
+            select(SuggestionSession)
+            .where(
+                SuggestionSession.visitor_id == visitor_id,
+                SuggestionSession.source == source,
+                SuggestionSession.outcome == SessionOutcome.PENDING,
+                SuggestionSession.last_activity_at >= active_since,
+            )
+            .order_by(SuggestionSession.last_activity_at.desc(), SuggestionSession.id.desc())
+            .limit(1)
+        )
+
     def settle_pending(self, *, inactive_before: datetime, now: datetime) -> tuple[int, int]:
         """Pending sessions past the window: with a ticket they escalated, without one they deflected."""
         base = and_(

@@ -46,6 +46,9 @@ class PublicSuggestionsIn(BaseModel):
     # Accepted for the documented shape but never trusted from a public caller: the endpoint ignores
     # it. Internal callers (bot, email acknowledgement, contact form) pass the customer to the service.
     customer_id: RecordId | None = None
+    # "help_center": the help center's own search box (the customer asked for results, so never in the
+    # holdout and counted in the report's help-center row); anything else is the widget's typing.
+    source: Literal["public_api", "help_center"] = "public_api"
 
     @field_validator("query")
     @classmethod

@@ -89,3 +89,45 @@ def _fresh_rate_limits() -> Iterator[None]:
     reset_limiter()
     yield
     reset_limiter()
+
+
+def add_article(database, title, body, *, locale="en", category=None, attribution=""):
+    """A published article through the knowledge service; its id."""
+    from relaydesk.knowledge import service as knowledge
+    from relaydesk.knowledge.enums import ArticleStatus
+    from relaydesk.knowledge.schemas import ArticleCreate
+
+    with database.transaction() as session:
+        return knowledge.create_article(
+            session,
+            ArticleCreate(title=title, body=body, locale=locale, category=category, attribution=attribution,
+                          status=ArticleStatus.PUBLISHED),
+            knowledge.Editor(label="tests"),
+        ).id  # fmt: skip
+
+
+@pytest.fixture
+def shop_articles(database) -> dict[str, int]:
+    """The demo brand's kind of articles, with categories (related articles) and a returns article
+    a misspelt query must find."""
+    return {
+        "returns": add_article(
+            database,
+            "Returning or exchanging an item",
+            "Shoes too small or boots that do not fit? Send unworn items back within 30 days for a refund "
+            "or another size: open Orders, choose Return items and print the prepaid label.",
+            category="Returns",
+        ),
+        "refund": add_article(
+            database,
+            "When will I get my refund?",
+            "Refunds go back to the original payment method within 5 business days of the return arriving.",
+            category="Returns",
+        ),
+        "tracking": add_article(
+            database,
+            "Where is my order?",
+            "Every order gets a tracking link by email as soon as it leaves our warehouse.",
+            category="Shipping",
+        ),
+    }

@@ -7,7 +7,6 @@ import html
 import re
 from pathlib import Path
 
-import pytest
 from babel.messages.extract import extract_from_dir
 from sqlalchemy import select
 
@@ -15,48 +14,11 @@ from relaydesk.auth.roles import Role
 from relaydesk.deflection.enums import SessionSource
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.knowledge import service as knowledge
-from relaydesk.knowledge.enums import ArticleStatus
-from relaydesk.knowledge.schemas import ArticleCreate
 from relaydesk.web import i18n
-from tests.deflection.conftest import SUGGEST
+from tests.deflection.conftest import SUGGEST, add_article
 from tests.factories import make_agent
 
 TEMPLATES = Path(i18n.__file__).parent / "templates" / "deflection"
-
-
-def add_article(database, title, body, *, locale="en", category=None, attribution=""):
-    with database.transaction() as session:
-        return knowledge.create_article(
-            session,
-            ArticleCreate(title=title, body=body, locale=locale, category=category, attribution=attribution,
-                          status=ArticleStatus.PUBLISHED),
-            knowledge.Editor(label="tests"),
-        ).id  # fmt: skip
-
-
-@pytest.fixture
-def shop_articles(database) -> dict[str, int]:
-    return {
-        "returns": add_article(
-            database,
-            "Returning or exchanging an item",
-            "Shoes too small or boots that do not fit? Send unworn items back within 30 days for a refund "
-            "or another size: open Orders, choose Return items and print the prepaid label.",
-            category="Returns",
-        ),
-        "refund": add_article(
-            database,
-            "When will I get my refund?",
-            "Refunds go back to the original payment method within 5 business days of the return arriving.",
-            category="Returns",
-        ),
-        "tracking": add_article(
-            database,
-            "Where is my order?",
-            "Every order gets a tracking link by email as soon as it leaves our warehouse.",
-            category="Shipping",
-        ),
-    }
 
 
 def sessions(database) -> list[SuggestionSession]:

@@ -51,7 +51,7 @@ def help_context(session: Session, locale: str) -> dict[str, Any]:
     """What every help-center page's layout needs: the brand of the help center's site, the interface
     text in the locale's language (English when it has no catalogue), the locale itself."""
     return {"agent": None, "csrf_token": "", "locale": locale, "brand": help_center_brand(session),
-            **i18n_context(locale)}  # fmt: skip
+            "search_locale": article_locale(session, locale), **i18n_context(locale)}  # fmt: skip
 
 
 def article_locale(session: Session, locale: str) -> str:

@@ -172,12 +172,23 @@ def test_every_interface_message_has_its_spanish_translation():
         message
         for _, _, message, *_ in extract_from_dir(
             TEMPLATES.parent.parent,
-            method_map=[("templates/deflection/**.html", "jinja2")],
-            options_map={"templates/deflection/**.html": {"extensions": "jinja2.ext.i18n"}},
+            method_map=[("templates/deflection/**.html", "jinja2"), ("templates/web_form/**.html", "jinja2")],
+            options_map={
+                "templates/deflection/**.html": {"extensions": "jinja2.ext.i18n"},
+                "templates/web_form/**.html": {"extensions": "jinja2.ext.i18n"},
+            },
         )
     }
-    assert "Did this solve your problem?" in extracted
+    assert {"Did this solve your problem?", "Send to support"} <= extracted
     spanish = i18n.translations_for("es")
     untranslated = sorted(m for m in extracted if isinstance(m, str) and spanish.gettext(m) == m)
     assert untranslated == [], "run the extraction in src/relaydesk/web/README.md and translate these"
     assert i18n.interface_locale("es-MX") == "es" and i18n.interface_locale("fr") == "en"
+
+
+def test_the_contact_form_speaks_the_help_centers_language(client):
+    form = client.get("/help/es/contact")
+    assert form.status_code == 200 and '<html lang="es">' in form.text
+    assert "Tu pregunta" in form.text and "Enviar a soporte" in form.text
+    assert 'data-label-solved="Esto resolvió mi problema"' in form.text
+    assert "Your question" in client.get("/help/en/contact").text

@@ -9,6 +9,7 @@ import pytest
 
 from relaydesk.settings import reset_settings_cache
 from tests.channels.chat.conftest import site  # noqa: F401  (the chat site, for the bot's answer in chat)
+from tests.knowledge.conftest import add_article
 
 SUGGEST = "/api/v1/public/suggestions"
 
@@ -89,21 +90,6 @@ def _fresh_rate_limits() -> Iterator[None]:
     reset_limiter()
     yield
     reset_limiter()
-
-
-def add_article(database, title, body, *, locale="en", category=None, attribution=""):
-    """A published article through the knowledge service; its id."""
-    from relaydesk.knowledge import service as knowledge
-    from relaydesk.knowledge.enums import ArticleStatus
-    from relaydesk.knowledge.schemas import ArticleCreate
-
-    with database.transaction() as session:
-        return knowledge.create_article(
-            session,
-            ArticleCreate(title=title, body=body, locale=locale, category=category, attribution=attribution,
-                          status=ArticleStatus.PUBLISHED),
-            knowledge.Editor(label="tests"),
-        ).id  # fmt: skip
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from relaydesk.deflection.enums import SessionSource
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.knowledge import service as knowledge
 from relaydesk.web import i18n
-from tests.deflection.conftest import SUGGEST, add_article
+from tests.deflection.conftest import SUGGEST
 from tests.factories import make_agent
+from tests.knowledge.conftest import add_article
 
 TEMPLATES = Path(i18n.__file__).parent / "templates" / "deflection"
 

@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     deflection_rate_per_minute: int = Field(default=240, gt=0)
     # KB-gap clusters: queries closer than this cosine distance (average linkage) share a cluster.
     deflection_gap_distance: float = Field(default=0.45, gt=0.0, lt=2.0)
+    # The chat site whose brand (name, logo, colours, shop link) and chat widget the help center shows,
+    # by public key; empty: the oldest active site.
+    help_center_site: str = Field(default="", max_length=64)
 
     # One text through the sentence encoder (src/relaydesk/ml/README.md; the same names as
     # relaydesk.ml.embeddings.QUERY_ENCODERS, which reads them): every one-text encoding, and

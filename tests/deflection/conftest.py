@@ -9,6 +9,7 @@ import pytest
 
 from relaydesk.settings import reset_settings_cache
 from tests.channels.chat.conftest import site  # noqa: F401  (the chat site, for the bot's answer in chat)
+from tests.knowledge.conftest import add_article
 
 SUGGEST = "/api/v1/public/suggestions"
 
@@ -89,3 +90,30 @@ def _fresh_rate_limits() -> Iterator[None]:
     reset_limiter()
     yield
     reset_limiter()
+
+
+@pytest.fixture
+def shop_articles(database) -> dict[str, int]:
+    """The demo brand's kind of articles, with categories (related articles) and a returns article
+    a misspelt query must find."""
+    return {
+        "returns": add_article(
+            database,
+            "Returning or exchanging an item",
+            "Shoes too small or boots that do not fit? Send unworn items back within 30 days for a refund "
+            "or another size: open Orders, choose Return items and print the prepaid label.",
+            category="Returns",
+        ),
+        "refund": add_article(
+            database,
+            "When will I get my refund?",
+            "Refunds go back to the original payment method within 5 business days of the return arriving.",
+            category="Returns",
+        ),
+        "tracking": add_article(
+            database,
+            "Where is my order?",
+            "Every order gets a tracking link by email as soon as it leaves our warehouse.",
+            category="Shipping",
+        ),
+    }

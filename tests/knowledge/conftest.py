@@ -31,6 +31,8 @@ def add_article(
     status: ArticleStatus = ArticleStatus.PUBLISHED,
     locale: str = "en",
     external_id: str | None = None,
+    category: str | None = None,
+    attribution: str = "",
 ) -> int:
     with db.transaction() as session:
         article = service.create_article(
@@ -42,6 +44,8 @@ def add_article(
                 status=status,
                 locale=locale,
                 external_id=external_id,
+                category=category,
+                attribution=attribution,
             ),
             EDITOR,
         )

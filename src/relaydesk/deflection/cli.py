@@ -60,14 +60,20 @@ def report(
     typer.echo(f"window {result.window_days} days, holdout share {result.holdout_share:.0%}")
     typer.echo(
         f"{'':10} {'sessions':>9} {'solved':>7} {'no ticket':>10} {'escalated':>10} "
-        f"{'pending':>8} {'rate':>7}"
+        f"{'pending':>8} {'rate':>7} {'provisional':>12}"
     )
-    for name in ("all", "treated", "holdout"):
+    for name in ("all", "treated", "holdout", "help_center"):
         c = getattr(result, name)
         rate = "-" if c.deflection_rate is None else f"{c.deflection_rate:.1%}"
+        provisional = "-" if c.provisional_deflection_rate is None else f"{c.provisional_deflection_rate:.1%}"
         typer.echo(
-            f"{name:10} {c.sessions:>9} {c.deflected_confirmed:>7} {c.deflected_no_ticket:>10} "
-            f"{c.escalated:>10} {c.pending:>8} {rate:>7}"
+            f"{name:11} {c.sessions:>8} {c.deflected_confirmed:>7} {c.deflected_no_ticket:>10} "
+            f"{c.escalated:>10} {c.pending:>8} {rate:>7} {provisional:>12}"
+        )
+    if result.all.pending:
+        typer.echo(
+            f"{result.all.pending} pending: rate = deflected / settled; provisional = "
+            "(deflected + pending) / sessions, if no ticket follows the pending ones"
         )
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from relaydesk.agents.dependencies import CurrentPrincipal, RequireLead
 from relaydesk.deflection import help_center, pages, reports, service
+from relaydesk.deflection.enums import SessionSource
 from relaydesk.deflection.limits import preflight, public_guard
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.deflection.schemas import (
@@ -66,6 +67,7 @@ def public_suggestions(data: PublicSuggestionsIn, session: SessionDep) -> Sugges
             locale=data.locale,
             session_id=data.session_id,
             visitor_id=data.visitor_id,
+            source=SessionSource(data.source),
             # data.customer_id is deliberately ignored: a public caller could claim anyone.
         ),
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +18,7 @@ from relaydesk.deflection.repository import DeflectionRepository
 from relaydesk.deflection.schemas import (
     ArticleReportRow,
     DeflectionCounts,
+    DeflectionPoint,
     DeflectionReport,
     GapCluster,
     GapReport,
@@ -25,17 +28,67 @@ from relaydesk.ml.embeddings import embed
 from relaydesk.settings import get_settings
 from relaydesk.tickets.enums import Channel
 
-__all__ = ["article_report", "cluster_texts", "deflection_report", "gap_report"]
+__all__ = [
+    "article_report",
+    "check_identities",
+    "cluster_texts",
+    "deflection_report",
+    "gap_report",
+    "report_csv",
+]
 
 # Gap clustering is O(n²) in memory: the newest queries are what an editor acts on anyway.
 MAX_GAP_QUERIES = 2000
 _SAMPLES = 5
 
 
-def _rate(counts: DeflectionCounts) -> float | None:
+_DEFLECTED = (SessionOutcome.DEFLECTED_CONFIRMED, SessionOutcome.DEFLECTED_NO_TICKET)
+# The count fields in which "all" is the sum of the other rows (rates are not sums).
+IDENTITY_FIELDS = (
+    "sessions",
+    "with_suggestions",
+    "deflected_confirmed",
+    "deflected_no_ticket",
+    "escalated",
+    "pending",
+    "confirmed_then_escalated",
+    "settled",
+)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _finish(counts: DeflectionCounts) -> None:
     deflected = counts.deflected_confirmed + counts.deflected_no_ticket
-    settled = deflected + counts.escalated
-    return round(deflected / settled, 4) if settled else None
+    counts.settled = deflected + counts.escalated
+    counts.deflection_rate = _ratio(deflected, counts.settled)
+    counts.provisional_deflection_rate = _ratio(deflected + counts.pending, counts.sessions)
+
+
+def check_identities(report: DeflectionReport) -> list[str]:
+    """What does not add up in a report, in words (empty when it reconciles): each row's sessions are
+    its outcomes' sum, "solved, then a ticket" is part of escalated, and the all row is the sum of
+    the treated, holdout and help-center rows, count by count."""
+    problems = []
+    rows = {"all": report.all, "treated": report.treated, "holdout": report.holdout}
+    rows["help_center"] = report.help_center
+    for name, c in rows.items():
+        outcomes = c.deflected_confirmed + c.deflected_no_ticket + c.escalated + c.pending
+        if c.sessions != outcomes:
+            problems.append(f"{name}: {c.sessions} sessions but outcomes add up to {outcomes}")
+        if c.settled != c.sessions - c.pending:
+            problems.append(f"{name}: settled {c.settled} is not sessions minus pending")
+        if c.confirmed_then_escalated > c.escalated or c.with_suggestions > c.sessions:
+            problems.append(f"{name}: a part is larger than its whole")
+    for field in IDENTITY_FIELDS:
+        parts = sum(getattr(rows[r], field) for r in ("treated", "holdout", "help_center"))
+        if getattr(report.all, field) != parts:
+            problems.append(
+                f"{field}: all {getattr(report.all, field)} != treated + holdout + help center {parts}"
+            )
+    return problems
 
 
 def deflection_report(
@@ -45,25 +98,26 @@ def deflection_report(
     until: datetime | None = None,
     channel: Channel | None = None,
 ) -> DeflectionReport:
-    arms = {"all": DeflectionCounts(), "treated": DeflectionCounts(), "holdout": DeflectionCounts()}
+    arms = {
+        "all": DeflectionCounts(),
+        "treated": DeflectionCounts(),
+        "holdout": DeflectionCounts(),
+        "help_center": DeflectionCounts(),
+    }
     # Among sessions where search was confident: (deflected, settled) per arm.
     confident = {arm: [0, 0] for arm in arms}
-    for in_holdout, outcome, abstained, said_solved, n in DeflectionRepository(session).outcome_counts(
-        since, until, channel
-    ):
-        # A help-center search (in_holdout None) was never randomised: it counts in "all" only.
-        row_arms = ("all",) if in_holdout is None else ("all", "holdout" if in_holdout else "treated")
-        for arm in row_arms:
-            counts = arms[arm]
+    repo = DeflectionRepository(session)
+    for in_holdout, outcome, abstained, said_solved, n in repo.outcome_counts(since, until, channel):
+        # A help-center search (in_holdout None) was never randomised: its own row, so that "all" is
+        # the sum of the rows and the treated-versus-holdout comparison stays between randomised arms.
+        arm = "help_center" if in_holdout is None else "holdout" if in_holdout else "treated"
+        for name in ("all", arm):
+            counts = arms[name]
             counts.sessions += n
             if not abstained:
                 counts.with_suggestions += n
-                was_deflected = outcome in (
-                    SessionOutcome.DEFLECTED_CONFIRMED,
-                    SessionOutcome.DEFLECTED_NO_TICKET,
-                )
-                confident[arm][0] += n if was_deflected else 0
-                confident[arm][1] += n if outcome is not SessionOutcome.PENDING else 0
+                confident[name][0] += n if outcome in _DEFLECTED else 0
+                confident[name][1] += n if outcome is not SessionOutcome.PENDING else 0
             if outcome is SessionOutcome.DEFLECTED_CONFIRMED:
                 counts.deflected_confirmed += n
             elif outcome is SessionOutcome.DEFLECTED_NO_TICKET:
@@ -75,9 +129,9 @@ def deflection_report(
             else:
                 counts.pending += n
     for arm, counts in arms.items():
-        counts.deflection_rate = _rate(counts)
+        _finish(counts)
         deflected, settled = confident[arm]
-        counts.deflection_rate_with_suggestions = round(deflected / settled, 4) if settled else None
+        counts.deflection_rate_with_suggestions = _ratio(deflected, settled)
     treated, holdout = arms["treated"].deflection_rate, arms["holdout"].deflection_rate
     treated_ws = arms["treated"].deflection_rate_with_suggestions
     holdout_ws = arms["holdout"].deflection_rate_with_suggestions
@@ -91,11 +145,72 @@ def deflection_report(
         all=arms["all"],
         treated=arms["treated"],
         holdout=arms["holdout"],
+        help_center=arms["help_center"],
         uplift=round(treated - holdout, 4) if treated is not None and holdout is not None else None,
         uplift_with_suggestions=(
             round(treated_ws - holdout_ws, 4) if treated_ws is not None and holdout_ws is not None else None
         ),
+        series=_series(repo.session_days(since, until, channel)),
     )
+
+
+def _series(rows: Sequence[tuple[datetime, SessionOutcome]]) -> list[DeflectionPoint]:
+    """The "all" row per UTC day the sessions started on."""
+    days: dict[date, Counter[SessionOutcome]] = {}
+    for created_at, outcome in rows:
+        day = (created_at.astimezone(UTC) if created_at.tzinfo else created_at).date()
+        days.setdefault(day, Counter())[outcome] += 1
+    points = []
+    for day in sorted(days):
+        outcomes = days[day]
+        sessions = sum(outcomes.values())
+        deflected = sum(outcomes[o] for o in _DEFLECTED)
+        pending = outcomes[SessionOutcome.PENDING]
+        settled = sessions - pending
+        points.append(
+            DeflectionPoint(
+                day=day,
+                sessions=sessions,
+                settled=settled,
+                deflected=deflected,
+                pending=pending,
+                deflection_rate=_ratio(deflected, settled),
+                provisional_deflection_rate=_ratio(deflected + pending, sessions),
+            )
+        )
+    return points
+
+
+CSV_COLUMNS = ("row", *IDENTITY_FIELDS, "deflection_rate", "provisional_deflection_rate")
+
+
+def report_csv(report: DeflectionReport) -> str:
+    """The report as CSV: one line per row (all, treated, holdout, help center), then one per day of
+    the "all" row (``row`` = the date), with the filters it was run with in a comment-free header."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["since", report.since.isoformat() if report.since else "", "until",
+         report.until.isoformat() if report.until else "", "channel", report.channel or ""]
+    )  # fmt: skip
+    writer.writerow(CSV_COLUMNS)
+    rows = {"all": report.all, "treated": report.treated, "holdout": report.holdout}
+    rows["help_center"] = report.help_center
+    for name, c in rows.items():
+        writer.writerow(
+            [name, *(getattr(c, f) for f in IDENTITY_FIELDS), _cell(c.deflection_rate),
+             _cell(c.provisional_deflection_rate)]
+        )  # fmt: skip
+    for p in report.series:
+        writer.writerow(
+            [p.day.isoformat(), p.sessions, "", "", "", "", p.pending, "", p.settled,
+             _cell(p.deflection_rate), _cell(p.provisional_deflection_rate)]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def _cell(rate: float | None) -> str:
+    return "" if rate is None else f"{rate:.4f}"
 
 
 # Query texts seen by this process and their embeddings: a report run again (the page, the CLI)
@@ -143,10 +258,21 @@ def gap_report(
 ) -> GapReport:
     """Queries search abstained on, or whose suggestion the customer found not helpful, by meaning."""
     rows = DeflectionRepository(session).gap_queries(since, until, limit=MAX_GAP_QUERIES)
-    # One embedding per distinct wording; the counts keep how often it was asked.
+    # One person asking the same thing again (a reload, the same search twice, a new session of the
+    # same visitor) is one question: counted once per asker and wording, newest first, so a cluster
+    # counts people, not keystrokes.
+    asked_once: dict[tuple[str, str], tuple[str, bool, bool]] = {}
+    for text, abstained, not_helpful, asker in rows:
+        once = (asker, " ".join(text.casefold().split()))
+        if once in asked_once:
+            kept = asked_once[once]
+            asked_once[once] = (kept[0], kept[1] or abstained, kept[2] or not_helpful)
+        else:
+            asked_once[once] = (text, abstained, not_helpful)
+    # One embedding per distinct wording; the counts keep how many askers asked it.
     by_text: dict[str, list[tuple[str, bool, bool]]] = {}
-    for text, abstained, not_helpful in rows:
-        by_text.setdefault(" ".join(text.casefold().split()), []).append((text, abstained, not_helpful))
+    for (_, text_key), item in asked_once.items():
+        by_text.setdefault(text_key, []).append(item)
     keys = list(by_text)
     labels = cluster_texts(keys, distance if distance is not None else get_settings().deflection_gap_distance)
     grouped: dict[int, list[str]] = {}
@@ -165,7 +291,7 @@ def gap_report(
             )
         )
     clusters.sort(key=lambda c: (-c.count, c.sample_queries[0]))
-    return GapReport(since=since, until=until, queries=len(rows), clusters=clusters[:max_clusters])
+    return GapReport(since=since, until=until, queries=len(asked_once), clusters=clusters[:max_clusters])
 
 
 def article_report(

@@ -71,6 +71,22 @@ class DeflectionRepository:
             .order_by(SuggestionSession.id)
         ).all()
 
+    def open_visit(
+        self, visitor_id: str, source: SessionSource, active_since: datetime
+    ) -> SuggestionSession | None:
+        """The visitor's newest pending session of this source active since then (a visit going on)."""
+        return self.session.scalar(
+            select(SuggestionSession)
+            .where(
+                SuggestionSession.visitor_id == visitor_id,
+                SuggestionSession.source == source,
+                SuggestionSession.outcome == SessionOutcome.PENDING,
+                SuggestionSession.last_activity_at >= active_since,
+            )
+            .order_by(SuggestionSession.last_activity_at.desc(), SuggestionSession.id.desc())
+            .limit(1)
+        )
+
     def settle_pending(self, *, inactive_before: datetime, now: datetime) -> tuple[int, int]:
         """Pending sessions past the window: with a ticket they escalated, without one they deflected."""
         base = and_(
@@ -144,10 +160,22 @@ class DeflectionRepository:
             (bool(h) if r else None, SessionOutcome(o), bool(a), bool(s), int(n)) for h, r, o, a, s, n in rows
         ]
 
+    def session_days(
+        self, since: datetime | None, until: datetime | None, channel: Channel | None
+    ) -> Sequence[tuple[datetime, SessionOutcome]]:
+        """(created_at, outcome) of every session in the window, for the rate over time: two narrow
+        columns, bucketed by day in Python so SQLite and PostgreSQL agree on the day (UTC)."""
+        stmt = select(SuggestionSession.created_at, SuggestionSession.outcome).where(
+            *self._window(since, until, channel)
+        )
+        return [(created, SessionOutcome(outcome)) for created, outcome in self.session.execute(stmt).all()]
+
     def gap_queries(
         self, since: datetime | None, until: datetime | None, *, limit: int
-    ) -> Sequence[tuple[str, bool, bool]]:
-        """(text, abstained, not_helpful) of the newest queries search could not answer well."""
+    ) -> Sequence[tuple[str, bool, bool, str]]:
+        """(text, abstained, not_helpful, asker) of the newest queries search could not answer well;
+        the asker is the visitor id, or the session's id when the visitor is unknown, so one person's
+        repeated searches can be counted once."""
         not_helpful = (
             select(SuggestedArticle.id)
             .where(
@@ -157,7 +185,12 @@ class DeflectionRepository:
             .exists()
         )
         stmt = (
-            select(SuggestionQuery.text, SuggestionQuery.abstained, not_helpful)
+            select(
+                SuggestionQuery.text,
+                SuggestionQuery.abstained,
+                not_helpful,
+                func.coalesce(SuggestionSession.visitor_id, SuggestionSession.public_id),
+            )
             .join(SuggestionSession, SuggestionSession.id == SuggestionQuery.session_id)
             .where(or_(SuggestionQuery.abstained.is_(True), not_helpful))
             .order_by(SuggestionQuery.id.desc())
@@ -167,7 +200,7 @@ class DeflectionRepository:
             stmt = stmt.where(SuggestionQuery.created_at >= since)
         if until is not None:
             stmt = stmt.where(SuggestionQuery.created_at < until)
-        return [(str(t), bool(a), bool(n)) for t, a, n in self.session.execute(stmt).all()]
+        return [(str(t), bool(a), bool(n), str(w)) for t, a, n, w in self.session.execute(stmt).all()]
 
     def article_rows(
         self, since: datetime | None, until: datetime | None

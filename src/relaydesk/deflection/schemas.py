@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,6 +16,7 @@ __all__ = [
     "ArticleReportRow",
     "ArticleShownOut",
     "DeflectionCounts",
+    "DeflectionPoint",
     "DeflectionReport",
     "FeedbackIn",
     "FeedbackOut",
@@ -45,6 +46,9 @@ class PublicSuggestionsIn(BaseModel):
     # Accepted for the documented shape but never trusted from a public caller: the endpoint ignores
     # it. Internal callers (bot, email acknowledgement, contact form) pass the customer to the service.
     customer_id: RecordId | None = None
+    # "help_center": the help center's own search box (the customer asked for results, so never in the
+    # holdout and counted in the report's help-center row); anything else is the widget's typing.
+    source: Literal["public_api", "help_center"] = "public_api"
 
     @field_validator("query")
     @classmethod
@@ -135,14 +139,35 @@ class DeflectionCounts(BaseModel):
     pending: int = 0
     # Said "solved", then a ticket followed anyway (counted as escalated).
     confirmed_then_escalated: int = 0
+    # deflected_confirmed + deflected_no_ticket + escalated: sessions whose outcome is known.
+    settled: int = 0
     # Deflected / settled (pending sessions are left out: their outcome is not known yet).
     deflection_rate: float | None = None
+    # (Deflected + pending) / sessions: the rate if every pending session (none has a ticket so far,
+    # or it would be escalated) ends without one. An upper bound until the window passes; shown beside
+    # the settled rate with its basis (settled and pending counts) while sessions are pending.
+    provisional_deflection_rate: float | None = None
     # The same among sessions where search was confident (shown, or withheld in the holdout): a
     # session where nothing was suggested and the customer left says little about suggestions.
     deflection_rate_with_suggestions: float | None = None
 
 
+class DeflectionPoint(BaseModel):
+    """One day of the "all" row (UTC days, by when the session started): the rate over time."""
+
+    day: date
+    sessions: int
+    settled: int
+    deflected: int
+    pending: int
+    deflection_rate: float | None
+    provisional_deflection_rate: float | None
+
+
 class DeflectionReport(BaseModel):
+    """``all`` = ``treated`` + ``holdout`` + ``help_center``, count by count (``reports.check_identities``):
+    the randomised arms and the help center's searches, which were never randomised."""
+
     since: datetime | None
     until: datetime | None
     channel: Channel | None
@@ -151,14 +176,18 @@ class DeflectionReport(BaseModel):
     all: DeflectionCounts
     treated: DeflectionCounts
     holdout: DeflectionCounts
+    help_center: DeflectionCounts
     # Treated rate minus holdout rate: the deflection the suggestions caused, when both are known.
     uplift: float | None
     # The same among sessions where search was confident: the cleanest estimate of what showing the
     # articles changed.
     uplift_with_suggestions: float | None
+    # The "all" row per day, oldest first (days without sessions left out).
+    series: list[DeflectionPoint] = []
 
 
 class GapCluster(BaseModel):
+    # Askers and wordings: one visitor (or session) asking the same words again counts once.
     count: int
     abstained: int
     not_helpful: int
@@ -168,7 +197,7 @@ class GapCluster(BaseModel):
 class GapReport(BaseModel):
     since: datetime | None
     until: datetime | None
-    queries: int
+    queries: int  # distinct (asker, wording) pairs among the newest unanswered queries
     clusters: list[GapCluster]
 
 

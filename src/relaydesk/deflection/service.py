@@ -49,6 +49,7 @@ __all__ = [
     "is_holdout",
     "link_contact",
     "link_session_to_ticket",
+    "open_help_center_visit",
     "record_feedback",
     "sessions_for_ticket",
     "settle_expired",
@@ -153,6 +154,16 @@ def _open_session(session: Session, request: SuggestRequest) -> SuggestionSessio
     if row.visitor_id is None and request.visitor_id:
         row.visitor_id = request.visitor_id
     return row
+
+
+def open_help_center_visit(session: Session, visitor_id: str) -> str | None:
+    """The public id of the help-center session this visitor is in the middle of (searched within the
+    last half hour, not settled): a reload or a search typed again continues it instead of counting
+    one person's question as several sessions."""
+    row = DeflectionRepository(session).open_visit(
+        visitor_id, SessionSource.HELP_CENTER, utcnow() - _SAME_VISIT
+    )
+    return row.public_id if row is not None else None
 
 
 def _record_query(row: SuggestionSession, text: str, result: SearchResult) -> SuggestionQuery:

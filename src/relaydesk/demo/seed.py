@@ -392,7 +392,8 @@ def seed_knowledge(session: Session) -> int:
     if not path.exists():  # an installed wheel without the repository's data folder
         return 0
     guidelines = json.loads(path.read_text())
-    attribution = "\n\n*Source: ABCD agent guidelines, ASAPP Research (Chen et al., 2021), MIT licence.*"
+    # Kept as the articles' metadata (``Article.attribution``), not in the text customers read.
+    attribution = "ABCD agent guidelines, ASAPP Research (Chen et al., 2021), MIT licence (data/abcd/LICENSE)"
     records = []
     for flow, subflow in KNOWLEDGE_SUBFLOWS:
         actions = guidelines[flow]["subflows"][subflow]["actions"]
@@ -404,10 +405,11 @@ def seed_knowledge(session: Session) -> int:
             ArticleRecord(
                 id=f"abcd-{flow}-{subflow}".lower().replace(" ", "-"),
                 title=f"{subflow} ({flow.lower()})",
-                body="\n".join(steps) + attribution,
+                body="\n".join(steps),
                 category=flow,
                 tags=["abcd", "guideline"],
                 visibility=Visibility.INTERNAL,
+                attribution=attribution,
             )
         )
     refund = guidelines["Product Defect"]["subflows"]["Initiate Refund"]["actions"]
@@ -419,10 +421,10 @@ def seed_knowledge(session: Session) -> int:
             title="How will I get my refund?",
             body="When a refund is approved you choose how it is paid:\n\n"
             + options
-            + "\n\nFor a gift card or a paper check we ask for the address to mail it to."
-            + attribution,
+            + "\n\nFor a gift card or a paper check we ask for the address to mail it to.",
             category="Refunds",
             tags=["refund"],
+            attribution=attribution,
         )
     )
     records.extend(

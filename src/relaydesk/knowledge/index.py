@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import numpy.typing as npt
 
 from relaydesk.knowledge.enums import Visibility
 from relaydesk.knowledge.features import Candidate, candidate_features
+from relaydesk.knowledge.spelling import Speller
 from relaydesk.knowledge.text import plain_text, question_key, split_passages, tokenize
 from relaydesk.ml.embeddings import default_model_path, embed_one, one_torch_thread, query_encoder
 
@@ -162,13 +164,25 @@ class HybridIndex:
     question_starts: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     question_counts: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     question_keys: list[str] = field(default_factory=list)
+    # Every article's title, passages and questions: the vocabulary typo tolerance corrects towards.
+    vocabulary_texts: list[str] = field(default_factory=list, repr=False)
     _position: dict[int, int] = field(default_factory=dict, repr=False)
+    _speller: Speller | None = field(default=None, repr=False)
+    _speller_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self._position = {int(a): i for i, a in enumerate(self.article_ids)}
 
     def __len__(self) -> int:
         return len(self.article_ids)
+
+    def speller(self) -> Speller:
+        """The index's spelling corrector, built on first use (most snapshots never need it: it is
+        the fallback of a query that abstained)."""
+        with self._speller_lock:
+            if self._speller is None:
+                self._speller = Speller.from_texts(self.vocabulary_texts)
+            return self._speller
 
     @classmethod
     def build(
@@ -230,6 +244,7 @@ class HybridIndex:
             question_starts=np.array(question_starts, dtype=np.intp),
             question_counts=np.array([len(a.questions) for a in articles], dtype=np.intp),
             question_keys=[question_key(q) for a in articles for q in a.questions],
+            vocabulary_texts=[" ".join((a.title, *a.passages, *a.questions)) for a in articles],
         )
 
     def visible_mask(self, *, public_only: bool, locale: str | None) -> npt.NDArray[np.bool_]:

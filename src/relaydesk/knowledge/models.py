@@ -40,6 +40,9 @@ class Article(IdMixin, TimestampMixin, Base):
     status: Mapped[ArticleStatus] = mapped_column(enum_column(ArticleStatus), default=ArticleStatus.DRAFT)
     version: Mapped[int] = mapped_column(Integer, default=1)
     published_at: Mapped[datetime | None]
+    # Where the text came from and under which licence ("ABCD agent guidelines, ASAPP Research, MIT
+    # licence"): metadata for editors and exports, never part of the body customers read.
+    attribution: Mapped[str] = mapped_column(String(500), default="")
 
 
 class ArticleVersion(IdMixin, Base):
@@ -63,6 +66,7 @@ class ArticleVersion(IdMixin, Base):
     # Who, in words, also for changes that no agent made ("import:kb.jsonl", "api-token:7").
     editor: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attribution: Mapped[str] = mapped_column(String(500), default="")
 
 
 class KnowledgeIndexState(Base):

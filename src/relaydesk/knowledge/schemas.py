@@ -86,6 +86,11 @@ class ArticleCreate(BaseModel):
     locale: Locale = "en"
     visibility: Visibility = Visibility.PUBLIC
     status: ArticleStatus = ArticleStatus.DRAFT
+    attribution: str = Field(
+        default="",
+        max_length=500,
+        description="where the text came from and its licence; never shown to customers",
+    )
 
 
 class ArticleUpdate(BaseModel):
@@ -101,6 +106,7 @@ class ArticleUpdate(BaseModel):
     questions: Questions | None = Field(default=None, description="the whole new list; [] clears it")
     locale: Locale | None = None
     visibility: Visibility | None = None
+    attribution: str | None = Field(default=None, max_length=500)
     version: int | None = Field(default=None, ge=1, description="the version this edit was made against")
 
 
@@ -122,6 +128,7 @@ class ArticleOut(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     url: str
+    attribution: str = ""
 
 
 class ArticlePage(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -104,6 +104,8 @@ class SearchResult:
     # What the abstention hid, ranked as ``suggestions`` would have been; filled only when the caller
     # asks (``keep_withheld``: offline evaluation measures the ranking apart from the abstention).
     withheld: list[Suggestion] = field(default_factory=list)
+    # The query search answered instead, its misspelt words corrected (None: answered as typed).
+    corrected_query: str | None = None
 
 
 def article_url(article_id: int, title: str, locale: str) -> str:
@@ -151,6 +153,7 @@ def _record(session: Session, article: Article, change: str, editor: Editor) -> 
             editor_agent_id=editor.agent_id,
             editor=editor.label,
             created_at=utcnow(),
+            attribution=article.attribution or "",
         )
     )
 
@@ -191,6 +194,7 @@ def create_article(
         locale=data.locale,
         visibility=data.visibility,
         status=data.status,
+        attribution=data.attribution,
         version=1,
         published_at=now if data.status == ArticleStatus.PUBLISHED else None,
         created_at=now,
@@ -219,7 +223,7 @@ def update_article(
     fields = data.model_dump(exclude_unset=True, exclude={"version"})
     if "external_id" in fields:
         _check_external_id(session, fields["external_id"], article.id)
-    for name in ("title", "body", "tags", "questions", "locale", "visibility"):
+    for name in ("title", "body", "tags", "questions", "locale", "visibility", "attribution"):
         if fields.get(name) is None:
             fields.pop(name, None)  # null leaves these as they are (the lists are cleared with [])
     changed = {name: value for name, value in fields.items() if getattr(article, name) != value}
@@ -400,6 +404,40 @@ def rank(
     query = " ".join(query.split())[:MAX_QUERY_CHARS]
     if not query or len(index) == 0:
         return SearchResult(query, [], True, (time.perf_counter() - started) * 1000)
+
+    def as_typed(text: str) -> SearchResult:
+        return _rank_as_typed(
+            index, calibration, text, locale=locale, audience=audience, limit=limit, started=started,
+            keep_withheld=keep_withheld, leave_out_question=leave_out_question,
+        )  # fmt: skip
+
+    result = as_typed(query)
+    if not result.abstained:
+        return result
+    # Typo tolerance, only where search found nothing: the query with its misspelt words corrected to
+    # words of the knowledge base ("retrun my bots" → "return my boots"), so every query that search
+    # answered as typed is scored exactly as before.
+    corrected = index.speller().correct(query)
+    if corrected == query:
+        return result
+    retried = as_typed(corrected)
+    if retried.abstained:
+        return result
+    return replace(retried, query=query, corrected_query=corrected)
+
+
+def _rank_as_typed(
+    index: HybridIndex,
+    calibration: Calibration,
+    query: str,
+    *,
+    locale: str | None,
+    audience: Audience,
+    limit: int,
+    started: float,
+    keep_withheld: bool,
+    leave_out_question: str | None,
+) -> SearchResult:
     candidates, features, vector = features_for_query(
         index, query, public_only=audience != "agent", locale=locale, k=max(CANDIDATES, limit)
     )

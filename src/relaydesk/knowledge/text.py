@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 __all__ = [
+    "is_stopword",
     "make_snippet",
     "plain_text",
     "question_key",
@@ -144,6 +145,10 @@ def _stem(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def is_stopword(word: str) -> bool:
+    return word in _STOPWORDS
 
 
 def tokenize(text: str) -> list[str]:

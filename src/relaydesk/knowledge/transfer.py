@@ -86,6 +86,9 @@ class ArticleRecord(BaseModel):
     questions: Questions | None = None
     visibility: Visibility = Visibility.PUBLIC
     status: ArticleStatus = ArticleStatus.PUBLISHED
+    # Where the text came from and its licence: metadata, never in the body customers read. None (left
+    # out): an existing article keeps its attribution.
+    attribution: str | None = Field(default=None, max_length=500)
 
 
 @dataclass
@@ -172,8 +175,9 @@ def import_records(
         for record in batch:
             article = existing.get(record.id)
             fields = record.model_dump(exclude={"id"})
-            if fields["questions"] is None:
-                fields.pop("questions")
+            for keep in ("questions", "attribution"):
+                if fields[keep] is None:
+                    fields.pop(keep)
             if article is None:
                 article = service.create_article(
                     session,
@@ -218,7 +222,7 @@ def import_records(
 
 
 def _record_of(article: Article) -> dict[str, Any]:
-    return {
+    record = {
         "id": article.external_id or f"kb-{article.id}",
         "title": article.title,
         "body": article.body,
@@ -229,6 +233,9 @@ def _record_of(article: Article) -> dict[str, Any]:
         "visibility": str(article.visibility),
         "status": str(article.status),
     }
+    if article.attribution:  # left out when empty: files from before the field read back the same
+        record["attribution"] = article.attribution
+    return record
 
 
 def export_jsonl(session: Session, handle: Any) -> int:

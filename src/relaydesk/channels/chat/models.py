@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relaydesk.db import Base, IdMixin, JSONType, TimestampMixin
@@ -27,3 +27,11 @@ class ChatSite(IdMixin, TimestampMixin, Base):
     allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
     greeting: Mapped[str] = mapped_column(String(500), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The brand the help center wears for this site (``branding.help_center_brand``): its name (the
+    # site's name when empty), a logo (a same-origin path or a data: image, as the CSP allows), two
+    # colours (#rrggbb) and the shop's address for a link back.
+    brand_name: Mapped[str] = mapped_column(String(200), default="")
+    logo_url: Mapped[str] = mapped_column(Text, default="")
+    brand_color: Mapped[str] = mapped_column(String(7), default="")
+    accent_color: Mapped[str] = mapped_column(String(7), default="")
+    shop_url: Mapped[str] = mapped_column(String(1000), default="")

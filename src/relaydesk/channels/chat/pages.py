@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from relaydesk.channels.chat import service
 from relaydesk.channels.chat.identity import user_hash
 from relaydesk.channels.chat.models import ChatSite
-from relaydesk.channels.chat.schemas import ChatSiteCreate
+from relaydesk.channels.chat.schemas import ChatSiteCreate, ChatSiteUpdate
 from relaydesk.web.deps import SessionDep, demo_only
 from relaydesk.web.templating import templates
 
@@ -28,10 +28,21 @@ DEMO_SITE_KEY = "northwind-demo"
 DEMO_SIGNED_IN_USER = "customer-1001"
 
 
+# The demo brand as the help center wears it (the site's brand settings).
+DEMO_BRAND = ChatSiteUpdate(
+    logo_url="/static/brand/northwind.svg",
+    brand_color="#233b32",
+    accent_color="#f6f4ef",
+    shop_url="http://127.0.0.1:8000/chat/demo",
+)
+
+
 def ensure_demo_site(session: Session) -> ChatSite:
-    """The demo brand's chat site (idempotent)."""
+    """The demo brand's chat site with its brand (idempotent; a site from before brands gets one)."""
     site = service.site_by_key(session, DEMO_SITE_KEY)
     if site is not None:
+        if not site.brand_color:
+            service.update_site(session, site.id, DEMO_BRAND)
         return site
     return service.create_site(
         session,
@@ -39,6 +50,7 @@ def ensure_demo_site(session: Session) -> ChatSite:
             name="Northwind Outfitters",
             allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"],
             greeting="Hi! Ask us anything about orders, returns or your account.",
+            **DEMO_BRAND.model_dump(exclude_unset=True),
         ),
         public_key=DEMO_SITE_KEY,
     )

@@ -48,21 +48,59 @@ class _Origins(BaseModel):
         return list(dict.fromkeys(normalise_origin(v) for v in value))
 
 
-class ChatSiteCreate(_Origins):
+_COLOR = r"^(#[0-9a-fA-F]{6})?$"
+# The help center's Content-Security-Policy loads images from this origin and data: URIs only.
+_LOGO = re.compile(r"^(/[^/\\\s][^\s]*|data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=]+)?$")
+_SHOP_URL = re.compile(r"^(https?://[^\s]+)?$")
+
+
+class _Brand(BaseModel):
+    """A site's brand on the help center: colours #rrggbb, a logo served by Relaydesk (a path such as
+    ``/static/brand/logo.svg``) or a ``data:image/...;base64,`` URI, and the shop's http(s) address."""
+
+    @field_validator("logo_url", check_fields=False)
+    @classmethod
+    def _logo(cls, value: str | None) -> str | None:
+        if value is not None and not _LOGO.match(value):
+            raise ValueError(
+                "the logo must be a path on this server (/static/brand/logo.svg) or a data:image/...;base64 "
+                "URI: the help center loads no images from other sites"
+            )
+        return value
+
+    @field_validator("shop_url", check_fields=False)
+    @classmethod
+    def _shop(cls, value: str | None) -> str | None:
+        if value is not None and not _SHOP_URL.match(value):
+            raise ValueError("the shop's address must start with https:// or http://")
+        return value
+
+
+class ChatSiteCreate(_Origins, _Brand):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
     greeting: str = Field(default="", max_length=500)
+    brand_name: str = Field(default="", max_length=200)
+    logo_url: str = Field(default="", max_length=100_000)
+    brand_color: str = Field(default="", pattern=_COLOR)
+    accent_color: str = Field(default="", pattern=_COLOR)
+    shop_url: str = Field(default="", max_length=1000)
 
 
-class ChatSiteUpdate(_Origins):
+class ChatSiteUpdate(_Origins, _Brand):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     allowed_origins: list[str] | None = Field(default=None, max_length=50)
     greeting: str | None = Field(default=None, max_length=500)
     active: bool | None = None
+    brand_name: str | None = Field(default=None, max_length=200)
+    logo_url: str | None = Field(default=None, max_length=100_000)
+    brand_color: str | None = Field(default=None, pattern=_COLOR)
+    accent_color: str | None = Field(default=None, pattern=_COLOR)
+    shop_url: str | None = Field(default=None, max_length=1000)
 
 
 class ChatSiteOut(BaseModel):
@@ -75,6 +113,11 @@ class ChatSiteOut(BaseModel):
     greeting: str
     active: bool
     created_at: datetime
+    brand_name: str = ""
+    logo_url: str = ""
+    brand_color: str = ""
+    accent_color: str = ""
+    shop_url: str = ""
     # Only in the answer that creates the site or rotates its secret: it is not shown again.
     secret: str | None = None
     embed_snippet: str = ""

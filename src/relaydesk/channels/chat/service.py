@@ -114,6 +114,11 @@ def create_site(
         allowed_origins=list(data.allowed_origins),
         greeting=data.greeting,
         active=True,
+        brand_name=data.brand_name,
+        logo_url=data.logo_url,
+        brand_color=data.brand_color,
+        accent_color=data.accent_color,
+        shop_url=data.shop_url,
     )
     session.add(site)
     session.flush()

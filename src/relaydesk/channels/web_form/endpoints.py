@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from relaydesk.channels.intake import ingest_committed
 from relaydesk.channels.web_form.parse import TOKEN_PATTERN, ContactForm, FormMistakeError, parse_contact_form
 from relaydesk.kit.errors import NotFoundError
+from relaydesk.web.i18n import i18n_context
 from relaydesk.web.public import public_guard
 from relaydesk.web.templating import templates
 
@@ -43,6 +44,7 @@ def _contact_page(request: Request, locale: str, *, status_code: int = 200, **va
         "question": "",
         "session_id": "",
         "submission_id": secrets.token_urlsafe(18),
+        **i18n_context(locale),
     }
     context.update(values)
     return templates.TemplateResponse(request, "web_form/contact.html", context, status_code=status_code)
@@ -87,5 +89,5 @@ def submit_contact(
     return templates.TemplateResponse(
         request,
         "web_form/contact_sent.html",
-        {"agent": None, "ticket_id": result.ticket_id, "locale": locale},
+        {"agent": None, "ticket_id": result.ticket_id, "locale": locale, **i18n_context(locale)},
     )

@@ -738,6 +738,12 @@
 
   el.launcher.addEventListener("click", () => setOpen(!state.open));
   el.close.addEventListener("click", () => setOpen(false));
+  // The host page's own "chat with us" buttons (the help center's): any element marked
+  // data-relaydesk-open-chat opens the panel.
+  document.addEventListener("click", (event) => {
+    const opener = event.target instanceof Element ? event.target.closest("[data-relaydesk-open-chat]") : null;
+    if (opener) { event.preventDefault(); setOpen(true); }
+  });
 
   function mount() {
     document.body.appendChild(host);

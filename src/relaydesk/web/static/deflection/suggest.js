@@ -1,12 +1,18 @@
 // Suggestions as the customer types, for any form marked data-deflection-form (the help-center
-// contact form). Calls the public suggestions API (debounced, one session per form) and sends
-// "viewed", "solved" and "not_helpful" feedback. Text is inserted with textContent only.
+// contact form, the help center's search box). Calls the public suggestions API (debounced, one
+// session per form, kept in its input named session_id or s) and sends "viewed", "solved" and
+// "not_helpful" feedback. Optional: data-source="help_center" (a search the customer asked for,
+// never in the holdout), data-label-solved / data-label-not-helpful (the buttons in the page's
+// language). Text is inserted with textContent only.
 (function () {
   "use strict";
   var form = document.querySelector("[data-deflection-form]");
   if (!form) return;
   var fields = form.querySelectorAll("[data-deflection-query]");
-  var sessionField = form.querySelector("input[name=session_id]");
+  var sessionField = form.querySelector("input[name=session_id]") || form.querySelector("input[name=s]");
+  var source = form.getAttribute("data-source");
+  var labelSolved = form.getAttribute("data-label-solved") || "This solved my problem";
+  var labelNotHelpful = form.getAttribute("data-label-not-helpful") || "Not helpful";
   var box = form.querySelector(".deflection-suggestions");
   var list = form.querySelector("[data-deflection-list]");
   var thanks = form.querySelector(".deflection-thanks");
@@ -63,10 +69,10 @@
       snippet.textContent = s.snippet;
       var actions = document.createElement("div");
       actions.className = "actions";
-      actions.appendChild(button("This solved my problem", "suggestion-solved", false, function () {
+      actions.appendChild(button(labelSolved, "suggestion-solved", false, function () {
         feedback(s.article_id, "solved").then(function (r) { if (r) { thanks.hidden = false; } });
       }));
-      actions.appendChild(button("Not helpful", "suggestion-not-helpful", true, function () {
+      actions.appendChild(button(labelNotHelpful, "suggestion-not-helpful", true, function () {
         feedback(s.article_id, "not_helpful").then(function () { li.remove(); if (!list.children.length) box.hidden = true; });
       }));
       li.appendChild(link);
@@ -90,6 +96,7 @@
     lastQuery = query;
     var body = { query: query, channel: channel };
     if (locale) body.locale = locale;
+    if (source) body.source = source;
     if (sessionField.value) body.session_id = sessionField.value;
     post("/api/v1/public/suggestions", body).then(function (data) {
       if (data) {

@@ -2,7 +2,7 @@
 center, and an article's attribution (where its text came from) kept as metadata, not in its body
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0024
 Create Date: 2026-12-05
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0019"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from relaydesk.agents.enums import AgentStatus
@@ -78,7 +78,11 @@ class TeamMembership(Base):
 
 class AgentSkill(IdMixin, Base):
     __tablename__ = "agent_skills"
-    __table_args__ = (UniqueConstraint("agent_id", "skill"),)
+    __table_args__ = (
+        UniqueConstraint("agent_id", "skill"),
+        # Routing's candidate query: who holds this skill at this level or above.
+        Index("ix_agent_skills_skill_level", "skill", "level"),
+    )
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     skill: Mapped[str] = mapped_column(String(80))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from relaydesk.auth import sessions as auth_sessions
 from relaydesk.auth import throttle
 from relaydesk.auth.models import AgentSession
 from relaydesk.auth.passwords import hash_password, needs_rehash, password_problem
+from relaydesk.auth.roles import Role
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.time import utcnow
 from relaydesk.settings import get_settings
@@ -322,3 +324,77 @@ def agent_by_email(session: Session, email: str) -> Agent | None:
 
 def team_by_name(session: Session, name: str) -> Team | None:
     return AgentRepository(session).team_by_name(name)
+
+
+# -- Routing (issue 21): who the router may offer work to -----------------------------------------------
+
+__all__ += ["lock_agent", "routing_candidates", "team_leads", "teams_parents", "within_working_hours"]
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def routing_candidates(
+    session: Session,
+    *,
+    skills: dict[str, int] | None,
+    min_tier_level: int,
+    team_ids: Collection[int] | None,
+    exclude_ids: Collection[int] = (),
+) -> Sequence[Agent]:
+    """Active agents who are online, at least at ``min_tier_level``, in one of ``team_ids`` (None: any
+    team) and holding one of ``skills`` at its minimum level (None: no skill needed)."""
+    return AgentRepository(session).routing_candidates(
+        skills=skills, min_tier_level=min_tier_level, team_ids=team_ids, exclude_ids=exclude_ids
+    )
+
+
+def within_working_hours(agent: Agent, moment: datetime) -> bool:
+    """Whether ``moment`` falls in the agent's weekly schedule, read in their time zone (no schedule:
+    always). A range that ends before it starts ("22:00-06:00") runs past midnight."""
+    if not agent.working_hours:
+        return True
+    try:
+        local = moment.astimezone(ZoneInfo(agent.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = moment
+    minute = local.hour * 60 + local.minute
+    today, yesterday = _DAYS[local.weekday()], _DAYS[(local.weekday() - 1) % 7]
+    for start, end in _ranges(agent.working_hours.get(today, [])):
+        if (start <= minute < end) if start < end else minute >= start:
+            return True
+    # Yesterday's overnight range still running this morning.
+    return any(start > end and minute < end for start, end in _ranges(agent.working_hours.get(yesterday, [])))
+
+
+def _ranges(spans: list[str]) -> list[tuple[int, int]]:
+    parsed = []
+    for span in spans:
+        try:
+            start, end = (int(h) * 60 + int(m) for h, m in (part.split(":") for part in span.split("-")))
+        except ValueError:
+            continue  # validated when set (schemas); an odd stored value must not stop routing
+        parsed.append((start, end))
+    return parsed
+
+
+def lock_agent(session: Session, agent_id: int) -> Agent:
+    """The agent, locked until commit and re-read: assignments to one agent queue behind each other,
+    so a capacity check stays true until the assignment commits."""
+    agent = AgentRepository(session).get_agent(agent_id, for_update=True)
+    if agent is None:
+        raise NotFoundError(f"No agent with id {agent_id}.")
+    return agent
+
+
+def team_leads(session: Session, team_id: int) -> Sequence[Agent]:
+    """Active members of the team with the lead role or above."""
+    return [
+        agent
+        for agent in AgentRepository(session).list_agents(team_id=team_id, active=True)
+        if Role(agent.role).at_least(Role.LEAD)
+    ]
+
+
+def teams_parents(session: Session) -> dict[int, int | None]:
+    """Each team's parent team (where its work overflows to)."""
+    return {team.id: team.parent_id for team in AgentRepository(session).list_teams()}

@@ -112,7 +112,9 @@ def test_the_supervisor_sees_queues_loads_outcomes_and_reassigns(client, databas
     )
     assert moved.status_code == 200 and moved.json()["assignee_id"] == lead.agent_id
     assert reload_ticket(database, chat).status is TicketStatus.OPEN
-    assert [e.kind for e in events_of_kind(database, "routing.offer_cancelled")] == ["routing.offer_cancelled"]
+    assert [e.kind for e in events_of_kind(database, "routing.offer_cancelled")] == [
+        "routing.offer_cancelled"
+    ]
     assert client.get(f"/api/v1/routing/tickets/{chat}", headers=lead.headers).json()["position"] is None
 
 
@@ -136,3 +138,26 @@ def test_bad_input_gets_a_message_not_a_500(client, database, policy, clock):
         headers=lead.headers,
     )
     assert unknown.status_code == 404
+
+
+def test_a_ticket_filed_through_the_api_is_triaged_and_routed(client, database, policy, clock):
+    biller = routing_agent(database, "Biller", skills={"billing": 2})
+    filer = routing_agent(database, "Filer", online=False)
+
+    created = client.post(
+        "/api/v1/tickets",
+        json={
+            "body": "I was charged twice for my last order",
+            "customer": {"kind": "email", "value": "twice@example.com"},
+            "category": "billing_question",
+        },
+        headers=filer.headers,
+    )
+    assert created.status_code == 201, created.text
+    run_jobs(database)  # triage.process_inbound, then routing.route_ticket
+
+    ticket_id = created.json()["id"]
+    assert reload_ticket(database, ticket_id).queue is not None
+    assert reload_ticket(database, ticket_id).status is TicketStatus.QUEUED
+    assert offer_of(database, ticket_id)[1] == biller.agent_id
+    assert [e.ticket_id for e in events_of_kind(database, "triage.ready_for_routing")] == [ticket_id]

@@ -557,29 +557,33 @@ def next_ticket(session: Session, agent: Agent) -> Ticket | None:
                     continue
                 if load + policy.weight(state.channel) > _capacity(agent, state.channel, policy):
                     continue
-                taken = _take(session, state.ticket_id, agent, policy)
-                if taken is not None:
+                taken, stop = _take(session, state.ticket_id, agent, policy)
+                if stop:
                     return taken
     return None
 
 
-def _take(session: Session, ticket_id: int, agent: Agent, policy: RoutingPolicy) -> Ticket | None:
+def _take(
+    session: Session, ticket_id: int, agent: Agent, policy: RoutingPolicy
+) -> tuple[Ticket | None, bool]:
+    """(the ticket taken or None, whether to stop looking). Once the agent's row is locked no other
+    ticket is locked in this transaction: that keeps the one lock order (ticket, then agent)."""
     ticket = tickets.lock_ticket(session, ticket_id)
     state = RoutingRepository(session).state(ticket_id, fresh=True)
     if ticket is None or state is None:
-        return None
+        return None, False
     if not state.waiting or ticket.status is not TicketStatus.QUEUED or ticket.assignee_id is not None:
         RoutingRepository(session).mark_not_waiting([ticket_id])  # stale: taken some other way
-        return None
+        return None, False
     locked = agents.lock_agent(session, agent.id)
     try:
         _check_capacity(session, locked, state.channel, policy)
     except CapacityExceededError:
-        return None
+        return None, True  # filled up by a parallel pull: try again later
     _cancel_open_offer(session, ticket, "pulled by another agent")
     actor = tickets.Actor(AuthorKind.AGENT, agent.id)
     _assign(session, ticket, state, locked, actor, "routing.assigned", policy, {"pulled": True})
-    return ticket
+    return ticket, True
 
 
 # --- a supervisor moves a ticket ------------------------------------------------------------------

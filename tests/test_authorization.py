@@ -25,6 +25,7 @@ from tests.factories import Login, make_agent, make_team, make_ticket
 _KB = "tests/knowledge/test_api.py"
 _MODELS = "tests/classification/test_endpoints.py"
 _CHAT = "tests/channels/chat/test_api.py"
+_ROUTING = "tests/routing/test_api.py"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,18 @@ ROUTES = [
     Route("POST", "/api/v1/chat/sites", Role.ADMIN, {"name": "Shop", "allowed_origins": []}),
     Route("PATCH", "/api/v1/chat/sites/{site_id}", Role.ADMIN, {"name": "Shop 2"}, elsewhere=_CHAT),
     Route("POST", "/api/v1/chat/sites/{site_id}/rotate-secret", Role.ADMIN, elsewhere=_CHAT),
+    # Routing
+    Route("GET", "/api/v1/routing/offers"),
+    Route("POST", "/api/v1/routing/offers/{offer_id}/accept"),
+    Route("POST", "/api/v1/routing/offers/{offer_id}/decline", body={"reason": "busy"}),
+    Route("POST", "/api/v1/routing/next"),
+    Route("GET", "/api/v1/routing/queues", Role.LEAD),
+    Route("GET", "/api/v1/routing/agents", Role.LEAD),
+    Route("GET", "/api/v1/routing/offer-outcomes", Role.LEAD),
+    Route("GET", "/api/v1/routing/tickets/{ticket_id}", ticket_scoped=True),
+    Route(
+        "POST", "/api/v1/routing/tickets/{ticket_id}/reassign", Role.LEAD, {"agent_id": 1}, elsewhere=_ROUTING
+    ),
 ]
 ROUTE_IDS = [f"{r.method} {r.path.split('?')[0]}" for r in ROUTES]
 ELSEWHERE = [r for r in ROUTES if r.elsewhere]
@@ -210,6 +223,7 @@ def _url(route: Route, world, *, ticket_id: int | None = None) -> str:
         head="category",
         version=1,
         site_id=1,
+        offer_id=1,
         session_id="missing",
     )
 

@@ -18,6 +18,7 @@ from relaydesk.knowledge.models import (
     KnowledgeIndexState,
     PassageEmbedding,
 )
+from relaydesk.routing.models import RoutingOffer, RoutingState
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
 
@@ -47,6 +48,8 @@ __all__ = [
     "PassageEmbedding",
     "PhoneCallback",
     "QuarantinedInput",
+    "RoutingOffer",
+    "RoutingState",
     "Shipment",
     "SuggestedArticle",
     "SuggestionQuery",

@@ -79,7 +79,11 @@ class TeamMembership(Base):
 
 class AgentSkill(IdMixin, Base):
     __tablename__ = "agent_skills"
-    __table_args__ = (UniqueConstraint("agent_id", "skill"),)
+    __table_args__ = (
+        UniqueConstraint("agent_id", "skill"),
+        # Routing's candidate query: who holds this skill at this level or above.
+        Index("ix_agent_skills_skill_level", "skill", "level"),
+    )
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     skill: Mapped[str] = mapped_column(String(80))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from relaydesk.agents.enums import AgentStatus
-from relaydesk.agents.models import Agent, AgentStatusChange, Team
+from relaydesk.agents.models import Agent, AgentSkill, AgentStatusChange, Team, TeamMembership
 
 __all__ = ["AgentRepository"]
 
@@ -18,7 +18,9 @@ class AgentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get_agent(self, agent_id: int) -> Agent | None:
+    def get_agent(self, agent_id: int, *, for_update: bool = False) -> Agent | None:
+        if for_update:
+            return self.session.get(Agent, agent_id, with_for_update=True, populate_existing=True)
         return self.session.get(Agent, agent_id)
 
     def agent_by_email(self, email: str) -> Agent | None:
@@ -70,3 +72,32 @@ class AgentRepository:
             .limit(limit)
         )
         return self.session.scalars(stmt).all()
+
+    def routing_candidates(
+        self,
+        *,
+        skills: dict[str, int] | None,
+        min_tier_level: int,
+        team_ids: Collection[int] | None,
+        exclude_ids: Collection[int],
+    ) -> Sequence[Agent]:
+        stmt = select(Agent).where(
+            Agent.active.is_(True), Agent.status == AgentStatus.ONLINE, Agent.tier_level >= min_tier_level
+        )
+        if skills:
+            # Indexed on (skill, level): the agents holding one of the skills at its level.
+            holders = select(AgentSkill.agent_id).where(
+                or_(
+                    *(
+                        and_(AgentSkill.skill == skill, AgentSkill.level >= level)
+                        for skill, level in skills.items()
+                    )
+                )
+            )
+            stmt = stmt.where(Agent.id.in_(holders))
+        if team_ids is not None:
+            members = select(TeamMembership.agent_id).where(TeamMembership.team_id.in_(list(team_ids)))
+            stmt = stmt.where(Agent.id.in_(members))
+        if exclude_ids:
+            stmt = stmt.where(Agent.id.not_in(list(exclude_ids)))
+        return self.session.scalars(stmt.order_by(Agent.id)).all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -20,6 +20,7 @@ from relaydesk.auth import sessions as auth_sessions
 from relaydesk.auth import throttle
 from relaydesk.auth.models import AgentSession
 from relaydesk.auth.passwords import hash_password, needs_rehash, password_problem
+from relaydesk.auth.roles import Role
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.time import as_utc, utcnow
 from relaydesk.settings import get_settings
@@ -489,3 +490,46 @@ def agent_by_email(session: Session, email: str) -> Agent | None:
 
 def team_by_name(session: Session, name: str) -> Team | None:
     return AgentRepository(session).team_by_name(name)
+
+
+# -- Routing (issue 21): who the router may offer work to -----------------------------------------------
+
+__all__ += ["lock_agent", "routing_candidates", "team_leads", "teams_parents"]
+
+
+def routing_candidates(
+    session: Session,
+    *,
+    skills: dict[str, int] | None,
+    min_tier_level: int,
+    team_ids: Collection[int] | None,
+    exclude_ids: Collection[int] = (),
+) -> Sequence[Agent]:
+    """Active agents who are online, at least at ``min_tier_level``, in one of ``team_ids`` (None: any
+    team) and holding one of ``skills`` at its minimum level (None: no skill needed)."""
+    return AgentRepository(session).routing_candidates(
+        skills=skills, min_tier_level=min_tier_level, team_ids=team_ids, exclude_ids=exclude_ids
+    )
+
+
+def lock_agent(session: Session, agent_id: int) -> Agent:
+    """The agent, locked until commit and re-read: assignments to one agent queue behind each other,
+    so a capacity check stays true until the assignment commits."""
+    agent = AgentRepository(session).get_agent(agent_id, for_update=True)
+    if agent is None:
+        raise NotFoundError(f"No agent with id {agent_id}.")
+    return agent
+
+
+def team_leads(session: Session, team_id: int) -> Sequence[Agent]:
+    """Active members of the team with the lead role or above."""
+    return [
+        agent
+        for agent in AgentRepository(session).list_agents(team_id=team_id, active=True)
+        if Role(agent.role).at_least(Role.LEAD)
+    ]
+
+
+def teams_parents(session: Session) -> dict[int, int | None]:
+    """Each team's parent team (where its work overflows to)."""
+    return {team.id: team.parent_id for team in AgentRepository(session).list_teams()}

@@ -231,3 +231,77 @@ class TicketRepository:
         # The newest ``limit`` messages, returned oldest first.
         newest = self.session.scalars(stmt.order_by(Message.id.desc()).limit(limit)).all()
         return list(reversed(newest))
+
+    # -- Routing (issue 21) ----------------------------------------------------------------------------
+
+    def assigned_counts(
+        self, agent_ids: Collection[int], statuses: Collection[TicketStatus]
+    ) -> dict[int, dict[Channel, int]]:
+        if not agent_ids:
+            return {}
+        rows = self.session.execute(
+            select(Ticket.assignee_id, Ticket.channel, func.count())
+            .where(Ticket.assignee_id.in_(list(agent_ids)), Ticket.status.in_(list(statuses)))
+            .group_by(Ticket.assignee_id, Ticket.channel)
+        )
+        counts: dict[int, dict[Channel, int]] = {}
+        for agent_id, channel, n in rows:
+            if agent_id is not None:
+                counts.setdefault(int(agent_id), {})[Channel(channel)] = int(n)
+        return counts
+
+    def waiting_ids(self, ticket_ids: Collection[int]) -> set[int]:
+        if not ticket_ids:
+            return set()
+        # Rendered into the statement: a long queue must not meet a driver's parameter limit.
+        listed = Ticket.id.in_(bindparam("waiting_ids", sorted(ticket_ids), literal_execute=True))
+        return set(
+            self.session.scalars(
+                select(Ticket.id).where(
+                    listed, Ticket.status == TicketStatus.QUEUED, Ticket.assignee_id.is_(None)
+                )
+            )
+        )
+
+    def previous_assignee(self, customer_id: int, exclude_ticket_id: int, since: datetime) -> int | None:
+        return self.session.scalar(
+            select(Ticket.assignee_id)
+            .where(
+                Ticket.customer_id == customer_id,
+                Ticket.id != exclude_ticket_id,
+                Ticket.assignee_id.is_not(None),
+                Ticket.created_at >= since,
+            )
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+
+    def agent_acted_since(self, ticket_id: int, agent_id: int, since: datetime) -> bool:
+        found = self.session.scalar(
+            select(TicketEvent.id)
+            .where(
+                TicketEvent.ticket_id == ticket_id,
+                TicketEvent.actor_kind == AuthorKind.AGENT,
+                TicketEvent.actor_id == agent_id,
+                TicketEvent.created_at > since,
+                # Routing's own events (an offer accepted) are not working the ticket; the assignment's
+                # own events are older than ``since`` (the router stamps it after writing them).
+                TicketEvent.kind.not_like("routing.%"),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    def first_handled(self, ticket_ids: Collection[int]) -> dict[int, datetime]:
+        if not ticket_ids:
+            return {}
+        listed = Ticket.id.in_(bindparam("handled_ids", sorted(ticket_ids), literal_execute=True))
+        rows = self.session.execute(
+            select(Ticket.id, Ticket.first_response_at, Ticket.resolved_at).where(listed)
+        )
+        handled: dict[int, datetime] = {}
+        for ticket_id, first, resolved in rows:
+            moment = first or resolved
+            if moment is not None:
+                handled[int(ticket_id)] = moment
+        return handled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -570,3 +571,62 @@ def move_to_queue(session: Session, ticket_id: int, queue: QueueKind) -> Ticket:
 def events_of_kind(session: Session, ticket_id: int, kind: str) -> list[TicketEvent]:
     """The ticket's events of one kind, oldest first (a provider's retry is found among them)."""
     return list(TicketRepository(session).events_of_kind(ticket_id, kind))
+
+
+# -- Routing (issue 21): assignment, load and the facts the router reads ------------------------------
+
+__all__ += [
+    "agent_acted_since",
+    "assign_ticket",
+    "assigned_load",
+    "handling_times",
+    "previous_assignee",
+    "return_to_queue",
+    "waiting_ticket_ids",
+]
+
+
+def assign_ticket(session: Session, ticket: Ticket, agent_id: int, actor: Actor, reason: str) -> Ticket:
+    """Give the ticket to an agent and open it (the caller holds the ticket's lock, and the agent's)."""
+    update_ticket(session, ticket, TicketUpdate(assignee_id=agent_id, reason=reason), actor)
+    if ticket.status is not TicketStatus.OPEN:
+        change_status(session, ticket, StatusChange(status=TicketStatus.OPEN, reason=reason), actor)
+    return ticket
+
+
+def return_to_queue(session: Session, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
+    """Take the ticket from its assignee and put it back in the waiting state (status queued)."""
+    update_ticket(session, ticket, TicketUpdate(assignee_id=None, reason=reason), actor)
+    if ticket.status is not TicketStatus.QUEUED:
+        change_status(session, ticket, StatusChange(status=TicketStatus.QUEUED, reason=reason), actor)
+    return ticket
+
+
+def assigned_load(
+    session: Session, agent_ids: Collection[int], statuses: Collection[TicketStatus]
+) -> dict[int, dict[Channel, int]]:
+    """How many tickets in ``statuses`` each agent holds, per channel (agents holding none are left out)."""
+    return TicketRepository(session).assigned_counts(agent_ids, statuses)
+
+
+def waiting_ticket_ids(session: Session, ticket_ids: Collection[int]) -> set[int]:
+    """Those of the tickets that still wait for a person: queued and assigned to nobody."""
+    return TicketRepository(session).waiting_ids(ticket_ids)
+
+
+def previous_assignee(
+    session: Session, customer_id: int, *, exclude_ticket_id: int, since: datetime
+) -> int | None:
+    """The agent of the customer's latest other ticket opened since ``since`` (a returning customer)."""
+    return TicketRepository(session).previous_assignee(customer_id, exclude_ticket_id, since)
+
+
+def agent_acted_since(session: Session, ticket_id: int, agent_id: int, since: datetime) -> bool:
+    """Whether the agent did anything on the ticket (a reply, a note, a change) after ``since``;
+    routing's own events (an offer accepted) do not count as working the ticket."""
+    return TicketRepository(session).agent_acted_since(ticket_id, agent_id, since)
+
+
+def handling_times(session: Session, ticket_ids: Collection[int]) -> dict[int, datetime]:
+    """When each ticket was first handled: its first response, else its resolution (unhandled: absent)."""
+    return TicketRepository(session).first_handled(ticket_ids)

@@ -1,0 +1,163 @@
+"""Every query of the routing domain."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from relaydesk.routing.enums import OfferState
+from relaydesk.routing.models import RoutingOffer, RoutingState
+from relaydesk.tickets.enums import Channel, QueueKind
+
+__all__ = ["RoutingRepository"]
+
+ROUTED_QUEUES = (QueueKind.LIVE, QueueKind.MESSAGING)
+
+
+class RoutingRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- states -------------------------------------------------------------------------------------
+
+    def state(self, ticket_id: int, *, fresh: bool = False) -> RoutingState | None:
+        # ``fresh``: re-read after taking the ticket's lock, so a concurrent assignment is seen.
+        return self.session.get(RoutingState, ticket_id, populate_existing=fresh)
+
+    def waiting_in_order(
+        self, queues: Sequence[QueueKind], *, offset: int, limit: int
+    ) -> Sequence[RoutingState]:
+        """Waiting tickets, best first: the queue order (``ORDER``) over the queue index."""
+        return self.session.scalars(
+            select(RoutingState)
+            .where(RoutingState.queue.in_(list(queues)), RoutingState.waiting.is_(True))
+            .order_by(*ORDER)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+
+    def ahead_of(self, state: RoutingState) -> Sequence[int]:
+        """Ids of the tickets waiting before this one in its queue."""
+        s = RoutingState
+        same_vip = s.vip.is_(state.vip)
+        # Within a priority, a VIP is ahead of a non-VIP (and nothing is ahead of a VIP on that count).
+        vip_ahead = s.vip.is_(True) if not state.vip else false()
+        before = or_(
+            s.priority_rank > state.priority_rank,
+            and_(s.priority_rank == state.priority_rank, vip_ahead),
+            and_(s.priority_rank == state.priority_rank, same_vip, s.due_at < state.due_at),
+            and_(
+                s.priority_rank == state.priority_rank,
+                same_vip,
+                s.due_at == state.due_at,
+                s.ticket_id < state.ticket_id,
+            ),
+        )
+        return self.session.scalars(
+            select(s.ticket_id).where(s.queue == state.queue, s.waiting.is_(True), before)
+        ).all()
+
+    def waiting_ids(self, queue: QueueKind) -> Sequence[tuple[int, datetime]]:
+        rows = self.session.execute(
+            select(RoutingState.ticket_id, RoutingState.queued_at).where(
+                RoutingState.queue == queue, RoutingState.waiting.is_(True)
+            )
+        )
+        return [(int(r[0]), r[1]) for r in rows]
+
+    def mark_not_waiting(self, ticket_ids: Collection[int]) -> None:
+        for state in self.session.scalars(
+            select(RoutingState).where(RoutingState.ticket_id.in_(list(ticket_ids)))
+        ):
+            state.waiting = False
+            state.overflow_due_at = None
+
+    def recently_assigned(self, queue: QueueKind, limit: int) -> Sequence[tuple[int, datetime]]:
+        rows = self.session.execute(
+            select(RoutingState.ticket_id, RoutingState.assigned_at)
+            .where(RoutingState.queue == queue, RoutingState.assigned_at.is_not(None))
+            .order_by(RoutingState.assigned_at.desc())
+            .limit(limit)
+        )
+        return [(int(r[0]), r[1]) for r in rows if r[1] is not None]
+
+    def last_assigned_at(self, agent_ids: Collection[int]) -> dict[int, datetime]:
+        if not agent_ids:
+            return {}
+        rows = self.session.execute(
+            select(RoutingState.assignee_id, func.max(RoutingState.assigned_at))
+            .where(RoutingState.assignee_id.in_(list(agent_ids)))
+            .group_by(RoutingState.assignee_id)
+        )
+        return {int(a): at for a, at in rows if a is not None and at is not None}
+
+    def overflow_due(self, now: datetime, limit: int) -> Sequence[RoutingState]:
+        return self.session.scalars(
+            select(RoutingState)
+            .where(RoutingState.overflow_due_at <= now, RoutingState.waiting.is_(True))
+            .order_by(RoutingState.overflow_due_at)
+            .limit(limit)
+        ).all()
+
+    def reclaim_due(self, now: datetime, limit: int) -> Sequence[RoutingState]:
+        return self.session.scalars(
+            select(RoutingState)
+            .where(RoutingState.reclaim_due_at <= now)
+            .order_by(RoutingState.reclaim_due_at)
+            .limit(limit)
+        ).all()
+
+    # -- offers -------------------------------------------------------------------------------------
+
+    def offer(self, offer_id: int) -> RoutingOffer | None:
+        return self.session.get(RoutingOffer, offer_id)
+
+    def open_offer(self, ticket_id: int) -> RoutingOffer | None:
+        return self.session.scalar(
+            select(RoutingOffer).where(
+                RoutingOffer.ticket_id == ticket_id, RoutingOffer.state == OfferState.OFFERED
+            )
+        )
+
+    def open_offers_of(self, agent_id: int) -> Sequence[RoutingOffer]:
+        return self.session.scalars(
+            select(RoutingOffer)
+            .where(RoutingOffer.agent_id == agent_id, RoutingOffer.state == OfferState.OFFERED)
+            .order_by(RoutingOffer.id)
+        ).all()
+
+    def open_offer_channels(self, agent_ids: Collection[int]) -> dict[int, dict[Channel, int]]:
+        """Open offers per agent and channel: an offer holds its place in the agent's load."""
+        if not agent_ids:
+            return {}
+        rows = self.session.execute(
+            select(RoutingOffer.agent_id, RoutingState.channel, func.count())
+            .join(RoutingState, RoutingState.ticket_id == RoutingOffer.ticket_id)
+            .where(RoutingOffer.agent_id.in_(list(agent_ids)), RoutingOffer.state == OfferState.OFFERED)
+            .group_by(RoutingOffer.agent_id, RoutingState.channel)
+        )
+        counts: dict[int, dict[Channel, int]] = {}
+        for agent_id, channel, n in rows:
+            counts.setdefault(int(agent_id), {})[Channel(channel)] = int(n)
+        return counts
+
+    def outcome_counts(self, since: datetime) -> Sequence[tuple[int, OfferState, int]]:
+        rows = self.session.execute(
+            select(RoutingOffer.agent_id, RoutingOffer.state, func.count())
+            .where(RoutingOffer.offered_at >= since)
+            .group_by(RoutingOffer.agent_id, RoutingOffer.state)
+        )
+        return [(int(a), OfferState(s), int(n)) for a, s, n in rows]
+
+
+# The queue order, in one place: priority first, VIP first within a priority, then the due time
+# (the SLA's due time once SLA plugs in through ``service.due_time``; until then the time queued).
+ORDER = (
+    RoutingState.priority_rank.desc(),
+    RoutingState.vip.desc(),
+    RoutingState.due_at,
+    RoutingState.ticket_id,
+)

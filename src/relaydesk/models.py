@@ -20,9 +20,12 @@ from relaydesk.knowledge.models import (
 )
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
+from relaydesk.workspace.macros import Macro
+from relaydesk.workspace.notifications import AgentNotification
 
 __all__ = [
     "Agent",
+    "AgentNotification",
     "AgentSession",
     "AgentSkill",
     "ApiToken",
@@ -39,6 +42,7 @@ __all__ = [
     "Job",
     "KnowledgeIndexState",
     "LoginThrottle",
+    "Macro",
     "MailboxState",
     "Message",
     "ModelVersion",

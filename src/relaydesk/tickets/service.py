@@ -560,3 +560,17 @@ def move_to_queue(session: Session, ticket_id: int, queue: QueueKind) -> Ticket:
 def events_of_kind(session: Session, ticket_id: int, kind: str) -> list[TicketEvent]:
     """The ticket's events of one kind, oldest first (a provider's retry is found among them)."""
     return list(TicketRepository(session).events_of_kind(ticket_id, kind))
+
+
+# -- The agent workspace's ticket view (workspace/ticket_view.py) -------------------------------------
+
+__all__ += ["customer_tickets"]
+
+
+def customer_tickets(
+    session: Session, principal: Principal, customer_id: int, *, limit: int = 20
+) -> list[Ticket]:
+    """The customer's tickets the principal may see, newest first (the profile's "past tickets")."""
+    return list_tickets(session, principal, TicketFilters(customer_id=customer_id), cursor=None, limit=limit)[
+        0
+    ]

@@ -351,13 +351,13 @@ def assign(
     version: Version,
     assignee: Annotated[str, Form(max_length=20)] = "me",
 ) -> Response:
-    """``assignee``: "me", an agent id, or "" to put the ticket back unassigned."""
+    """``assignee``: "me", an agent id, or "nobody" to put the ticket back unassigned."""
     agent_id = _agent_only(principal)
     ticket = _visible(session, ticket_id, principal)
     _check_version(ticket, version)
     if assignee == "me":
         target: int | None = agent_id
-    elif assignee == "":
+    elif assignee == "nobody":
         target = None
     elif assignee.isdigit():
         target = int(assignee)

@@ -7,7 +7,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from relaydesk.auth.roles import Role
 from relaydesk.channels.models import Delivery
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import IdentityKind
@@ -35,7 +34,9 @@ def ticket_row(database, ticket_id: int) -> Ticket:
 def test_the_page_shows_one_timeline_with_names_channels_and_events(client, database, agent, ticket_id):
     with database.transaction() as session:
         customer = customers.get_customer(session, session.get(Ticket, ticket_id).customer_id)
-        customers.add_identity(session, customer, IdentityIn(kind=IdentityKind.PHONE, value="+44 20 7946 0000"))
+        customers.add_identity(
+            session, customer, IdentityIn(kind=IdentityKind.PHONE, value="+44 20 7946 0000")
+        )
     agent.post(f"/tickets/{ticket_id}/assign", {"assignee": "me", "version": version_of(database, ticket_id)})
     agent.post(f"/tickets/{ticket_id}/reply", {"body": "We are on it", "channel": "email"})
     agent.post(f"/tickets/{ticket_id}/note", {"body": "Checked the courier"})
@@ -74,7 +75,9 @@ def test_the_timeline_fragment_answers_only_newer_messages(agent, database, tick
 
 
 def test_reply_goes_out_on_the_chosen_channel_with_its_delivery_state(agent, database, ticket_id):
-    response = agent.post(f"/tickets/{ticket_id}/reply", {"body": "Your parcel is on its way", "channel": "email"})
+    response = agent.post(
+        f"/tickets/{ticket_id}/reply", {"body": "Your parcel is on its way", "channel": "email"}
+    )
     assert response.status_code == 200
     assert 'data-state="queued"' in response.text
     with database.transaction(read_only=True) as session:
@@ -105,7 +108,9 @@ def test_a_changed_address_becomes_a_confirmation_step(agent, client, database):
     ticket_id = write("first@example.com", 1)
     with database.transaction() as session:
         customer = customers.get_customer(session, session.get(Ticket, ticket_id).customer_id)
-        customers.add_identity(session, customer, IdentityIn(kind=IdentityKind.EMAIL, value="new@example.net"))
+        customers.add_identity(
+            session, customer, IdentityIn(kind=IdentityKind.EMAIL, value="new@example.net")
+        )
     assert write("new@example.net", 2) == ticket_id
 
     asked = agent.post(f"/tickets/{ticket_id}/reply", {"body": "Terms", "channel": "email"})
@@ -115,7 +120,8 @@ def test_a_changed_address_becomes_a_confirmation_step(agent, client, database):
     assert count(database, Message, Message.body_text == "Terms") == 0
 
     sent = agent.post(
-        f"/tickets/{ticket_id}/reply", {"body": "Terms", "channel": "email", "confirm_recipient": "first@example.com"}
+        f"/tickets/{ticket_id}/reply",
+        {"body": "Terms", "channel": "email", "confirm_recipient": "first@example.com"},
     )
     assert sent.status_code == 200
     with database.transaction(read_only=True) as session:
@@ -143,7 +149,9 @@ def test_a_note_never_reaches_a_chat_visitor(client, database, site):
     with database.transaction(read_only=True) as session:
         ticket_id = session.scalars(select(Ticket.id)).one()
     staff = signed_in(client, database)
-    assert staff.post(f"/tickets/{ticket_id}/note", {"body": "internal: check the warehouse"}).status_code == 200
+    assert (
+        staff.post(f"/tickets/{ticket_id}/note", {"body": "internal: check the warehouse"}).status_code == 200
+    )
     assert staff.post(f"/tickets/{ticket_id}/reply", {"body": "Yes, it left today"}).status_code == 200
     run_jobs(database)
     client.cookies.clear()
@@ -153,7 +161,9 @@ def test_a_note_never_reaches_a_chat_visitor(client, database, site):
     assert not any("warehouse" in b for b in bodies)
 
 
-def test_changing_priority_category_team_and_tags_writes_events_and_triage_feedback(agent, database, ticket_id):
+def test_changing_priority_category_team_and_tags_writes_events_and_triage_feedback(
+    agent, database, ticket_id
+):
     billing = make_team(database, "Billing")
     response = agent.post(
         f"/tickets/{ticket_id}/properties",
@@ -177,7 +187,10 @@ def test_changing_priority_category_team_and_tags_writes_events_and_triage_feedb
 
 def test_a_stale_version_is_a_conflict_telling_the_agent_to_reload(agent, database, ticket_id):
     seen = version_of(database, ticket_id)
-    assert agent.post(f"/tickets/{ticket_id}/properties", {"version": seen, "priority": "high"}).status_code == 200
+    assert (
+        agent.post(f"/tickets/{ticket_id}/properties", {"version": seen, "priority": "high"}).status_code
+        == 200
+    )
     for path, data in [
         ("properties", {"version": seen, "priority": "low"}),
         ("assign", {"version": seen, "assignee": "me"}),
@@ -193,11 +206,18 @@ def test_assign_to_me_to_another_agent_and_to_nobody(agent, database, ticket_id)
     other = make_agent(database)
     agent.post(f"/tickets/{ticket_id}/assign", {"version": version_of(database, ticket_id), "assignee": "me"})
     assert ticket_row(database, ticket_id).assignee_id == agent.login.agent_id
-    agent.post(f"/tickets/{ticket_id}/assign", {"version": version_of(database, ticket_id), "assignee": str(other.agent_id)})
+    agent.post(
+        f"/tickets/{ticket_id}/assign",
+        {"version": version_of(database, ticket_id), "assignee": str(other.agent_id)},
+    )
     assert ticket_row(database, ticket_id).assignee_id == other.agent_id
-    agent.post(f"/tickets/{ticket_id}/assign", {"version": version_of(database, ticket_id), "assignee": "nobody"})
+    agent.post(
+        f"/tickets/{ticket_id}/assign", {"version": version_of(database, ticket_id), "assignee": "nobody"}
+    )
     assert ticket_row(database, ticket_id).assignee_id is None
-    bad = agent.post(f"/tickets/{ticket_id}/assign", {"version": version_of(database, ticket_id), "assignee": "x"})
+    bad = agent.post(
+        f"/tickets/{ticket_id}/assign", {"version": version_of(database, ticket_id), "assignee": "x"}
+    )
     assert bad.status_code == 422
 
 
@@ -206,7 +226,8 @@ def test_assigning_a_restricted_ticket_to_an_outsider_is_refused(client, databas
     member = signed_in(client, database, team_ids=[team])
     outsider = make_agent(database)
     refused = member.post(
-        f"/tickets/{restricted}/assign", {"version": version_of(database, restricted), "assignee": str(outsider.agent_id)}
+        f"/tickets/{restricted}/assign",
+        {"version": version_of(database, restricted), "assignee": str(outsider.agent_id)},
     )
     assert refused.status_code == 422 and "restricted team" in refused.text
     assert ticket_row(database, restricted).assignee_id is None
@@ -226,7 +247,10 @@ def test_transfer_moves_the_ticket_to_the_team_unassigned_with_the_note(agent, d
         note = session.scalars(select(Message).where(Message.body_text == "Refund question")).one()
         assert not note.public
     assert events_of_kind(database, "ticket.team_changed")[-1].data["reason"] == "Refund question"
-    same = agent.post(f"/tickets/{ticket_id}/transfer", {"version": version_of(database, ticket_id), "team_id": str(billing)})
+    same = agent.post(
+        f"/tickets/{ticket_id}/transfer",
+        {"version": version_of(database, ticket_id), "team_id": str(billing)},
+    )
     assert same.status_code == 422
 
 
@@ -265,7 +289,7 @@ ACTIONS = [
 
 @pytest.mark.parametrize(("path", "data"), ACTIONS)
 def test_an_outsider_cannot_act_on_a_restricted_ticket(client, database, legal, path, data):
-    team, restricted = legal
+    _team, restricted = legal
     outsider = signed_in(client, database)
     before = version_of(database, restricted)
     response = outsider.post(f"/tickets/{restricted}/{path}", data)
@@ -293,7 +317,10 @@ def test_an_agent_of_another_team_works_an_unrestricted_ticket(client, database)
     ticket = make_ticket(database, team_id=sales, email="bo@example.com")
     other_team = signed_in(client, database, team_ids=[support])
     assert other_team.post(f"/tickets/{ticket}/note", {"body": "seen"}).status_code == 200
-    assert other_team.post(f"/tickets/{ticket}/resolve", {"version": version_of(database, ticket)}).status_code == 200
+    assert (
+        other_team.post(f"/tickets/{ticket}/resolve", {"version": version_of(database, ticket)}).status_code
+        == 200
+    )
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, ticket_id):

@@ -27,14 +27,14 @@ class SignedIn:
         return self.client.get(path, **kwargs)  # type: ignore[attr-defined]
 
 
-def signed_in(client, database, role: Role = Role.AGENT, team_ids: list[int] | None = None) -> SignedIn:
+def signed_in_agent(client, database, role: Role = Role.AGENT, team_ids: list[int] | None = None) -> SignedIn:
     login = make_agent(database, role, team_ids)
     return SignedIn(client, login, sign_in_agent(client, login))
 
 
 @pytest.fixture
 def agent(client, database) -> SignedIn:
-    return signed_in(client, database)
+    return signed_in_agent(client, database)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from relaydesk.auth.roles import Role
 from relaydesk.workspace.macros import Macro
 from tests.factories import count
-from tests.workspace.conftest import signed_in
+from tests.workspace.conftest import signed_in_agent
 
 GREETING = "Hi {{ customer.name }}, this is {{ agent.first_name }} about ticket #{{ ticket.id }}."
 
@@ -18,7 +18,7 @@ def macro_id(database, name: str) -> int:
 
 
 def test_a_lead_creates_edits_and_deletes_a_macro(client, database):
-    lead = signed_in(client, database, Role.LEAD)
+    lead = signed_in_agent(client, database, Role.LEAD)
     created = lead.post("/macros", {"name": "Greeting", "body": GREETING})
     assert created.status_code == 204 and created.headers["HX-Redirect"] == "/macros"
     assert "Greeting" in lead.get("/macros").text
@@ -33,7 +33,7 @@ def test_a_lead_creates_edits_and_deletes_a_macro(client, database):
 
 
 def test_an_agent_may_use_but_not_manage_macros(client, database):
-    agent = signed_in(client, database)
+    agent = signed_in_agent(client, database)
     refused = agent.post("/macros", {"name": "Greeting", "body": GREETING})
     assert refused.status_code == 403 and "lead" in refused.text
     assert count(database, Macro) == 0
@@ -41,7 +41,7 @@ def test_an_agent_may_use_but_not_manage_macros(client, database):
 
 
 def test_an_unknown_placeholder_is_refused_with_its_name(client, database):
-    lead = signed_in(client, database, Role.LEAD)
+    lead = signed_in_agent(client, database, Role.LEAD)
     refused = lead.post("/macros", {"name": "Broken", "body": "Hi {{ customer.nickname }}"})
     assert refused.status_code == 422
     assert "nickname" in refused.text and "customer.name" in refused.text
@@ -53,9 +53,9 @@ def test_an_unknown_placeholder_is_refused_with_its_name(client, database):
 
 
 def test_applying_a_macro_fills_the_placeholders_into_the_reply_box(client, database, ticket_id):
-    lead = signed_in(client, database, Role.LEAD)
+    lead = signed_in_agent(client, database, Role.LEAD)
     lead.post("/macros", {"name": "Greeting", "body": GREETING})
-    agent = signed_in(client, database)
+    agent = signed_in_agent(client, database)
     page = agent.get(f"/tickets/{ticket_id}").text
     assert 'data-testid="macro-select"' in page
     applied = agent.post(

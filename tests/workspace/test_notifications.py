@@ -12,7 +12,7 @@ from relaydesk.realtime.fanout import subscribe
 from relaydesk.realtime.on_commit import publish_after_commit
 from relaydesk.workspace.notifications import AgentNotification, mentioned_agents
 from tests.factories import PASSWORD, Login, count, make_agent, sign_in_agent
-from tests.workspace.conftest import SignedIn, signed_in
+from tests.workspace.conftest import SignedIn, signed_in_agent
 
 
 def named_agent(database, name: str, email: str, team_ids: list[int] | None = None) -> Login:
@@ -67,7 +67,7 @@ def test_a_mention_of_an_agent_outside_a_restricted_team_is_not_delivered(client
     team, restricted = legal
     named_agent(database, "Olga Outsider", "olga@example.com")
     member_kim = named_agent(database, "Kim Member", "kimm@example.com", team_ids=[team])
-    member = signed_in(client, database, team_ids=[team])
+    member = signed_in_agent(client, database, team_ids=[team])
     member.post(f"/tickets/{restricted}/note", {"body": "@Olga Outsider and @Kim Member please look"})
     with database.transaction(read_only=True) as session:
         assert [n.agent_id for n in session.scalars(select(AgentNotification))] == [member_kim.agent_id]

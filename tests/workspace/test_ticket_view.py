@@ -16,7 +16,7 @@ from relaydesk.tickets.enums import DeliveryState, Priority, TicketStatus
 from relaydesk.tickets.models import Message, Ticket
 from relaydesk.triage.models import TriageCorrection
 from tests.factories import count, events_of_kind, make_agent, make_team, make_ticket, run_jobs
-from tests.workspace.conftest import signed_in
+from tests.workspace.conftest import signed_in_agent
 
 
 def version_of(database, ticket_id: int) -> int:
@@ -148,7 +148,7 @@ def test_a_note_never_reaches_a_chat_visitor(client, database, site):
     assert sent.status_code in (200, 201), sent.text
     with database.transaction(read_only=True) as session:
         ticket_id = session.scalars(select(Ticket.id)).one()
-    staff = signed_in(client, database)
+    staff = signed_in_agent(client, database)
     assert (
         staff.post(f"/tickets/{ticket_id}/note", {"body": "internal: check the warehouse"}).status_code == 200
     )
@@ -223,7 +223,7 @@ def test_assign_to_me_to_another_agent_and_to_nobody(agent, database, ticket_id)
 
 def test_assigning_a_restricted_ticket_to_an_outsider_is_refused(client, database, legal):
     team, restricted = legal
-    member = signed_in(client, database, team_ids=[team])
+    member = signed_in_agent(client, database, team_ids=[team])
     outsider = make_agent(database)
     refused = member.post(
         f"/tickets/{restricted}/assign",
@@ -290,7 +290,7 @@ ACTIONS = [
 @pytest.mark.parametrize(("path", "data"), ACTIONS)
 def test_an_outsider_cannot_act_on_a_restricted_ticket(client, database, legal, path, data):
     _team, restricted = legal
-    outsider = signed_in(client, database)
+    outsider = signed_in_agent(client, database)
     before = version_of(database, restricted)
     response = outsider.post(f"/tickets/{restricted}/{path}", data)
     assert response.status_code == 404
@@ -301,13 +301,13 @@ def test_an_outsider_cannot_act_on_a_restricted_ticket(client, database, legal, 
 
 def test_pages_of_a_restricted_ticket_answer_the_same_404_as_a_missing_one(client, database, legal):
     team, restricted = legal
-    outsider = signed_in(client, database)
+    outsider = signed_in_agent(client, database)
     for suffix in ("", "/timeline", "/articles"):
         hidden = outsider.get(f"/tickets/{restricted}{suffix}", headers={"Accept": "text/html"})
         missing = outsider.get(f"/tickets/999999{suffix}", headers={"Accept": "text/html"})
         assert hidden.status_code == missing.status_code == 404
         assert hidden.text == missing.text and "Notice of claim" not in hidden.text
-    member = signed_in(client, database, team_ids=[team])
+    member = signed_in_agent(client, database, team_ids=[team])
     assert "Notice of claim" in member.get(f"/tickets/{restricted}").text
 
 
@@ -315,7 +315,7 @@ def test_an_agent_of_another_team_works_an_unrestricted_ticket(client, database)
     sales = make_team(database, "Sales")
     support = make_team(database, "Support")
     ticket = make_ticket(database, team_id=sales, email="bo@example.com")
-    other_team = signed_in(client, database, team_ids=[support])
+    other_team = signed_in_agent(client, database, team_ids=[support])
     assert other_team.post(f"/tickets/{ticket}/note", {"body": "seen"}).status_code == 200
     assert (
         other_team.post(f"/tickets/{ticket}/resolve", {"version": version_of(database, ticket)}).status_code

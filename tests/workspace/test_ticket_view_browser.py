@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 def desk(database) -> dict[str, int]:
     with database.transaction() as session:
         sam = agents.create_agent(
-            session, AgentCreate(email="sam@example.com", name="Sam Rivera", password=PASSWORD, role=Role.LEAD)
+            session,
+            AgentCreate(email="sam@example.com", name="Sam Rivera", password=PASSWORD, role=Role.LEAD),
         )
         kim = agents.create_agent(
             session, AgentCreate(email="kim@example.com", name="Kim Nguyen", password=PASSWORD)

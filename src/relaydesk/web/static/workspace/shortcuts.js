@@ -83,7 +83,12 @@
 
   function click(selector) {
     var target = document.querySelector(selector);
-    if (target) target.click();
+    if (!target) return;
+    // Just after a swap htmx may not have wired the new form yet: a plain click would submit it
+    // natively (a GET of the page), so make sure htmx handles it first.
+    var form = target.closest("form");
+    if (form && window.htmx) window.htmx.process(form);
+    target.click();
   }
 
   register("?", "Show or hide this list", showOverlay);

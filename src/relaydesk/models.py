@@ -21,9 +21,12 @@ from relaydesk.knowledge.models import (
 from relaydesk.routing.models import RoutingOffer, RoutingState
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
+from relaydesk.workspace.macros import Macro
+from relaydesk.workspace.notifications import AgentNotification
 
 __all__ = [
     "Agent",
+    "AgentNotification",
     "AgentSession",
     "AgentSkill",
     "AgentStatusChange",
@@ -41,6 +44,7 @@ __all__ = [
     "Job",
     "KnowledgeIndexState",
     "LoginThrottle",
+    "Macro",
     "MailboxState",
     "Message",
     "ModelVersion",

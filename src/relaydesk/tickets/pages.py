@@ -1,4 +1,4 @@
-"""Server-rendered ticket list and ticket view for agents (HTMX refreshes the rows)."""
+"""Server-rendered ticket list for agents (HTMX refreshes the rows); the ticket view is the workspace's."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from relaydesk.agents import service as agents
 from relaydesk.agents.dependencies import OptionalSessionAgent, principal_for
 from relaydesk.customers import service as customers
-from relaydesk.kit.errors import NotFoundError
-from relaydesk.kit.ids import RecordId
 from relaydesk.tickets import service
 from relaydesk.tickets.enums import Priority, TicketStatus
-from relaydesk.tickets.panels import panels
 from relaydesk.tickets.repository import TicketFilters
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
@@ -65,30 +62,3 @@ def ticket_rows(request: Request, session: SessionDep, agent: OptionalSessionAge
     if agent is None:
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return templates.TemplateResponse(request, "tickets/_rows.html", _context(request, session, agent))
-
-
-@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-def ticket_detail(
-    ticket_id: RecordId, request: Request, session: SessionDep, agent: OptionalSessionAgent
-) -> Response:
-    if agent is None:
-        return RedirectResponse(f"/login?next=/tickets/{ticket_id}", status_code=303)
-    try:
-        ticket = service.get_visible_ticket(session, ticket_id, principal_for(agent))
-    except NotFoundError:
-        return HTMLResponse(
-            "<h1>Not found</h1><p><a href='/tickets'>Back to tickets</a></p>", status_code=404
-        )
-    data = getattr(request.state, "session_data", None)
-    return templates.TemplateResponse(
-        request,
-        "tickets/detail.html",
-        {
-            "agent": agent,
-            "csrf_token": data.csrf_token if data else "",
-            "ticket": ticket,
-            "customer": customers.get_customer(session, ticket.customer_id),
-            "messages": service.list_messages(session, ticket),
-            "panels": [shown for panel in panels() if (shown := panel(session, ticket)) is not None],
-        },
-    )

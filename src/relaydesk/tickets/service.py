@@ -630,3 +630,17 @@ def agent_acted_since(session: Session, ticket_id: int, agent_id: int, since: da
 def handling_times(session: Session, ticket_ids: Collection[int]) -> dict[int, datetime]:
     """When each ticket was first handled: its first response, else its resolution (unhandled: absent)."""
     return TicketRepository(session).first_handled(ticket_ids)
+
+
+# -- The agent workspace's ticket view (workspace/ticket_view.py) -------------------------------------
+
+__all__ += ["customer_tickets"]
+
+
+def customer_tickets(
+    session: Session, principal: Principal, customer_id: int, *, limit: int = 20
+) -> list[Ticket]:
+    """The customer's tickets the principal may see, newest first (the profile's "past tickets")."""
+    return list_tickets(session, principal, TicketFilters(customer_id=customer_id), cursor=None, limit=limit)[
+        0
+    ]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from relaydesk.agents.dependencies import CurrentPrincipal
 from relaydesk.kit.ids import RecordId
 from relaydesk.tickets import service as tickets
+from relaydesk.triage import panel as _panel  # noqa: F401  (registers the ticket view's triage panel)
 from relaydesk.triage import service
 from relaydesk.triage.schemas import CorrectionOut, HeadPredictionOut, TriageOut
 from relaydesk.web.deps import SessionDep

@@ -17,6 +17,7 @@ One call, one transaction, written once per ticket (the ``ticket_triage`` row is
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,7 @@ __all__ = [
     "decide_priority",
     "mark_ready_for_routing",
     "record_category_correction",
+    "record_team_correction",
     "triage_new_ticket",
     "triage_of",
 ]
@@ -325,27 +327,42 @@ def mark_ready_for_routing(session: Session, ticket: Ticket, reason: str) -> Non
 
 def record_category_correction(session: Session, ticket: Ticket) -> TriageCorrection | None:
     """An agent set the category: keep it as training data and take the ticket out of human triage."""
+    return _record_correction(session, ticket, "category", "ticket.category_changed", str)
+
+
+def record_team_correction(session: Session, ticket: Ticket) -> TriageCorrection | None:
+    """An agent set the team (the ticket view's team field or a transfer): the team head's feedback,
+    labelled with the team's name as the team head predicts it."""
+    names = {team.id: team.name for team in agents.list_teams(session)}
+    return _record_correction(
+        session, ticket, "team", "ticket.team_changed", lambda team_id: names.get(int(team_id), str(team_id))
+    )
+
+
+def _record_correction(
+    session: Session, ticket: Ticket, head: str, event_kind: str, label_of: Callable[[Any], str]
+) -> TriageCorrection | None:
     repo = TriageRepository(session)
-    event = tickets.latest_event(session, ticket.id, "ticket.category_changed")
+    event = tickets.latest_event(session, ticket.id, event_kind)
     if event is None or event.actor_kind != AuthorKind.AGENT or not event.data.get("to"):
         return None
     existing = repo.correction_for_event(event.id)
     if existing is not None:
         return existing
     triaged = repo.for_ticket(ticket.id)
-    predicted = (triaged.predictions.get("category") or {}) if triaged is not None else {}
+    predicted = (triaged.predictions.get(head) or {}) if triaged is not None else {}
     correction = TriageCorrection(
         ticket_id=ticket.id,
         event_id=event.id,
-        head="category",
+        head=head,
         predicted_label=predicted.get("label"),
-        corrected_label=str(event.data["to"]),
+        corrected_label=label_of(event.data["to"])[:120],
         model_version=predicted.get("model_version"),
         agent_id=event.actor_id,
     )
     session.add(correction)
-    if triaged is not None and "category" in triaged.needs_triage:
-        triaged.needs_triage = [h for h in triaged.needs_triage if h != "category"]
+    if triaged is not None and head in triaged.needs_triage:
+        triaged.needs_triage = [h for h in triaged.needs_triage if h != head]
         if not triaged.needs_triage and NEEDS_TRIAGE_FLAG in ticket.flags:
             changes: dict[str, Any] = {"flags": [f for f in ticket.flags if f != NEEDS_TRIAGE_FLAG]}
             if ticket.queue is QueueKind.TRIAGE:
@@ -359,7 +376,7 @@ def record_category_correction(session: Session, ticket: Ticket) -> TriageCorrec
         "triage.corrected",
         BOT,
         {
-            "head": "category",
+            "head": head,
             "predicted": correction.predicted_label,
             "corrected": correction.corrected_label,
             "agent_id": event.actor_id,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from relaydesk.workspace import admin, presence
+from relaydesk.workspace import admin, macros, new_ticket, notifications, presence, ticket_view
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(admin.router)
 router.include_router(presence.router)
+router.include_router(new_ticket.router)  # /tickets/new (the ticket view's {id:int} never matches it)
+router.include_router(ticket_view.router)
+router.include_router(notifications.router)
+router.include_router(macros.router)

@@ -20,6 +20,7 @@ from relaydesk.knowledge.models import (
 )
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
+from relaydesk.workspace.models_views import SavedView
 
 __all__ = [
     "Agent",
@@ -46,6 +47,7 @@ __all__ = [
     "PassageEmbedding",
     "PhoneCallback",
     "QuarantinedInput",
+    "SavedView",
     "Shipment",
     "SuggestedArticle",
     "SuggestionQuery",

@@ -1,0 +1,38 @@
+"""Helpers of the workspace tests: the agent socket through Starlette's TestClient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relaydesk.auth.sessions import SESSION_COOKIE
+from tests.factories import Login, sign_in_agent
+
+OWN_ORIGIN = "http://testserver"  # the TestClient's base URL: Relaydesk's own origin in these tests
+
+
+def agent_session_cookie(client, login: Login) -> str:
+    """Sign ``login`` in through the real form; answers the session cookie's value (the client's jar is
+    left empty, so several agents' sockets can share one client and its event loop)."""
+    sign_in_agent(client, login)
+    cookie = client.cookies.get(SESSION_COOKIE)
+    assert cookie
+    client.cookies.clear()
+    return cookie
+
+
+def open_agent_socket(client, cookie: str | None, *, origin: str | None = OWN_ORIGIN):
+    headers = {}
+    if origin is not None:
+        headers["origin"] = origin
+    if cookie is not None:
+        headers["cookie"] = f"{SESSION_COOKIE}={cookie}"
+    return client.websocket_connect("/ws/agent", headers=headers)
+
+
+def next_agent_frame(ws, *types: str, limit: int = 50) -> dict[str, Any]:
+    """The next frame of one of ``types`` (others, such as inbox refreshes, are passed over)."""
+    for _ in range(limit):
+        frame = ws.receive_json()
+        if frame["type"] in types:
+            return frame
+    raise AssertionError(f"no {types} frame in {limit} frames")

@@ -41,6 +41,8 @@ __all__ = ["PAGE_SIZE", "ViewCount", "render_inbox", "router", "view_counts"]
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
+# The page's own query parameters beside the filters.
+_PAGE_PARAMETERS = frozenset({"saved", "cursor"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def _selection(request: Request, session: Session, agent: Any) -> tuple[InboxFil
     """The filters the request asks for: a saved view's (``?saved=<id>``), or the query string's."""
     saved_id = request.query_params.get("saved", "").strip()
     if not saved_id:
-        return filters_from_query(request.query_params), None
+        return filters_from_query(request.query_params, besides=_PAGE_PARAMETERS), None
     if not saved_id.isdigit():
         raise BadRequestError("'saved' is the id of one of your saved views.")
     for view in list_views(session, agent.id):

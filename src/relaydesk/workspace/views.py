@@ -117,8 +117,18 @@ class InboxFilters(BaseModel):
 _LIST_FIELDS = frozenset({"status", "priority", "channel", "queue", "flag", "tag"})
 
 
-def filters_from_query(params: QueryParams) -> InboxFilters:
-    """The filters a page's query string names; empty values ("Any" in a select) are left out."""
+def filters_from_query(params: QueryParams, *, besides: frozenset[str] = frozenset()) -> InboxFilters:
+    """The filters a page's query string names; empty values ("Any" in a select) are left out.
+
+    A name that is neither a filter nor one of ``besides`` (the page's own parameters) is refused, so
+    a typo in a bookmarked address says so instead of silently showing everything."""
+    unknown = sorted(set(params.keys()) - set(InboxFilters.model_fields) - besides)
+    if unknown:
+        raise ValidationFailedError(
+            f"Unknown filter {', '.join(map(repr, unknown))}; the inbox filters by "
+            + ", ".join(InboxFilters.model_fields)
+            + "."
+        )
     raw: dict[str, Any] = {}
     for name in InboxFilters.model_fields:
         values = [v.strip() for v in params.getlist(name) if v.strip()]

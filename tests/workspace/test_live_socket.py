@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
@@ -168,3 +170,62 @@ def test_two_agents_on_one_ticket_see_each_other_and_who_is_typing(client, datab
             assert typing["viewers"][0]["typing"] is True
         # Ben left: Ana's warning clears.
         assert next_agent_frame(ws_ana, "presence")["viewers"] == []
+
+
+def test_a_viewer_whose_heartbeats_stop_is_dropped_after_the_presence_ttl(
+    client, database, clock, monkeypatch
+):
+    """A viewer on another process that crashed says no goodbye: its last heartbeat expires."""
+    from relaydesk.realtime.channels import ticket_channel
+    from relaydesk.realtime.fanout import publish_from_thread
+    from relaydesk.workspace import live
+
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.05)
+    ticket_id = make_ticket(database)
+    with open_agent_socket(client, agent_session_cookie(client, make_agent(database))) as ws:
+        ws.receive_json()
+        ws.send_json({"type": "watch", "ticket_id": ticket_id})
+        next_agent_frame(ws, "watching")
+        ghost = {"type": "presence", "ticket_id": ticket_id, "socket": "elsewhere", "agent_id": 999_999}
+        publish_from_thread(ticket_channel(ticket_id), {**ghost, "name": "Gone Agent", "typing": False})
+        assert next_agent_frame(ws, "presence")["viewers"][0]["name"] == "Gone Agent"
+        clock.advance(live.PRESENCE_TTL + timedelta(seconds=1))
+        assert next_agent_frame(ws, "presence")["viewers"] == []
+
+
+def test_with_redis_two_agents_on_two_server_processes_see_each_other(database, monkeypatch):
+    """Scale-out: presence travels on the ticket's fan-out channel, which Redis carries between servers."""
+    import os
+
+    from fastapi.testclient import TestClient
+
+    from relaydesk.app import create_app
+    from relaydesk.settings import reset_settings_cache
+
+    monkeypatch.setenv(
+        "RELAYDESK_REDIS_URL", os.environ.get("RELAYDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    )
+    reset_settings_cache()
+    ticket_id = make_ticket(database)
+    ana, ben = make_agent(database), make_agent(database)
+    with (
+        TestClient(create_app()) as server_a,
+        TestClient(create_app()) as server_b,
+        open_agent_socket(server_a, agent_session_cookie(server_a, ana)) as ws_ana,
+    ):
+        ws_ana.receive_json()
+        ws_ana.send_json({"type": "watch", "ticket_id": ticket_id})
+        next_agent_frame(ws_ana, "watching")
+        with open_agent_socket(server_b, agent_session_cookie(server_b, ben)) as ws_ben:
+            ws_ben.receive_json()
+            ws_ben.send_json({"type": "watch", "ticket_id": ticket_id})
+            assert [v["agent_id"] for v in next_agent_frame(ws_ana, "presence")["viewers"]] == [ben.agent_id]
+            assert [v["agent_id"] for v in next_agent_frame(ws_ben, "presence")["viewers"]] == [ana.agent_id]
+            # A note written through server B reaches Ana's socket on server A.
+            server_b.post(
+                f"/api/v1/tickets/{ticket_id}/messages",
+                json={"body": "Hi", "public": False},
+                headers=ben.headers,
+            )
+            assert next_agent_frame(ws_ana, "ticket")["event"]["kind"] == "note.added"
+    reset_settings_cache()

@@ -164,17 +164,16 @@ def publish_after_commit(session: Session, channel: str, event: dict[str, Any]) 
 
     Identical events of one transaction go out once (three changes to a ticket refresh a count once).
     """
-    pending: list[tuple[str, dict[str, Any]]] = session.info.setdefault(_PENDING, [])
-    if (channel, event) not in pending:
-        pending.append((channel, event))
+    pending: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault(_PENDING, {})
+    pending.setdefault((channel, json.dumps(event, sort_keys=True, default=str)), event)
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _publish_committed(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
+    pending: dict[tuple[str, str], dict[str, Any]] | None = session.info.pop(_PENDING, None)
     if pending:
         try:
-            publish_many_from_thread(pending)
+            publish_many_from_thread([(channel, event) for (channel, _), event in pending.items()])
         except Exception:  # the commit stands whatever the fan-out does
             log.warning("realtime: could not publish after commit", exc_info=True)
 

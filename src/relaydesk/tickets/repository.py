@@ -20,8 +20,10 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -161,7 +163,8 @@ class TicketRepository:
     def _has_flag(self, flag: str) -> ColumnElement[bool]:
         if self.session.get_bind().dialect.name == "postgresql":
             # JSONB containment, served by the GIN index on tickets.flags.
-            return Ticket.flags.contains([flag])
+            # type_coerce: the column's JSONB variant, without a CAST in the SQL that would hide the index.
+            return type_coerce(Ticket.flags, JSONB).contains([flag])
         each = func.json_each(Ticket.flags).table_valued("value")
         return exists(select(true()).select_from(each).where(each.c.value == flag))
 

@@ -10,7 +10,7 @@
 // shows the other agents viewing or typing. While the socket is down, a slow poll stands in.
 (function () {
   "use strict";
-  var INBOX_DEBOUNCE_MS = 600;
+  var INBOX_DEBOUNCE_MS = 1500; // every open inbox re-counts its views: at most one refresh per 1.5 s
   var FALLBACK_POLL_MS = 60000;
   var TYPING_REPEAT_MS = 3000;
   var TYPING_IDLE_MS = 5000;

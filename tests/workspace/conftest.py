@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from relaydesk.auth.sessions import SESSION_COOKIE
@@ -36,3 +37,24 @@ def next_agent_frame(ws, *types: str, limit: int = 50) -> dict[str, Any]:
         if frame["type"] in types:
             return frame
     raise AssertionError(f"no {types} frame in {limit} frames")
+
+
+def on_plain_thread(function, *args):
+    """Run ``function`` on a thread with no event loop, as a request's or the job worker's thread.
+
+    The test's own thread will not do: once a browser test ran, Playwright's sync API keeps an event
+    loop running on it, and code there would publish on that loop instead of the server's."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = function(*args)
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=30)
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")

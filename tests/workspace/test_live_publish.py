@@ -15,6 +15,7 @@ from relaydesk.realtime.channels import INBOX_CHANNEL, ticket_channel
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.schemas import MessageCreate
 from tests.factories import make_agent, make_ticket
+from tests.workspace.conftest import on_plain_thread
 
 
 class Listener:
@@ -74,7 +75,7 @@ def ticket(database) -> Iterator[tuple[int, int]]:
         yield ticket_id, found.customer_id
 
 
-def _note(database, ticket_id: int, agent_id: int, body: str, *, fail: bool = False) -> int:
+def _note(database, ticket_id: int, agent_id: int, body: str, fail: bool = False) -> int:
     with database.transaction() as session:
         ticket = tickets.get_ticket(session, ticket_id)
         assert ticket is not None
@@ -90,10 +91,10 @@ def test_a_rolled_back_change_announces_nothing_and_a_committed_one_announces_on
     channels = [ticket_channel(ticket_id), INBOX_CHANNEL, f"chat:customer:{customer_id}"]
     with Listener(channels) as listener:
         with pytest.raises(RuntimeError):
-            _note(database, ticket_id, agent.agent_id, "never stored", fail=True)
+            on_plain_thread(_note, database, ticket_id, agent.agent_id, "never stored", True)
         assert listener.settled() == {channel: [] for channel in channels}
 
-        note_id = _note(database, ticket_id, agent.agent_id, "Internal: refund approved")
+        note_id = on_plain_thread(_note, database, ticket_id, agent.agent_id, "Internal: refund approved")
         received = listener.settled()
     assert received[ticket_channel(ticket_id)] == [
         {

@@ -9,7 +9,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from relaydesk.auth.roles import Role
 from tests.factories import make_agent, make_team, make_ticket, sign_in_agent
-from tests.workspace.conftest import agent_session_cookie, next_agent_frame, open_agent_socket
+from tests.workspace.conftest import (
+    agent_session_cookie,
+    next_agent_frame,
+    on_plain_thread,
+    open_agent_socket,
+)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +192,9 @@ def test_a_viewer_whose_heartbeats_stop_is_dropped_after_the_presence_ttl(
         ws.send_json({"type": "watch", "ticket_id": ticket_id})
         next_agent_frame(ws, "watching")
         ghost = {"type": "presence", "ticket_id": ticket_id, "socket": "elsewhere", "agent_id": 999_999}
-        publish_from_thread(ticket_channel(ticket_id), {**ghost, "name": "Gone Agent", "typing": False})
+        on_plain_thread(
+            publish_from_thread, ticket_channel(ticket_id), {**ghost, "name": "Gone Agent", "typing": False}
+        )
         assert next_agent_frame(ws, "presence")["viewers"][0]["name"] == "Gone Agent"
         clock.advance(live.PRESENCE_TTL + timedelta(seconds=1))
         assert next_agent_frame(ws, "presence")["viewers"] == []

@@ -22,6 +22,7 @@ from relaydesk.routing.models import RoutingOffer, RoutingState
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
 from relaydesk.workspace.macros import Macro
+from relaydesk.workspace.models_views import SavedView
 from relaydesk.workspace.notifications import AgentNotification
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "QuarantinedInput",
     "RoutingOffer",
     "RoutingState",
+    "SavedView",
     "Shipment",
     "SuggestedArticle",
     "SuggestionQuery",

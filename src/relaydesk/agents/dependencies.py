@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from relaydesk.agents import service
 from relaydesk.agents.models import Agent
@@ -24,6 +25,7 @@ __all__ = [
     "RequireAdmin",
     "RequireLead",
     "RequireManager",
+    "agent_from_cookie",
     "principal_for",
     "require_role",
     "session_signer",
@@ -134,3 +136,8 @@ def principal_for(agent: object) -> Principal:
     return Principal(
         role=Role(agent.role), agent_id=agent.id, team_ids=frozenset(agent.team_ids), via_session=True
     )
+
+
+def agent_from_cookie(session: Session, cookie: str | None) -> Agent | None:
+    """The agent a session cookie's value signs in (for a WebSocket, which has no ``Request``), or None."""
+    return _agent_from_session(session, session_signer().read(cookie))

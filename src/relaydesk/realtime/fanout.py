@@ -4,6 +4,11 @@ Chat widgets and agent screens subscribe to channels (``ticket:<id>``, ``agent:<
 publish after their transaction commits. Delivery is best effort: every screen reloads from the
 database when it reconnects, so a lost event costs a refresh, never data.
 
+Services publish with ``publish_after_commit(session, channel, event)``: the event waits in the
+session until its transaction commits (SQLAlchemy's ``after_commit``, as ``jobs.enqueue`` wakes the
+worker), so a screen never hears of a change that rolled back, and one that commits is announced
+without the caller knowing whether it runs on a request's thread, the job worker's or the event loop.
+
 Why per loop: an in-process hub's queues and a Redis hub's connections belong to the event loop that
 made them. Replies and routing offers are published from the job worker's thread, so publishing hands
 the coroutine to the loop that owns the subscribers.
@@ -20,11 +25,21 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.from_thread
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from relaydesk.realtime.hub import InProcessHub, RedisHub, create_hub
 from relaydesk.settings import get_settings
 
-__all__ = ["close_loop_hub", "hub", "publish", "publish_from_thread", "subscribe"]
+__all__ = [
+    "close_loop_hub",
+    "hub",
+    "publish",
+    "publish_after_commit",
+    "publish_from_thread",
+    "publish_many_from_thread",
+    "subscribe",
+]
 
 log = logging.getLogger("relaydesk.realtime")
 
@@ -68,30 +83,101 @@ async def subscribe(channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]
 
 def publish_from_thread(channel: str, event: dict[str, Any]) -> None:
     """Publish from synchronous code: a request's worker thread, or the job worker's thread."""
+    publish_many_from_thread([(channel, event)])
+
+
+async def _publish_all(events: list[tuple[str, dict[str, Any]]]) -> None:
+    for channel, event in events:
+        await publish(channel, event)
+
+
+async def _publish_all_on(target: InProcessHub | RedisHub, events: list[tuple[str, dict[str, Any]]]) -> None:
+    for channel, event in events:
+        try:
+            await target.publish(channel, event)
+        except Exception:
+            log.warning("realtime: could not publish on %s", channel, exc_info=True)
+
+
+_background: set[asyncio.Task[None]] = set()
+_warned_nowhere = False
+
+
+def publish_many_from_thread(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish several events, in order, from synchronous code (any thread, the event loop's included)."""
+    global _warned_nowhere
+    if not events:
+        return
     try:
-        anyio.from_thread.run(publish, channel, event)
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not None:
+        # Synchronous code on the loop's own thread (an async route that committed): waiting for the
+        # loop here would deadlock it, so the publish runs as soon as this code yields.
+        task = running.create_task(_publish_all(events))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return
+    try:
+        anyio.from_thread.run(_publish_all, events)
         return
     except RuntimeError:
         pass  # not a thread started by the server's event loop (e.g. the job worker)
     with _lock:
         targets = [(loop, h) for loop, h in _hubs.items() if not loop.is_closed() and loop.is_running()]
     for loop, target in targets:
-        future = asyncio.run_coroutine_threadsafe(target.publish(channel, event), loop)
+        future = asyncio.run_coroutine_threadsafe(_publish_all_on(target, events), loop)
         try:
             future.result(timeout=2)
         except Exception:
-            log.warning("realtime: could not publish on %s", channel, exc_info=True)
+            log.warning("realtime: could not publish %d events", len(events), exc_info=True)
         if isinstance(target, RedisHub):
             return  # one Redis publish reaches every process
     redis_url = get_settings().redis_url
     if not targets and redis_url:
-        # A standalone worker process serves no sockets: hand the event to Redis directly.
+        # A standalone worker process serves no sockets: hand the events to Redis directly.
         import redis
 
         client = redis.Redis.from_url(redis_url, socket_timeout=2)
         try:
-            client.publish(_REDIS_PREFIX + channel, json.dumps(event, separators=(",", ":")))
+            for channel, event in events:
+                client.publish(_REDIS_PREFIX + channel, json.dumps(event, separators=(",", ":")))
         except Exception:
-            log.warning("realtime: could not publish on %s", channel, exc_info=True)
+            log.warning("realtime: could not publish %d events", len(events), exc_info=True)
         finally:
             client.close()
+    elif not targets and not _warned_nowhere:
+        # No socket is served by this process and there is no Redis to reach other processes: said
+        # once (screens still reload from the database), so a missing RELAYDESK_REDIS_URL is noticed.
+        _warned_nowhere = True
+        log.info("realtime: no screen is connected to this process and no Redis is set; events stay local")
+
+
+# --- After commit -----------------------------------------------------------------------------------
+
+_PENDING = "relaydesk_realtime_pending"
+
+
+def publish_after_commit(session: Session, channel: str, event: dict[str, Any]) -> None:
+    """Publish ``event`` on ``channel`` once ``session``'s transaction commits; never if it rolls back.
+
+    Identical events of one transaction go out once (three changes to a ticket refresh a count once).
+    """
+    pending: dict[tuple[str, str], dict[str, Any]] = session.info.setdefault(_PENDING, {})
+    pending.setdefault((channel, json.dumps(event, sort_keys=True, default=str)), event)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _publish_committed(session: Session) -> None:
+    pending: dict[tuple[str, str], dict[str, Any]] | None = session.info.pop(_PENDING, None)
+    if pending:
+        try:
+            publish_many_from_thread([(channel, event) for (channel, _), event in pending.items()])
+        except Exception:  # the commit stands whatever the fan-out does
+            log.warning("realtime: could not publish after commit", exc_info=True)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_uncommitted(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -11,9 +11,9 @@ from relaydesk.agents.dependencies import CurrentPrincipal
 from relaydesk.kit.errors import NotFoundError, PermissionDeniedError
 from relaydesk.kit.ids import RecordId
 from relaydesk.settings import get_settings
-from relaydesk.tickets import pages, service
+from relaydesk.tickets import service
 from relaydesk.tickets.attachments import read_file
-from relaydesk.tickets.enums import Channel, Priority, TicketStatus
+from relaydesk.tickets.enums import Channel, Priority, QueueKind, TicketSort, TicketStatus
 from relaydesk.tickets.events import Actor
 from relaydesk.tickets.models import Attachment, Message
 from relaydesk.tickets.repository import TicketFilters
@@ -21,6 +21,7 @@ from relaydesk.tickets.schemas import (
     AttachmentOut,
     EventOut,
     EventPage,
+    Flag,
     MessageCreate,
     MessageOut,
     StatusChange,
@@ -33,7 +34,7 @@ from relaydesk.web.deps import SessionDep
 
 __all__ = ["router"]
 
-# The one router app.py mounts: the REST API below and the server-rendered pages.
+# The one router app.py mounts: the REST API below (the pages are the workspace's).
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["tickets"])
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -58,6 +59,10 @@ def list_tickets(
     customer_id: RecordId | None = None,
     channel: Channel | None = None,
     category: str | None = None,
+    queue: Annotated[list[QueueKind] | None, Query()] = None,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+    flag: Annotated[list[Flag] | None, Query(max_length=10)] = None,
+    sort: TicketSort = TicketSort.NEWEST,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> TicketPage:
@@ -70,8 +75,13 @@ def list_tickets(
         customer_id=customer_id,
         channel=channel,
         category=category,
+        queue=queue,
+        language=language,
+        flags=frozenset(flag or ()),
     )
-    items, next_cursor = service.list_tickets(session, principal, filters, cursor=cursor, limit=limit)
+    items, next_cursor = service.list_tickets(
+        session, principal, filters, cursor=cursor, limit=limit, sort=sort
+    )
     return TicketPage(items=[TicketOut.model_validate(t) for t in items], next_cursor=next_cursor)
 
 
@@ -176,4 +186,3 @@ def list_events(
 
 
 router.include_router(api)
-router.include_router(pages.router)

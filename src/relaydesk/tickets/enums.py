@@ -11,6 +11,7 @@ __all__ = [
     "EscalationLevel",
     "Priority",
     "QueueKind",
+    "TicketSort",
     "TicketStatus",
 ]
 
@@ -87,3 +88,13 @@ class DeliveryState(StrEnum):
     READ = "read"
     FAILED = "failed"
     NOT_SENT = "not_sent"  # internal notes and messages that never leave
+
+
+class TicketSort(StrEnum):
+    """Orders of a ticket list; each is a keyset (``TicketRepository.page``) so pages stay O(page).
+
+    An SLA due time order is one more member here and one entry in ``repository._SORT_KEYS``."""
+
+    NEWEST = "newest"  # the newest ticket first (the default)
+    OLDEST = "oldest"  # by age: the longest waiting first
+    PRIORITY = "priority"  # the most urgent first, the oldest first within a priority

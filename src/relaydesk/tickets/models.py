@@ -28,6 +28,10 @@ class Ticket(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_tickets_status_priority", "status", "priority"),
         Index("ix_tickets_team_status", "team_id", "status"),
+        # The inbox's queue views and flag filters (migration 0022). The flags index is GIN on
+        # PostgreSQL (JSONB containment); on SQLite it is a plain index the filter does not use.
+        Index("ix_tickets_queue_status", "queue", "status"),
+        Index("ix_tickets_flags", "flags", postgresql_using="gin"),
     )
 
     subject: Mapped[str] = mapped_column(String(500), default="")

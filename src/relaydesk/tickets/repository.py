@@ -5,15 +5,32 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from relaydesk.tickets.enums import AuthorKind, Channel, Priority, QueueKind, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, Priority, QueueKind, TicketSort, TicketStatus
 from relaydesk.tickets.models import Message, Ticket, TicketEvent
 
-__all__ = ["TicketFilters", "TicketRepository"]
+__all__ = ["SortKey", "TicketFilters", "TicketRepository", "sort_position"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,54 @@ class TicketFilters:
     channel: Channel | None = None
     category: str | None = None
     unassigned: bool = False
+    # Issue 21 (the workspace inbox): any of these teams, queues, channels; every one of these flags.
+    team_ids: frozenset[int] | None = None
+    queue: list[QueueKind] | None = None
+    channels: list[Channel] | None = None
+    language: str | None = None
+    flags: frozenset[str] = frozenset()
+
+
+# Priority as a number the database can order by (the enum's values sort alphabetically).
+_PRIORITY_RANK = case({p.value: p.rank for p in Priority}, value=Ticket.priority, else_=literal(0))
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a keyset order: its name in the cursor, the expression, and its direction."""
+
+    name: str
+    expression: ColumnElement[Any] | InstrumentedAttribute[Any]
+    descending: bool
+
+
+# Each order ends in the id, so it is total and a cursor names one place in it.
+_SORT_KEYS: dict[TicketSort, tuple[SortKey, ...]] = {
+    TicketSort.NEWEST: (SortKey("id", Ticket.id, descending=True),),
+    TicketSort.OLDEST: (SortKey("id", Ticket.id, descending=False),),
+    TicketSort.PRIORITY: (
+        SortKey("rank", _PRIORITY_RANK, descending=True),
+        SortKey("id", Ticket.id, descending=False),
+    ),
+}
+
+
+def sort_position(ticket: Ticket, sort: TicketSort) -> dict[str, int]:
+    """The cursor values of ``ticket`` in ``sort`` (what the next page continues after)."""
+    values = {"id": ticket.id, "rank": Priority(ticket.priority).rank}
+    return {key.name: values[key.name] for key in _SORT_KEYS[sort]}
+
+
+def _after(sort: TicketSort, position: dict[str, int]) -> ColumnElement[bool]:
+    """Rows strictly after ``position`` in the order: (a beyond x) or (a = x and b beyond y) or ..."""
+    keys = _SORT_KEYS[sort]
+    clauses: list[ColumnElement[bool]] = []
+    for index, key in enumerate(keys):
+        value = position[key.name]
+        beyond = key.expression < value if key.descending else key.expression > value
+        equal_before = [k.expression == position[k.name] for k in keys[:index]]
+        clauses.append(and_(*equal_before, beyond) if equal_before else beyond)
+    return or_(*clauses)
 
 
 class TicketRepository:
@@ -44,12 +109,27 @@ class TicketRepository:
         filters: TicketFilters,
         *,
         hidden_team_ids: set[int],
-        after_id: int | None,
+        after_id: int | None = None,
         limit: int,
+        sort: TicketSort = TicketSort.NEWEST,
+        after: dict[str, int] | None = None,
     ) -> Sequence[Ticket]:
-        stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
-        if after_id is not None:
-            stmt = stmt.where(Ticket.id < after_id)
+        """A page in ``sort`` order after the cursor position ``after`` (or, for the newest first,
+        ``after_id``)."""
+        keys = _SORT_KEYS[sort]
+        stmt = self._filtered(select(Ticket), filters, hidden_team_ids)
+        stmt = stmt.order_by(*(k.expression.desc() if k.descending else k.expression.asc() for k in keys))
+        if after is None and after_id is not None:
+            after = {"id": after_id}
+        if after is not None:
+            stmt = stmt.where(_after(sort, after))
+        return self.session.scalars(stmt.limit(limit)).all()
+
+    def count(self, filters: TicketFilters, *, hidden_team_ids: set[int]) -> int:
+        stmt = self._filtered(select(func.count()).select_from(Ticket), filters, hidden_team_ids)
+        return int(self.session.scalar(stmt) or 0)
+
+    def _filtered(self, stmt: Select[Any], filters: TicketFilters, hidden_team_ids: set[int]) -> Select[Any]:
         if hidden_team_ids:
             stmt = stmt.where(or_(Ticket.team_id.is_(None), Ticket.team_id.not_in(hidden_team_ids)))
         if filters.status:
@@ -58,6 +138,8 @@ class TicketRepository:
             stmt = stmt.where(Ticket.priority.in_(filters.priority))
         if filters.team_id is not None:
             stmt = stmt.where(Ticket.team_id == filters.team_id)
+        if filters.team_ids is not None:
+            stmt = stmt.where(Ticket.team_id.in_(sorted(filters.team_ids)) if filters.team_ids else false())
         if filters.assignee_id is not None:
             stmt = stmt.where(Ticket.assignee_id == filters.assignee_id)
         if filters.unassigned:
@@ -66,9 +148,25 @@ class TicketRepository:
             stmt = stmt.where(Ticket.customer_id == filters.customer_id)
         if filters.channel is not None:
             stmt = stmt.where(Ticket.channel == filters.channel)
+        if filters.channels:
+            stmt = stmt.where(Ticket.channel.in_(filters.channels))
         if filters.category is not None:
             stmt = stmt.where(Ticket.category == filters.category)
-        return self.session.scalars(stmt).all()
+        if filters.queue:
+            stmt = stmt.where(Ticket.queue.in_(filters.queue))
+        if filters.language is not None:
+            stmt = stmt.where(Ticket.language == filters.language)
+        for flag in sorted(filters.flags):
+            stmt = stmt.where(self._has_flag(flag))
+        return stmt
+
+    def _has_flag(self, flag: str) -> ColumnElement[bool]:
+        if self.session.get_bind().dialect.name == "postgresql":
+            # JSONB containment, served by the GIN index on tickets.flags.
+            # type_coerce: the column's JSONB variant, without a CAST in the SQL that would hide the index.
+            return type_coerce(Ticket.flags, JSONB).contains([flag])
+        each = func.json_each(Ticket.flags).table_valued("value")
+        return exists(select(true()).select_from(each).where(each.c.value == flag))
 
     def latest_unclosed_for_customer(self, customer_id: int, *, for_update: bool = False) -> Ticket | None:
         stmt = (

@@ -14,16 +14,26 @@ from relaydesk.agents import service as agents
 from relaydesk.auth.roles import Principal
 from relaydesk.customers import service as customers
 from relaydesk.jobs import JobLane, enqueue
-from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
-from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
+from relaydesk.kit.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
+from relaydesk.kit.pagination import after_id_from_cursor, decode_cursor, encode_cursor
 from relaydesk.kit.time import utcnow
 from relaydesk.tickets.attachments import safe_filename, store_file
 from relaydesk.tickets.destination import choose_recipient
-from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, QueueKind, TicketStatus
+from relaydesk.tickets.enums import (
+    AuthorKind,
+    Channel,
+    DeliveryState,
+    Priority,
+    QueueKind,
+    TicketSort,
+    TicketStatus,
+)
 from relaydesk.tickets.events import Actor as Actor  # public: other domains name who acted
+from relaydesk.tickets.events import announce
 from relaydesk.tickets.events import record_event as record_event  # public
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
-from relaydesk.tickets.repository import TicketFilters, TicketRepository
+from relaydesk.tickets.repository import TicketFilters as TicketFilters  # public: list_tickets' filters
+from relaydesk.tickets.repository import TicketRepository, sort_position
 from relaydesk.tickets.schemas import MessageCreate, StatusChange, TicketCreate, TicketUpdate
 from relaydesk.tickets.status import check_transition
 
@@ -33,10 +43,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DELIVER_JOB",
     "INBOUND_MESSAGE_JOB",
+    "TicketFilters",
     "add_agent_message",
     "add_customer_message",
     "attach_file",
     "change_status",
+    "count_tickets",
     "create_ticket",
     "customers_with_hidden_tickets",
     "file_ticket",
@@ -157,16 +169,49 @@ def open_ticket(
 
 
 def list_tickets(
-    session: Session, principal: Principal, filters: TicketFilters, *, cursor: str | None, limit: int
+    session: Session,
+    principal: Principal,
+    filters: TicketFilters,
+    *,
+    cursor: str | None,
+    limit: int,
+    sort: TicketSort = TicketSort.NEWEST,
 ) -> tuple[list[Ticket], str | None]:
-    after_id = after_id_from_cursor(cursor)
+    """A page of the tickets ``principal`` may see, in ``sort`` order, after ``cursor``."""
+    after = _cursor_position(cursor, sort)
     rows = list(
         TicketRepository(session).page(
-            filters, hidden_team_ids=hidden_team_ids(session, principal), after_id=after_id, limit=limit + 1
+            filters,
+            hidden_team_ids=hidden_team_ids(session, principal),
+            limit=limit + 1,
+            sort=sort,
+            after=after,
         )
     )
-    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    next_cursor = encode_cursor(sort_position(rows[limit - 1], sort)) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def _cursor_position(cursor: str | None, sort: TicketSort) -> dict[str, int] | None:
+    if not cursor:
+        return None
+    after_id = after_id_from_cursor(cursor)  # checks the cursor and its id
+    assert after_id is not None
+    position = decode_cursor(cursor)
+    if sort is TicketSort.PRIORITY:
+        rank = position.get("rank")
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank < len(Priority):
+            raise BadRequestError(
+                "The cursor is not valid for this order; pass the next_cursor value from the previous "
+                "page unchanged, with the same sort."
+            )
+        return {"id": after_id, "rank": rank}
+    return {"id": after_id}
+
+
+def count_tickets(session: Session, principal: Principal, filters: TicketFilters) -> int:
+    """How many tickets ``principal`` may see match ``filters`` (an inbox view's count)."""
+    return TicketRepository(session).count(filters, hidden_team_ids=hidden_team_ids(session, principal))
 
 
 def _event_kind(field: str) -> str:
@@ -518,6 +563,7 @@ def set_delivery_state(
     message.delivery_state = state
     if provider_delivery_id:
         message.meta = {**message.meta, "provider_delivery_id": provider_delivery_id}
+    announce(session, message.ticket_id, "message.delivery", {"message_id": message.id, "state": state.value})
 
 
 def update_message_meta(session: Session, message: Message, values: dict[str, Any]) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from relaydesk.workspace import admin, macros, new_ticket, notifications, presence, ticket_view
+from relaydesk.workspace import (
+    admin,
+    inbox,
+    live,
+    macros,
+    new_ticket,
+    notifications,
+    presence,
+    ticket_view,
+    views,
+)
 
 __all__ = ["router"]
 
@@ -15,3 +25,6 @@ router.include_router(new_ticket.router)  # /tickets/new (the ticket view's {id:
 router.include_router(ticket_view.router)
 router.include_router(notifications.router)
 router.include_router(macros.router)
+router.include_router(inbox.router)  # the inbox, its rows and live counts
+router.include_router(views.router)  # saved views
+router.include_router(live.router)  # the agent WebSocket /ws/agent

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.requests import HTTPConnection
 
 from relaydesk.channels.chat.service import Credentials
-from relaydesk.settings import get_settings
+from relaydesk.web.origins import own_origins  # pages Relaydesk serves (the demo shop) may use the widget
 
 __all__ = ["CORS_HEADERS", "client_address", "credentials_from", "own_origins"]
 
@@ -19,17 +17,6 @@ USER_HASH_HEADER = "X-Relaydesk-User-Hash"
 CORS_HEADERS = ", ".join(
     ["Content-Type", SITE_HEADER, CHANNEL_HEADER, TOKEN_HEADER, USER_ID_HEADER, USER_HASH_HEADER]
 )
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    return f"{scheme}://{parts.netloc}".lower()
-
-
-def own_origins(connection: HTTPConnection) -> tuple[str, ...]:
-    """Relaydesk's own origins: pages it serves itself (the demo shop) may always use the widget."""
-    return (_origin_of(str(connection.base_url)), _origin_of(get_settings().base_url))
 
 
 def client_address(connection: HTTPConnection) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from relaydesk.realtime import channels
 from relaydesk.realtime.fanout import close_loop_hub, hub, publish, publish_from_thread, subscribe
 
 __all__ = [
@@ -30,7 +31,7 @@ def customer_channel(customer_id: int) -> str:
 
 
 def ticket_channel(ticket_id: int) -> str:
-    return f"ticket:{ticket_id}"
+    return channels.ticket_channel(ticket_id)
 
 
 def identity_channel(identity_kind: str, identity_value: str) -> str:

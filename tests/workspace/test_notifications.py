@@ -8,11 +8,10 @@ from sqlalchemy import select
 
 from relaydesk.agents import service as agents
 from relaydesk.agents.schemas import AgentCreate
-from relaydesk.realtime.fanout import subscribe
-from relaydesk.realtime.on_commit import publish_after_commit
+from relaydesk.realtime.fanout import publish_after_commit, subscribe
 from relaydesk.workspace.notifications import AgentNotification, mentioned_agents
 from tests.factories import PASSWORD, Login, count, make_agent, sign_in_agent
-from tests.workspace.conftest import SignedIn, signed_in_agent
+from tests.workspace.conftest import SignedIn, on_plain_thread, signed_in_agent
 
 
 def named_agent(database, name: str, email: str, team_ids: list[int] | None = None) -> Login:
@@ -101,4 +100,5 @@ def test_events_are_published_after_commit_and_never_after_rollback(database):
             received.append(await asyncio.wait_for(anext(aiter(events)), timeout=5))
         return received
 
-    assert asyncio.run(scenario()) == [{"type": "notification", "fail": False}]
+    # On a thread of its own: after a browser test, Playwright keeps a loop running on this one.
+    assert on_plain_thread(asyncio.run, scenario()) == [{"type": "notification", "fail": False}]

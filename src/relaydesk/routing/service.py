@@ -22,7 +22,8 @@ from relaydesk.customers.enums import CustomerTier
 from relaydesk.jobs import enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.time import as_utc, utcnow
-from relaydesk.routing import notify
+from relaydesk.realtime.channels import agent_channel
+from relaydesk.realtime.fanout import publish_after_commit
 from relaydesk.routing.enums import OfferState, RoutingMode
 from relaydesk.routing.models import RoutingOffer, RoutingState
 from relaydesk.routing.policy import RoutingPolicy, routing_policy
@@ -233,9 +234,9 @@ def _dispatch(
         SYSTEM,
         {"offer_id": offer.id, "agent_id": agent.id, "expires_at": offer.expires_at.isoformat()},
     )
-    notify.after_commit(
+    publish_after_commit(
         session,
-        notify.agent_channel(agent.id),
+        agent_channel(agent.id),
         {
             "type": "offer",
             "offer_id": offer.id,
@@ -400,9 +401,9 @@ def _assign(
     tickets.record_event(
         session, ticket, kind, actor, {"agent_id": agent.id, "queue": state.queue.value, **(data or {})}
     )
-    notify.after_commit(
+    publish_after_commit(
         session,
-        notify.agent_channel(agent.id),
+        agent_channel(agent.id),
         {"type": "assigned", "ticket_id": ticket.id, "subject": ticket.subject},
     )
 
@@ -496,9 +497,9 @@ def expire_offer(session: Session, offer_id: int) -> RoutingDecision | None:
     tickets.record_event(
         session, ticket, "routing.expired", SYSTEM, {"offer_id": offer.id, "agent_id": offer.agent_id}
     )
-    notify.after_commit(
+    publish_after_commit(
         session,
-        notify.agent_channel(offer.agent_id),
+        agent_channel(offer.agent_id),
         {"type": "offer_withdrawn", "offer_id": offer.id, "ticket_id": ticket.id},
     )
     return _move_on(session, ticket, offer.agent_id)
@@ -522,9 +523,9 @@ def _cancel_open_offer(session: Session, ticket: Ticket, reason: str) -> None:
         tickets.record_event(
             session, ticket, "routing.offer_cancelled", SYSTEM, {"offer_id": offer.id, "reason": reason}
         )
-        notify.after_commit(
+        publish_after_commit(
             session,
-            notify.agent_channel(offer.agent_id),
+            agent_channel(offer.agent_id),
             {"type": "offer_withdrawn", "offer_id": offer.id, "ticket_id": ticket.id},
         )
         session.flush()
@@ -734,14 +735,14 @@ def _reclaim(session: Session, state: RoutingState, policy: RoutingPolicy, now: 
         {"agent_id": agent_id, "after_minutes": minutes, "told_lead_ids": leads},
     )
     for lead_id in leads:
-        notify.after_commit(
+        publish_after_commit(
             session,
-            notify.agent_channel(lead_id),
+            agent_channel(lead_id),
             {"type": "reclaimed", "ticket_id": ticket.id, "agent_id": agent_id, "after_minutes": minutes},
         )
-    notify.after_commit(
+    publish_after_commit(
         session,
-        notify.agent_channel(agent_id),
+        agent_channel(agent_id),
         {"type": "reclaimed", "ticket_id": ticket.id, "agent_id": agent_id},
     )
     state.waiting, state.assignee_id, state.assigned_at = True, None, None

@@ -23,14 +23,14 @@ from relaydesk.db import Base, IdMixin
 from relaydesk.kit.errors import NotFoundError
 from relaydesk.kit.ids import RecordId
 from relaydesk.kit.time import utcnow
-from relaydesk.realtime.on_commit import publish_after_commit
+from relaydesk.realtime.channels import agent_channel
+from relaydesk.realtime.fanout import publish_after_commit
 from relaydesk.tickets import service as tickets
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
 
 __all__ = [
     "AgentNotification",
-    "agent_channel",
     "mentioned_agents",
     "notify_mentions",
     "router",
@@ -55,11 +55,6 @@ class AgentNotification(IdMixin, Base):
     text: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
-
-
-def agent_channel(agent_id: int) -> str:
-    """The realtime channel an agent's screens listen on (the agent socket subscribes to it)."""
-    return f"agent:{agent_id}"
 
 
 # "@kim", "@Kim Nguyen", "@kim@northwind.example": the text right after an "@" that starts a word.

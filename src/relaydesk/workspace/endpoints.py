@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from relaydesk.workspace import offers
+
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+router.include_router(offers.router)  # the signed-in agent's pending offers

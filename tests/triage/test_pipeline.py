@@ -59,7 +59,8 @@ def test_new_ticket_gets_category_language_and_priority_with_confidence_and_vers
 
     triaged = ticket(database, ticket_id)
     assert triaged.category == "account_access" and triaged.language == "en"
-    assert triaged.status == "queued" and triaged.queue is None and "needs_triage" not in triaged.flags
+    # Released to routing, which queued it (issue 21): a live channel with the customer still there.
+    assert triaged.status == "queued" and triaged.queue == "live" and "needs_triage" not in triaged.flags
     # The policy's "login" service raises normal urgency by one.
     assert triaged.priority == "high"
     [classified] = events(database, ticket_id, "triage.classified")

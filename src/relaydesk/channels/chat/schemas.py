@@ -20,6 +20,7 @@ __all__ = [
     "SentOut",
     "SiteInfo",
     "TypingIn",
+    "WaitingOut",
     "normalise_origin",
 ]
 
@@ -126,6 +127,18 @@ class SiteInfo(BaseModel):
     greeting: str
 
 
+class WaitingOut(BaseModel):
+    """Where the visitor's ticket stands in the live queue, told honestly: no number without a basis."""
+
+    # 1 = next.
+    position: int
+    # Null when there is no basis (nothing handled recently, nobody online): no invented number.
+    expected_wait_minutes: int | None
+    # Whether we can also answer by email (we know the visitor's address).
+    email_known: bool
+    text: str
+
+
 class ConversationOut(BaseModel):
     site: SiteInfo
     channel: str
@@ -134,6 +147,8 @@ class ConversationOut(BaseModel):
     visitor_token: str | None
     verified: bool
     messages: list[ChatMessageOut]
+    # Present while the visitor's ticket waits in a routed queue for a person.
+    waiting: WaitingOut | None = None
 
 
 class SentOut(BaseModel):

@@ -7,9 +7,13 @@
 
   function panel() { return document.getElementById("offers"); }
 
+  // Counted from the server's "seconds left" when the panel was drawn, so a browser clock that is off
+  // does not show a wrong countdown.
   function tick() {
-    document.querySelectorAll("#offers .countdown[data-expires-at]").forEach(function (el) {
-      const left = Math.max(0, Math.round((Date.parse(el.dataset.expiresAt) - Date.now()) / 1000));
+    document.querySelectorAll("#offers .countdown[data-seconds-left]").forEach(function (el) {
+      if (!el.dataset.drawnAt) { el.dataset.drawnAt = String(Date.now()); }
+      const gone = (Date.now() - Number(el.dataset.drawnAt)) / 1000;
+      const left = Math.max(0, Math.round(Number(el.dataset.secondsLeft) - gone));
       el.textContent = left > 0 ? left + " s left" : "ran out";
     });
   }

@@ -11,7 +11,9 @@ from relaydesk.workspace import (
     macros,
     new_ticket,
     notifications,
+    offers,
     presence,
+    supervisor,
     ticket_view,
     views,
 )
@@ -28,3 +30,5 @@ router.include_router(macros.router)
 router.include_router(inbox.router)  # the inbox, its rows and live counts
 router.include_router(views.router)  # saved views
 router.include_router(live.router)  # the agent WebSocket /ws/agent
+router.include_router(offers.router)  # the signed-in agent's pending offers
+router.include_router(supervisor.router)  # the supervisor view /supervisor

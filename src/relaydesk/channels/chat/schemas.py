@@ -20,6 +20,7 @@ __all__ = [
     "SentOut",
     "SiteInfo",
     "TypingIn",
+    "WaitingOut",
     "normalise_origin",
 ]
 
@@ -169,6 +170,18 @@ class SiteInfo(BaseModel):
     greeting: str
 
 
+class WaitingOut(BaseModel):
+    """Where the visitor's ticket stands in the live queue, told honestly: no number without a basis."""
+
+    # 1 = next.
+    position: int
+    # Null when there is no basis (nothing handled recently, nobody online): no invented number.
+    expected_wait_minutes: int | None
+    # Whether we can also answer by email (we know the visitor's address).
+    email_known: bool
+    text: str
+
+
 class ConversationOut(BaseModel):
     site: SiteInfo
     channel: str
@@ -180,6 +193,8 @@ class ConversationOut(BaseModel):
     # A person must answer (the ticket is queued for one or with one) and we know neither the visitor's
     # name nor an email: the widget asks for them (``POST /chat/v1/contact``).
     ask_contact: bool = False
+    # Present while the visitor's ticket waits in a routed queue for a person.
+    waiting: WaitingOut | None = None
 
 
 class ContactIn(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import secrets
 import threading
@@ -43,6 +44,7 @@ from relaydesk.channels.chat.schemas import (
     ConversationOut,
     SentOut,
     SiteInfo,
+    WaitingOut,
 )
 from relaydesk.channels.intake import IntakeResult, in_intake_transaction, ingest
 from relaydesk.channels.quarantine import InputRejectedError, register_reprocessor
@@ -59,6 +61,7 @@ from relaydesk.kit.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from relaydesk.routing import service as routing
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, DeliveryState, TicketStatus
@@ -431,6 +434,7 @@ def conversation(client: ChatClient, *, after_id: int | None = None, limit: int 
             for row in rows
         ]
         ask_contact = customer is not None and _asks_contact(session, customer)
+        waiting = waiting_notice(session, customer) if customer is not None else None
     return ConversationOut(
         site=SiteInfo(name=client.site.name, greeting=client.site.greeting),
         channel=client.channel.value,
@@ -439,6 +443,35 @@ def conversation(client: ChatClient, *, after_id: int | None = None, limit: int 
         verified=client.verified,
         messages=messages,
         ask_contact=ask_contact,
+        waiting=waiting,
+    )
+
+
+def waiting_notice(session: Session, customer: Customer) -> WaitingOut | None:
+    """The visitor's place in the queue and the expected wait, from routing (``queue_position``,
+    ``expected_wait``); None when their ticket is not waiting for a person. Without a basis for the
+    wait it says so instead of inventing a number, and it tells the visitor they may leave."""
+    ticket = tickets.open_ticket_for_customer(session, customer.id)
+    if ticket is None:
+        return None
+    position = routing.queue_position(session, ticket.id)
+    if position is None:
+        return None
+    wait = routing.expected_wait(session, ticket.id)
+    minutes = max(1, math.ceil(wait.total_seconds() / 60)) if wait is not None else None
+    email = next((i.value for i in customer.identities if i.kind is IdentityKind.EMAIL), None)
+    if minutes is None:
+        text = f"You are number {position} in the queue; an agent will be with you as soon as possible."
+    else:
+        unit = "minute" if minutes == 1 else "minutes"
+        text = f"You are number {position} in the queue, expected wait about {minutes} {unit}."
+    text += (
+        f" You may leave: we will answer here and by email to {email}."
+        if email
+        else " You may leave: we will answer here when you come back."
+    )
+    return WaitingOut(
+        position=position, expected_wait_minutes=minutes, email_known=email is not None, text=text
     )
 
 

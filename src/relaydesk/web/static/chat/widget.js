@@ -26,6 +26,7 @@
   }
 
   const POLL_MS = 3000;
+  const WAITING_MS = 10000;
   const ACK_TIMEOUT_MS = 8000;
   const SUGGEST_DEBOUNCE_MS = 300;
   const TYPING_SHOW_MS = 6000;
@@ -104,7 +105,7 @@
     border-radius: 6px; padding: 3px 8px; cursor: pointer; }
   .sugg button.solved { background: #1f5f8b; color: #fff; }
   .thanks { padding: 10px 12px; background: #e8f5ee; color: #1e6b45; border-top: 1px solid #cde8d8; }
-  .thanks[hidden], .error[hidden], .contact[hidden], .contact-error[hidden] { display: none; }
+  .thanks[hidden], .error[hidden], .contact[hidden], .contact-error[hidden], .waiting[hidden] { display: none; }
   form.contact { flex-direction: column; gap: 6px; background: #f0f6fb; }
   .contact p { margin: 0; font-size: 13px; color: #3b4550; }
   .contact input { border: 1px solid #c9d0d7; border-radius: 8px; padding: 7px 8px; font-size: 14px; }
@@ -112,6 +113,7 @@
   .contact .actions button { padding: 6px 12px; }
   .contact .actions button.skip { background: #fff; color: #1f5f8b; border: 1px solid #1f5f8b; }
   .contact-error { color: #8a2a20; font-size: 12px; }
+  .waiting { padding: 8px 12px; background: #eef4fa; color: #1f4f72; font-size: 13px; border-top: 1px solid #d5e3ef; }
   .error { padding: 8px 12px; background: #fdecea; color: #8a2a20; font-size: 13px; }
   form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e1e5ea; background: #fff; }
   textarea { flex: 1; resize: none; height: 40px; border: 1px solid #c9d0d7; border-radius: 8px; padding: 8px; font-size: 14px; }
@@ -122,6 +124,7 @@
   <div class="head"><span class="title">Chat</span><button type="button" class="close" aria-label="Close chat">×</button></div>
   <div class="log" data-testid="chat-log" aria-live="polite"><div class="greeting"></div></div>
   <div class="typing" data-testid="chat-typing"></div>
+  <div class="waiting" data-testid="chat-waiting" role="status" hidden></div>
   <div class="suggestions" data-testid="suggestions" hidden></div>
   <div class="thanks" data-testid="suggestion-thanks" hidden>Glad that helped! If you need anything else, just write to us.</div>
   <div class="error" data-testid="chat-error" hidden></div>
@@ -142,7 +145,7 @@
     thanks: $(".thanks"), error: $(".error"), form: $("form.compose"), input: $("textarea"),
     contact: $("form.contact"), contactName: $("form.contact [name=name]"),
     contactEmail: $("form.contact [name=email]"), contactError: $(".contact-error"),
-    contactSkip: $(".contact .skip"),
+    contactSkip: $(".contact .skip"), waiting: $(".waiting"),
   };
 
   // --- HTTP --------------------------------------------------------------------------------------------
@@ -273,6 +276,7 @@
     state.visitorId = data.visitor_id;
     el.title.textContent = data.site.name;
     el.greeting.textContent = data.site.greeting;
+    showWaiting(data.waiting);
     for (const m of data.messages) merge(m);
     askContact(data.ask_contact);
     state.unread = 0;
@@ -298,6 +302,7 @@
       showError("");
       data.messages.forEach(merge);
       askContact(data.ask_contact);
+      showWaiting(data.waiting);
       render();
       flushOutbox();
     } catch (error) {
@@ -305,6 +310,24 @@
       else if (error.status === 403) fail(error);
     }
   }
+
+  // The visitor's place in the queue and the expected wait (the server's words, never a guessed number).
+  // While the socket is up nothing else asks, so it is re-read every WAITING_MS once the visitor wrote.
+  function showWaiting(waiting) {
+    el.waiting.textContent = waiting ? waiting.text : "";
+    el.waiting.hidden = !waiting;
+  }
+
+  async function refreshWaiting() {
+    if (!state.socketOpen || state.fatal || !state.messages.some((m) => m.author === "visitor" && m.id)) return;
+    try {
+      const data = await call("GET", `/chat/v1/conversation?after=${state.lastId}`);
+      data.messages.forEach(merge);
+      showWaiting(data.waiting);
+      if (data.messages.length) render();
+    } catch (_) { /* the next round tries again */ }
+  }
+  setInterval(refreshWaiting, WAITING_MS);
 
   function startPolling() {
     if (!state.pollTimer && !state.fatal) state.pollTimer = setInterval(poll, POLL_MS);

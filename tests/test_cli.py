@@ -82,7 +82,7 @@ def test_demo_seeds_once_and_prints_the_logins(database):
     first = run_cli("demo").stdout
     assert "admin@northwind.example" in first and "created" in first
     assert "Triage model category-1 trained in" in first and "shipping_issue" in first
-    assert "/tickets lists what triage decided" in first
+    assert "/tickets lists what triage decided" in first and "/triage has the categories" in first
     second = run_cli("demo").stdout
     assert "already there" in second and "Triage model" not in second
     from relaydesk.agents.models import Agent

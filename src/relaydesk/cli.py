@@ -451,9 +451,9 @@ def demo(
     typer.echo(
         f"\nAs a customer: the shop with its chat widget {base}/chat/demo, the help center {base}/help/en,"
         f"\nthe contact form {base}/help/en/contact."
-        f"\nThen, as an agent: {base}/tickets lists what triage decided (category, priority, queue);"
-        f"\na ticket's page shows its triage panel with the confidences. Try a chat that asks for a person,"
-        f"\nor file one: curl -u ... {base}/api/v1/tickets (see README.md, section Demo)."
+        f"\nThen, as an agent: {base}/tickets lists what triage decided (priority, needs_triage);"
+        f"\n{base}/api/v1/tickets/<id>/triage has the categories with their confidences. Write in the"
+        f"\nchat widget, or file a ticket through the API: it is triaged the same way (README.md: The demo)."
     )
     if serve_after:
         os.environ["RELAYDESK_DEMO_ENABLED"] = "true"  # the demo shop pages (/chat/demo)

@@ -77,15 +77,18 @@ def test_invalid_setting_stops_the_command_with_its_name(database):
     assert result.returncode == 2 and "RELAYDESK_JOB_LEASE_SECONDS" in result.stderr
 
 
+@pytest.mark.slow  # trains the demo's triage model and triages its tickets in a fresh process
 def test_demo_seeds_once_and_prints_the_logins(database):
     first = run_cli("demo").stdout
     assert "admin@northwind.example" in first and "created" in first
+    assert "Triage model category-1 trained in" in first and "shipping_issue" in first
+    assert "/tickets lists what triage decided" in first and "/triage has the categories" in first
     second = run_cli("demo").stdout
-    assert "already there" in second
+    assert "already there" in second and "Triage model" not in second
     from relaydesk.agents.models import Agent
 
     with database.transaction() as session:
-        assert len(session.scalars(select(Agent)).all()) == 9
+        assert len(session.scalars(select(Agent)).all()) == 10
 
 
 def test_demo_is_refused_in_production(database):

@@ -412,17 +412,47 @@ def demo(
 ) -> None:
     """Create the schema and seed the demo brand (idempotent); optionally start the server."""
     # The seeder loads every domain's service: only this command needs it.
+    from relaydesk.demo.overview import run_pending_jobs, ticket_overview
     from relaydesk.demo.seed import seed_demo
 
     if get_settings().env is Environment.PRODUCTION:
         # The demo's agents share a published password and its page signs in a known customer.
         raise _fail("relaydesk demo is refused when RELAYDESK_ENV=production; use a development install.")
     upgrade(get_settings().resolved_database_url)
-    with get_database().transaction() as session:
+    database = get_database()
+    with database.transaction() as session:
         summary = seed_demo(session)
     typer.echo(
         "Demo data " + ("was already there." if summary.already_seeded else f"created: {summary.counts}")
     )
+    model = summary.triage_model
+    if model is not None:
+        accuracy = f", cross-validated accuracy {model.accuracy:.0%}" if model.accuracy is not None else ""
+        typer.echo(
+            f"Triage model {model.name} trained in {model.seconds:.1f} s from {model.examples} labelled "
+            f"examples ({model.labels} categories{accuracy}) and activated."
+        )
+    # Triage (and routing, where it is installed) of what the seed filed, before the first page opens.
+    ran = run_pending_jobs(database)
+    if ran:
+        typer.echo(f"Ran {ran} job(s): triage of the demo tickets and what follows it.")
+    with database.transaction(read_only=True) as session:
+        lines = ticket_overview(session)
+    typer.echo(f"\nTickets ({summary.online or 'all'} demo agents online):")
+    for line in lines:
+        if line.needs_triage:
+            decided = "needs triage (the model was unsure)"
+        elif line.category is not None:
+            confidence = f" {line.confidence:.2f}" if line.confidence is not None else ""
+            decided = f"{line.category}{confidence}"
+        else:
+            decided = "not triaged yet"
+        where = f"queue {line.queue}" if line.queue else line.status
+        who = f", {line.assignee}" if line.assignee else ""
+        typer.echo(
+            f"  #{line.id:<3} {line.subject[:38]:<38} {line.channel:<8} {line.priority:<7} {decided}; "
+            f"{where}{who}"
+        )
     typer.echo(
         f"\nRelaydesk demo: http://{host}:{port}/login\n\nSign in as (password for all: "
         f"{summary.logins[0][1]}):"
@@ -433,6 +463,9 @@ def demo(
     typer.echo(
         f"\nAs a customer: the shop with its chat widget {base}/chat/demo, the help center {base}/help/en,"
         f"\nthe contact form {base}/help/en/contact."
+        f"\nThen, as an agent: {base}/tickets lists what triage decided (priority, needs_triage);"
+        f"\n{base}/api/v1/tickets/<id>/triage has the categories with their confidences. Write in the"
+        f"\nchat widget, or file a ticket through the API: it is triaged the same way (README.md: The demo)."
     )
     if serve_after:
         os.environ["RELAYDESK_DEMO_ENABLED"] = "true"  # the demo shop pages (/chat/demo)

@@ -46,6 +46,7 @@ __all__ = [
     "HeadHasNoModelError",
     "ModelLoadError",
     "Prediction",
+    "TrainingOptions",
     "TrainingSource",
     "activate",
     "clear_model_cache",

@@ -1,7 +1,7 @@
 """Database plumbing: declarative base, engine and sessions, migrations. Imports no domain."""
 
 from relaydesk.db.base import Base, IdMixin, TimestampMixin
-from relaydesk.db.engine import Database, get_database, set_database
+from relaydesk.db.engine import Database, ReadOnlyWriteError, get_database, set_database, write_beside
 from relaydesk.db.types import JSONType, UTCDateTime, enum_column
 
 __all__ = [
@@ -9,9 +9,11 @@ __all__ = [
     "Database",
     "IdMixin",
     "JSONType",
+    "ReadOnlyWriteError",
     "TimestampMixin",
     "UTCDateTime",
     "enum_column",
     "get_database",
     "set_database",
+    "write_beside",
 ]

@@ -12,7 +12,28 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from relaydesk.settings import get_settings
 
-__all__ = ["Database", "ensure_sqlite_directory", "get_database", "set_database"]
+__all__ = [
+    "Database",
+    "ReadOnlyWriteError",
+    "ensure_sqlite_directory",
+    "get_database",
+    "set_database",
+    "write_beside",
+]
+
+# The statements that need SQLite's write lock (SAVEPOINT and RELEASE do not take it by themselves).
+_WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class ReadOnlyWriteError(RuntimeError):
+    """A write inside a read-only unit of work (a programming error, never a user's).
+
+    On SQLite such a write has to upgrade a deferred read transaction to a write one, which SQLite
+    refuses at once with "database is locked" whenever another connection wrote since it began (the
+    in-process worker, any request): the busy timeout is never consulted for that upgrade. So it works
+    alone and fails under load. Refused every time instead, so tests find it; write through
+    ``write_beside(session)``, or use a writing unit of work.
+    """
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,6 +51,18 @@ def _sqlite_begin(conn: Any) -> None:
     # Read-only units of work (pollers, reports) begin deferred so they never hold up a writer.
     read_only = conn.get_execution_options().get("relaydesk_read_only", False)
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _refuse_writes_when_read_only(
+    conn: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any, _executemany: bool
+) -> None:
+    read_only = conn.get_execution_options().get("relaydesk_read_only", False)
+    if read_only and statement.lstrip().upper().startswith(_WRITE_STATEMENTS):
+        raise ReadOnlyWriteError(
+            "a write inside a read-only unit of work; on SQLite it fails with 'database is locked' "
+            "whenever another connection wrote meanwhile. Write through db.write_beside(session), "
+            f"or open a writing transaction. Statement: {statement[:80]}"
+        )
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -56,6 +89,7 @@ class Database:
                 dbapi_connection.isolation_level = None
 
             event.listen(self.engine, "begin", _sqlite_begin)
+            event.listen(self.engine, "before_cursor_execute", _refuse_writes_when_read_only)
         else:
             engine_kwargs.setdefault("pool_size", 10)
             engine_kwargs.setdefault("max_overflow", 20)
@@ -82,6 +116,32 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def write_beside(session: Session) -> Iterator[Session]:
+    """A small write beside ``session``'s unit of work (a cache row found while reading).
+
+    In a writing unit of work it is a savepoint of that transaction: it commits with the caller's and
+    an error in it rolls back only the savepoint. In a read-only one on SQLite it is a short
+    transaction of its own on another connection, which begins ``IMMEDIATE`` and so waits its turn
+    behind the worker or any other writer (the busy timeout) instead of failing at once; the caller
+    keeps reading its own snapshot. Use it only for writes that are correct whether or not the
+    caller's unit of work commits (caches, idempotent upserts).
+    """
+    bind = session.get_bind()
+    read_only = (
+        isinstance(bind, Engine)
+        and bind.dialect.name == "sqlite"
+        and bool(bind.get_execution_options().get("relaydesk_read_only", False))
+    )
+    if not read_only:
+        with session.begin_nested():
+            yield session
+        return
+    writer = bind.execution_options(relaydesk_read_only=False)
+    with Session(writer, expire_on_commit=False) as side, side.begin():
+        yield side
 
 
 _database: Database | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -16,9 +17,13 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
+from relaydesk.agents.enums import AgentStatus
 from relaydesk.agents.schemas import AgentCreate, SkillIn, TeamCreate
 from relaydesk.auth.roles import Role
-from relaydesk.channels.chat.pages import ensure_demo_site
+from relaydesk.channels.base import InboundMessage
+from relaydesk.channels.chat.pages import DEMO_SIGNED_IN_USER, DEMO_SITE_KEY, ensure_demo_site
+from relaydesk.channels.intake import ingest
+from relaydesk.classification import service as classification
 from relaydesk.commerce.enums import OrderStatus, ShipmentStatus
 from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers import service as customers
@@ -29,14 +34,25 @@ from relaydesk.knowledge.enums import Visibility
 from relaydesk.knowledge.service import Editor
 from relaydesk.knowledge.transfer import ArticleRecord, ImportReport, import_records
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel
 from relaydesk.tickets.events import Actor
-from relaydesk.tickets.models import Ticket
-from relaydesk.tickets.schemas import CustomerRef, MessageCreate, StatusChange, TicketCreate, TicketUpdate
+from relaydesk.tickets.schemas import CustomerRef, TicketCreate
+from relaydesk.triage.datasets import read_csv
+from relaydesk.triage.training import TrainingSet, store_examples, train_head
 
-__all__ = ["DEMO_PASSWORD", "DemoSummary", "seed_demo"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "HISTORY_PATH",
+    "DemoSummary",
+    "TriageModel",
+    "bring_agents_online",
+    "seed_demo",
+    "seed_triage_model",
+]
 
 DEMO_PASSWORD = "relaydesk-demo"
+# The demo brand's labelled history (written for the demo; see data/northwind/README.md).
+HISTORY_PATH = Path(__file__).resolve().parents[3] / "data" / "northwind" / "triage_history.csv"
 _SYSTEM = Actor(AuthorKind.SYSTEM)
 
 TEAMS = [
@@ -48,9 +64,16 @@ TEAMS = [
     ("Legal & Compliance", "Legal threats, data requests, regulators", True),
 ]
 
+# Skills are named after the triage categories they serve (the ABCD flows of data/northwind), so a
+# ticket's category names the skill it needs; "escalations" and "legal" are skills beyond them.
+# Working hours are in the agent's time zone; empty means always (the demo works at any hour).
+ALWAYS: dict[str, list[str]] = {}
+WEEKDAYS_9_TO_5 = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+CAPACITY = {"web_chat": 3, "in_app": 3, "email": 12, "web_form": 12, "sms": 6, "social": 6, "phone": 1}
+
 AGENTS = [
-    # email, name, role, tier, languages, teams, skills
-    ("admin@northwind.example", "Ada Admin", Role.ADMIN, 6, ["en"], [], []),
+    # email, name, role, tier, languages, teams, skills (level 1-5), time zone, working hours
+    ("admin@northwind.example", "Ada Admin", Role.ADMIN, 6, ["en"], [], [], "UTC", ALWAYS),
     (
         "maria@northwind.example",
         "María López",
@@ -58,7 +81,15 @@ AGENTS = [
         1,
         ["en", "es"],
         ["Frontline"],
-        [("shipping", 3), ("returns", 2)],
+        [
+            ("shipping_issue", 3),
+            ("order_issue", 2),
+            ("product_defect", 2),
+            ("account_access", 2),
+            ("storewide_query", 3),
+        ],
+        "Europe/Madrid",
+        ALWAYS,
     ),
     (
         "sam@northwind.example",
@@ -67,7 +98,9 @@ AGENTS = [
         1,
         ["en"],
         ["Frontline", "Orders & Shipping"],
-        [("shipping", 4)],
+        [("shipping_issue", 4), ("order_issue", 3), ("storewide_query", 2)],
+        "America/New_York",
+        ALWAYS,
     ),
     (
         "lea@northwind.example",
@@ -76,7 +109,20 @@ AGENTS = [
         2,
         ["en", "fr"],
         ["Returns & Refunds"],
-        [("returns", 4), ("refunds", 3)],
+        [("product_defect", 4), ("order_issue", 2)],
+        "Europe/Paris",
+        ALWAYS,
+    ),
+    (
+        "diego@northwind.example",
+        "Diego Torres",
+        Role.AGENT,
+        2,
+        ["es", "en"],
+        ["Returns & Refunds", "Billing & Disputes"],
+        [("product_defect", 3), ("purchase_dispute", 3), ("manage_account", 2)],
+        "America/Mexico_City",
+        ALWAYS,
     ),
     (
         "omar@northwind.example",
@@ -85,7 +131,9 @@ AGENTS = [
         2,
         ["en", "ar"],
         ["Technical"],
-        [("account_access", 4), ("site_troubleshooting", 4)],
+        [("account_access", 4), ("troubleshoot_site", 4), ("manage_account", 3)],
+        "Asia/Dubai",
+        ALWAYS,
     ),
     (
         "kim@northwind.example",
@@ -94,34 +142,42 @@ AGENTS = [
         3,
         ["en", "vi"],
         ["Orders & Shipping", "Frontline"],
-        [("shipping", 5), ("escalations", 4)],
+        [("shipping_issue", 5), ("order_issue", 4), ("escalations", 4)],
+        "America/Los_Angeles",
+        ALWAYS,
     ),
     (
         "jonas@northwind.example",
         "Jonas Weber",
         Role.AGENT,
-        4,
+        3,
         ["en", "de"],
         ["Billing & Disputes"],
-        [("disputes", 5), ("billing", 4)],
+        [("purchase_dispute", 5), ("manage_account", 3)],
+        "Europe/Berlin",
+        WEEKDAYS_9_TO_5,  # the one agent with office hours: routing passes him by outside them
     ),
     (
         "priya@northwind.example",
         "Priya Shah",
         Role.MANAGER,
-        5,
+        3,
         ["en", "hi"],
         ["Frontline"],
         [("escalations", 5)],
+        "Asia/Kolkata",
+        ALWAYS,
     ),
     (
         "grace@northwind.example",
         "Grace Okafor",
         Role.AGENT,
-        6,
+        3,
         ["en"],
         ["Legal & Compliance"],
-        [("legal", 5)],
+        [("legal", 5), ("purchase_dispute", 3)],
+        "Europe/London",
+        ALWAYS,
     ),
 ]
 
@@ -135,6 +191,11 @@ CUSTOMERS = [
     ("David Chen", CustomerTier.STANDARD, "en", "dchen@email.example", "+16045550111", "bronze"),
 ]
 
+# Identities on the other channels, so replies reach the customer where they wrote. Crystal is the
+# shop's signed-in user on /chat/demo?signed_in=true (DEMO_SIGNED_IN_USER): her chat is in the widget.
+CHAT_USERS = {0: DEMO_SIGNED_IN_USER, 4: "customer-1005"}
+SOCIAL_ACCOUNTS = {3: "instagram:17841455500003"}
+
 PRODUCTS = [
     ("MK-JEANS-32", "Michael Kors jeans", 9400),
     ("TH-BOOTS-10", "Tommy Hilfiger boots", 12900),
@@ -143,16 +204,17 @@ PRODUCTS = [
     ("JC-SOCKS-3", "Jcrew socks (3 pack)", 1900),
 ]
 
+# Filed as customers would write them: no category, priority or team (triage decides; "{order}" is
+# the customer's first order number). Only the two an agent filed carry a team: the call taken by phone
+# and the legal threat, filed into the restricted team. None of these texts is in the training file.
 TICKETS = [
-    # customer index, channel, subject, body, priority, team, status, flags
+    # customer index, channel, subject, body, team, flags
     (
         0,
         Channel.WEB_CHAT,
         "Order hasn't arrived",
         "Hi, my order 3348917502 was supposed to arrive three days ago and tracking hasn't moved.",
-        Priority.NORMAL,
-        "Orders & Shipping",
-        TicketStatus.QUEUED,
+        None,
         [],
     ),
     (
@@ -160,29 +222,32 @@ TICKETS = [
         Channel.EMAIL,
         "Wrong size jeans, want to exchange",
         "I got the wrong size jeans (32 instead of 34). Can I exchange them? Order 5523187720.",
-        Priority.NORMAL,
-        "Returns & Refunds",
-        TicketStatus.OPEN,
+        None,
         [],
     ),
     (
         2,
         Channel.SMS,
         "Charged twice for my jacket",
-        "I was charged twice for the Guess jacket. Please refund the duplicate charge today.",
-        Priority.HIGH,
-        "Billing & Disputes",
-        TicketStatus.OPEN,
-        ["vip"],
+        "I was charged twice for the Guess jacket on order {order}. Please refund the duplicate charge "
+        "today.",
+        None,
+        [],
     ),
     (
         3,
         Channel.SOCIAL,
         "No puedo entrar en mi cuenta",
         "Hola, olvidé mi contraseña y el correo de recuperación no llega.",
-        Priority.NORMAL,
-        "Technical",
-        TicketStatus.NEW,
+        None,
+        [],
+    ),
+    (
+        3,
+        Channel.WEB_FORM,
+        "Cambio de talla",
+        "Las botas del pedido {order} me quedan grandes. ¿Puedo cambiarlas por una talla menos?",
+        None,
         [],
     ),
     (
@@ -190,33 +255,39 @@ TICKETS = [
         Channel.IN_APP,
         "Promo code rejected at checkout",
         "The code WINTER20 says it is invalid but the email says it's valid until Sunday.",
-        Priority.LOW,
-        "Billing & Disputes",
-        TicketStatus.PENDING_CUSTOMER,
-        ["vip"],
+        None,
+        [],
     ),
     (
         5,
         Channel.EMAIL,
         "I will take legal action",
-        "This is the third time my refund was promised. If it's not resolved this week I will contact my "
-        "lawyer and file a complaint with the consumer protection agency.",
-        Priority.URGENT,
+        "This is the third time my refund for order {order} was promised. If it's not resolved this week I "
+        "will contact my lawyer and file a complaint with the consumer protection agency.",
         "Legal & Compliance",
-        TicketStatus.OPEN,
         ["legal_threat"],
     ),
     (
         0,
         Channel.PHONE,
         "Callback: boots have a broken zip",
-        "Customer called: the zip on the Tommy Hilfiger boots broke after two days. Wants a replacement.",
-        Priority.NORMAL,
+        "Customer called: the zip on the Tommy Hilfiger boots from order {order} broke after two days. "
+        "Wants a replacement.",
         "Returns & Refunds",
-        TicketStatus.QUEUED,
         [],
     ),
 ]
+
+
+@dataclass(frozen=True)
+class TriageModel:
+    """The category model trained at this start: what ``relaydesk demo`` prints."""
+
+    name: str
+    examples: int
+    labels: int
+    accuracy: float | None  # cross-validated on the training file (out-of-fold)
+    seconds: float
 
 
 @dataclass
@@ -224,28 +295,35 @@ class DemoSummary:
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     already_seeded: bool = False
+    triage_model: TriageModel | None = None  # None: the head already had an active model
+    online: int = 0  # demo agents brought online
 
 
 def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
-    """Idempotent: a database that already holds the demo admin is left as it is."""
+    """Idempotent: a database that already holds the demo admin keeps its data; its agents come online."""
+    # First, while this transaction has written nothing: training holds no write lock on SQLite.
+    model = seed_triage_model(session)
     seed_chat(session)  # idempotent on its own, so older demo databases get the chat site too
     seed_knowledge(session)  # idempotent too (upserts by external id)
-    summary = DemoSummary()
+    summary = DemoSummary(triage_model=model)
     rng = random.Random(seed)
-    if agents.list_agents(session) and any(a.email == AGENTS[0][0] for a in agents.list_agents(session)):
+    if agents.agent_by_email(session, AGENTS[0][0]) is not None:
         summary.already_seeded = True
         summary.logins = [(a[0], DEMO_PASSWORD, a[2].value) for a in AGENTS]
+        summary.online = bring_agents_online(session)
         return summary
 
-    team_ids = {}
+    team_ids: dict[str, int] = {}
     for name, description, restricted in TEAMS:
+        # The specialist teams overflow to Frontline when their queue waits too long.
+        parent = team_ids.get("Frontline") if name not in ("Frontline", "Legal & Compliance") else None
         team = agents.create_team(
-            session, TeamCreate(name=name, description=description, restricted=restricted)
+            session, TeamCreate(name=name, description=description, restricted=restricted, parent_id=parent)
         )
         team_ids[name] = team.id
 
     agent_ids = {}
-    for email, name, role, tier, languages, teams, skills in AGENTS:
+    for email, name, role, tier, languages, teams, skills, timezone, hours in AGENTS:
         agent = agents.create_agent(
             session,
             AgentCreate(
@@ -255,15 +333,18 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
                 role=role,
                 tier_level=tier,
                 languages=languages,
-                capacity={"web_chat": 3, "in_app": 3, "email": 12, "sms": 6, "social": 6, "phone": 1},
+                capacity=dict(CAPACITY),
+                timezone=timezone,
+                working_hours=hours,
                 team_ids=[team_ids[t] for t in teams],
                 skills=[SkillIn(skill=s, level=lvl) for s, lvl in skills],
             ),
         )
         agent_ids[email] = agent.id
         summary.logins.append((email, DEMO_PASSWORD, role.value))
+    summary.online = bring_agents_online(session)
 
-    customer_ids = []
+    customer_ids: list[int] = []
     for name, customer_tier, language, email, phone, level in CUSTOMERS:
         customer = customers.create_customer(
             session,
@@ -275,6 +356,7 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
                 identities=[
                     IdentityIn(kind=IdentityKind.EMAIL, value=email, verified=True),
                     IdentityIn(kind=IdentityKind.PHONE, value=phone, verified=True),
+                    *_channel_identities(len(customer_ids)),
                 ],
             ),
         )
@@ -282,6 +364,7 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
 
     now = utcnow()
     order_count = 0
+    first_order: dict[int, str] = {}
     for index, customer_id in enumerate(customer_ids):
         for n in range(2):
             placed = now - timedelta(days=rng.randint(2, 40))
@@ -318,24 +401,30 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
                     )
                 )
             session.add(order)
+            first_order.setdefault(index, number)
             order_count += 1
 
     ticket_count = 0
-    for cust, channel, subject, body, priority, team_name, target_status, flags in TICKETS:
-        ticket = tickets.create_ticket(
-            session,
-            TicketCreate(
-                subject=subject,
-                body=body,
-                customer=CustomerRef(id=customer_ids[cust]),
-                channel=channel,
-                priority=priority,
-                team_id=team_ids[team_name],
-                flags=flags,
-            ),
-            _SYSTEM,
-        )
-        _advance(session, ticket, target_status, agent_ids)
+    for cust, channel, subject, body, team_name, flags in TICKETS:
+        text = body.format(order=first_order[cust])
+        if team_name is None:
+            # A customer's message arrives as its channel's adapter hands it over: intake stores it and
+            # enqueues triage.process_inbound, which the worker runs like for any other message.
+            ingest(session, _inbound(cust, channel, subject, text, ticket_count))
+        else:
+            # Filed by an agent as POST /api/v1/tickets files it: opened, then triaged the same way.
+            tickets.file_ticket(
+                session,
+                TicketCreate(
+                    subject=subject,
+                    body=text,
+                    customer=CustomerRef(id=customer_ids[cust]),
+                    channel=channel,
+                    team_id=team_ids[team_name],
+                    flags=flags,
+                ),
+                _SYSTEM,
+            )
         ticket_count += 1
 
     summary.counts = {
@@ -348,26 +437,93 @@ def seed_demo(session: Session, *, seed: int = 7) -> DemoSummary:
     return summary
 
 
-def _advance(session: Session, ticket: Ticket, target: TicketStatus, agent_ids: dict[str, int]) -> None:
-    if target is TicketStatus.NEW:
-        return
-    tickets.change_status(session, ticket, StatusChange(status=TicketStatus.QUEUED), _SYSTEM)
-    if target is TicketStatus.QUEUED:
-        return
-    members = [a for a in agents.list_agents(session, team_id=ticket.team_id) if a.role != Role.ADMIN]
-    assignee = members[0] if members else None
-    if assignee is not None:
-        tickets.update_ticket(session, ticket, TicketUpdate(assignee_id=assignee.id), _SYSTEM)
-    tickets.change_status(session, ticket, StatusChange(status=TicketStatus.OPEN), _SYSTEM)
-    if assignee is not None:
-        tickets.add_agent_message(
-            session,
-            ticket,
-            MessageCreate(body="Thanks for reaching out. I'm looking into this now.", public=True),
-            assignee.id,
-        )
-    if target is TicketStatus.PENDING_CUSTOMER:
-        tickets.change_status(session, ticket, StatusChange(status=TicketStatus.PENDING_CUSTOMER), _SYSTEM)
+def _channel_identities(customer: int) -> list[IdentityIn]:
+    found = []
+    if customer in CHAT_USERS:
+        value = f"{DEMO_SITE_KEY}:{CHAT_USERS[customer]}"  # how the chat site names a signed-in user
+        found.append(IdentityIn(kind=IdentityKind.EXTERNAL_ID, value=value, verified=True))
+    if customer in SOCIAL_ACCOUNTS:
+        found.append(IdentityIn(kind=IdentityKind.SOCIAL, value=SOCIAL_ACCOUNTS[customer], verified=True))
+    return found
+
+
+def _inbound(customer: int, channel: Channel, subject: str, text: str, number: int) -> InboundMessage:
+    """The message as the channel's adapter would hand it to intake (identity, proof, provider id)."""
+    name, _tier, _language, email, phone, _level = CUSTOMERS[customer]
+    kind, value, proven = {
+        # A signed-in widget or app user, a signed SMS or social webhook: proven identities.
+        Channel.WEB_CHAT: (IdentityKind.EXTERNAL_ID, f"{DEMO_SITE_KEY}:{CHAT_USERS.get(customer)}", True),
+        Channel.IN_APP: (IdentityKind.EXTERNAL_ID, f"{DEMO_SITE_KEY}:{CHAT_USERS.get(customer)}", True),
+        Channel.SMS: (IdentityKind.PHONE, phone, True),
+        Channel.SOCIAL: (IdentityKind.SOCIAL, SOCIAL_ACCOUNTS.get(customer, ""), True),
+        # Plain email and the contact form prove nothing: each opens a ticket of its own.
+        Channel.EMAIL: (IdentityKind.EMAIL, email, False),
+        Channel.WEB_FORM: (IdentityKind.EMAIL, email, False),
+    }[channel]
+    return InboundMessage(
+        channel=channel,
+        identity_kind=kind,
+        identity_value=value,
+        identity_verified=proven,
+        identity_proven=proven,
+        display_name=name,
+        text=text,
+        subject=subject,
+        provider_message_id=f"demo-seed-{number}",
+    )
+
+
+def bring_agents_online(session: Session) -> int:
+    """Every demo agent (the admin aside) online, at each start: routing offers work to them at once."""
+    online = 0
+    for email, *_ in AGENTS[1:]:
+        agent = agents.agent_by_email(session, email)
+        if agent is not None and agent.active:
+            agents.set_status(agent, AgentStatus.ONLINE)
+            online += 1
+    session.flush()
+    return online
+
+
+def seed_triage_model(session: Session) -> TriageModel | None:
+    """The demo brand's category model, trained from its labelled history as any installation trains one.
+
+    The same path as ``relaydesk triage train --head category --data data/northwind/triage_history.csv
+    --activate`` (a version trained, registered and activated through the classification registry),
+    then the examples are kept as imported history (``relaydesk triage import``), so retraining learns
+    from them beside resolved tickets and agent corrections. The recipe is the fast one (word and character
+    TF-IDF under the calibrated linear SVM, no sentence embedding or fine-tuning), so a first start
+    trains in seconds; ``relaydesk triage train`` retrains with the full recipe. Skipped when the head
+    already has an active model, so a warm start trains nothing. None without the repository's data.
+    """
+    head = classification.get_head(session, "category")
+    if head is not None and head.active_version_id is not None:
+        return None
+    if not HISTORY_PATH.exists():  # an installed wheel without the repository's data folder
+        return None
+    started = time.perf_counter()
+    read = read_csv(HISTORY_PATH, text_column="text", label_column="label")
+    read.raise_if_problems()
+    data = TrainingSet("category")
+    for example in read.examples:
+        data.add(example.text, example.label, "file")
+    version = train_head(
+        session,
+        data,
+        source=f"file:{HISTORY_PATH.name}",
+        activate=True,
+        options=classification.TrainingOptions(use_embeddings=False, fine_tune_layers=0),
+    )
+    # Kept as imported history only now, after training: storing is the transaction's first write.
+    store_examples(session, "category", read.examples)
+    metrics = version.metrics or {}
+    return TriageModel(
+        name=version.name,
+        examples=len(data.texts),
+        labels=len(set(data.labels)),
+        accuracy=metrics.get("accuracy"),
+        seconds=round(time.perf_counter() - started, 1),
+    )
 
 
 def seed_chat(session: Session) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.orm import Session
 
+from relaydesk.db import write_beside
 from relaydesk.knowledge import repository
 from relaydesk.knowledge.index import (
     FloatArray,
@@ -126,10 +127,12 @@ class IndexCache:
 
 
 def _save_quietly(session: Session, vectors: dict[str, bytes], dims: int) -> None:
-    # The cache is an optimisation: a read-only or contended transaction must not fail a search.
+    # The cache is an optimisation: a failed write must not fail a search. A search in a read-only
+    # unit of work (the start-up warm-up, help-center pages) stores beside it, waiting its turn behind
+    # the worker; a writer's vectors commit with the articles it saves.
     try:
-        with session.begin_nested():
-            repository.save_embeddings(session, vectors, dims)
+        with write_beside(session) as writer:
+            repository.save_embeddings(writer, vectors, dims)
     except Exception as exc:
         # One line: the driver's reason, not the statement with every row's vector bound into it.
         reason = getattr(exc, "orig", None) or exc

@@ -31,6 +31,7 @@ from relaydesk.triage.signals import ticket_text
 
 if TYPE_CHECKING:
     from relaydesk.classification.models import ModelVersion
+    from relaydesk.classification.service import TrainingOptions
 
 __all__ = [
     "MAX_TICKET_EXAMPLES",
@@ -134,12 +135,28 @@ def training_set(session: Session, head: str, *, imports: bool = True, tickets: 
     return result
 
 
-def train_head(session: Session, data: TrainingSet, *, source: str, activate: bool = False) -> ModelVersion:
-    """Train and register a version for the head through the classification registry."""
+def train_head(
+    session: Session,
+    data: TrainingSet,
+    *,
+    source: str,
+    activate: bool = False,
+    options: TrainingOptions | None = None,
+) -> ModelVersion:
+    """Train and register a version for the head through the classification registry.
+
+    ``options``: the classifier's recipe (None: the installation's default, the full one).
+    """
     # The registry records the summary it computes; the by-source counts go into the source text.
     counts = ", ".join(f"{k}={v}" for k, v in sorted(data.sources.items()))
     return classification.train_version(
-        session, data.head, data.texts, data.labels, source=f"{source} ({counts})"[:200], activate=activate
+        session,
+        data.head,
+        data.texts,
+        data.labels,
+        source=f"{source} ({counts})"[:200],
+        activate=activate,
+        options=options,
     )
 
 

@@ -112,9 +112,13 @@ def publish_many_from_thread(events: list[tuple[str, dict[str, Any]]]) -> None:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
-    if running is not None:
+    with _lock:
+        serves_sockets = running is not None and running in _hubs
+    if running is not None and serves_sockets:
         # Synchronous code on the loop's own thread (an async route that committed): waiting for the
-        # loop here would deadlock it, so the publish runs as soon as this code yields.
+        # loop here would deadlock it, so the publish runs as soon as this code yields. Only a loop
+        # that has a hub, i.e. serves subscribers: a loop that merely looks current on this thread
+        # (Playwright's sync API leaves its own loop set as running) would hold the events forever.
         task = running.create_task(_publish_all(events))
         _background.add(task)
         task.add_done_callback(_background.discard)

@@ -17,10 +17,11 @@ the coroutine to the loop that owns the subscribers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,6 +34,7 @@ from relaydesk.settings import get_settings
 
 __all__ = [
     "close_loop_hub",
+    "follow",
     "hub",
     "publish",
     "publish_after_commit",
@@ -97,6 +99,31 @@ async def _publish_all_on(target: InProcessHub | RedisHub, events: list[tuple[st
             await target.publish(channel, event)
         except Exception:
             log.warning("realtime: could not publish on %s", channel, exc_info=True)
+
+
+async def follow(
+    channel: str, on_event: Callable[[dict[str, Any]], Awaitable[bool]], *, what: str
+) -> asyncio.Task[None]:
+    """Pass ``channel``'s events to ``on_event`` in a task until it answers False; returns once the
+    subscription is in place (at most 5 s), so an event published right after cannot slip past."""
+    subscribed = asyncio.Event()
+
+    async def pump() -> None:
+        async with subscribe(channel) as events:
+            subscribed.set()
+            async for event in events:
+                if not await on_event(event):
+                    return
+
+    def log_failure(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("realtime: %s stopped following %s", what, channel, exc_info=task.exception())
+
+    task = asyncio.create_task(pump())
+    task.add_done_callback(log_failure)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(subscribed.wait(), timeout=5)
+    return task
 
 
 _background: set[asyncio.Task[None]] = set()

@@ -65,7 +65,7 @@ from relaydesk.kit.errors import (
 from relaydesk.kit.ratelimit import RateLimiter
 from relaydesk.kit.time import utcnow
 from relaydesk.realtime.channels import INBOX_CHANNEL, agent_channel, ticket_channel
-from relaydesk.realtime.fanout import publish, subscribe
+from relaydesk.realtime.fanout import follow, publish
 from relaydesk.settings import get_settings
 from relaydesk.tickets import service as tickets
 from relaydesk.web.origins import is_own_origin
@@ -359,23 +359,4 @@ class AgentSocket:
     async def _subscribe(
         self, channel: str, on_event: Callable[[dict[str, Any]], Awaitable[bool]]
     ) -> asyncio.Task[None]:
-        subscribed = asyncio.Event()
-
-        async def pump() -> None:
-            async with subscribe(channel) as events:
-                subscribed.set()
-                async for event in events:
-                    if not await on_event(event):
-                        return
-
-        task = asyncio.create_task(pump())
-        task.add_done_callback(_log_failure)
-        # Subscribed before the page is told it is watching: an event right after cannot slip past.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(subscribed.wait(), timeout=5)
-        return task
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("workspace: live events stopped for an agent socket", exc_info=task.exception())
+        return await follow(channel, on_event, what="an agent socket")

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from relaydesk.realtime import channels
-from relaydesk.realtime.fanout import close_loop_hub, hub, publish, publish_from_thread, subscribe
+from relaydesk.realtime.fanout import close_loop_hub, follow, hub, publish, publish_from_thread, subscribe
 
 __all__ = [
     "INTERNAL_KEYS",
     "announce_visitor_message",
     "close_loop_hub",
     "customer_channel",
+    "follow",
     "hub",
     "identity_channel",
     "publish",

@@ -225,21 +225,7 @@ class ChatSocket:
     async def _subscribe(
         self, channel: str, on_event: Callable[[dict[str, Any]], Awaitable[bool]]
     ) -> asyncio.Task[None]:
-        subscribed = asyncio.Event()
-
-        async def pump() -> None:
-            async with live.subscribe(channel) as events:
-                subscribed.set()
-                async for event in events:
-                    if not await on_event(event):
-                        return
-
-        task = asyncio.create_task(pump())
-        task.add_done_callback(_log_failure)
-        # Subscribed before anything is acknowledged: a reply sent right after cannot slip past.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(subscribed.wait(), timeout=5)
-        return task
+        return await live.follow(channel, on_event, what="a chat socket")
 
 
 class _Invalid(RelaydeskError):
@@ -253,8 +239,3 @@ def _client_id_of(text: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) and len(value) <= 64 else None
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("chat: live events stopped for a socket", exc_info=task.exception())

@@ -1,0 +1,1 @@
+"""Escalation: the ladder of levels, escalation rules and phrase rules (see README.md)."""

@@ -60,6 +60,8 @@ def _test_settings(var_dir: Path) -> Iterator[None]:
     os.environ["RELAYDESK_VAR_DIR"] = str(var_dir)
     os.environ["RELAYDESK_SECRET_KEY"] = TEST_SECRET
     os.environ.setdefault("RELAYDESK_JOB_POLL_SECONDS", "0.05")
+    # Test runs share one Redis database: each run (and the servers it starts) gets its own channels.
+    os.environ.setdefault("RELAYDESK_REDIS_CHANNEL_PREFIX", f"relaydesk-test-{uuid.uuid4().hex[:8]}:")
     reset_settings_cache()
     yield
     reset_settings_cache()

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     redis_url: str | None = None
+    # Every real-time channel name in Redis starts with this: deployments (or test runs) that share one
+    # Redis server keep their events apart by giving each its own prefix.
+    redis_channel_prefix: str = Field(default="relaydesk:", min_length=1, max_length=64)
     secret_key: SecretStr | None = None
     policy_dir: Path = Path("policies")
     upload_dir: Path | None = None

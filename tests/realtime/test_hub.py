@@ -111,3 +111,23 @@ def test_redis_hub_delivers_only_to_the_channel_s_subscribers():
             await subscriber.close()
 
     assert run(scenario) == [{"kind": "message.added", "for": "me"}]
+
+
+def test_redis_hubs_with_different_prefixes_share_a_server_without_hearing_each_other():
+    """Two deployments (or two test runs) on one Redis: the channel prefix keeps their events apart."""
+    channel = "ticket:1"  # the same channel name in both: ticket ids restart in every database
+
+    async def scenario():
+        ours = RedisHub(REDIS_URL, prefix="deployment-a:")
+        theirs = RedisHub(REDIS_URL, prefix="deployment-b:")
+        try:
+            async with ours.subscribe(channel) as events:
+                await asyncio.sleep(0.05)  # let the subscription register
+                await theirs.publish(channel, {"from": "b"})
+                await ours.publish(channel, {"from": "a"})
+                return await asyncio.wait_for(anext(aiter(events)), timeout=5)
+        finally:
+            await ours.close()
+            await theirs.close()
+
+    assert run(scenario) == {"from": "a"}

@@ -47,7 +47,6 @@ log = logging.getLogger("relaydesk.realtime")
 
 _hubs: dict[asyncio.AbstractEventLoop, InProcessHub | RedisHub] = {}
 _lock = threading.Lock()
-_REDIS_PREFIX = "relaydesk:"  # the prefix RedisHub uses
 
 
 def hub() -> InProcessHub | RedisHub:
@@ -58,7 +57,8 @@ def hub() -> InProcessHub | RedisHub:
             del _hubs[stale]
         current = _hubs.get(loop)
         if current is None:
-            current = _hubs[loop] = create_hub(get_settings().redis_url)
+            settings = get_settings()
+            current = _hubs[loop] = create_hub(settings.redis_url, prefix=settings.redis_channel_prefix)
         return current
 
 
@@ -165,7 +165,8 @@ def publish_many_from_thread(events: list[tuple[str, dict[str, Any]]]) -> None:
             log.warning("realtime: could not publish %d events", len(events), exc_info=True)
         if isinstance(target, RedisHub):
             return  # one Redis publish reaches every process
-    redis_url = get_settings().redis_url
+    settings = get_settings()
+    redis_url, prefix = settings.redis_url, settings.redis_channel_prefix
     if not targets and redis_url:
         # A standalone worker process serves no sockets: hand the events to Redis directly.
         import redis
@@ -173,7 +174,7 @@ def publish_many_from_thread(events: list[tuple[str, dict[str, Any]]]) -> None:
         client = redis.Redis.from_url(redis_url, socket_timeout=2)
         try:
             for channel, event in events:
-                client.publish(_REDIS_PREFIX + channel, json.dumps(event, separators=(",", ":")))
+                client.publish(prefix + channel, json.dumps(event, separators=(",", ":")))
         except Exception:
             log.warning("realtime: could not publish %d events", len(events), exc_info=True)
         finally:

@@ -88,5 +88,5 @@ class RedisHub:
         await self._redis.aclose()
 
 
-def create_hub(redis_url: str | None) -> InProcessHub | RedisHub:
-    return RedisHub(redis_url) if redis_url else InProcessHub()
+def create_hub(redis_url: str | None, *, prefix: str = "relaydesk:") -> InProcessHub | RedisHub:
+    return RedisHub(redis_url, prefix=prefix) if redis_url else InProcessHub()

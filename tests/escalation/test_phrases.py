@@ -3,61 +3,25 @@ the real worker on the injectable clock, and the shipped policy decides."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import select
 
-from relaydesk.channels.base import InboundMessage
-from relaydesk.channels.intake import ingest
-from relaydesk.customers.enums import IdentityKind
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.escalation.phrases import PHRASE_MATCHED_EVENT
 from relaydesk.jobs import enqueue
 from relaydesk.kit.time import as_utc
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, EscalationLevel, Priority
-from relaydesk.tickets.models import Message, Ticket, TicketEvent
+from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.schemas import TicketUpdate
 from relaydesk.triage.pipeline import BOT_FROZEN_FLAG
 from tests.deflection.conftest import articles  # noqa: F401  (a real knowledge base: the bot would answer)
+from tests.factories import ingest_text as inbound
+from tests.factories import load_ticket as ticket
 from tests.factories import run_jobs
+from tests.factories import ticket_events as events
 
 SHIPPED_VERSION_PREFIX = "sha256:"
-
-
-def inbound(database, text: str, *, who: str, channel: Channel = Channel.WEB_CHAT, subject: str = "") -> int:
-    chat = channel in (Channel.WEB_CHAT, Channel.IN_APP)
-    with database.transaction() as session:
-        result = ingest(
-            session,
-            InboundMessage(
-                channel=channel,
-                identity_kind=IdentityKind.CHAT_VISITOR if chat else IdentityKind.EMAIL,
-                identity_value=who,
-                text=text,
-                subject=subject,
-                provider_message_id=uuid.uuid4().hex,
-                identity_verified=chat,
-                identity_proven=chat,
-            ),
-        )
-        return result.ticket_id
-
-
-def ticket(database, ticket_id: int) -> Ticket:
-    with database.transaction(read_only=True) as session:
-        found = session.get(Ticket, ticket_id)
-        assert found is not None
-        return found
-
-
-def events(database, ticket_id: int, kind: str | None = None) -> list[TicketEvent]:
-    with database.transaction(read_only=True) as session:
-        query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
-        if kind is not None:
-            query = query.where(TicketEvent.kind == kind)
-        return list(session.scalars(query))
 
 
 def bot_messages(database, ticket_id: int) -> list[Message]:

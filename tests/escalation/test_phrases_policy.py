@@ -3,9 +3,6 @@ folder passes ``relaydesk policy check``, and an edited file is a new version, c
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -15,19 +12,10 @@ from relaydesk.cli import app
 from relaydesk.escalation import tasks as _registers_the_kind  # noqa: F401
 from relaydesk.escalation.phrases import PhraseRulesPolicy
 from relaydesk.policies import PolicyError, get_policy, load_policy_dir
+from tests.factories import copy_policies_with, write_policy
 
 SHIPPED = Path("policies")
 runner = CliRunner()
-
-
-def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
-    for path in SHIPPED.glob("*.yaml"):
-        shutil.copy(path, tmp_path / path.name)
-    rules = tmp_path / "phrase_rules.yaml"
-    text = rules.read_text(encoding="utf-8")
-    assert old in text, old
-    rules.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -76,12 +64,13 @@ def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
 )
 def test_bad_phrase_rules_are_refused_naming_file_and_field(tmp_path, old, new, problem):
     with pytest.raises(PolicyError, match=problem):
-        load_policy_dir(_copy_with(tmp_path, old, new))
+        load_policy_dir(copy_policies_with(tmp_path, "phrase_rules.yaml", old, new))
 
 
 def test_inflection_is_refused_for_a_language_without_it(tmp_path):
-    folder = _copy_with(
+    folder = copy_policies_with(
         tmp_path,
+        "phrase_rules.yaml",
         "    es:\n",
         "    de:\n      - name: legal_threat\n        phrases: [verklagen+]\n"
         "        actions: {flag: legal_threat}\n    es:\n",
@@ -94,15 +83,14 @@ def test_policy_check_accepts_the_shipped_folder_and_names_a_bad_field(tmp_path)
     good = runner.invoke(app, ["policy", "check", str(SHIPPED)])
     assert good.exit_code == 0 and '"phrase_rules"' in good.output
     bad = runner.invoke(
-        app, ["policy", "check", str(_copy_with(tmp_path, "escalate_to: legal", "escalate_to: x"))]
+        app,
+        [
+            "policy",
+            "check",
+            str(copy_policies_with(tmp_path, "phrase_rules.yaml", "escalate_to: legal", "escalate_to: x")),
+        ],
     )
     assert bad.exit_code == 2 and "phrase_rules.yaml: spec.packs.en.0.actions.escalate_to" in bad.output
-
-
-def _write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-    stamp = time.time() + 1  # visible to the loader's mtime check on coarse file systems too
-    os.utime(path, (stamp, stamp))
 
 
 RULES = """
@@ -118,20 +106,20 @@ spec:
 
 def test_an_edit_is_a_new_version_compiled_once_and_a_bad_edit_keeps_the_last_good(tmp_path):
     path = tmp_path / "phrase_rules.yaml"
-    _write(path, RULES)
+    write_policy(path, RULES)
     first = get_policy("phrase_rules", PhraseRulesPolicy, tmp_path)
     assert first is not None and first.version.startswith("sha256:")
     # Unchanged folder: the same compiled policy, not a recompiled one.
     assert get_policy("phrase_rules", PhraseRulesPolicy, tmp_path) is first
     assert [m.phrase for m in first.match("they sued")] == ["sue+"]
 
-    _write(path, RULES.replace("[sue+]", "[sue+, lawyer]"))
+    write_policy(path, RULES.replace("[sue+]", "[sue+, lawyer]"))
     second = get_policy("phrase_rules", PhraseRulesPolicy, tmp_path)
     assert second is not None and second.version != first.version
     assert [m.phrase for m in second.match("my lawyer")] == ["lawyer"]
 
-    _write(path, RULES.replace("[sue+]", "['+']"))
+    write_policy(path, RULES.replace("[sue+]", "['+']"))
     assert get_policy("phrase_rules", PhraseRulesPolicy, tmp_path) is second
     # The same rules give the same version, whatever the comments or layout of the file.
-    _write(path, "# a comment\n" + RULES.replace("[sue+]", "[sue+, lawyer]"))
+    write_policy(path, "# a comment\n" + RULES.replace("[sue+]", "[sue+, lawyer]"))
     assert get_policy("phrase_rules", PhraseRulesPolicy, tmp_path).version == second.version

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from relaydesk.db import Database, set_database
 from relaydesk.db.migrate import upgrade
+from relaydesk.jobs import discover_tasks
 from relaydesk.kit.time import ManualClock, use_clock
 from relaydesk.settings import reset_settings_cache
 
@@ -126,3 +127,10 @@ def clock() -> Iterator[ManualClock]:
     """Controlled time for the process (services, jobs, table defaults): ``clock.advance(minutes=5)``."""
     with use_clock(ManualClock(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))) as manual:
         yield manual
+
+
+# The shipped policy folder holds kinds of several domains (triage, routing, escalation's phrase rules);
+# each registers its kind when its module loads. Every process registers them all through
+# discover_tasks (app, worker, `relaydesk policy check`); so do the tests, before any test module loads
+# the folder (tests/triage/test_priority.py does at import).
+discover_tasks()

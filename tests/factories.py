@@ -10,11 +10,14 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -28,7 +31,7 @@ from relaydesk.db import Database
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel
 from relaydesk.tickets.events import Actor
-from relaydesk.tickets.models import TicketEvent
+from relaydesk.tickets.models import Ticket, TicketEvent
 from relaydesk.tickets.schemas import CustomerRef, TicketCreate
 
 PASSWORD = "correct horse battery"
@@ -179,3 +182,63 @@ def run_cli(
     if check and completed.returncode != 0:
         raise AssertionError(f"relaydesk {' '.join(args)} failed:\n{completed.stderr}")
     return completed
+
+
+def ingest_text(
+    db: Database, text: str, *, who: str, channel: Channel = Channel.WEB_CHAT, subject: str = ""
+) -> int:
+    """A customer message through the real intake (chat: a proven visitor; email: an address); the
+    ticket's id. Run the jobs to process it."""
+    from relaydesk.channels.base import InboundMessage
+    from relaydesk.channels.intake import ingest
+
+    chat = channel in (Channel.WEB_CHAT, Channel.IN_APP)
+    with db.transaction() as session:
+        result = ingest(
+            session,
+            InboundMessage(
+                channel=channel,
+                identity_kind=IdentityKind.CHAT_VISITOR if chat else IdentityKind.EMAIL,
+                identity_value=who,
+                text=text,
+                subject=subject,
+                provider_message_id=os.urandom(8).hex(),
+                identity_verified=chat,
+                identity_proven=chat,
+            ),
+        )
+        return result.ticket_id
+
+
+def load_ticket(db: Database, ticket_id: int) -> Ticket:
+    with db.transaction(read_only=True) as session:
+        found = session.get(Ticket, ticket_id)
+        assert found is not None
+        return found
+
+
+def ticket_events(db: Database, ticket_id: int, kind: str | None = None) -> list[TicketEvent]:
+    """One ticket's events (of one kind), oldest first."""
+    with db.transaction(read_only=True) as session:
+        query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+        if kind is not None:
+            query = query.where(TicketEvent.kind == kind)
+        return list(session.scalars(query))
+
+
+def copy_policies_with(folder: Path, file_name: str, old: str, new: str) -> Path:
+    """The shipped policy folder copied into ``folder`` with one edit (``old`` -> ``new``) in one file."""
+    for path in Path("policies").glob("*.yaml"):
+        shutil.copy(path, folder / path.name)
+    target = folder / file_name
+    text = target.read_text(encoding="utf-8")
+    assert old in text, old
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+def write_policy(path: Path, text: str) -> None:
+    """Write a policy file so the loader's mtime check sees the change even on coarse file systems."""
+    path.write_text(text, encoding="utf-8")
+    stamp = time.time() + 1
+    os.utime(path, (stamp, stamp))

@@ -14,7 +14,7 @@ from relaydesk.jobs import periodic
 from relaydesk.kit.errors import NotFoundError
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel
-from relaydesk.triage.pipeline import StepOutcome, inbound_step
+from relaydesk.triage.pipeline import StepOutcome, bot_frozen, inbound_step
 
 if TYPE_CHECKING:
     from relaydesk.tickets.models import Message, Ticket
@@ -40,7 +40,10 @@ def link_ticket(session: Session, ticket: Ticket, message: Message) -> StepOutco
     service.link_contact(session, message)
     _link_named_session(session, ticket, message)
     answer = _FIRST_ANSWER.get(ticket.channel)
-    # Only the message that opened the ticket is answered automatically.
+    # Only the message that opened the ticket is answered automatically, and never on a ticket whose
+    # bot a phrase rule froze (a legal threat): a person answers it, not articles.
+    if bot_frozen(ticket):
+        return StepOutcome.CONTINUE
     if answer is not None and tickets.first_message_id(session, ticket.id) == message.id:
         answer(session, message)
     return StepOutcome.CONTINUE

@@ -12,6 +12,11 @@
 A step is ``fn(session, ticket, message) -> StepOutcome`` registered with
 ``@inbound_step("deflection.suggest", order=20)``; it runs in the job's transaction and must be
 idempotent like every job.
+
+A flag step may freeze automation on a ticket (escalation's phrase rules on a legal threat): it adds
+``BOT_FROZEN_FLAG``; every step that answers automatically (deflection's articles, bot flows) checks
+``bot_frozen(ticket)`` first and stays silent, also on a ticket at the legal level. Removing the flag
+(an agent's edit) lets automatic answers resume.
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from sqlalchemy.orm import Session
 
+from relaydesk.tickets.enums import EscalationLevel
+
 if TYPE_CHECKING:
     from relaydesk.tickets.models import Message, Ticket
 
-__all__ = ["InboundStep", "StepOutcome", "inbound_step", "registered_steps"]
+__all__ = ["BOT_FROZEN_FLAG", "InboundStep", "StepOutcome", "bot_frozen", "inbound_step", "registered_steps"]
+
+# The ticket flag that keeps automatic answers off a ticket (see the module docstring).
+BOT_FROZEN_FLAG = "bot_frozen"
 
 
 class StepOutcome(StrEnum):
@@ -63,3 +73,8 @@ def inbound_step(name: str, *, order: int) -> Callable[[StepFn], StepFn]:
 
 def registered_steps() -> list[InboundStep]:
     return sorted(_steps.values(), key=lambda s: (s.order, s.name))
+
+
+def bot_frozen(ticket: Ticket) -> bool:
+    """Whether automatic answers must stay off this ticket: the bot is frozen, or legal has it."""
+    return BOT_FROZEN_FLAG in ticket.flags or ticket.escalation_level == EscalationLevel.LEGAL

@@ -240,6 +240,13 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
         tier,
         sentiment.label,
     )
+    # A priority set before triage ran (a phrase rule at order 10, an agent) is a floor: never lowered.
+    if (
+        Priority(ticket.priority).rank > priority.rank
+        and tickets.latest_event(session, ticket.id, "ticket.priority_changed") is not None
+    ):
+        priority = Priority(ticket.priority)
+        reasons.append(f"at least {priority.value}: set before triage")
     # A head already decided on the ticket (filed with a category or team) needs nobody.
     decided = {"category": ticket.category is not None, "team": ticket.team_id is not None}
     needs = sorted(

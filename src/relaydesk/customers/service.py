@@ -175,6 +175,7 @@ def fold_into(session: Session, source_id: int, target_id: int) -> Customer:
     session.expire(target, ["identities"])
     if _TIER_RANK[CustomerTier(source.tier)] > _TIER_RANK[CustomerTier(target.tier)]:
         target.tier = source.tier  # the person is as important as their most important record
+        enqueue(session, ROUTING_TIER_JOB, customer_id=target.id)
     target.name = target.name or source.name
     target.language = target.language or source.language
     target.organisation = target.organisation or source.organisation

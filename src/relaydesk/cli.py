@@ -412,7 +412,7 @@ def demo(
 ) -> None:
     """Create the schema and seed the demo brand (idempotent); optionally start the server."""
     # The seeder loads every domain's service: only this command needs it.
-    from relaydesk.demo.overview import run_pending_jobs, ticket_overview
+    from relaydesk.demo.overview import run_pending_jobs, take_offered_work, ticket_overview
     from relaydesk.demo.seed import seed_demo
 
     if get_settings().env is Environment.PRODUCTION:
@@ -436,6 +436,9 @@ def demo(
     ran = run_pending_jobs(database)
     if ran:
         typer.echo(f"Ran {ran} job(s): triage of the demo tickets and what follows it.")
+    taken = take_offered_work(database)
+    if taken:
+        typer.echo(f"The demo agents took the {len(taken)} ticket(s) routing offered them.")
     with database.transaction(read_only=True) as session:
         lines = ticket_overview(session)
     typer.echo(f"\nTickets ({summary.online or 'all'} demo agents online):")

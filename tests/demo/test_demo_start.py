@@ -7,6 +7,7 @@ worker (``tests.factories.run_jobs``), as ``relaydesk demo`` runs them before it
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 
 import pytest
 
@@ -15,9 +16,15 @@ from relaydesk.agents.enums import AgentStatus
 from relaydesk.agents.schemas import AgentUpdate
 from relaydesk.auth.roles import Role
 from relaydesk.classification import service as classification
-from relaydesk.demo.overview import ticket_overview
+from relaydesk.customers.enums import IdentityKind
+from relaydesk.demo.overview import take_offered_work, ticket_overview
 from relaydesk.demo.seed import AGENTS, HISTORY_PATH, TICKETS, seed_demo
-from relaydesk.tickets.enums import Channel
+from relaydesk.kit.time import ManualClock, use_clock, utcnow
+from relaydesk.routing import service as routing
+from relaydesk.tickets import service as tickets
+from relaydesk.tickets.enums import AuthorKind, Channel
+from relaydesk.tickets.events import Actor
+from relaydesk.tickets.schemas import CustomerRef, TicketCreate
 from relaydesk.triage import service as triage
 from tests.factories import run_jobs
 
@@ -111,3 +118,49 @@ def test_a_second_start_trains_nothing_and_brings_the_agents_back_online(databas
         maria = agents.agent_by_email(session, "maria@northwind.example")
         assert maria is not None and maria.status is AgentStatus.ONLINE
         assert len(classification.list_versions(session, "category")) == 1
+
+
+def test_the_routed_demo_tickets_have_assignees_at_start_and_keep_them(database, demo):
+    taken = take_offered_work(database)  # as `relaydesk demo` does after the seed's jobs ran
+
+    with database.transaction(read_only=True) as session:
+        lines = ticket_overview(session)
+    routed = [line for line in lines if line.queue in ("live", "messaging")]
+    assert {"live", "messaging"} <= {line.queue for line in routed}
+    assert all(line.assignee is not None for line in routed), routed
+    assert sorted(taken) == [line.id for line in routed]
+    assert "phone" in {line.channel for line in routed}  # a call fits the demo agents' capacity
+
+    # Past every queue's reclaim time: the demo agents acted (their note), so nothing is taken back.
+    with use_clock(ManualClock(utcnow() + timedelta(hours=9))), database.transaction() as session:
+        assert routing.sweep(session).reclaimed == []
+    with database.transaction(read_only=True) as session:
+        assert [line.assignee for line in ticket_overview(session) if line.id in taken] == [
+            line.assignee for line in routed
+        ]
+
+
+def test_a_new_chat_in_the_demo_is_offered_to_an_online_demo_agent(database, demo):
+    take_offered_work(database)
+    with database.transaction() as session:
+        filed = tickets.file_ticket(
+            session,
+            TicketCreate(
+                body="My order 3348917502 was supposed to arrive days ago and the tracking hasn't moved.",
+                customer=CustomerRef(kind=IdentityKind.EMAIL, value="cminh730@email.example"),
+                channel=Channel.WEB_CHAT,
+            ),
+            Actor(AuthorKind.CUSTOMER),
+        )
+        ticket_id = filed.id
+    run_jobs(database)
+
+    with database.transaction(read_only=True) as session:
+        offers = [
+            (offer, agent)
+            for agent in agents.list_agents(session, active=True)
+            for offer in routing.pending_offers(session, agent.id)
+            if offer.ticket_id == ticket_id
+        ]
+        assert len(offers) == 1, [line for line in ticket_overview(session) if line.id == ticket_id]
+        assert offers[0][1].status is AgentStatus.ONLINE

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from relaydesk.agents import service as agents
+from relaydesk.agents.enums import AgentStatus
 from relaydesk.kit.errors import ConflictError
 from relaydesk.routing import service as routing
 from relaydesk.tickets.enums import Channel, TicketStatus
@@ -97,3 +98,70 @@ def test_two_accepts_of_one_offer_assign_once(database, policy, clock):
             )
         ).all()
     assert kinds == ["ticket.assigned"]
+
+
+def test_assign_mode_sweep_beside_routing_and_pulls_never_deadlocks_nor_double_assigns(
+    database, policy, clock
+):
+    """The sweep (many tickets in one transaction) beside route_ticket and pulls (one ticket, then one
+    agent each), in ``assign`` mode where the sweep locks agents too: the lock order of the README holds,
+    so PostgreSQL never has to abort one of them as a deadlock."""
+    _only_postgres(database)
+    policy(mode="assign")
+    # Email weighs 1: five tickets each. Offline while the tickets arrive, so they all wait unassigned.
+    people = [routing_agent(database, f"Agent{i}", capacity={"email": 5}, online=False) for i in range(4)]
+    ticket_ids = [queued_ticket(database, channel=Channel.EMAIL) for _ in range(40)]
+    with database.transaction() as session:
+        for person in people:
+            agents.set_status(agents.get_agent(session, person.agent_id), AgentStatus.ONLINE)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def run(work) -> None:
+        try:
+            barrier.wait()
+            for step in range(8):
+                with database.transaction() as session:
+                    work(session, step)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    def sweeper(session, _step: int) -> None:
+        routing.sweep(session)
+
+    def router(order: list[int]):
+        # A retried routing.route_ticket job: one ticket per transaction, as the job runs.
+        return lambda session, step: routing.route_ticket(session, order[step])
+
+    def puller(agent_id: int):
+        return lambda session, _step: routing.next_ticket(session, agents.get_agent(session, agent_id))
+
+    workers = [
+        sweeper,
+        sweeper,
+        router(ticket_ids[::-1]),
+        router(ticket_ids[::2]),
+        *(puller(p.agent_id) for p in people),
+    ]
+    threads = [threading.Thread(target=run, args=(work,)) for work in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    assert errors == [], errors  # no deadlock aborted anyone
+    with database.transaction() as session:
+        routing.sweep(session)  # anything a busy row made the parallel sweeps leave is taken now
+    with database.transaction() as session:
+        assigned = session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids))).all()
+        per_agent = Counter(t.assignee_id for t in assigned if t.assignee_id is not None)
+        assignments = Counter(
+            session.scalars(
+                select(TicketEvent.ticket_id).where(
+                    TicketEvent.kind == "ticket.assigned", TicketEvent.ticket_id.in_(ticket_ids)
+                )
+            ).all()
+        )
+    assert per_agent == {p.agent_id: 5 for p in people}  # every agent full, none past capacity
+    assert all(n == 1 for n in assignments.values()), assignments  # nobody's ticket assigned twice
+    assert sum(assignments.values()) == 20

@@ -23,6 +23,16 @@ class AgentRepository:
             return self.session.get(Agent, agent_id, with_for_update=True, populate_existing=True)
         return self.session.get(Agent, agent_id)
 
+    def lock_free_agent(self, agent_id: int) -> Agent | None:
+        """The agent locked and re-read, or None when another transaction holds the row (not waited for)."""
+        stmt = (
+            select(Agent)
+            .where(Agent.id == agent_id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalar(stmt)
+
     def agent_by_email(self, email: str) -> Agent | None:
         return self.session.scalar(select(Agent).where(func.lower(Agent.email) == email.lower()))
 

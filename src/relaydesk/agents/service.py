@@ -494,7 +494,7 @@ def team_by_name(session: Session, name: str) -> Team | None:
 
 # -- Routing (issue 21): who the router may offer work to -----------------------------------------------
 
-__all__ += ["lock_agent", "routing_candidates", "team_leads", "teams_parents"]
+__all__ += ["lock_agent", "lock_free_agent", "routing_candidates", "team_leads", "teams_parents"]
 
 
 def routing_candidates(
@@ -519,6 +519,12 @@ def lock_agent(session: Session, agent_id: int) -> Agent:
     if agent is None:
         raise NotFoundError(f"No agent with id {agent_id}.")
     return agent
+
+
+def lock_free_agent(session: Session, agent_id: int) -> Agent | None:
+    """The agent locked as ``lock_agent`` does, or None while another transaction holds the row: for
+    work that must never wait for a lock (routing's sweep, which holds several tickets)."""
+    return AgentRepository(session).lock_free_agent(agent_id)
 
 
 def team_leads(session: Session, team_id: int) -> Sequence[Agent]:

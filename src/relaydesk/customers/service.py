@@ -11,10 +11,12 @@ from relaydesk.customers.identities import normalise_identity as normalise_ident
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.customers.repository import CustomerRepository
 from relaydesk.customers.schemas import CustomerCreate, CustomerUpdate, IdentityIn
+from relaydesk.jobs import enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
 from relaydesk.kit.pagination import after_id_from_cursor, encode_cursor
 
 __all__ = [
+    "ROUTING_TIER_JOB",
     "add_identity",
     "check_may_verify",
     "create_customer",
@@ -106,11 +108,19 @@ def lock_customer(session: Session, customer_id: int) -> None:
     CustomerRepository(session).lock(customer_id)
 
 
+# A customer's tier orders their waiting tickets in routing's queues (VIP first within a priority);
+# routing is told of a change by this job (the name is the contract between the two).
+ROUTING_TIER_JOB = "routing.follow_customer"
+
+
 def update_customer(session: Session, customer_id: int, data: CustomerUpdate) -> Customer:
     customer = get_customer(session, customer_id)
+    tier = customer.tier
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(customer, field, value)
+    if customer.tier != tier:
+        enqueue(session, ROUTING_TIER_JOB, customer_id=customer.id)
     session.flush()
     return customer
 
@@ -165,6 +175,7 @@ def fold_into(session: Session, source_id: int, target_id: int) -> Customer:
     session.expire(target, ["identities"])
     if _TIER_RANK[CustomerTier(source.tier)] > _TIER_RANK[CustomerTier(target.tier)]:
         target.tier = source.tier  # the person is as important as their most important record
+        enqueue(session, ROUTING_TIER_JOB, customer_id=target.id)
     target.name = target.name or source.name
     target.language = target.language or source.language
     target.organisation = target.organisation or source.organisation

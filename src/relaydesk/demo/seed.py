@@ -69,7 +69,9 @@ TEAMS = [
 # Working hours are in the agent's time zone; empty means always (the demo works at any hour).
 ALWAYS: dict[str, list[str]] = {}
 WEEKDAYS_9_TO_5 = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-CAPACITY = {"web_chat": 3, "in_app": 3, "email": 12, "web_form": 12, "sms": 6, "social": 6, "phone": 1}
+# Capacity is in routing's weighted units (policies/routing.yaml, weights: a chat 2, a call 3, the rest
+# 1): three chats, one call, a dozen emails. A call capacity below its weight would take no call at all.
+CAPACITY = {"web_chat": 6, "in_app": 6, "email": 12, "web_form": 12, "sms": 6, "social": 6, "phone": 3}
 
 AGENTS = [
     # email, name, role, tier, languages, teams, skills (level 1-5), time zone, working hours

@@ -75,6 +75,13 @@ class RoutingRepository:
             state.waiting = False
             state.overflow_due_at = None
 
+    def waiting_of_customer(self, customer_id: int) -> Sequence[int]:
+        return self.session.scalars(
+            select(RoutingState.ticket_id).where(
+                RoutingState.customer_id == customer_id, RoutingState.waiting.is_(True)
+            )
+        ).all()
+
     def recently_assigned(self, queue: QueueKind, limit: int) -> Sequence[tuple[int, datetime]]:
         rows = self.session.execute(
             select(RoutingState.ticket_id, RoutingState.assigned_at)

@@ -51,6 +51,8 @@ __all__ = [
     "decline_offer",
     "expected_wait",
     "expire_offer",
+    "follow_customer",
+    "follow_ticket",
     "get_offer",
     "next_ticket",
     "offer_next",
@@ -164,19 +166,9 @@ def route_ticket(session: Session, ticket_id: int) -> RoutingDecision | None:
         session.add(state)
     elif not state.waiting:
         state.queued_at, state.overflow_stage = now, 0
-    rule = policy.categories.get(ticket.category or "")
     state.queue = queue
     state.waiting = True
-    state.channel = ticket.channel
-    state.priority_rank = ticket.priority.rank
-    state.vip = customer.tier is CustomerTier.VIP
-    state.due_at = _due_time(session, ticket, state.queued_at)
-    state.customer_id = ticket.customer_id
-    state.team_id = ticket.team_id
-    state.skill = rule.skill if rule else None
-    state.min_level = rule.min_level if rule else 1
-    state.language = ticket.language
-    state.tier_level = ticket.escalation_level.rank + 1
+    _copy_ticket(session, state, ticket, customer.tier, policy)
     state.assignee_id = state.assigned_at = state.reclaim_due_at = None
     _schedule_overflow(state, policy)
     if ticket.queue is not queue:
@@ -184,6 +176,23 @@ def route_ticket(session: Session, ticket_id: int) -> RoutingDecision | None:
     tickets.record_event(session, ticket, "routing.queued", SYSTEM, {"queue": queue.value, "reason": why})
     session.flush()
     return _dispatch(session, ticket, state, policy)
+
+
+def _copy_ticket(
+    session: Session, state: RoutingState, ticket: Ticket, tier: CustomerTier, policy: RoutingPolicy
+) -> None:
+    """Copy what orders the ticket in its queue and what eligibility needs onto its routing state."""
+    rule = policy.categories.get(ticket.category or "")
+    state.channel = ticket.channel
+    state.priority_rank = ticket.priority.rank
+    state.vip = tier is CustomerTier.VIP
+    state.due_at = _due_time(session, ticket, state.queued_at)
+    state.customer_id = ticket.customer_id
+    state.team_id = ticket.team_id
+    state.skill = rule.skill if rule else None
+    state.min_level = rule.min_level if rule else 1
+    state.language = ticket.language
+    state.tier_level = ticket.escalation_level.rank + 1
 
 
 def offer_next(session: Session, ticket: Ticket) -> RoutingDecision:
@@ -196,8 +205,11 @@ def offer_next(session: Session, ticket: Ticket) -> RoutingDecision:
 
 
 def _dispatch(
-    session: Session, ticket: Ticket, state: RoutingState, policy: RoutingPolicy
+    session: Session, ticket: Ticket, state: RoutingState, policy: RoutingPolicy, *, wait: bool = True
 ) -> RoutingDecision:
+    """Offer (or assign) the waiting ticket; the caller holds the ticket's lock. ``wait=False`` (the
+    sweep, which holds other tickets too): an agent whose row another transaction holds is not waited
+    for, and the ticket keeps waiting for the next sweep (see README, Concurrency)."""
     repo = RoutingRepository(session)
     existing = repo.open_offer(ticket.id)
     if existing is not None:
@@ -207,7 +219,9 @@ def _dispatch(
     if agent is None:
         return RoutingDecision(ticket.id, state.queue)
     if policy.mode is RoutingMode.ASSIGN:
-        locked = agents.lock_agent(session, agent.id)
+        locked = agents.lock_agent(session, agent.id) if wait else agents.lock_free_agent(session, agent.id)
+        if locked is None:
+            return RoutingDecision(ticket.id, state.queue)  # busy in another transaction: the next sweep
         try:
             _check_capacity(session, locked, state.channel, policy)
         except CapacityExceededError:
@@ -567,9 +581,11 @@ def next_ticket(session: Session, agent: Agent) -> Ticket | None:
 def _take(
     session: Session, ticket_id: int, agent: Agent, policy: RoutingPolicy
 ) -> tuple[Ticket | None, bool]:
-    """(the ticket taken or None, whether to stop looking). Once the agent's row is locked no other
-    ticket is locked in this transaction: that keeps the one lock order (ticket, then agent)."""
-    ticket = tickets.lock_ticket(session, ticket_id)
+    """(the ticket taken or None, whether to stop looking). A pull may look at several tickets before it
+    takes one, so it locks each without waiting (one another transaction holds is passed by), and once
+    the agent's row is locked no other ticket is locked: the one lock order (README, Concurrency)."""
+    free = tickets.lock_free_tickets(session, [ticket_id])
+    ticket = free[0] if free else None
     state = RoutingRepository(session).state(ticket_id, fresh=True)
     if ticket is None or state is None:
         return None, False
@@ -600,7 +616,9 @@ def reassign(session: Session, ticket: Ticket, agent_id: int, actor: tickets.Act
         raise ConflictError(
             f"Ticket {ticket.id} is {locked_ticket.status.value}; reopen it before reassigning."
         )
-    agent = agents.lock_agent(session, agent_id)
+    # Not locked: capacity is the supervisor's call here, so there is no check to keep true, and the
+    # target's own request (an accept, with their activity written first) may hold their row.
+    agent = agents.get_agent(session, agent_id)
     if not agent.active:
         raise ConflictError(f"Agent {agent_id} is deactivated and cannot take tickets.")
     policy = routing_policy()
@@ -631,6 +649,81 @@ def reassign(session: Session, ticket: Ticket, agent_id: int, actor: tickets.Act
     return locked_ticket
 
 
+# --- the ticket changed elsewhere ------------------------------------------------------------------
+
+
+def follow_ticket(session: Session, ticket_id: int) -> None:
+    """Keep the ticket's routing state true to the ticket after a change made elsewhere (tickets sends
+    ``tickets.ROUTING_FOLLOW_JOB``): a waiting ticket takes its new place in the queue (priority, VIP,
+    queue, what eligibility needs); one resolved, closed, assigned by hand or moved out of the routed
+    queues leaves the queue, and its open offer is cancelled. Idempotent."""
+    ticket = tickets.lock_ticket(session, ticket_id)
+    state = RoutingRepository(session).state(ticket_id, fresh=True)
+    if ticket is None or state is None:
+        return  # never routed, or deleted (its routing rows went with it: ON DELETE CASCADE)
+    waits = (
+        ticket.status is TicketStatus.QUEUED and ticket.assignee_id is None and ticket.queue in ROUTED_QUEUES
+    )
+    if not waits:
+        _leave_queue(session, ticket, state)
+    elif state.waiting:
+        _requeue(session, ticket, state, routing_policy())
+    # A waiting ticket routing does not hold (put back in the queue by hand) is routed when it is
+    # released for routing (``routing.route_ticket``), not here.
+
+
+def _leave_queue(session: Session, ticket: Ticket, state: RoutingState) -> None:
+    by_hand = ticket.assignee_id is not None and ticket.assignee_id != state.assignee_id
+    if by_hand:
+        reason = f"assigned by hand to agent {ticket.assignee_id}"
+    elif ticket.queue not in ROUTED_QUEUES:
+        reason = f"moved to the {ticket.queue.value if ticket.queue else 'no'} queue"
+    else:
+        reason = f"the ticket is {ticket.status.value}"
+    _cancel_open_offer(session, ticket, reason)
+    if by_hand:
+        # Taken from the queue (or from its routed assignee) by a person: an assignment all the same,
+        # for the queue's handling times and the agent's idle time; routing's reclaim is not for it.
+        state.assignee_id, state.assigned_at = ticket.assignee_id, utcnow()
+    if by_hand or ticket.assignee_id is None or ticket.status not in LOAD_STATUSES:
+        state.reclaim_due_at = None
+    state.waiting = False
+    state.overflow_due_at = None
+    session.flush()
+
+
+def _requeue(session: Session, ticket: Ticket, state: RoutingState, policy: RoutingPolicy) -> None:
+    tier = customers.get_customer(session, ticket.customer_id).tier
+    queue, why = state.queue, ""
+    if ticket.queue is not None and ticket.queue is not state.queue:
+        queue, why = ticket.queue, "moved by hand"
+    elif ticket.priority.rank != state.priority_rank or (tier is CustomerTier.VIP) != state.vip:
+        # The policy puts urgent and VIP work in the live queue: a change of either is decided again.
+        queue, why = choose_queue(ticket, tier, policy, utcnow())
+    _copy_ticket(session, state, ticket, tier, policy)
+    if queue is not state.queue:
+        state.queue = queue
+        if ticket.queue is not queue:
+            tickets.move_to_queue(session, ticket.id, queue)
+        tickets.record_event(session, ticket, "routing.queued", SYSTEM, {"queue": queue.value, "reason": why})
+    _schedule_overflow(state, policy)
+    offer = RoutingRepository(session).open_offer(ticket.id)
+    if offer is not None:
+        offered_to = agents.get_agent(session, offer.agent_id)
+        parents = agents.teams_parents(session) if state.team_id is not None else {}
+        if not _fits(offered_to, state, policy, parents):
+            _cancel_open_offer(session, ticket, "the ticket changed: the agent is no longer a match")
+    session.flush()
+    _dispatch(session, ticket, state, policy)  # an open offer stands; otherwise someone may fit now
+
+
+def follow_customer(session: Session, customer_id: int) -> None:
+    """The customer's tier changed (customers sends ``customers.ROUTING_TIER_JOB``): each of their
+    waiting tickets is followed in a job of its own, so each locks one ticket (README, Concurrency)."""
+    for ticket_id in RoutingRepository(session).waiting_of_customer(customer_id):
+        enqueue(session, tickets.ROUTING_FOLLOW_JOB, ticket_id=ticket_id)
+
+
 # --- the periodic sweep: overflow and reclaim ------------------------------------------------------
 
 
@@ -641,79 +734,93 @@ class SweepResult:
     dispatched: list[int] = field(default_factory=list)
 
 
+_RETRY_BATCH = 20
+
+
 def sweep(session: Session, *, limit: int = _SWEEP_BATCH) -> SweepResult:
-    """Widen eligibility of tickets that waited past an overflow step, and take tickets back from
-    assignees who did not act in time. Reads only the rows that are due (indexed due times)."""
+    """Widen eligibility of tickets that waited past an overflow step, take tickets back from assignees
+    who did not act in time, and offer the head of each queue again. Reads only the rows that are due
+    (indexed due times) and the heads of the queues.
+
+    It works on many tickets in one transaction, so it keeps the lock order (README, Concurrency) by
+    locking all of them first, in id order, and waiting for none: a ticket (or, in ``assign`` mode, an
+    agent) another transaction holds is left to that transaction and to the next sweep.
+    """
     result = SweepResult()
     policy = routing_policy()
     now = utcnow()
     repo = RoutingRepository(session)
-    for state in repo.overflow_due(now, limit):
-        ticket = tickets.lock_ticket(session, state.ticket_id)
-        session.refresh(state)
-        if (
-            ticket is None
-            or not state.waiting
-            or state.overflow_due_at is None
-            or as_utc(state.overflow_due_at) > now
-        ):
-            continue
-        state.overflow_stage += 1
-        _schedule_overflow(state, policy)
-        tickets.record_event(
-            session,
-            ticket,
-            "routing.overflowed",
-            SYSTEM,
-            {
-                "stage": state.overflow_stage,
-                "widened_to": "secondary skills" if state.overflow_stage == 1 else "parent team",
-            },
-        )
-        result.overflowed.append(ticket.id)
-        if ticket.status is TicketStatus.QUEUED and ticket.assignee_id is None:
-            # A pending offer keeps its place; a ticket nobody could be offered gets its chance now.
-            _dispatch(session, ticket, state, policy)
-    for state in repo.reclaim_due(now, limit):
-        if _reclaim(session, state, policy, now):
-            result.reclaimed.append(state.ticket_id)
-    result.dispatched = _retry_waiting(session, policy, limit=_RETRY_BATCH)
+    overflow = [state.ticket_id for state in repo.overflow_due(now, limit)]
+    reclaim = [state.ticket_id for state in repo.reclaim_due(now, limit)]
+    retry = [
+        state.ticket_id
+        for queue in ROUTED_QUEUES
+        for state in repo.waiting_in_order((queue,), offset=0, limit=_RETRY_BATCH)
+        if repo.open_offer(state.ticket_id) is None
+    ]
+    locked = {
+        ticket.id: ticket for ticket in tickets.lock_free_tickets(session, {*overflow, *reclaim, *retry})
+    }
+    for ticket_id in overflow:
+        if ticket_id in locked and _overflow(session, locked[ticket_id], policy, now):
+            result.overflowed.append(ticket_id)
+    for ticket_id in reclaim:
+        if ticket_id in locked and _reclaim(session, locked[ticket_id], policy, now):
+            result.reclaimed.append(ticket_id)
+    for ticket_id in retry:
+        if ticket_id in locked and _retry(session, locked[ticket_id], policy):
+            result.dispatched.append(ticket_id)
     return result
 
 
-_RETRY_BATCH = 20
+def _overflow(session: Session, ticket: Ticket, policy: RoutingPolicy, now: datetime) -> bool:
+    state = RoutingRepository(session).state(ticket.id, fresh=True)
+    if (
+        state is None
+        or not state.waiting
+        or state.overflow_due_at is None
+        or as_utc(state.overflow_due_at) > now
+    ):
+        return False
+    state.overflow_stage += 1
+    _schedule_overflow(state, policy)
+    tickets.record_event(
+        session,
+        ticket,
+        "routing.overflowed",
+        SYSTEM,
+        {
+            "stage": state.overflow_stage,
+            "widened_to": "secondary skills" if state.overflow_stage == 1 else "parent team",
+        },
+    )
+    if ticket.status is TicketStatus.QUEUED and ticket.assignee_id is None:
+        # A pending offer keeps its place; a ticket nobody could be offered gets its chance now.
+        _dispatch(session, ticket, state, policy, wait=False)
+    return True
 
 
-def _retry_waiting(session: Session, policy: RoutingPolicy, *, limit: int) -> list[int]:
-    """Offer the best few waiting tickets that hold no open offer (nobody was free when they arrived;
-    an agent may be now). Bounded per run: the head of each queue, not the whole queue."""
+def _retry(session: Session, ticket: Ticket, policy: RoutingPolicy) -> bool:
+    """Offer a waiting ticket that holds no open offer (nobody was free when it arrived; an agent may
+    be now). Bounded per run: the head of each queue, not the whole queue."""
     repo = RoutingRepository(session)
-    dispatched = []
-    for queue in ROUTED_QUEUES:
-        for state in repo.waiting_in_order((queue,), offset=0, limit=limit):
-            if repo.open_offer(state.ticket_id) is not None:
-                continue
-            ticket = tickets.lock_ticket(session, state.ticket_id)
-            session.refresh(state)
-            if ticket is None or not state.waiting:
-                continue
-            if ticket.status is not TicketStatus.QUEUED or ticket.assignee_id is not None:
-                repo.mark_not_waiting([ticket.id])
-                continue
-            decision = _dispatch(session, ticket, state, policy)
-            if decision.offer_id is not None or decision.assigned:
-                dispatched.append(ticket.id)
-    return dispatched
+    state = repo.state(ticket.id, fresh=True)
+    if state is None or not state.waiting or repo.open_offer(ticket.id) is not None:
+        return False
+    if ticket.status is not TicketStatus.QUEUED or ticket.assignee_id is not None:
+        repo.mark_not_waiting([ticket.id])
+        return False
+    decision = _dispatch(session, ticket, state, policy, wait=False)
+    return decision.offer_id is not None or decision.assigned
 
 
-def _reclaim(session: Session, state: RoutingState, policy: RoutingPolicy, now: datetime) -> bool:
-    ticket = tickets.lock_ticket(session, state.ticket_id)
-    session.refresh(state)
-    if state.reclaim_due_at is None or as_utc(state.reclaim_due_at) > now:
+def _reclaim(session: Session, ticket: Ticket, policy: RoutingPolicy, now: datetime) -> bool:
+    state = RoutingRepository(session).state(ticket.id, fresh=True)
+    if state is None or state.reclaim_due_at is None or as_utc(state.reclaim_due_at) > now:
         return False
     state.reclaim_due_at = None
     agent_id, since = state.assignee_id, state.assigned_at
-    if ticket is None or agent_id is None or since is None or ticket.assignee_id != agent_id:
+    if agent_id is None or since is None or ticket.assignee_id != agent_id:
         return False  # moved on another way since (reassigned, unassigned by hand)
     if ticket.status not in LOAD_STATUSES or tickets.agent_acted_since(
         session, ticket.id, agent_id, as_utc(since)
@@ -750,7 +857,7 @@ def _reclaim(session: Session, state: RoutingState, policy: RoutingPolicy, now: 
     state.queued_at = now
     _schedule_overflow(state, policy)
     session.flush()
-    _dispatch(session, ticket, state, policy)
+    _dispatch(session, ticket, state, policy, wait=False)
     return True
 
 

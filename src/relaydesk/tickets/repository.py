@@ -104,6 +104,20 @@ class TicketRepository:
         # until commit.
         return self.session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
 
+    def lock_free(self, ticket_ids: Collection[int]) -> Sequence[Ticket]:
+        """Those of the tickets no other transaction holds, locked (in id order) and re-read; the
+        held ones are skipped, never waited for (``SKIP LOCKED``; SQLite's one writer holds them all)."""
+        if not ticket_ids:
+            return []
+        stmt = (
+            select(Ticket)
+            .where(Ticket.id.in_(sorted(ticket_ids)))
+            .order_by(Ticket.id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalars(stmt).all()
+
     def page(
         self,
         filters: TicketFilters,

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DELIVER_JOB",
     "INBOUND_MESSAGE_JOB",
+    "ROUTING_FOLLOW_JOB",
     "TicketFilters",
     "add_agent_message",
     "add_customer_message",
@@ -70,6 +71,17 @@ DELIVER_JOB = "channels.deliver_message"
 
 # Triage collects (or asks the customer for) what a category needs once the category is known.
 CATEGORY_SET_JOB = "triage.request_required_fields"
+
+# Routing keeps its own copy of what orders and matches a routed ticket (its queue state); whenever
+# such a ticket's routing facts change here (status, priority, queue, assignee, team, category,
+# language, escalation level, customer), this job tells routing, so the queue follows the ticket and
+# a ticket taken another way leaves it. Routing's own moves (``assign_ticket``, ``return_to_queue``)
+# do not send it: routing already knows.
+ROUTING_FOLLOW_JOB = "routing.follow_ticket"
+_ROUTING_FACTS = frozenset(
+    {"priority", "queue", "assignee_id", "team_id", "category", "language", "escalation_level"}
+)
+_ROUTED_QUEUES = frozenset({QueueKind.LIVE, QueueKind.MESSAGING})
 
 # The customer is watching these conversations now: their replies go in the live job lane, ahead of
 # triage and model work (see jobs/README.md, "Lanes").
@@ -225,6 +237,18 @@ def _event_kind(field: str) -> str:
 
 
 def update_ticket(session: Session, ticket: Ticket, data: TicketUpdate, actor: Actor) -> Ticket:
+    return _update_ticket(session, ticket, data, actor, tell_routing=True)
+
+
+def _tell_routing(session: Session, ticket: Ticket, *, was_routed: bool = False) -> None:
+    """Enqueue ``ROUTING_FOLLOW_JOB`` for a ticket that is (or was, before this change) in a routed queue."""
+    if was_routed or ticket.queue in _ROUTED_QUEUES:
+        enqueue(session, ROUTING_FOLLOW_JOB, ticket_id=ticket.id)
+
+
+def _update_ticket(
+    session: Session, ticket: Ticket, data: TicketUpdate, actor: Actor, *, tell_routing: bool
+) -> Ticket:
     if ticket.status is TicketStatus.CLOSED:
         raise ConflictError("Closed tickets cannot be changed; open a follow-up ticket instead.")
     if data.version is not None and data.version != ticket.version:
@@ -244,11 +268,14 @@ def update_ticket(session: Session, ticket: Ticket, data: TicketUpdate, actor: A
         raise ValidationFailedError("Replies cannot be sent on the internal channel.")
     if "flags" in changes and changes["flags"] is not None:
         changes["flags"] = sorted(set(changes["flags"]))
+    was_routed = ticket.queue in _ROUTED_QUEUES
+    routing_facts_changed = False
     for field, new in changes.items():
         old = getattr(ticket, field)
         if new == old or (new is None and field not in {"team_id", "assignee_id", "category", "queue"}):
             continue
         setattr(ticket, field, new)
+        routing_facts_changed = routing_facts_changed or field in _ROUTING_FACTS
         if field == "category" and new:
             enqueue(session, CATEGORY_SET_JOB, ticket_id=ticket.id)
         record_event(
@@ -258,6 +285,8 @@ def update_ticket(session: Session, ticket: Ticket, data: TicketUpdate, actor: A
             actor,
             {"field": field, "from": _plain(old), "to": _plain(new), "reason": data.reason},
         )
+    if tell_routing and routing_facts_changed:
+        _tell_routing(session, ticket, was_routed=was_routed)
     session.flush()
     return ticket
 
@@ -267,6 +296,12 @@ def _plain(value: Any) -> Any:
 
 
 def change_status(session: Session, ticket: Ticket, change: StatusChange, actor: Actor) -> Ticket:
+    return _change_status(session, ticket, change, actor, tell_routing=True)
+
+
+def _change_status(
+    session: Session, ticket: Ticket, change: StatusChange, actor: Actor, *, tell_routing: bool
+) -> Ticket:
     current = TicketStatus(ticket.status)
     check_transition(current, change.status)
     now = utcnow()
@@ -286,6 +321,8 @@ def change_status(session: Session, ticket: Ticket, change: StatusChange, actor:
         actor,
         {"from": current.value, "to": change.status.value, "reason": change.reason},
     )
+    if tell_routing:
+        _tell_routing(session, ticket)
     session.flush()
     return ticket
 
@@ -421,6 +458,7 @@ def reassign_customer(session: Session, from_customer_id: int, to_customer_id: i
         record_event(
             session, ticket, "ticket.customer_merged", actor, {"from": from_customer_id, "to": to_customer_id}
         )
+        _tell_routing(session, ticket)  # the customer's tier (VIP first) orders a waiting ticket
     session.execute(
         update(Message)
         .where(Message.author_customer_id == from_customer_id)
@@ -626,6 +664,7 @@ __all__ += [
     "assign_ticket",
     "assigned_load",
     "handling_times",
+    "lock_free_tickets",
     "previous_assignee",
     "return_to_queue",
     "waiting_ticket_ids",
@@ -634,17 +673,27 @@ __all__ += [
 
 def assign_ticket(session: Session, ticket: Ticket, agent_id: int, actor: Actor, reason: str) -> Ticket:
     """Give the ticket to an agent and open it (the caller holds the ticket's lock, and the agent's)."""
-    update_ticket(session, ticket, TicketUpdate(assignee_id=agent_id, reason=reason), actor)
+    _update_ticket(
+        session, ticket, TicketUpdate(assignee_id=agent_id, reason=reason), actor, tell_routing=False
+    )
     if ticket.status is not TicketStatus.OPEN:
-        change_status(session, ticket, StatusChange(status=TicketStatus.OPEN, reason=reason), actor)
+        _change_status(
+            session, ticket, StatusChange(status=TicketStatus.OPEN, reason=reason), actor, tell_routing=False
+        )
     return ticket
 
 
 def return_to_queue(session: Session, ticket: Ticket, actor: Actor, reason: str) -> Ticket:
     """Take the ticket from its assignee and put it back in the waiting state (status queued)."""
-    update_ticket(session, ticket, TicketUpdate(assignee_id=None, reason=reason), actor)
+    _update_ticket(session, ticket, TicketUpdate(assignee_id=None, reason=reason), actor, tell_routing=False)
     if ticket.status is not TicketStatus.QUEUED:
-        change_status(session, ticket, StatusChange(status=TicketStatus.QUEUED, reason=reason), actor)
+        _change_status(
+            session,
+            ticket,
+            StatusChange(status=TicketStatus.QUEUED, reason=reason),
+            actor,
+            tell_routing=False,
+        )
     return ticket
 
 
@@ -653,6 +702,13 @@ def assigned_load(
 ) -> dict[int, dict[Channel, int]]:
     """How many tickets in ``statuses`` each agent holds, per channel (agents holding none are left out)."""
     return TicketRepository(session).assigned_counts(agent_ids, statuses)
+
+
+def lock_free_tickets(session: Session, ticket_ids: Collection[int]) -> list[Ticket]:
+    """Those of the tickets no other transaction holds, locked in id order; the held ones are skipped,
+    never waited for. For work over many tickets in one transaction (routing's sweep, a pull), which so
+    can never close a cycle of waits with the one-ticket paths."""
+    return list(TicketRepository(session).lock_free(ticket_ids))
 
 
 def waiting_ticket_ids(session: Session, ticket_ids: Collection[int]) -> set[int]:

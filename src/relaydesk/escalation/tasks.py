@@ -1,0 +1,17 @@
+"""Jobs of the escalation domain: the pickup timer of an escalation."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from relaydesk.escalation import service
+from relaydesk.jobs import task
+
+__all__ = ["check_pickup"]
+
+
+@task(service.PICKUP_JOB, lane="live")
+def check_pickup(session: Session, escalation_id: int) -> None:
+    """Enqueued with ``run_at`` = the pickup target; an acknowledged or superseded escalation makes it
+    a no-op, an unacknowledged one escalates to the next level."""
+    service.check_pickup(session, escalation_id)

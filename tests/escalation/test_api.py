@@ -97,3 +97,27 @@ def test_an_agent_outside_the_legal_team_can_neither_see_nor_act_on_a_legal_tick
     assert offer_of(database, ticket_id)[1] == counsel.agent_id
     accept_as(database, *offer_of(database, ticket_id))
     assert client.post(f"{url}/acknowledge", headers=counsel.headers).status_code == 200
+
+
+def test_every_escalation_route_asks_who_is_calling(client, database, paths, clock):
+    ticket_id = queued_ticket(database)
+    for method, path in (
+        ("GET", BASE.format(ticket_id)),
+        ("POST", BASE.format(ticket_id)),
+        ("POST", f"/api/v1/tickets/{ticket_id}/escalations/acknowledge"),
+        ("POST", f"/api/v1/tickets/{ticket_id}/escalations/de-escalate"),
+    ):
+        response = client.request(method, path, json={"reason": "needs_expertise", "note": "n"})
+        assert response.status_code == 401, (method, path)
+
+
+def test_acknowledging_needs_an_agent_not_an_integration_token(client, database, paths, clock):
+    from relaydesk.auth.tokens import create_token
+
+    ticket_id = queued_ticket(database)
+    with database.transaction() as session:
+        token = create_token(session, name="integration", role=Role.ADMIN).plaintext
+    response = client.post(
+        f"/api/v1/tickets/{ticket_id}/escalations/acknowledge", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 403 and "acts for an agent" in response.json()["error"]["message"]

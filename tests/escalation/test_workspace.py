@@ -16,11 +16,11 @@ from tests.routing.conftest import (
 )
 
 
-def _post(client, csrf: str, path: str, data: dict[str, object]):
+def _post_htmx(client, csrf: str, path: str, data: dict[str, object]):
     return client.post(path, data=data, headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
 
 
-def _version(html: str) -> int:
+def _shown_version(html: str) -> int:
     found = re.search(r'data-version="(\d+)"', html)
     assert found, html
     return int(found.group(1))
@@ -37,12 +37,12 @@ def test_escalate_acknowledge_and_de_escalate_from_the_ticket_page(client, datab
     page = client.get(f"/tickets/{ticket_id}")
     assert page.status_code == 200
     assert 'data-testid="escalation-panel"' in page.text and "Needs specialist knowledge" in page.text
-    escalated = _post(
+    escalated = _post_htmx(
         client,
         csrf,
         f"/tickets/{ticket_id}/escalate",
         {
-            "version": _version(page.text),
+            "version": _shown_version(page.text),
             "reason": "needs_expertise",
             "note": "Customer already tried the reset link",
         },
@@ -51,32 +51,32 @@ def test_escalate_acknowledge_and_de_escalate_from_the_ticket_page(client, datab
     assert "Awaiting pickup at tier2" in escalated.text
     assert "Customer already tried the reset link" in escalated.text
     # A stale form (the version the agent saw before) is a 409, not a second escalation.
-    stale = _post(
+    stale = _post_htmx(
         client,
         csrf,
         f"/tickets/{ticket_id}/escalate",
-        {"version": _version(page.text), "reason": "complaint"},
+        {"version": _shown_version(page.text), "reason": "complaint"},
     )
     assert stale.status_code == 409
 
     accept_as(database, *offer_of(database, ticket_id))
     csrf = sign_in_agent(client, second)
     page = client.get(f"/tickets/{ticket_id}")
-    acked = _post(
-        client, csrf, f"/tickets/{ticket_id}/escalation/acknowledge", {"version": _version(page.text)}
+    acked = _post_htmx(
+        client, csrf, f"/tickets/{ticket_id}/escalation/acknowledge", {"version": _shown_version(page.text)}
     )
     assert acked.status_code == 200, acked.text
     assert "picked up by Second" in acked.text and "Awaiting pickup" not in acked.text
-    twice = _post(
-        client, csrf, f"/tickets/{ticket_id}/escalation/acknowledge", {"version": _version(acked.text)}
+    twice = _post_htmx(
+        client, csrf, f"/tickets/{ticket_id}/escalation/acknowledge", {"version": _shown_version(acked.text)}
     )
     assert twice.status_code == 409
 
-    down = _post(
+    down = _post_htmx(
         client,
         csrf,
         f"/tickets/{ticket_id}/de-escalate",
-        {"version": _version(acked.text), "note": "Unlocked the account; confirm with the customer"},
+        {"version": _shown_version(acked.text), "note": "Unlocked the account; confirm with the customer"},
     )
     assert down.status_code == 200, down.text
     assert "De-escalated tier2 → frontline" in down.text  # the timeline, with the note
@@ -91,18 +91,20 @@ def test_a_form_that_names_no_reason_or_a_made_up_level_is_refused_with_what_to_
     front = routing_agent(database, "Front", tier=1, team_ids=(support,))
     ticket_id = queued_ticket(database, team_id=support)
     csrf = sign_in_agent(client, front)
-    version = _version(client.get(f"/tickets/{ticket_id}").text)
+    version = _shown_version(client.get(f"/tickets/{ticket_id}").text)
 
-    made_up = _post(
+    made_up = _post_htmx(
         client, csrf, f"/tickets/{ticket_id}/escalate", {"version": version, "reason": "x", "to_level": "ceo"}
     )
     assert made_up.status_code == 422 and "is not a level" in made_up.text
-    sideways_nowhere = _post(
+    sideways_nowhere = _post_htmx(
         client,
         csrf,
         f"/tickets/{ticket_id}/escalate",
         {"version": version, "reason": "x", "to_level": "same"},
     )
     assert sideways_nowhere.status_code == 422 and "Choose the team" in sideways_nowhere.text
-    at_bottom = _post(client, csrf, f"/tickets/{ticket_id}/de-escalate", {"version": version, "note": "n"})
+    at_bottom = _post_htmx(
+        client, csrf, f"/tickets/{ticket_id}/de-escalate", {"version": version, "note": "n"}
+    )
     assert at_bottom.status_code == 409

@@ -237,3 +237,20 @@ def test_a_reason_must_come_from_the_list_and_a_level_from_the_path(database, pa
     with pytest.raises(ValidationFailedError, match="not on path 'support'"):
         _escalate(database, ticket_id, to_level=EscalationLevel.EXPERT, reason="needs_expertise")
     assert moves_of(database, ticket_id) == []
+
+
+def test_a_missed_pickup_never_escalates_into_legal(database, paths, clock):
+    support = routing_team(database, "Support")
+    make_team(database, "Legal", restricted=True)
+    front = routing_agent(database, "Front", tier=1, team_ids=(support,))
+    ticket_id = _held_by(database, front.agent_id, support)
+    _escalate(database, ticket_id, to_level=EscalationLevel.TEAM_LEAD, reason="needs_expertise")
+
+    clock.advance(minutes=21)
+    run_jobs(database)
+
+    assert reload_ticket(database, ticket_id).escalation_level is EscalationLevel.TEAM_LEAD
+    (overdue,) = events_of_kind(database, "escalation.pickup_overdue")
+    assert overdue.data["level"] == "team_lead" and overdue.data["escalates_to"] is None
+    (move,) = moves_of(database, ticket_id)
+    assert move.ack_state is AckState.AWAITING  # still for the team lead to pick up, and shown overdue

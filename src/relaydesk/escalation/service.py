@@ -403,6 +403,9 @@ def check_pickup(session: Session, escalation_id: int) -> Escalation | None:
     policy = escalation_paths()
     path = policy.path_named(escalation.path) if policy is not None else None
     above = path.above(ticket.escalation_level) if path is not None else None
+    if above is not None and above.level is EscalationLevel.LEGAL:
+        # Legal takes a legal reason, never a missed pickup: the chase stops at the level below it.
+        above = None
     overdue = "escalation.pickup_overdue"
     tickets.record_event(
         session,
@@ -417,7 +420,7 @@ def check_pickup(session: Session, escalation_id: int) -> Escalation | None:
         },
     )
     if policy is None or above is None:
-        return None  # the top of the path: nobody further to send it to; it keeps waiting for its pickup
+        return None  # the top of the path (or legal next): it keeps waiting for its pickup
     minutes = int((due - as_utc(escalation.created_at)).total_seconds() // 60)
     return escalate(
         session,

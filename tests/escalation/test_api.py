@@ -59,6 +59,10 @@ def test_bad_input_is_a_422_that_names_what_to_fix(client, database, paths, cloc
         url, json={"reason": "needs_expertise", "to_level": "ceo"}, headers=front.headers
     )
     assert unknown_level.status_code == 422
+    no_such_team = client.post(
+        url, json={"reason": "wrong_team", "to_team_id": 999_999}, headers=front.headers
+    )
+    assert no_such_team.status_code == 422 and "no team 999999" in no_such_team.json()["error"]["message"]
     empty_note = client.post(f"{url}/de-escalate", json={"note": "   "}, headers=front.headers)
     assert empty_note.status_code == 422
     nothing_awaits = client.post(f"{url}/acknowledge", headers=front.headers)

@@ -155,6 +155,16 @@ def _clean_note(note: str) -> str:
     return note
 
 
+def _check_team(session: Session, team_id: int) -> None:
+    try:
+        agents.get_team(session, team_id)
+    except NotFoundError:
+        raise ValidationFailedError(
+            f"There is no team {team_id} to escalate to; choose one of the teams.",
+            details={"field": "to_team_id"},
+        ) from None
+
+
 def _locked_open_ticket(session: Session, ticket_id: int) -> Ticket:
     ticket = tickets.lock_ticket(session, ticket_id)
     if ticket is None:
@@ -188,7 +198,9 @@ def escalate(
     path = _require_path(session, ticket, policy)
     current = ticket.escalation_level
     team_id: int | None
-    if to_level is None and to_team_id is not None:
+    if to_team_id is not None:
+        _check_team(session, to_team_id)
+    if to_team_id is not None and to_level in (None, current):
         rule = path.rule(current)
         if rule is None:
             raise EscalationConflictError(
@@ -196,7 +208,6 @@ def escalate(
             )
         if to_team_id == ticket.team_id:
             raise ValidationFailedError("The ticket is in that team already; choose another team.")
-        agents.get_team(session, to_team_id)
         move, team_id = EscalationMove.SIDEWAYS, to_team_id
     else:
         found = path.above(current) if to_level is None else path.rule(to_level)
@@ -220,8 +231,6 @@ def escalate(
                 "(to go down, de-escalate with a note).",
                 details={"level": current.value},
             )
-        if to_team_id is not None:
-            agents.get_team(session, to_team_id)
         move, team_id = EscalationMove.UP, to_team_id or _team_id(session, rule, ticket)
     if rule.level is EscalationLevel.LEGAL and (
         team_id is None or not agents.get_team(session, team_id).restricted

@@ -26,6 +26,7 @@ _KB = "tests/knowledge/test_api.py"
 _MODELS = "tests/classification/test_endpoints.py"
 _CHAT = "tests/channels/chat/test_api.py"
 _ROUTING = "tests/routing/test_api.py"
+_ESCALATION = "tests/escalation/test_api.py"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,21 @@ ROUTES = [
     Route("GET", "/api/v1/routing/tickets/{ticket_id}", ticket_scoped=True),
     Route(
         "POST", "/api/v1/routing/tickets/{ticket_id}/reassign", Role.LEAD, {"agent_id": 1}, elsewhere=_ROUTING
+    ),
+    # Escalation (acknowledging and de-escalating need an escalation first: checked with one elsewhere)
+    Route("GET", "/api/v1/tickets/{ticket_id}/escalations", ticket_scoped=True),
+    Route(
+        "POST",
+        "/api/v1/tickets/{ticket_id}/escalations",
+        body={"reason": "needs_expertise", "note": "Over my head"},
+        ticket_scoped=True,
+    ),
+    Route("POST", "/api/v1/tickets/{ticket_id}/escalations/acknowledge", elsewhere=_ESCALATION),
+    Route(
+        "POST",
+        "/api/v1/tickets/{ticket_id}/escalations/de-escalate",
+        body={"note": "Done"},
+        elsewhere=_ESCALATION,
     ),
 ]
 ROUTE_IDS = [f"{r.method} {r.path.split('?')[0]}" for r in ROUTES]

@@ -24,6 +24,7 @@ from relaydesk.customers import endpoints as customer_endpoints
 from relaydesk.db import get_database
 from relaydesk.db.migrate import current_heads
 from relaydesk.deflection import endpoints as deflection_endpoints
+from relaydesk.escalation import endpoints as escalation_endpoints
 from relaydesk.flows import endpoints as flow_endpoints
 from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.worker import InProcessWorkers
@@ -153,6 +154,7 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         classification_endpoints.router,
         triage_endpoints.router,
         routing_endpoints.router,
+        escalation_endpoints.router,
         workspace_endpoints.router,
     ):
         app.include_router(router)

@@ -34,6 +34,7 @@ from relaydesk.classification.cli import cli as model_cli
 from relaydesk.db import get_database
 from relaydesk.db.migrate import current_heads, upgrade
 from relaydesk.deflection.cli import cli as deflection_cli
+from relaydesk.escalation.cli import cli as escalation_cli
 from relaydesk.jobs import discover_tasks
 from relaydesk.jobs.models import Job, JobLane, JobState
 from relaydesk.jobs.worker import Worker, parse_lanes
@@ -70,6 +71,7 @@ app.add_typer(deflection_cli, name="deflection", help="Deflection outcomes and g
 app.add_typer(model_cli, name="model", help="Classifiers: train, evaluate, predict, promote.")
 app.add_typer(triage_cli, name="triage", help="Triage: training data and the live pipeline.")
 app.add_typer(email_cli, name="email", help="Email intake: ingest raw mail, SMTP server, IMAP poll.")
+app.add_typer(escalation_cli, name="escalation", help="Escalation paths: the ladder per team.")
 
 
 def _logging(level: str = "INFO") -> None:

@@ -11,6 +11,7 @@ from relaydesk.commerce.models import Order, Shipment
 from relaydesk.customers.models import Customer, CustomerIdentity
 from relaydesk.db import Base
 from relaydesk.deflection.models import SuggestedArticle, SuggestionQuery, SuggestionSession
+from relaydesk.escalation.models import Escalation
 from relaydesk.jobs.models import Job
 from relaydesk.knowledge.models import (
     Article,
@@ -42,6 +43,7 @@ __all__ = [
     "CustomerIdentity",
     "Delivery",
     "EmailReceipt",
+    "Escalation",
     "Job",
     "KnowledgeIndexState",
     "LoginThrottle",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from relaydesk.agents import service as agents
+from relaydesk.agents.schemas import TeamCreate
 from relaydesk.deflection.models import SuggestionSession
 from relaydesk.escalation.phrases import PHRASE_MATCHED_EVENT
 from relaydesk.jobs import enqueue
@@ -16,6 +18,7 @@ from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.schemas import TicketUpdate
 from relaydesk.triage.pipeline import BOT_FROZEN_FLAG
 from tests.deflection.conftest import articles  # noqa: F401  (a real knowledge base: the bot would answer)
+from tests.escalation.conftest import moves_of
 from tests.factories import ingest_text as inbound
 from tests.factories import load_ticket as ticket
 from tests.factories import run_jobs
@@ -40,8 +43,15 @@ def sessions_of(database, ticket_id: int) -> list[SuggestionSession]:
         )
 
 
+def legal_team(database) -> int:
+    """The restricted team the shipped escalation_paths.yaml names for the legal level."""
+    with database.transaction() as session:
+        return agents.create_team(session, TeamCreate(name="Legal & Compliance", restricted=True)).id
+
+
 @pytest.mark.usefixtures("articles")
 def test_a_chat_legal_threat_is_flagged_raised_sent_to_legal_before_the_bot_answers(database, clock):
+    legal = legal_team(database)
     # The same question without a threat: the bot answers it with articles (so silence below is the rule's).
     plain = inbound(database, "Hi, I forgot my password and now I cannot sign in", who="visitor-plain")
     threat = inbound(
@@ -84,8 +94,13 @@ def test_a_chat_legal_threat_is_flagged_raised_sent_to_legal_before_the_bot_answ
         "field": "escalation_level",
         "from": "frontline",
         "to": "legal",
-        "reason": "phrase rule: legal_threat",
+        "reason": "escalation: phrase_rule",
     }
+    # The move is the ladder's own: a row in escalations, the ticket in the restricted legal team.
+    assert flagged.team_id == legal
+    [move] = moves_of(database, threat)
+    assert (move.to_level, move.reason) == (EscalationLevel.LEGAL, "phrase_rule")
+    assert '"sue"' in move.note
 
     # The job again (a retry): nothing is recorded twice.
     with database.transaction() as session:
@@ -172,3 +187,15 @@ def test_a_rule_below_the_tickets_level_changes_only_the_flags(database, clock):
     new = [e.kind for e in events(database, ticket_id)[before:]]
     assert "ticket.escalation_level_changed" not in new and "ticket.priority_changed" not in new
     assert new.count(PHRASE_MATCHED_EVENT) == 1 and "safety" in after.flags
+
+
+def test_a_threat_the_ladder_cannot_route_still_records_the_level_and_says_why(database, clock):
+    """No restricted legal team exists: the ladder refuses the move; the level is kept on the ticket with
+    the ladder's reason, so nobody loses the match and a person sees what to fix."""
+    threat = inbound(database, "Refund me now or I will sue you", who="visitor-no-legal-team")
+    run_jobs(database)
+    flagged = ticket(database, threat)
+    assert flagged.escalation_level is EscalationLevel.LEGAL and moves_of(database, threat) == []
+    [level] = events(database, threat, "ticket.escalation_level_changed")
+    assert level.data["reason"].startswith("phrase rule: legal_threat (not routed: ")
+    assert "Legal & Compliance" in level.data["reason"]

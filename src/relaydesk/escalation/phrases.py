@@ -23,6 +23,8 @@ from lingua import IsoCode639_1
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from sqlalchemy.orm import Session
 
+from relaydesk.escalation import service as escalation_service
+from relaydesk.kit.errors import RelaydeskError
 from relaydesk.policies import get_policy, policy_kind
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, EscalationLevel, Priority, TicketStatus
@@ -306,6 +308,10 @@ def phrase_rules_policy() -> PhraseRulesPolicy | None:
 # --- the inbound step ------------------------------------------------------------------------------
 
 
+# The escalation reason a phrase rule's move records (one of escalation_paths.yaml's reasons).
+PHRASE_REASON = "phrase_rule"
+
+
 @inbound_step("escalation.phrases", order=10)
 def apply_phrase_rules(session: Session, ticket: Ticket, message: Message) -> StepOutcome:
     """Match the message against the phrase rules; record each match and act on the ticket at once."""
@@ -360,10 +366,39 @@ def _act(session: Session, ticket: Ticket, matches: list[PhraseMatch]) -> None:
     if priority is not None and priority.rank > Priority(ticket.priority).rank:
         changes["priority"] = priority
     level = max((a.escalate_to for a in actions if a.escalate_to), key=lambda lv: lv.rank, default=None)
-    if level is not None and level.rank > EscalationLevel(ticket.escalation_level).rank:
-        changes["escalation_level"] = level
+    rules = ", ".join(sorted({m.rule.name for m in matches}))
     if changes:
-        rules = ", ".join(sorted({m.rule.name for m in matches}))
         tickets.update_ticket(
             session, ticket, TicketUpdate(**changes, reason=f"phrase rule: {rules}"), _ACTOR
+        )
+    if level is not None and level.rank > EscalationLevel(ticket.escalation_level).rank:
+        _escalate(session, ticket, level, rules, matches)
+
+
+def _escalate(
+    session: Session, ticket: Ticket, level: EscalationLevel, rules: str, matches: list[PhraseMatch]
+) -> None:
+    """Up the ladder through the ladder's own move (a row in ``escalations``, routing to whoever serves
+    the level, its pickup target); where the ladder refuses (no path for the ticket's team, no legal
+    team named) the level is still recorded on the ticket, with the ladder's reason, so the match is
+    never lost and a person sees why it did not move."""
+    words = "; ".join(sorted({f'"{m.matched}"' for m in matches}))
+    try:
+        with session.begin_nested():
+            escalation_service.escalate(
+                session,
+                ticket.id,
+                to_level=level,
+                reason=PHRASE_REASON,
+                note=f"Phrase rule {rules} matched {words}.",
+            )
+    except RelaydeskError as refused:
+        session.refresh(ticket)
+        tickets.update_ticket(
+            session,
+            ticket,
+            TicketUpdate(
+                escalation_level=level, reason=f"phrase rule: {rules} (not routed: {refused.message})"
+            ),
+            _ACTOR,
         )

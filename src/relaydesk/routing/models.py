@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from relaydesk.auth.roles import Role
 from relaydesk.db import Base, IdMixin, JSONType, enum_column
 from relaydesk.kit.time import utcnow
 from relaydesk.routing.enums import OfferState
@@ -71,6 +72,8 @@ class RoutingState(Base):
     min_level: Mapped[int] = mapped_column(Integer, default=1)
     language: Mapped[str | None] = mapped_column(String(16))
     tier_level: Mapped[int] = mapped_column(Integer, default=1)
+    # The least role the ticket's escalation level needs (a team-lead level: leads and above); None: any.
+    min_role: Mapped[Role | None] = mapped_column(enum_column(Role))
     # 0: as configured; 1: secondary skills count; 2: the parent team's agents too.
     overflow_stage: Mapped[int] = mapped_column(Integer, default=0)
     overflow_due_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
+from relaydesk.auth.roles import Role
 from relaydesk.customers import service as customers
 from relaydesk.customers.enums import CustomerTier
 from relaydesk.jobs import enqueue
@@ -40,6 +41,7 @@ __all__ = [
     "NEEDS_TRIAGE_FLAG",
     "AgentLoad",
     "CapacityExceededError",
+    "LevelRequirement",
     "OfferNotOpenError",
     "OfferOutcomes",
     "QueueOverview",
@@ -62,8 +64,10 @@ __all__ = [
     "queue_overview",
     "queue_position",
     "reassign",
+    "requeue",
     "route_ticket",
     "set_due_time_source",
+    "set_level_requirement_source",
     "sweep",
 ]
 
@@ -129,6 +133,32 @@ def _due_time(session: Session, ticket: Ticket, queued_at: datetime) -> datetime
     return due or queued_at
 
 
+@dataclass(frozen=True)
+class LevelRequirement:
+    """Who may take a ticket at its escalation level: the least tier, and the least role (None: any)."""
+
+    tier_level: int
+    min_role: Role | None = None
+
+
+LevelRequirementSource = Callable[[Session, "Ticket"], LevelRequirement | None]
+_level_requirement_source: LevelRequirementSource | None = None
+
+
+def set_level_requirement_source(source: LevelRequirementSource | None) -> LevelRequirementSource | None:
+    """Extension point: escalation supplies what a ticket's escalation level needs of an agent (its
+    path's tier and role for the level; None: the default). Until then, and by default, the level's
+    rank + 1 is the least tier (frontline = 1, tier2 = 2, ...). Returns the source it replaces."""
+    global _level_requirement_source
+    previous, _level_requirement_source = _level_requirement_source, source
+    return previous
+
+
+def _level_requirement(session: Session, ticket: Ticket) -> LevelRequirement:
+    found = _level_requirement_source(session, ticket) if _level_requirement_source is not None else None
+    return found or LevelRequirement(ticket.escalation_level.rank + 1)
+
+
 def order_key(
     priority: Priority, vip: bool, due_at: datetime, ticket_id: int
 ) -> tuple[int, int, datetime, int]:
@@ -192,7 +222,8 @@ def _copy_ticket(
     state.skill = rule.skill if rule else None
     state.min_level = rule.min_level if rule else 1
     state.language = ticket.language
-    state.tier_level = ticket.escalation_level.rank + 1
+    requirement = _level_requirement(session, ticket)
+    state.tier_level, state.min_role = requirement.tier_level, requirement.min_role
 
 
 def offer_next(session: Session, ticket: Ticket) -> RoutingDecision:
@@ -310,6 +341,8 @@ def _fits(agent: Agent, state: RoutingState, policy: RoutingPolicy, parents: dic
     if state.language and agent.languages and state.language.lower() not in agent.languages:
         return False
     if agent.tier_level < state.tier_level:
+        return False
+    if state.min_role is not None and not Role(agent.role).at_least(state.min_role):
         return False
     teams = _teams_for(state, parents)
     return teams is None or bool(teams & set(agent.team_ids))
@@ -722,6 +755,25 @@ def follow_customer(session: Session, customer_id: int) -> None:
     waiting tickets is followed in a job of its own, so each locks one ticket (README, Concurrency)."""
     for ticket_id in RoutingRepository(session).waiting_of_customer(customer_id):
         enqueue(session, tickets.ROUTING_FOLLOW_JOB, ticket_id=ticket_id)
+
+
+def requeue(session: Session, ticket_id: int, actor: tickets.Actor, reason: str) -> RoutingDecision | None:
+    """Route the ticket again for what it needs now (escalation changed its level or team): an open
+    offer is cancelled, an assignee loses it, and it waits afresh (no overflow, nobody excluded)."""
+    ticket = tickets.lock_ticket(session, ticket_id)
+    if ticket is None:
+        raise NotFoundError(f"No ticket with id {ticket_id}.")
+    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        raise ConflictError(f"Ticket {ticket_id} is {ticket.status.value}; reopen it before moving it.")
+    _cancel_open_offer(session, ticket, reason)
+    if ticket.assignee_id is not None or ticket.status is not TicketStatus.QUEUED:
+        tickets.return_to_queue(session, ticket, actor, reason)
+    state = RoutingRepository(session).state(ticket.id, fresh=True)
+    if state is not None:
+        # Not waiting: route_ticket starts its wait now, at overflow stage 0.
+        state.waiting, state.excluded_agent_ids = False, []
+        session.flush()
+    return route_ticket(session, ticket.id)
 
 
 # --- the periodic sweep: overflow and reclaim ------------------------------------------------------

@@ -24,11 +24,12 @@ from relaydesk.agents.dependencies import CurrentPrincipal, OptionalSessionAgent
 from relaydesk.auth.roles import Principal
 from relaydesk.channels import service as channels
 from relaydesk.customers import service as customers
+from relaydesk.escalation import service as escalation
 from relaydesk.kit.errors import ConflictError, NotFoundError, ValidationFailedError
 from relaydesk.kit.ids import RecordId
 from relaydesk.knowledge import service as knowledge
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, EscalationLevel, Priority, TicketStatus
 from relaydesk.tickets.panels import panels
 from relaydesk.tickets.schemas import MESSAGE_BODY_MAX_CHARS, MessageCreate, StatusChange, TicketUpdate
 from relaydesk.triage import service as triage
@@ -55,6 +56,11 @@ _EVENT_KINDS = {
     "ticket.priority_changed",
     "ticket.category_changed",
     "ticket.escalation_level_changed",
+    # The ladder's own moves (escalation/service.py): reason, note and pickup in words.
+    "escalation.escalated",
+    "escalation.de_escalated",
+    "escalation.acknowledged",
+    "escalation.pickup_overdue",
 }
 # Channels a reply cannot take from the page: there is no customer at the other end to send it to.
 _NOT_REPLYABLE = {Channel.INTERNAL, Channel.API, Channel.PHONE}
@@ -109,6 +115,14 @@ def _event_text(event: Any, names: dict[int, str], teams: dict[int, str]) -> str
             return f"Status: {str(before).replace('_', ' ')} → {str(after).replace('_', ' ')}{reason}"
         case "ticket.escalation_level_changed":
             return f"Escalated: {before} → {after}{reason}"
+        case "escalation.escalated" | "escalation.de_escalated":
+            verb = "De-escalated" if event.kind == "escalation.de_escalated" else "Escalated"
+            note = f": {data['note']}" if data.get("note") else ""
+            return f"{verb} {before} → {after}{reason}{note}"
+        case "escalation.acknowledged":
+            return f"Escalation picked up at {data.get('level')}"
+        case "escalation.pickup_overdue":
+            return f"Escalation not picked up in time at {data.get('level')}"
         case _:
             field = event.kind.removeprefix("ticket.").removesuffix("_changed")
             return f"{field.capitalize()}: {before or 'none'} → {after or 'none'}{reason}"
@@ -498,3 +512,86 @@ def _triage_feedback(session: Session, ticket: Any, before: tuple[str | None, in
         triage.record_category_correction(session, ticket)
     if ticket.team_id and ticket.team_id != team_id:
         triage.record_team_correction(session, ticket)
+
+
+# --- the escalation ladder (escalation/service.py; the panel is escalation/panel.py) -----------------
+
+Note = Annotated[str, Form(max_length=10_000)]
+
+
+def _after_move(request: Request, session: Session, principal: Principal, ticket: Any) -> Response:
+    """The re-rendered view, or, when the move took the ticket into a restricted team the agent is not
+    part of, a note saying where it went (the view itself is theirs no longer)."""
+    try:
+        tickets.get_visible_ticket(session, ticket.id, principal)
+    except NotFoundError:
+        return HTMLResponse(
+            '<div id="ticket-view"><p class="notice" data-testid="moved-out-of-sight">'
+            f"Ticket #{ticket.id} went to a restricted team; only its members follow it from here.</p></div>"
+        )
+    return _view(request, session, principal, ticket)
+
+
+@router.post("/tickets/{ticket_id:int}/escalate", response_class=HTMLResponse)
+def escalate(
+    ticket_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    version: Version,
+    reason: Annotated[str, Form(min_length=1, max_length=80)],
+    note: Note = "",
+    to_level: Annotated[str, Form(max_length=20)] = "",
+    to_team_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Escalate with a reason and a handoff note: up to the next or a chosen level, or ("same") sideways."""
+    _agent_only(principal)
+    ticket = _visible(session, ticket_id, principal)
+    _check_version(ticket, version)
+    team = _team_id(to_team_id)
+    level: EscalationLevel | None = None
+    if to_level == "same":
+        if team is None:
+            raise ValidationFailedError("Choose the team to move the ticket to at this level.")
+    elif to_level:
+        try:
+            level = EscalationLevel(to_level)
+        except ValueError:
+            raise ValidationFailedError(f"{to_level!r} is not a level; choose one from the list.") from None
+    escalation.escalate(
+        session,
+        ticket.id,
+        to_level=level,
+        to_team_id=team,
+        reason=reason,
+        note=note,
+        actor=_actor(principal),
+    )
+    return _after_move(request, session, principal, ticket)
+
+
+@router.post("/tickets/{ticket_id:int}/escalation/acknowledge", response_class=HTMLResponse)
+def acknowledge_escalation(
+    ticket_id: RecordId, request: Request, session: SessionDep, principal: CurrentPrincipal, version: Version
+) -> Response:
+    agent_id = _agent_only(principal)
+    ticket = _visible(session, ticket_id, principal)
+    _check_version(ticket, version)
+    escalation.acknowledge(session, ticket.id, agents.get_agent(session, agent_id))
+    return _view(request, session, principal, ticket)
+
+
+@router.post("/tickets/{ticket_id:int}/de-escalate", response_class=HTMLResponse)
+def de_escalate(
+    ticket_id: RecordId,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    version: Version,
+    note: Annotated[str, Form(max_length=10_000)],
+) -> Response:
+    _agent_only(principal)
+    ticket = _visible(session, ticket_id, principal)
+    _check_version(ticket, version)
+    escalation.de_escalate(session, ticket.id, note=note, actor=_actor(principal))
+    return _view(request, session, principal, ticket)

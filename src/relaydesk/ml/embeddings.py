@@ -475,8 +475,8 @@ _PROBE = "Why does my invoice show a different amount than my plan?"
 
 def use_encoder_cache(folder: str | Path | None) -> None:
     """Keep the exported one-text encoder under ``folder`` (the entry points pass the var dir's
-    ``cache/``), so a restart reads it back in a fraction of a second instead of importing torch and
-    sentence-transformers and exporting again; None turns the cache off."""
+    ``cache/``), so a restart reads it back with under a second of CPU instead of importing torch and
+    sentence-transformers and exporting again (about 15 s of CPU on the dev VM); None turns the cache off."""
     global _encoder_cache
     with _lock:
         _encoder_cache = Path(folder) if folder is not None else None

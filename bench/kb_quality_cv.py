@@ -78,7 +78,7 @@ def collect(cache: Path) -> dict[str, Any]:
             "titles": index.titles,
             "passage_texts": index.passage_texts,
             "passage_starts": index.passage_starts,
-            "dense": index.dense.float().numpy(),
+            "dense": index.dense_matrix(),
         }
     cache.write_bytes(pickle.dumps(data))
     return data

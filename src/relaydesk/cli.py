@@ -42,6 +42,7 @@ from relaydesk.kit.cli import fail as _fail
 from relaydesk.kit.errors import RelaydeskError
 from relaydesk.kit.time import utcnow
 from relaydesk.knowledge.cli import cli as kb_cli
+from relaydesk.ml.embeddings import use_encoder_cache
 from relaydesk.policies import PolicyError, load_policy_dir
 from relaydesk.settings import Environment, SettingsError, get_settings, reset_settings_cache
 from relaydesk.triage.cli import cli as triage_cli
@@ -484,6 +485,8 @@ def main() -> None:
     except SettingsError as exc:
         typer.secho(str(exc), err=True, fg=typer.colors.RED)
         sys.exit(2)
+    # A restart reads the exported query encoder back instead of exporting it again (ml/README.md).
+    use_encoder_cache(get_settings().var_dir / "cache")
     app()
 
 

@@ -12,6 +12,7 @@ from relaydesk.knowledge.index import embed_query, search_query_encoder
 from relaydesk.ml.embeddings import (
     _export,
     _fused,
+    _ModelTokens,
     _onnx_encoder,
     default_model_path,
     embed,
@@ -69,7 +70,10 @@ def test_one_text_is_tokenised_as_sentence_transformers_does() -> None:
         with one_torch_thread():
             reference = encode_one(text, encoder="fp32")
         assert np.allclose(encoded.hidden_states[-1], reference.hidden_states[-1], atol=1e-4)
-    assert _onnx_encoder(str(default_model_path())).direct  # the fast path is the one tested here
+    encoder = _onnx_encoder(str(default_model_path()))
+    assert (
+        encoder is not None and isinstance(encoder.tokens, _ModelTokens) and encoder.tokens.direct
+    )  # the fast path is the one tested here
 
 
 def test_fp32_query_vectors_are_the_batch_vectors() -> None:

@@ -27,8 +27,16 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
-# Verifying against this when the user does not exist keeps login timing uniform.
-_DUMMY_HASH = _hasher.hash("relaydesk-timing-equaliser")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist keeps login timing uniform. Made on the
+    first verification, not on import (an argon2 hash is tens to hundreds of milliseconds of a core on
+    every process start), whether or not that sign-in's user exists, so the first one leaks nothing."""
+    return _hasher.hash("relaydesk-timing-equaliser")
+
+
 # The 10,000 most common passwords, lowercased (see common_passwords.md for where they come from).
 _COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt.gz")
 
@@ -38,8 +46,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    dummy = _dummy_hash()
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or dummy, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

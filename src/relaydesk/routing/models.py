@@ -52,7 +52,8 @@ class RoutingState(Base):
 
     __tablename__ = "routing_states"
     __table_args__ = (
-        Index("ix_routing_states_queue_order", "queue", "waiting", "priority_rank", "vip", "due_at"),
+        # "Longest idle" ranks agents by their last assignment: one index probe per candidate.
+        Index("ix_routing_states_assignee_id_assigned_at", "assignee_id", "assigned_at"),
     )
 
     ticket_id: Mapped[int] = mapped_column(
@@ -79,3 +80,17 @@ class RoutingState(Base):
     reclaim_due_at: Mapped[datetime | None] = mapped_column(index=True)
     # Agents this ticket is not offered to again (declined, let an offer expire, lost it on inaction).
     excluded_agent_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+
+
+# The queue read (``repository.ORDER``): the same columns in the same directions, so the database walks
+# the index in order and stops at the LIMIT instead of sorting the queue (declared here: the descending
+# columns are expressions on the mapped columns).
+Index(
+    "ix_routing_states_queue_order",
+    RoutingState.queue,
+    RoutingState.waiting,
+    RoutingState.priority_rank.desc(),
+    RoutingState.vip.desc(),
+    RoutingState.due_at,
+    RoutingState.ticket_id,
+)

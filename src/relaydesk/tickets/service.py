@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
@@ -653,6 +653,21 @@ def assigned_load(
 ) -> dict[int, dict[Channel, int]]:
     """How many tickets in ``statuses`` each agent holds, per channel (agents holding none are left out)."""
     return TicketRepository(session).assigned_counts(agent_ids, statuses)
+
+
+def assigned_load_sql(
+    agent_id: ColumnElement[int],
+    statuses: Collection[TicketStatus],
+    weights: Mapping[Channel, int],
+    default_weight: int,
+) -> ColumnElement[int]:
+    """SQL for one agent's weighted load from the tickets in ``statuses`` they hold (each counts its
+    channel's weight, ``default_weight`` for a channel not in ``weights``; 0 when none), correlated to
+    ``agent_id``, a column of the caller's query: one index probe per agent, however many agents."""
+    return TicketRepository.assigned_weight_sql(agent_id, statuses, weights, default_weight)
+
+
+__all__ += ["assigned_load_sql"]
 
 
 def waiting_ticket_ids(session: Session, ticket_ids: Collection[int]) -> set[int]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, case, exists, func, or_, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from relaydesk.agents.enums import AgentStatus
 from relaydesk.agents.models import Agent, AgentSkill, AgentStatusChange, Team, TeamMembership
@@ -23,7 +23,15 @@ class AgentRepository:
 
     def get_agent(self, agent_id: int, *, for_update: bool = False) -> Agent | None:
         if for_update:
-            return self.session.get(Agent, agent_id, with_for_update=True, populate_existing=True)
+            # The lock re-reads the row only: skills and teams load again if asked for, not every time
+            # (the router locks an agent to check capacity and assign, and reads neither).
+            return self.session.get(
+                Agent,
+                agent_id,
+                with_for_update=True,
+                populate_existing=True,
+                options=[lazyload(Agent.skills), lazyload(Agent.memberships)],
+            )
         return self.session.get(Agent, agent_id)
 
     def agent_by_email(self, email: str) -> Agent | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from relaydesk.db import Base, IdMixin, JSONType, enum_column
 from relaydesk.kit.time import utcnow
@@ -80,6 +80,12 @@ class RoutingState(Base):
     reclaim_due_at: Mapped[datetime | None] = mapped_column(index=True)
     # Agents this ticket is not offered to again (declined, let an offer expire, lost it on inaction).
     excluded_agent_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+
+    @validates("language")
+    def _lower_language(self, _key: str, language: str | None) -> str | None:
+        # Agents' languages are stored lower-case; so is this, so the queue read compares the plain
+        # column (which the planner has statistics for) instead of lower(language).
+        return language.lower() if language else language
 
 
 # The queue read (``repository.ORDER``): the same columns in the same directions, so the database walks

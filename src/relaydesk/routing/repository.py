@@ -152,7 +152,7 @@ class RoutingRepository:
         """SQL for the weight of the agent's open offers (the same weights as assigned tickets; 0 when
         none), correlated to ``agent_id``: an offer holds its place in the agent's load."""
         weight: ColumnElement[int] = (
-            case(dict(weights), value=RoutingState.channel, else_=default_weight)
+            case({c.value: w for c, w in weights.items()}, value=RoutingState.channel, else_=default_weight)
             if weights
             else literal(default_weight)
         )
@@ -212,6 +212,6 @@ class QueueFit:
         ]
         if self.languages:  # an agent who lists no languages is not filtered by language
             conditions.append(
-                or_(s.language.is_(None), s.language == "", func.lower(s.language).in_(list(self.languages)))
+                or_(s.language.is_(None), s.language == "", s.language.in_(list(self.languages)))
             )
         return conditions

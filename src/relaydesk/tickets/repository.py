@@ -357,7 +357,7 @@ class TicketRepository:
     ) -> ColumnElement[int]:
         # Correlated to the caller's agent column: read through the index on tickets.assignee_id.
         weight: ColumnElement[int] = (
-            case(dict(weights), value=Ticket.channel, else_=default_weight)
+            case({c.value: w for c, w in weights.items()}, value=Ticket.channel, else_=default_weight)
             if weights
             else literal(default_weight)
         )

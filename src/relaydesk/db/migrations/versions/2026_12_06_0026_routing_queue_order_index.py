@@ -1,6 +1,6 @@
 """routing: the queue index in the queue's own order (priority and VIP descending, then due time and
-ticket id), so the queue read is an index walk that stops at its LIMIT; and an index on each agent's
-assignments, read when ranking agents by how long they have been idle
+ticket id), so the queue read is an index walk that stops at its LIMIT; an index on each agent's
+assignments, read when ranking agents by how long they have been idle; queued languages lower-cased
 
 Revision ID: 0026
 Revises: 0025
@@ -19,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The queue read compares routing_states.language with agents' (lower-case) languages directly.
+    op.execute("UPDATE routing_states SET language = lower(language) WHERE language <> lower(language)")
     op.drop_index("ix_routing_states_queue_order", table_name="routing_states")
     op.create_index(
         "ix_routing_states_queue_order",

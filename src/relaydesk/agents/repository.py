@@ -127,8 +127,13 @@ class AgentRepository:
             stmt = stmt.where(Agent.id.in_(members))
         if need.exclude_ids:
             stmt = stmt.where(Agent.id.not_in(list(need.exclude_ids)))
-        # Materialised: each agent's load and last assignment are read once, then filtered and sorted.
-        eligible = stmt.cte("eligible").prefix_with("MATERIALIZED")
+        eligible = stmt.cte("eligible")
+        if self._postgres:
+            # Materialised, so each agent's load and last assignment are read once, then filtered and
+            # sorted (PostgreSQL would otherwise inline the CTE and repeat them in WHERE and ORDER BY).
+            # Not on SQLite: before 3.35 it did not know the keyword, and its embedded deployments
+            # are small enough that a repeated probe does not matter.
+            eligible = eligible.prefix_with("MATERIALIZED")
         idle_since = case(
             (eligible.c.busy_since.is_(None), eligible.c.status_changed_at),
             (eligible.c.status_changed_at.is_(None), eligible.c.busy_since),
@@ -147,9 +152,13 @@ class AgentRepository:
         )
         return self.session.execute(ranked).all()
 
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
     def _speaks(self, language: str) -> ColumnElement[bool]:
         """The agent lists ``language``, or lists none."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self._postgres:
             languages = type_coerce(Agent.languages, JSONB)
             return or_(languages.contains([language]), languages == type_coerce([], JSONB))
         each = func.json_each(Agent.languages).table_valued("value")

@@ -7,7 +7,7 @@ A fresh database gets 1,000 online agents (levels 1-5 in 2-4 of 8 skills, 1-2 la
 capacities) and 10,000 queued tickets (mixed channels, categories, priorities, languages), inserted in
 bulk. Push: ``route_ticket`` on N tickets not yet routed (each makes an offer). Pull: ``next_ticket``
 for N agents against the other tickets, already waiting in the routing queue. Prints one JSON line
-per mode: decisions per second and p50/p95/p99 latency in ms.
+per mode: decisions per second, p50/p95/p99 latency in ms and the machine's load average.
 """
 
 from __future__ import annotations
@@ -181,7 +181,9 @@ def _queue_directly(database: Database, ticket_ids: list[int]) -> None:
         session.execute(text("ANALYZE"))
 
 
-def _summary(mode: str, latencies: list[float], wall: float, decided: int) -> dict[str, Any]:
+def _summary(
+    mode: str, latencies: list[float], wall: float, decided: int, load_before: float
+) -> dict[str, Any]:
     ms = sorted(x * 1000 for x in latencies)
     cut = statistics.quantiles(ms, n=100, method="inclusive")
     return {
@@ -193,6 +195,8 @@ def _summary(mode: str, latencies: list[float], wall: float, decided: int) -> di
         "p95_ms": round(cut[94], 2),
         "p99_ms": round(cut[98], 2),
         "max_ms": round(ms[-1], 2),
+        # The machine's 1-minute load average before and after the run: the cores are shared.
+        "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -210,6 +214,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         setup_s = time.perf_counter() - started
 
         latencies, offered = [], 0
+        load_before = os.getloadavg()[0]
         wall = time.perf_counter()
         for ticket_id in push_ids:
             begin = time.perf_counter()
@@ -217,9 +222,12 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 decision = routing.route_ticket(session, ticket_id)
             latencies.append(time.perf_counter() - begin)
             offered += decision is not None and decision.agent_id is not None
-        results.append(_summary("push route_ticket", latencies, time.perf_counter() - wall, offered))
+        results.append(
+            _summary("push route_ticket", latencies, time.perf_counter() - wall, offered, load_before)
+        )
 
         latencies, taken = [], 0
+        load_before = os.getloadavg()[0]
         wall = time.perf_counter()
         for agent_id in rng.sample(agent_ids, min(args.decisions, len(agent_ids))):
             begin = time.perf_counter()
@@ -227,7 +235,9 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 ticket = routing.next_ticket(session, agents.get_agent(session, agent_id))
             latencies.append(time.perf_counter() - begin)
             taken += ticket is not None
-        results.append(_summary("pull next_ticket", latencies, time.perf_counter() - wall, taken))
+        results.append(
+            _summary("pull next_ticket", latencies, time.perf_counter() - wall, taken, load_before)
+        )
         for result in results:
             result |= {
                 "agents": args.agents,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, object_session
 
 from relaydesk.agents.enums import AgentStatus, StatusChangeReason
 from relaydesk.agents.models import Agent, AgentSkill, AgentStatusChange, Team, TeamMembership
+from relaydesk.agents.repository import AgentFact as AgentFact  # public: routing_candidates' arguments
 from relaydesk.agents.repository import AgentRepository
+from relaydesk.agents.repository import RoutingNeed as RoutingNeed  # public
 from relaydesk.agents.schemas import AgentCreate, AgentUpdate, SkillIn, TeamCreate, TeamUpdate
 from relaydesk.auth import sessions as auth_sessions
 from relaydesk.auth import throttle
@@ -237,10 +239,14 @@ def available_now(agent: Agent, at: datetime | None = None) -> bool:
     includes its start and excludes its end; a night shift is two spans: ``"mon": ["22:00-24:00"],
     "tue": ["00:00-06:00"]``. Presence (``status``) is not looked at: routing checks it separately.
     """
-    schedule = agent.working_hours or {}
+    return _inside_hours(agent.working_hours, agent.timezone, at)
+
+
+def _inside_hours(schedule: dict[str, list[str]] | None, timezone: str, at: datetime | None) -> bool:
+    """``available_now`` on the two columns it reads (the router checks them on rows, not objects)."""
     if not schedule:
         return True
-    local = as_utc(at if at is not None else utcnow()).astimezone(_zone(agent.timezone))
+    local = as_utc(at if at is not None else utcnow()).astimezone(_zone(timezone))
     minute = local.hour * 60 + local.minute
     for span in schedule.get(_WEEKDAYS[local.weekday()], []):
         start, end = span.split("-")
@@ -494,22 +500,81 @@ def team_by_name(session: Session, name: str) -> Team | None:
 
 # -- Routing (issue 21): who the router may offer work to -----------------------------------------------
 
-__all__ += ["lock_agent", "lock_free_agent", "routing_candidates", "team_leads", "teams_parents"]
+__all__ += [
+    "AgentFact",
+    "RoutingCandidate",
+    "RoutingNeed",
+    "available_agent_count",
+    "lock_agent",
+    "lock_free_agent",
+    "parent_team_id",
+    "routing_candidates",
+    "team_leads",
+    "teams_parents",
+]
+
+
+@dataclass(frozen=True)
+class RoutingCandidate:
+    """An agent the router may give the ticket to, and their weighted load before it."""
+
+    id: int
+    load: int
+
+
+_CANDIDATE_PAGE = 16
 
 
 def routing_candidates(
     session: Session,
+    need: RoutingNeed,
     *,
-    skills: dict[str, int] | None,
-    min_tier_level: int,
-    team_ids: Collection[int] | None,
-    exclude_ids: Collection[int] = (),
-) -> Sequence[Agent]:
-    """Active agents who are online, at least at ``min_tier_level``, in one of ``team_ids`` (None: any
-    team) and holding one of ``skills`` at its minimum level (None: no skill needed)."""
-    return AgentRepository(session).routing_candidates(
-        skills=skills, min_tier_level=min_tier_level, team_ids=team_ids, exclude_ids=exclude_ids
+    load: AgentFact,
+    busy_since: AgentFact,
+    prefer_id: int | None = None,
+    at: datetime | None = None,
+    limit: int = 1,
+) -> list[RoutingCandidate]:
+    """The best ``limit`` agents for ``need``, best first.
+
+    Eligible: active, online, at least ``need.min_tier_level``, holding one of the skills, speaking the
+    language, in one of the teams, not excluded, with room on the channel for ``load`` + ``need.adds``,
+    and inside working hours at ``at`` (``available_now``). Ranked: ``prefer_id`` first, then least
+    ``load``, then longest idle (the later of the last status change and ``busy_since``; an agent with
+    neither counts as idle the longest), then the lowest id. The database filters, weighs and orders; working
+    hours are read on the few rows it returns.
+    """
+    repo = AgentRepository(session)
+    found: list[RoutingCandidate] = []
+    offset = 0
+    while len(found) < limit:
+        page = repo.routing_candidates(
+            need, load=load, busy_since=busy_since, prefer_id=prefer_id, offset=offset, limit=_CANDIDATE_PAGE
+        )
+        found += [
+            RoutingCandidate(row.id, int(row.load))
+            for row in page
+            if _inside_hours(row.working_hours, row.timezone, at)
+        ]
+        if len(page) < _CANDIDATE_PAGE:
+            break
+        offset += len(page)
+    return found[:limit]
+
+
+def available_agent_count(session: Session, at: datetime | None = None) -> int:
+    """Active online agents inside their working hours at ``at`` (the expected wait divides by it)."""
+    return sum(
+        1
+        for working_hours, timezone in AgentRepository(session).online_schedules()
+        if _inside_hours(working_hours, timezone, at)
     )
+
+
+def parent_team_id(session: Session, team_id: int) -> int | None:
+    """The team's parent (where its work overflows to); None for a top team or an unknown one."""
+    team = AgentRepository(session).get_team(team_id)
+    return team.parent_id if team is not None else None
 
 
 def lock_agent(session: Session, agent_id: int) -> Agent:

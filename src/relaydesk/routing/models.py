@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from relaydesk.auth.roles import Role
 from relaydesk.db import Base, IdMixin, JSONType, enum_column
@@ -53,7 +53,8 @@ class RoutingState(Base):
 
     __tablename__ = "routing_states"
     __table_args__ = (
-        Index("ix_routing_states_queue_order", "queue", "waiting", "priority_rank", "vip", "due_at"),
+        # "Longest idle" ranks agents by their last assignment: one index probe per candidate.
+        Index("ix_routing_states_assignee_id_assigned_at", "assignee_id", "assigned_at"),
     )
 
     ticket_id: Mapped[int] = mapped_column(
@@ -82,3 +83,23 @@ class RoutingState(Base):
     reclaim_due_at: Mapped[datetime | None] = mapped_column(index=True)
     # Agents this ticket is not offered to again (declined, let an offer expire, lost it on inaction).
     excluded_agent_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+
+    @validates("language")
+    def _lower_language(self, _key: str, language: str | None) -> str | None:
+        # Agents' languages are stored lower-case; so is this, so the queue read compares the plain
+        # column (which the planner has statistics for) instead of lower(language).
+        return language.lower() if language else language
+
+
+# The queue read (``repository.ORDER``): the same columns in the same directions, so the database walks
+# the index in order and stops at the LIMIT instead of sorting the queue (declared here: the descending
+# columns are expressions on the mapped columns).
+Index(
+    "ix_routing_states_queue_order",
+    RoutingState.queue,
+    RoutingState.waiting,
+    RoutingState.priority_rank.desc(),
+    RoutingState.vip.desc(),
+    RoutingState.due_at,
+    RoutingState.ticket_id,
+)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from relaydesk.routing.enums import OfferState
 from relaydesk.routing.models import RoutingOffer, RoutingState
 from relaydesk.tickets.enums import Channel, QueueKind
 
-__all__ = ["RoutingRepository"]
+__all__ = ["QueueFit", "RoutingRepository"]
 
 ROUTED_QUEUES = (QueueKind.LIVE, QueueKind.MESSAGING)
 
@@ -28,16 +29,16 @@ class RoutingRepository:
         return self.session.get(RoutingState, ticket_id, populate_existing=fresh)
 
     def waiting_in_order(
-        self, queues: Sequence[QueueKind], *, offset: int, limit: int
+        self, queues: Sequence[QueueKind], *, offset: int, limit: int, fit: QueueFit | None = None
     ) -> Sequence[RoutingState]:
-        """Waiting tickets, best first: the queue order (``ORDER``) over the queue index."""
-        return self.session.scalars(
-            select(RoutingState)
-            .where(RoutingState.queue.in_(list(queues)), RoutingState.waiting.is_(True))
-            .order_by(*ORDER)
-            .offset(offset)
-            .limit(limit)
-        ).all()
+        """Waiting tickets, best first: the queue order (``ORDER``), walked down the queue index (same
+        columns, same directions) and stopped at the limit; with ``fit``, only those the agent may take."""
+        stmt = select(RoutingState).where(
+            RoutingState.queue.in_(list(queues)), RoutingState.waiting.is_(True)
+        )
+        if fit is not None:
+            stmt = stmt.where(*fit.conditions())
+        return self.session.scalars(stmt.order_by(*ORDER).offset(offset).limit(limit)).all()
 
     def ahead_of(self, state: RoutingState) -> Sequence[int]:
         """Ids of the tickets waiting before this one in its queue."""
@@ -91,15 +92,15 @@ class RoutingRepository:
         )
         return [(int(r[0]), r[1]) for r in rows if r[1] is not None]
 
-    def last_assigned_at(self, agent_ids: Collection[int]) -> dict[int, datetime]:
-        if not agent_ids:
-            return {}
-        rows = self.session.execute(
-            select(RoutingState.assignee_id, func.max(RoutingState.assigned_at))
-            .where(RoutingState.assignee_id.in_(list(agent_ids)))
-            .group_by(RoutingState.assignee_id)
+    @staticmethod
+    def last_assigned_sql(agent_id: ColumnElement[int]) -> ColumnElement[datetime | None]:
+        """SQL for when the agent was last assigned a ticket, correlated to ``agent_id`` (one probe of
+        ``ix_routing_states_assignee_id_assigned_at`` per agent)."""
+        return (
+            select(func.max(RoutingState.assigned_at))
+            .where(RoutingState.assignee_id == agent_id)
+            .scalar_subquery()
         )
-        return {int(a): at for a, at in rows if a is not None and at is not None}
 
     def overflow_due(self, now: datetime, limit: int) -> Sequence[RoutingState]:
         return self.session.scalars(
@@ -151,6 +152,25 @@ class RoutingRepository:
             counts.setdefault(int(agent_id), {})[Channel(channel)] = int(n)
         return counts
 
+    @staticmethod
+    def offered_load_sql(
+        agent_id: ColumnElement[int], weights: Mapping[Channel, int], default_weight: int
+    ) -> ColumnElement[int]:
+        """SQL for the weight of the agent's open offers (the same weights as assigned tickets; 0 when
+        none), correlated to ``agent_id``: an offer holds its place in the agent's load."""
+        weight: ColumnElement[int] = (
+            case({c.value: w for c, w in weights.items()}, value=RoutingState.channel, else_=default_weight)
+            if weights
+            else literal(default_weight)
+        )
+        return (
+            select(func.coalesce(func.sum(weight), 0))
+            .select_from(RoutingOffer)
+            .join(RoutingState, RoutingState.ticket_id == RoutingOffer.ticket_id)
+            .where(RoutingOffer.agent_id == agent_id, RoutingOffer.state == OfferState.OFFERED)
+            .scalar_subquery()
+        )
+
     def outcome_counts(self, since: datetime) -> Sequence[tuple[int, OfferState, int]]:
         rows = self.session.execute(
             select(RoutingOffer.agent_id, RoutingOffer.state, func.count())
@@ -168,3 +188,37 @@ ORDER = (
     RoutingState.due_at,
     RoutingState.ticket_id,
 )
+
+
+@dataclass(frozen=True)
+class QueueFit:
+    """What one agent can take, so the queue read skips the rest in the database (pull).
+
+    A superset of eligibility on the columns copied into ``routing_states``: what depends on the policy
+    (secondary skills after overflow), on a parent team, or on the ticket's exclusions is left for
+    ``service._fits`` to decide on the rows returned.
+    """
+
+    tier_level: int
+    languages: Collection[str]
+    skills: Mapping[str, int]
+    team_ids: Collection[int]
+    # The channels where one more ticket stays within the agent's capacity.
+    channels: Collection[Channel]
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        s = RoutingState
+        held = [and_(s.skill == skill, s.min_level <= level) for skill, level in self.skills.items()]
+        conditions = [
+            s.tier_level <= self.tier_level,
+            s.channel.in_(list(self.channels)),
+            # Before overflow, the category's skill at its level; after it, secondary skills may count.
+            or_(s.skill.is_(None), s.overflow_stage >= 1, *held),
+            # Before the parent-team stage, the ticket's own team; after it, maybe the parent's too.
+            or_(s.team_id.is_(None), s.overflow_stage >= 2, s.team_id.in_(list(self.team_ids))),
+        ]
+        if self.languages:  # an agent who lists no languages is not filtered by language
+            conditions.append(
+                or_(s.language.is_(None), s.language == "", s.language.in_(list(self.languages)))
+            )
+        return conditions

@@ -7,6 +7,7 @@ makes the capacity check true until the assignment commits. On SQLite the single
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
@@ -28,7 +30,7 @@ from relaydesk.realtime.fanout import publish_after_commit
 from relaydesk.routing.enums import OfferState, RoutingMode
 from relaydesk.routing.models import RoutingOffer, RoutingState
 from relaydesk.routing.policy import RoutingPolicy, routing_policy
-from relaydesk.routing.repository import ROUTED_QUEUES, RoutingRepository
+from relaydesk.routing.repository import ROUTED_QUEUES, QueueFit, RoutingRepository
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, Priority, QueueKind, TicketStatus
 
@@ -299,13 +301,6 @@ def _dispatch(
 # --- eligibility and ranking ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    agent: Agent
-    load: int
-    idle_since: datetime
-
-
 def _skills_for(state: RoutingState, policy: RoutingPolicy) -> dict[str, int] | None:
     """The skills (and minimum levels) that qualify for the ticket at its overflow stage."""
     if state.skill is None:
@@ -320,17 +315,20 @@ def _skills_for(state: RoutingState, policy: RoutingPolicy) -> dict[str, int] | 
     return wider
 
 
-def _teams_for(state: RoutingState, parents: dict[int, int | None]) -> set[int] | None:
+def _teams_for(state: RoutingState, parent_of: Callable[[int], int | None]) -> set[int] | None:
     if state.team_id is None:
         return None
     teams = {state.team_id}
-    parent = parents.get(state.team_id)
-    if state.overflow_stage >= 2 and parent is not None:
+    # The parent is looked up only at the stage that widens to it.
+    parent = parent_of(state.team_id) if state.overflow_stage >= 2 else None
+    if parent is not None:
         teams.add(parent)
     return teams
 
 
-def _fits(agent: Agent, state: RoutingState, policy: RoutingPolicy, parents: dict[int, int | None]) -> bool:
+def _fits(
+    agent: Agent, state: RoutingState, policy: RoutingPolicy, parent_of: Callable[[int], int | None]
+) -> bool:
     """Skill, language, tier and team: whether the agent may work this ticket at all."""
     skills = _skills_for(state, policy)
     if skills is not None:
@@ -344,7 +342,7 @@ def _fits(agent: Agent, state: RoutingState, policy: RoutingPolicy, parents: dic
         return False
     if state.min_role is not None and not Role(agent.role).at_least(state.min_role):
         return False
-    teams = _teams_for(state, parents)
+    teams = _teams_for(state, parent_of)
     return teams is None or bool(teams & set(agent.team_ids))
 
 
@@ -369,36 +367,40 @@ def _loads(
     }
 
 
-def _best_agent(session: Session, state: RoutingState, policy: RoutingPolicy, now: datetime) -> Agent | None:
-    parents = agents.teams_parents(session) if state.team_id is not None else {}
+def _best_agent(
+    session: Session, state: RoutingState, policy: RoutingPolicy, now: datetime
+) -> agents.RoutingCandidate | None:
+    """The agent to offer (or assign) the ticket to, chosen in one query by the agents domain: it
+    filters eligibility and room on the channel, weighs each candidate's load (open tickets and open
+    offers) and orders them; working hours are checked on the rows it returns."""
+    need = agents.RoutingNeed(
+        skills=_skills_for(state, policy),
+        language=state.language,
+        min_tier_level=state.tier_level,
+        team_ids=_teams_for(state, functools.partial(agents.parent_team_id, session)),
+        channel=state.channel.value,
+        adds=policy.weight(state.channel),
+        default_capacity=policy.default_capacity.get(state.channel, 0),
+        exclude_ids=state.excluded_agent_ids or [],
+        min_role=Role(state.min_role) if state.min_role is not None else None,
+    )
     found = agents.routing_candidates(
         session,
-        skills=_skills_for(state, policy),
-        min_tier_level=state.tier_level,
-        team_ids=_teams_for(state, parents),
-        exclude_ids=state.excluded_agent_ids or [],
+        need,
+        load=functools.partial(_load_sql, policy=policy),
+        busy_since=RoutingRepository.last_assigned_sql,
+        prefer_id=_previous_agent(session, state, policy, now),
+        at=now,
     )
-    able = [a for a in found if _fits(a, state, policy, parents) and agents.available_now(a, now)]
-    if not able:
-        return None
-    loads = _loads(session, [a.id for a in able], policy, offers=True)
-    weight = policy.weight(state.channel)
-    spare = [a for a in able if loads[a.id] + weight <= _capacity(a, state.channel, policy)]
-    if not spare:
-        return None
-    previous = _previous_agent(session, state, policy, now)
-    for agent in spare:
-        if agent.id == previous:
-            return agent
-    last = RoutingRepository(session).last_assigned_at({a.id for a in spare})
-    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+    return found[0] if found else None
 
-    def idle_since(agent: Agent) -> datetime:
-        moments = [as_utc(m) for m in (agent.status_changed_at, last.get(agent.id)) if m is not None]
-        return max(moments) if moments else epoch
 
-    # Least weighted load, then the longest idle, then the lowest id (a stable order for equals).
-    return min(spare, key=lambda a: (loads[a.id], idle_since(a), a.id))
+def _load_sql(agent_id: ColumnElement[int], *, policy: RoutingPolicy) -> ColumnElement[int]:
+    """``_loads(..., offers=True)`` as SQL for one agent of a query: open tickets and open offers."""
+    weights, default = policy.weights, policy.default_weight
+    return tickets.assigned_load_sql(
+        agent_id, LOAD_STATUSES, weights, default
+    ) + RoutingRepository.offered_load_sql(agent_id, weights, default)
 
 
 def _previous_agent(
@@ -580,7 +582,7 @@ def _cancel_open_offer(session: Session, ticket: Ticket, reason: str) -> None:
 
 # --- pull: "next ticket" ----------------------------------------------------------------------------
 
-_PULL_PAGE = 100
+_PULL_PAGE = 20
 _PULL_MAX_SCAN = 2000
 
 
@@ -589,19 +591,29 @@ def next_ticket(session: Session, agent: Agent) -> Ticket | None:
     nothing fits. A ticket offered to someone else is taken too: the pull wins, the offer is cancelled."""
     policy = routing_policy()
     repo = RoutingRepository(session)
-    parents = agents.teams_parents(session)
+    parent_of = functools.partial(agents.parent_team_id, session)
     load = _loads(session, [agent.id], policy, offers=False)[agent.id]
+    fit = QueueFit(
+        tier_level=agent.tier_level,
+        languages=agent.languages,
+        skills={s.skill: s.level for s in agent.skills},
+        team_ids=agent.team_ids,
+        channels=[c for c in Channel if load + policy.weight(c) <= _capacity(agent, c, policy)],
+    )
+    if not fit.channels:
+        return None  # at capacity everywhere
     for queues in ((QueueKind.LIVE,), (QueueKind.MESSAGING,)):
         offset = 0
         while offset < _PULL_MAX_SCAN:
-            page = repo.waiting_in_order(queues, offset=offset, limit=_PULL_PAGE)
+            # The database skips what the agent cannot take; ``_fits`` decides the rest on the page.
+            page = repo.waiting_in_order(queues, offset=offset, limit=_PULL_PAGE, fit=fit)
             if not page:
                 break
             offset += len(page)
             for state in page:
                 if state.ticket_id is None or agent.id in (state.excluded_agent_ids or []):
                     continue
-                if not _fits(agent, state, policy, parents):
+                if not _fits(agent, state, policy, parent_of):
                     continue
                 if load + policy.weight(state.channel) > _capacity(agent, state.channel, policy):
                     continue
@@ -951,8 +963,7 @@ def _median_handling(session: Session, queue: QueueKind, policy: RoutingPolicy) 
 
 
 def _agents_serving(session: Session, now: datetime) -> int:
-    found = agents.routing_candidates(session, skills=None, min_tier_level=1, team_ids=None)
-    return sum(1 for a in found if agents.available_now(a, now))
+    return agents.available_agent_count(session, now)
 
 
 def _wait_for(position: int, handling: timedelta | None, serving: int) -> timedelta | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -361,6 +361,25 @@ class TicketRepository:
             if agent_id is not None:
                 counts.setdefault(int(agent_id), {})[Channel(channel)] = int(n)
         return counts
+
+    @staticmethod
+    def assigned_weight_sql(
+        agent_id: ColumnElement[int],
+        statuses: Collection[TicketStatus],
+        weights: Mapping[Channel, int],
+        default_weight: int,
+    ) -> ColumnElement[int]:
+        # Correlated to the caller's agent column: read through the index on tickets.assignee_id.
+        weight: ColumnElement[int] = (
+            case({c.value: w for c, w in weights.items()}, value=Ticket.channel, else_=default_weight)
+            if weights
+            else literal(default_weight)
+        )
+        return (
+            select(func.coalesce(func.sum(weight), 0))
+            .where(Ticket.assignee_id == agent_id, Ticket.status.in_(list(statuses)))
+            .scalar_subquery()
+        )
 
     def waiting_ids(self, ticket_ids: Collection[int]) -> set[int]:
         if not ticket_ids:

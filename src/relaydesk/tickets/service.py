@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from relaydesk.agents import service as agents
@@ -709,6 +709,21 @@ def lock_free_tickets(session: Session, ticket_ids: Collection[int]) -> list[Tic
     never waited for. For work over many tickets in one transaction (routing's sweep, a pull), which so
     can never close a cycle of waits with the one-ticket paths."""
     return list(TicketRepository(session).lock_free(ticket_ids))
+
+
+def assigned_load_sql(
+    agent_id: ColumnElement[int],
+    statuses: Collection[TicketStatus],
+    weights: Mapping[Channel, int],
+    default_weight: int,
+) -> ColumnElement[int]:
+    """SQL for one agent's weighted load from the tickets in ``statuses`` they hold (each counts its
+    channel's weight, ``default_weight`` for a channel not in ``weights``; 0 when none), correlated to
+    ``agent_id``, a column of the caller's query: one index probe per agent, however many agents."""
+    return TicketRepository.assigned_weight_sql(agent_id, statuses, weights, default_weight)
+
+
+__all__ += ["assigned_load_sql"]
 
 
 def waiting_ticket_ids(session: Session, ticket_ids: Collection[int]) -> set[int]:

@@ -755,8 +755,7 @@ def _requeue(session: Session, ticket: Ticket, state: RoutingState, policy: Rout
     offer = RoutingRepository(session).open_offer(ticket.id)
     if offer is not None:
         offered_to = agents.get_agent(session, offer.agent_id)
-        parents = agents.teams_parents(session) if state.team_id is not None else {}
-        if not _fits(offered_to, state, policy, parents):
+        if not _fits(offered_to, state, policy, functools.partial(agents.parent_team_id, session)):
             _cancel_open_offer(session, ticket, "the ticket changed: the agent is no longer a match")
     session.flush()
     _dispatch(session, ticket, state, policy)  # an open offer stands; otherwise someone may fit now

@@ -31,7 +31,7 @@ def _update(database, ticket_id: int, **changes) -> None:
         tickets.update_ticket(session, ticket, TicketUpdate(**changes), SUPERVISOR)
 
 
-def _set_status(database, ticket_id: int, status: TicketStatus) -> None:
+def _set_ticket_status(database, ticket_id: int, status: TicketStatus) -> None:
     with database.transaction() as session:
         ticket = tickets.lock_ticket(session, ticket_id)
         assert ticket is not None
@@ -50,7 +50,7 @@ def _state(database, ticket_id: int) -> RoutingState:
         return state
 
 
-def _waiting(database, queue: QueueKind) -> int:
+def _waiting_count(database, queue: QueueKind) -> int:
     with database.transaction() as session:
         return next(o.waiting for o in routing.queue_overview(session) if o.queue is queue)
 
@@ -80,7 +80,7 @@ def test_an_urgent_priority_moves_the_ticket_to_the_live_queue(database, policy,
 
     assert _state(database, ticket_id).queue is QueueKind.LIVE
     assert reload_ticket(database, ticket_id).queue is QueueKind.LIVE
-    assert (_waiting(database, QueueKind.LIVE), _waiting(database, QueueKind.MESSAGING)) == (1, 0)
+    assert (_waiting_count(database, QueueKind.LIVE), _waiting_count(database, QueueKind.MESSAGING)) == (1, 0)
     assert events_of_kind(database, "routing.queued")[-1].data == {
         "queue": "live",
         "reason": "priority urgent",
@@ -111,7 +111,7 @@ def test_moving_a_waiting_ticket_to_the_other_queue_by_hand_moves_it_there(datab
     run_jobs(database)
 
     assert _state(database, ticket_id).queue is QueueKind.LIVE
-    assert (_waiting(database, QueueKind.LIVE), _waiting(database, QueueKind.MESSAGING)) == (1, 0)
+    assert (_waiting_count(database, QueueKind.LIVE), _waiting_count(database, QueueKind.MESSAGING)) == (1, 0)
     assert _position(database, ticket_id) == 1
 
 
@@ -149,9 +149,9 @@ def test_resolving_an_offered_ticket_cancels_the_offer_and_empties_its_place(dat
     ticket_id = queued_ticket(database)
     behind = queued_ticket(database)  # Ann has a messaging offer open for each (capacity 10)
     assert offer_of(database, ticket_id)[1] == ann.agent_id
-    assert _waiting(database, QueueKind.MESSAGING) == 2
+    assert _waiting_count(database, QueueKind.MESSAGING) == 2
 
-    _set_status(database, ticket_id, TicketStatus.RESOLVED)
+    _set_ticket_status(database, ticket_id, TicketStatus.RESOLVED)
     run_jobs(database)
 
     assert _open_offers(database, ticket_id) == []
@@ -159,7 +159,7 @@ def test_resolving_an_offered_ticket_cancels_the_offer_and_empties_its_place(dat
         assert [o.ticket_id for o in routing.pending_offers(session, ann.agent_id)] == [behind]
     state = _state(database, ticket_id)
     assert not state.waiting and state.overflow_due_at is None
-    assert _waiting(database, QueueKind.MESSAGING) == 1
+    assert _waiting_count(database, QueueKind.MESSAGING) == 1
     assert _position(database, behind) == 1
     cancelled = events_of_kind(database, "routing.offer_cancelled")
     assert [e.data["reason"] for e in cancelled] == ["the ticket is resolved"]
@@ -168,12 +168,12 @@ def test_resolving_an_offered_ticket_cancels_the_offer_and_empties_its_place(dat
 def test_closing_a_waiting_ticket_takes_it_out_of_the_queue(database, policy, clock):
     ticket_id = queued_ticket(database)  # nobody online: it waits with no offer
 
-    _set_status(database, ticket_id, TicketStatus.CLOSED)
+    _set_ticket_status(database, ticket_id, TicketStatus.CLOSED)
     run_jobs(database)
 
     state = _state(database, ticket_id)
     assert not state.waiting and state.overflow_due_at is None
-    assert _waiting(database, QueueKind.MESSAGING) == 0
+    assert _waiting_count(database, QueueKind.MESSAGING) == 0
 
 
 def test_a_ticket_assigned_by_hand_over_the_api_leaves_the_queue_and_its_offer_goes(
@@ -193,7 +193,7 @@ def test_a_ticket_assigned_by_hand_over_the_api_leaves_the_queue_and_its_offer_g
     assert client.get("/api/v1/routing/offers", headers=ann.headers).json() == []
     state = _state(database, ticket_id)
     assert not state.waiting and state.assignee_id == bob.agent_id and state.reclaim_due_at is None
-    assert _waiting(database, QueueKind.MESSAGING) == 0
+    assert _waiting_count(database, QueueKind.MESSAGING) == 0
     assert [e.data["reason"] for e in events_of_kind(database, "routing.offer_cancelled")] == [
         f"assigned by hand to agent {bob.agent_id}"
     ]
@@ -231,7 +231,7 @@ def test_a_deleted_ticket_takes_its_routing_rows_with_it(database, policy, clock
     with database.transaction(read_only=True) as session:
         assert session.get(RoutingState, ticket_id) is None
         assert session.scalars(select(RoutingOffer).where(RoutingOffer.ticket_id == ticket_id)).all() == []
-    assert _waiting(database, QueueKind.MESSAGING) == 0
+    assert _waiting_count(database, QueueKind.MESSAGING) == 0
 
 
 def test_merging_a_customer_into_a_vip_serves_their_waiting_ticket_first(client, database, policy, clock):

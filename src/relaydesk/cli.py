@@ -396,7 +396,7 @@ def policy_check(
 
     folder = Path(directory) if directory else get_settings().policy_dir
     try:
-        policies = load_policy_dir(folder)
+        policies = load_policy_dir(folder, strict=True)
     except PolicyError as exc:
         raise _fail(exc.message) from None
     typer.echo(json.dumps({"directory": str(folder), "kinds": sorted(policies)}))

@@ -43,6 +43,7 @@ from relaydesk.kit.time import utcnow
 from relaydesk.knowledge.cli import cli as kb_cli
 from relaydesk.policies import PolicyError, load_policy_dir
 from relaydesk.settings import Environment, SettingsError, get_settings, reset_settings_cache
+from relaydesk.sla.cli import cli as sla_cli
 from relaydesk.triage.cli import cli as triage_cli
 
 __all__ = ["app", "main"]
@@ -69,6 +70,7 @@ app.add_typer(kb_cli, name="kb", help="Knowledge base: import, export, search, e
 app.add_typer(deflection_cli, name="deflection", help="Deflection outcomes and gap reports.")
 app.add_typer(model_cli, name="model", help="Classifiers: train, evaluate, predict, promote.")
 app.add_typer(triage_cli, name="triage", help="Triage: training data and the live pipeline.")
+app.add_typer(sla_cli, name="sla", help="SLA clocks: a ticket's clocks, a tick by hand.")
 app.add_typer(email_cli, name="email", help="Email intake: ingest raw mail, SMTP server, IMAP poll.")
 
 

@@ -41,7 +41,7 @@ from relaydesk.kit.cli import fail as _fail
 from relaydesk.kit.errors import RelaydeskError
 from relaydesk.kit.time import utcnow
 from relaydesk.knowledge.cli import cli as kb_cli
-from relaydesk.policies import PolicyError, load_policy_dir
+from relaydesk.policies import PolicyError, load_policy_dir, render_policy_docs
 from relaydesk.settings import Environment, SettingsError, get_settings, reset_settings_cache
 from relaydesk.sla.cli import cli as sla_cli
 from relaydesk.triage.cli import cli as triage_cli
@@ -402,6 +402,27 @@ def policy_check(
     except PolicyError as exc:
         raise _fail(exc.message) from None
     typer.echo(json.dumps({"directory": str(folder), "kinds": sorted(policies)}))
+
+
+@policy_app.command("docs")
+def policy_docs(
+    directory: Annotated[str | None, typer.Argument(help="Defaults to RELAYDESK_POLICY_DIR.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the Markdown here (else print it).")
+    ] = None,
+) -> None:
+    """Render the policy folder as Markdown people review (SLA tables, calendars, diagrams)."""
+    discover_tasks()  # importing the domains registers their policy kinds and renderers
+    folder = Path(directory) if directory else get_settings().policy_dir
+    try:
+        page = render_policy_docs(folder)
+    except PolicyError as exc:
+        raise _fail(exc.message) from None
+    if out is None:
+        typer.echo(page, nl=False)
+    else:
+        out.write_text(page, encoding="utf-8")
+        typer.echo(json.dumps({"directory": str(folder), "out": str(out)}))
 
 
 @app.command()

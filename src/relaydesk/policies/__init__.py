@@ -1,5 +1,6 @@
 """Policies as code: YAML files validated by typed schemas, reloaded when they change. See README.md."""
 
+from relaydesk.policies.docs import policy_renderer, render_policy_docs
 from relaydesk.policies.loader import (
     PolicyError,
     get_policy,
@@ -17,5 +18,7 @@ __all__ = [
     "load_policy_files",
     "policy_cross_check",
     "policy_kind",
+    "policy_renderer",
     "policy_version",
+    "render_policy_docs",
 ]

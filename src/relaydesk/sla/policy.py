@@ -18,7 +18,14 @@ import holidays
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from relaydesk.customers.enums import CustomerTier
-from relaydesk.policies import PolicyError, get_policy, policy_cross_check, policy_kind, policy_version
+from relaydesk.policies import (
+    PolicyError,
+    get_policy,
+    policy_cross_check,
+    policy_kind,
+    policy_renderer,
+    policy_version,
+)
 from relaydesk.sla.calendar import BusinessCalendar, OpenInterval
 from relaydesk.sla.enums import SlaTarget
 from relaydesk.tickets.enums import Channel, EscalationLevel, Priority
@@ -286,3 +293,64 @@ def business_calendar(name: str) -> BusinessCalendar:
 def _built(name: str, spec_json: str, version: str) -> BusinessCalendar:
     # Keyed by the spec itself, so an edited file builds a new calendar (and its holiday table) once.
     return CalendarSpec.model_validate_json(spec_json).build(name)
+
+
+# --- documentation (relaydesk policy docs) -------------------------------------------------------------
+
+
+def _duration_text(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+
+
+def _match_text(match: SlaMatch) -> str:
+    if match.is_empty:
+        return "*everything else (default)*"
+    conditions = []
+    for name, values in match.model_dump(exclude_none=True).items():
+        shown = ", ".join(str(getattr(v, "value", v)) for v in values)
+        conditions.append(f"{name.replace('_', ' ')}: {shown}")
+    return "; ".join(conditions)
+
+
+@policy_renderer("sla")
+def _render_sla(policy: SlaPolicy) -> str:
+    targets = [t for t in SlaTarget]
+    header = ["#", "policy", "match", "calendar", *(t.value.replace("_", " ") for t in targets), "at risk at"]
+    lines = [
+        "First match wins, top to bottom; durations are business time of the entry's calendar.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for number, entry in enumerate(policy.policies, 1):
+        cells = [
+            str(number),
+            f"`{entry.name}`",
+            _match_text(entry.match),
+            f"`{entry.calendar}`",
+            *(_duration_text(entry.targets.of(t)) for t in targets),
+            f"{policy.share_of(entry):.0%}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@policy_renderer("business_hours")
+def _render_calendars(policy: BusinessHoursPolicy) -> str:
+    lines = ["| calendar | time zone | " + " | ".join(WEEKDAYS) + " | closed |", "|" + "---|" * 10]
+    for name, spec in sorted(policy.calendars.items()):
+        days = [", ".join(spec.hours.get(day, [])) or "closed" for day in WEEKDAYS]
+        closed = []
+        if spec.holidays:
+            closed.append(
+                f"public holidays of {spec.holidays}" + (f"-{spec.subdivision}" if spec.subdivision else "")
+            )
+        closed += [d.isoformat() for d in sorted(spec.closed)]
+        lines.append(
+            f"| `{name}` | {spec.time_zone} | " + " | ".join(days) + f" | {'; '.join(closed) or '—'} |"
+        )
+    return "\n".join(lines)

@@ -53,3 +53,18 @@ def test_the_cli_ticks_by_hand_and_prints_a_tickets_clocks(database, sla_policie
     shown = runner.invoke(app, ["sla", "clocks", str(ticket_id)])
     states = {json.loads(line)["target"]: json.loads(line)["state"] for line in shown.output.splitlines()}
     assert states == {"first_response": "breached", "periodic_update": "breached", "resolution": "running"}
+
+
+def test_the_inbox_shows_each_tickets_sla_countdown(client, database, sla_policies, clock):
+    agent = signed_in_agent(client, database)
+    overdue = make_ticket(database, email="a@example.com")
+    clock.advance(minutes=50)
+    make_ticket(database, email="b@example.com")
+    run_jobs(database)
+    clock.advance(minutes=20)
+    html = agent.get("/tickets").text
+    assert "<th>SLA due</th>" in html
+    # The first ticket's first response was due at 10:00 (now 10:10); the second's at 10:50.
+    assert '<span class="pill urgent">10m overdue</span>' in html
+    assert '<span class="muted">in 40m</span>' in html
+    assert f'data-ticket-id="{overdue}"' in html

@@ -8,10 +8,11 @@ so an internal note cannot reach a customer through them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from relaydesk.auth.roles import Principal
@@ -77,26 +78,50 @@ def record_event(
     return event
 
 
+_INSERT_UNNEST = text(
+    "INSERT INTO ticket_events (ticket_id, kind, actor_kind, actor_id, data, created_at)"
+    " SELECT e.ticket_id, e.kind, :actor_kind, :actor_id, e.data, :created_at"
+    " FROM unnest(CAST(:ticket_ids AS bigint[]), CAST(:kinds AS varchar[]), CAST(:datas AS jsonb[]))"
+    " AS e(ticket_id, kind, data)"
+)
+
+
 def record_events(session: Session, actor: Actor, events: list[tuple[int, str, dict[str, Any]]]) -> None:
     """Many events of one actor at once, ``(ticket_id, kind, data)`` each: one multi-row insert for a
     batch job (the SLA tick writes a thousand at a time), announced like ``record_event``'s."""
     if not events:
         return
     now = utcnow()
-    session.execute(
-        insert(TicketEvent),
-        [
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement with three array parameters: PostgreSQL runs one insert, and the driver parses
+        # three placeholders instead of six per row (a thousand rows: ~180 ms instead of ~300-460 ms on
+        # the busy development machine, where most of what is left is the per-row index and FK work).
+        session.execute(
+            _INSERT_UNNEST,
             {
-                "ticket_id": ticket_id,
-                "kind": kind,
-                "actor_kind": actor.kind,
+                "ticket_ids": [ticket_id for ticket_id, _, _ in events],
+                "kinds": [kind for _, kind, _ in events],
+                "datas": [json.dumps(data, default=str) for _, _, data in events],
+                "actor_kind": actor.kind.value,
                 "actor_id": actor.id,
-                "data": data,
                 "created_at": now,
-            }
-            for ticket_id, kind, data in events
-        ],
-    )
+            },
+        )
+    else:
+        session.execute(
+            insert(TicketEvent),
+            [
+                {
+                    "ticket_id": ticket_id,
+                    "kind": kind,
+                    "actor_kind": actor.kind,
+                    "actor_id": actor.id,
+                    "data": data,
+                    "created_at": now,
+                }
+                for ticket_id, kind, data in events
+            ],
+        )
     for ticket_id, kind, data in events:
         announce(session, ticket_id, kind, data)
         if kind in _SLA_KINDS:

@@ -68,3 +68,17 @@ def test_the_inbox_shows_each_tickets_sla_countdown(client, database, sla_polici
     assert '<span class="pill urgent">10m overdue</span>' in html
     assert '<span class="muted">in 40m</span>' in html
     assert f'data-ticket-id="{overdue}"' in html
+
+
+def test_the_timeline_says_what_each_sla_event_means(client, database, sla_policies, clock):
+    agent = signed_in_agent(client, database)
+    ticket_id = make_ticket(database)
+    run_jobs(database)
+    clock.advance(minutes=61)
+    with database.transaction() as session:
+        from relaydesk.sla import service as sla
+
+        sla.tick(session)
+    html = agent.get(f"/tickets/{ticket_id}").text
+    assert "SLA first response at risk (SLA default)" in html
+    assert "SLA first response breached (SLA default)" in html

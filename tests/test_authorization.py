@@ -105,6 +105,7 @@ ROUTES = [
     Route("GET", "/api/v1/reports/articles", Role.LEAD),
     # Triage and models
     Route("GET", "/api/v1/tickets/{ticket_id}/triage", ticket_scoped=True),
+    Route("GET", "/api/v1/tickets/{ticket_id}/sla", ticket_scoped=True),
     Route("GET", "/api/v1/models", Role.ADMIN),
     Route("POST", "/api/v1/models/{head}/{version}/promote", Role.ADMIN, elsewhere=_MODELS),
     Route("POST", "/api/v1/models/{head}/rollback", Role.ADMIN, elsewhere=_MODELS),

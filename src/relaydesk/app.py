@@ -32,6 +32,7 @@ from relaydesk.knowledge import endpoints as knowledge_endpoints
 from relaydesk.knowledge import service as knowledge_service
 from relaydesk.routing import endpoints as routing_endpoints
 from relaydesk.settings import Environment, Settings, get_settings
+from relaydesk.sla import endpoints as sla_endpoints
 from relaydesk.tickets import endpoints as ticket_endpoints
 from relaydesk.triage import endpoints as triage_endpoints
 from relaydesk.web.docs import install_api_docs
@@ -155,6 +156,7 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         triage_endpoints.router,
         routing_endpoints.router,
         escalation_endpoints.router,
+        sla_endpoints.router,
         workspace_endpoints.router,
     ):
         app.include_router(router)

@@ -43,8 +43,9 @@ from relaydesk.kit.errors import RelaydeskError
 from relaydesk.kit.time import utcnow
 from relaydesk.knowledge.cli import cli as kb_cli
 from relaydesk.ml.embeddings import use_encoder_cache
-from relaydesk.policies import PolicyError, load_policy_dir
+from relaydesk.policies import PolicyError, load_policy_dir, render_policy_docs
 from relaydesk.settings import Environment, SettingsError, get_settings, reset_settings_cache
+from relaydesk.sla.cli import cli as sla_cli
 from relaydesk.triage.cli import cli as triage_cli
 
 __all__ = ["app", "main"]
@@ -71,6 +72,7 @@ app.add_typer(kb_cli, name="kb", help="Knowledge base: import, export, search, e
 app.add_typer(deflection_cli, name="deflection", help="Deflection outcomes and gap reports.")
 app.add_typer(model_cli, name="model", help="Classifiers: train, evaluate, predict, promote.")
 app.add_typer(triage_cli, name="triage", help="Triage: training data and the live pipeline.")
+app.add_typer(sla_cli, name="sla", help="SLA clocks: a ticket's clocks, a tick by hand.")
 app.add_typer(email_cli, name="email", help="Email intake: ingest raw mail, SMTP server, IMAP poll.")
 app.add_typer(escalation_cli, name="escalation", help="Escalation paths: the ladder per team.")
 
@@ -399,10 +401,31 @@ def policy_check(
 
     folder = Path(directory) if directory else get_settings().policy_dir
     try:
-        policies = load_policy_dir(folder)
+        policies = load_policy_dir(folder, strict=True)
     except PolicyError as exc:
         raise _fail(exc.message) from None
     typer.echo(json.dumps({"directory": str(folder), "kinds": sorted(policies)}))
+
+
+@policy_app.command("docs")
+def policy_docs(
+    directory: Annotated[str | None, typer.Argument(help="Defaults to RELAYDESK_POLICY_DIR.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the Markdown here (else print it).")
+    ] = None,
+) -> None:
+    """Render the policy folder as Markdown people review (SLA tables, calendars, diagrams)."""
+    discover_tasks()  # importing the domains registers their policy kinds and renderers
+    folder = Path(directory) if directory else get_settings().policy_dir
+    try:
+        page = render_policy_docs(folder)
+    except PolicyError as exc:
+        raise _fail(exc.message) from None
+    if out is None:
+        typer.echo(page, nl=False)
+    else:
+        out.write_text(page, encoding="utf-8")
+        typer.echo(json.dumps({"directory": str(folder), "out": str(out)}))
 
 
 @app.command()

@@ -20,6 +20,7 @@ from relaydesk.knowledge.models import (
     PassageEmbedding,
 )
 from relaydesk.routing.models import RoutingOffer, RoutingState
+from relaydesk.sla.models import SlaClock, SlaFollow
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.triage.models import TicketTriage, TrainingExample, TriageCorrection
 from relaydesk.workspace.macros import Macro
@@ -59,6 +60,8 @@ __all__ = [
     "RoutingState",
     "SavedView",
     "Shipment",
+    "SlaClock",
+    "SlaFollow",
     "SuggestedArticle",
     "SuggestionQuery",
     "SuggestionSession",

@@ -35,15 +35,15 @@ def test_shipped_triage_policy_is_valid_and_complete():
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [
-        ("languages: [en,", "languages: [xx,", r"triage.yaml: spec.languages: .*unknown ISO 639-1.*'xx'"),
+        ("languages: [en,", "languages: [xx,", r"triage.yaml:\d+: spec.languages: .*unknown ISO 639-1.*'xx'"),
         (
             "similarity: 0.8",
             "similarity: 2",
-            r"triage.yaml: spec.impact.similarity: .*less than or equal to 1",
+            r"triage.yaml:\d+: spec.impact.similarity: .*less than or equal to 1",
         ),
-        ("    team: {", "    teams: {", r"triage.yaml: spec.heads: .*unknown head\(s\) \['teams'\]"),
-        ("{customers: 10,", "{customers: 2,", r"triage.yaml: spec.impact.steps: .*ascending order"),
-        ("at_least: high", "at_least: asap", r"triage.yaml: spec.tiers.vip.at_least"),
+        ("    team: {", "    teams: {", r"triage.yaml:\d+: spec.heads: .*unknown head\(s\) \['teams'\]"),
+        ("{customers: 10,", "{customers: 2,", r"triage.yaml:\d+: spec.impact.steps: .*ascending order"),
+        ("at_least: high", "at_least: asap", r"triage.yaml:\d+: spec.tiers.vip.at_least"),
         (
             "raise_priority: 1}\n",
             "raise_priority: 1, bonus: 2}\n",
@@ -61,6 +61,11 @@ def test_policy_check_command_reports_the_bad_file_and_field(tmp_path):
     folder = _copy_with(tmp_path, "similarity: 0.8", "similarity: high")
     result = runner.invoke(app, ["policy", "check", str(folder)])
     assert result.exit_code == 2
-    assert "triage.yaml: spec.impact.similarity" in result.output
+    line = next(
+        n
+        for n, text in enumerate((folder / "triage.yaml").read_text().splitlines(), 1)
+        if "similarity:" in text
+    )
+    assert f"triage.yaml:{line}: spec.impact.similarity" in result.output
     good = runner.invoke(app, ["policy", "check", str(SHIPPED)])
     assert good.exit_code == 0 and '"triage"' in good.output and '"required_fields"' in good.output

@@ -28,9 +28,11 @@ from relaydesk.tickets.enums import (
     TicketSort,
     TicketStatus,
 )
+from relaydesk.tickets.events import SLA_FOLLOW_JOB as SLA_FOLLOW_JOB  # public: SLA registers it
 from relaydesk.tickets.events import Actor as Actor  # public: other domains name who acted
 from relaydesk.tickets.events import announce
 from relaydesk.tickets.events import record_event as record_event  # public
+from relaydesk.tickets.events import record_events as record_events  # public: batch writers
 from relaydesk.tickets.models import Attachment, Message, Ticket, TicketEvent
 from relaydesk.tickets.repository import TicketFilters as TicketFilters  # public: list_tickets' filters
 from relaydesk.tickets.repository import TicketRepository, sort_position
@@ -44,6 +46,7 @@ __all__ = [
     "DELIVER_JOB",
     "INBOUND_MESSAGE_JOB",
     "ROUTING_FOLLOW_JOB",
+    "SLA_FOLLOW_JOB",
     "TicketFilters",
     "add_agent_message",
     "add_customer_message",
@@ -52,6 +55,7 @@ __all__ = [
     "count_tickets",
     "create_ticket",
     "customers_with_hidden_tickets",
+    "events_after",
     "file_ticket",
     "get_visible_ticket",
     "hidden_team_ids",
@@ -63,6 +67,8 @@ __all__ = [
     "open_ticket",
     "open_ticket_for_customer",
     "reassign_customer",
+    "record_events",
+    "tickets_by_id",
     "update_ticket",
 ]
 
@@ -761,3 +767,21 @@ def customer_tickets(
     return list_tickets(session, principal, TicketFilters(customer_id=customer_id), cursor=None, limit=limit)[
         0
     ]
+
+
+def events_after(session: Session, ticket_id: int, after_id: int) -> list[TicketEvent]:
+    """The ticket's events after ``after_id``, oldest first (SLA applies them in order, once)."""
+    return list(
+        session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.id > after_id)
+            .order_by(TicketEvent.id)
+        )
+    )
+
+
+def tickets_by_id(session: Session, ticket_ids: Collection[int]) -> dict[int, Ticket]:
+    """Many tickets in one query (a batch job writing an event on each)."""
+    if not ticket_ids:
+        return {}
+    return {t.id: t for t in session.scalars(select(Ticket).where(Ticket.id.in_(list(ticket_ids))))}

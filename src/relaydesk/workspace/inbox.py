@@ -23,6 +23,8 @@ from relaydesk.agents.dependencies import OptionalSessionAgent, principal_for
 from relaydesk.auth.roles import Principal
 from relaydesk.customers import service as customers
 from relaydesk.kit.errors import BadRequestError, RelaydeskError
+from relaydesk.kit.time import utcnow
+from relaydesk.sla import service as sla
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel, Priority, QueueKind, TicketSort, TicketStatus
 from relaydesk.web.deps import SessionDep
@@ -118,7 +120,20 @@ def _rows_context(
         "customers": customers.get_customers(session, {t.customer_id for t in rows}),
         "team_names": {t.id: t.name for t in teams},
         "more_query": more,
+        "sla_due": _sla_countdowns(session, [t.id for t in rows]),
     }
+
+
+def _sla_countdowns(session: Session, ticket_ids: list[int]) -> dict[int, tuple[str, bool]]:
+    """Each ticket's nearest SLA due time as a countdown ("in 42m", "12m overdue") and whether it is late."""
+    now = utcnow()
+    countdowns = {}
+    for ticket_id, due in sla.next_due(session, ticket_ids).items():
+        minutes = int((due - now).total_seconds() // 60)
+        hours, rest = divmod(abs(minutes), 60)
+        span = f"{hours}h {rest}m" if hours else f"{rest}m"
+        countdowns[ticket_id] = (f"in {span}" if minutes >= 0 else f"{span} overdue", minutes < 0)
+    return countdowns
 
 
 def render_inbox(
@@ -155,7 +170,7 @@ def render_inbox(
     if error is None:
         context.update(_rows_context(session, agent, filters, cursor=None))
     else:
-        context.update({"tickets": [], "customers": {}, "team_names": {}, "more_query": None})
+        context.update({"tickets": [], "customers": {}, "team_names": {}, "more_query": None, "sla_due": {}})
     return templates.TemplateResponse(request, "workspace/inbox.html", context, status_code=status_code)
 
 

@@ -61,6 +61,9 @@ _EVENT_KINDS = {
     "escalation.de_escalated",
     "escalation.acknowledged",
     "escalation.pickup_overdue",
+    # SLA clocks at risk or breached (fulfilments are in the SLA panel, not between the messages).
+    "sla.at_risk",
+    "sla.breached",
 }
 # Channels a reply cannot take from the page: there is no customer at the other end to send it to.
 _NOT_REPLYABLE = {Channel.INTERNAL, Channel.API, Channel.PHONE}
@@ -123,9 +126,17 @@ def _event_text(event: Any, names: dict[int, str], teams: dict[int, str]) -> str
             return f"Escalation picked up at {data.get('level')}"
         case "escalation.pickup_overdue":
             return f"Escalation not picked up in time at {data.get('level')}"
+        case "sla.at_risk" | "sla.breached":
+            return _sla_event_text(event.kind, data)
         case _:
             field = event.kind.removeprefix("ticket.").removesuffix("_changed")
             return f"{field.capitalize()}: {before or 'none'} → {after or 'none'}{reason}"
+
+
+def _sla_event_text(kind: str, data: dict[str, Any]) -> str:
+    target = str(data.get("target", "target")).replace("_", " ")
+    policy = f" (SLA {data.get('policy')})" if data.get("policy") else ""
+    return f"SLA {target} {'at risk' if kind == 'sla.at_risk' else 'breached'}{policy}"
 
 
 def _actor_name(kind: AuthorKind, actor_id: int | None, names: dict[int, str], customer_name: str) -> str:

@@ -3,6 +3,8 @@ the file and the field."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +68,7 @@ def test_a_bad_path_is_refused_naming_the_file_and_the_field(tmp_path, change, m
     spec = {**PATHS, "paths": [{**PATHS["paths"][0], **change}]}
     with pytest.raises(PolicyError) as refused:
         _load(tmp_path, spec)
-    assert refused.value.message.startswith("escalation_paths.yaml: ")
+    assert re.match(r"escalation_paths\.yaml:\d+: ", refused.value.message)
     assert message in refused.value.message
 
 
@@ -87,3 +89,17 @@ def test_the_policy_version_follows_the_content_not_the_comments(tmp_path):
     assert policy_version(_load(tmp_path, PATHS, "# reviewed by legal\n" + text)) == first
     shorter = {**PATHS, "reasons": PATHS["reasons"][1:]}
     assert policy_version(_load(tmp_path, shorter)) != first
+
+
+def test_policy_docs_draw_each_shipped_path_as_a_mermaid_diagram():
+    from relaydesk.escalation.policy import EscalationPathsPolicy
+    from relaydesk.policies import load_policy_dir, render_policy_docs
+
+    text = render_policy_docs(Path("policies"))
+    shipped = load_policy_dir(Path("policies"))["escalation_paths"]
+    assert isinstance(shipped, EscalationPathsPolicy)
+    assert text.count("```mermaid") == len(shipped.paths)
+    for path in shipped.paths:
+        levels = [rule.level.value for rule in path.levels]
+        for lower, upper in itertools.pairwise(levels):
+            assert f"{path.name}_{lower} -->|escalate| {path.name}_{upper}" in text

@@ -11,7 +11,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from relaydesk.auth.roles import Role
-from relaydesk.policies import get_policy, policy_kind
+from relaydesk.policies import get_policy, policy_kind, policy_renderer
 from relaydesk.tickets.enums import EscalationLevel
 
 __all__ = [
@@ -150,3 +150,34 @@ def policy_version(policy: EscalationPathsPolicy) -> str:
     """
     canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@policy_renderer("escalation_paths")
+def _render_paths(policy: EscalationPathsPolicy) -> str:
+    """Each path as a Mermaid diagram (who serves each level, its pickup target), then the reasons."""
+    lines: list[str] = []
+    for path in policy.paths:
+        climbers = ", ".join(path.teams) or "—"
+        lines += [f"**Path `{path.name}`**{' (default)' if path.default else ''}: teams {climbers}", ""]
+        lines += ["```mermaid", "flowchart LR"]
+        node = re.sub(r"\W", "_", path.name)
+        for rule in path.levels:
+            who = [rule.team or "the ticket's team", f"tier ≥ {rule.tier or rule.level.rank + 1}"]
+            if rule.role is not None:
+                who.append(f"role ≥ {rule.role.value}")
+            label = f"{rule.level.value}<br/>{' · '.join(who)}<br/>pickup {rule.pickup_minutes} min"
+            lines.append(f'    {node}_{rule.level.value}["{_mermaid_text(label)}"]')
+        for lower, upper in zip(path.levels, path.levels[1:], strict=False):
+            lines.append(f"    {node}_{lower.level.value} -->|escalate| {node}_{upper.level.value}")
+        lines += ["```", ""]
+    lines += [
+        "Reasons an escalation may give (`code`: label); a pickup not made in time escalates with "
+        f"`{policy.pickup_overdue_reason}`:",
+        "",
+    ]
+    lines += [f"- `{r.code}`: {r.label}" for r in policy.reasons]
+    return "\n".join(lines)
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;")

@@ -45,6 +45,7 @@ __all__ = [
     "QueueOverview",
     "RoutingDecision",
     "SweepResult",
+    "WaitingTicket",
     "accept_offer",
     "agent_loads",
     "choose_queue",
@@ -60,9 +61,11 @@ __all__ = [
     "queue_overview",
     "queue_position",
     "reassign",
+    "requeue",
     "route_ticket",
     "set_due_time_source",
     "sweep",
+    "waiting_tickets",
 ]
 
 EXPIRE_OFFER_JOB = "routing.expire_offer"
@@ -604,31 +607,82 @@ def reassign(session: Session, ticket: Ticket, agent_id: int, actor: tickets.Act
     if not agent.active:
         raise ConflictError(f"Agent {agent_id} is deactivated and cannot take tickets.")
     policy = routing_policy()
-    repo = RoutingRepository(session)
-    state = repo.state(ticket.id, fresh=True)
-    if state is None:
-        state = RoutingState(
-            ticket_id=ticket.id,
-            queue=locked_ticket.queue or QueueKind.MESSAGING,
-            channel=locked_ticket.channel,
-            priority_rank=locked_ticket.priority.rank,
-            vip=False,
-            due_at=utcnow(),
-            queued_at=utcnow(),
-            customer_id=locked_ticket.customer_id,
-            team_id=locked_ticket.team_id,
-            min_level=1,
-            tier_level=1,
-            overflow_stage=0,
-            excluded_agent_ids=[],
-        )
-        session.add(state)
+    state = _state_for(session, locked_ticket)
     _cancel_open_offer(session, locked_ticket, "reassigned by a supervisor")
     previous = locked_ticket.assignee_id
     _assign(
         session, locked_ticket, state, agent, actor, "routing.reassigned", policy, {"from_agent_id": previous}
     )
     return locked_ticket
+
+
+def requeue(session: Session, ticket: Ticket, actor: tickets.Actor) -> RoutingDecision:
+    """Put the ticket back in its queue (a supervisor's decision): its assignee loses it, an open offer is
+    withdrawn, and it is offered again to the best eligible agent other than them. A ticket that was
+    waiting keeps its place (its time queued); one that was assigned queues from now, as a reclaim does."""
+    locked_ticket = tickets.lock_ticket(session, ticket.id)
+    if locked_ticket is None:
+        raise NotFoundError(f"No ticket with id {ticket.id}.")
+    if locked_ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        raise ConflictError(
+            f"Ticket {ticket.id} is {locked_ticket.status.value}; "
+            "reopen it before putting it back in a queue."
+        )
+    policy = routing_policy()
+    state = _state_for(session, locked_ticket)
+    offer = RoutingRepository(session).open_offer(locked_ticket.id)
+    _cancel_open_offer(session, locked_ticket, "returned to the queue by a supervisor")
+    previous = locked_ticket.assignee_id
+    left_out = {a for a in (previous, offer.agent_id if offer else None) if a is not None}
+    if previous is not None:
+        tickets.return_to_queue(session, locked_ticket, actor, reason="routing.requeued")
+        state.queued_at = utcnow()
+        publish_after_commit(
+            session, agent_channel(previous), {"type": "unassigned", "ticket_id": locked_ticket.id}
+        )
+    elif locked_ticket.status is not TicketStatus.QUEUED:
+        tickets.return_to_queue(session, locked_ticket, actor, reason="routing.requeued")
+    if locked_ticket.queue is None:  # never routed: it joins the queue its state names
+        tickets.move_to_queue(session, locked_ticket.id, state.queue)
+    state.waiting, state.assignee_id, state.assigned_at, state.reclaim_due_at = True, None, None, None
+    state.excluded_agent_ids = sorted({*(state.excluded_agent_ids or []), *left_out})
+    _schedule_overflow(state, policy)
+    tickets.record_event(
+        session,
+        locked_ticket,
+        "routing.requeued",
+        actor,
+        {
+            "queue": state.queue.value,
+            "from_agent_id": previous,
+            "withdrawn_offer_id": offer.id if offer is not None else None,
+        },
+    )
+    session.flush()
+    return _dispatch(session, locked_ticket, state, policy)
+
+
+def _state_for(session: Session, ticket: Ticket) -> RoutingState:
+    """The ticket's routing state, made for a ticket that never went through routing (assigned by hand)."""
+    state = RoutingRepository(session).state(ticket.id, fresh=True)
+    if state is None:
+        state = RoutingState(
+            ticket_id=ticket.id,
+            queue=ticket.queue or QueueKind.MESSAGING,
+            channel=ticket.channel,
+            priority_rank=ticket.priority.rank,
+            vip=False,
+            due_at=utcnow(),
+            queued_at=utcnow(),
+            customer_id=ticket.customer_id,
+            team_id=ticket.team_id,
+            min_level=1,
+            tier_level=1,
+            overflow_stage=0,
+            excluded_agent_ids=[],
+        )
+        session.add(state)
+    return state
 
 
 # --- the periodic sweep: overflow and reclaim ------------------------------------------------------
@@ -840,6 +894,40 @@ def queue_overview(session: Session) -> list[QueueOverview]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    ticket_id: int
+    queue: QueueKind
+    queued_at: datetime
+    # The agent the ticket is offered to now, if any.
+    offered_to: int | None
+
+
+def waiting_tickets(session: Session, queue: QueueKind, limit: int) -> list[WaitingTicket]:
+    """The queue's waiting tickets, the longest waiting first, at most ``limit`` (rows left behind by a
+    ticket taken another way are marked on sight and skipped)."""
+    repo = RoutingRepository(session)
+    found: list[WaitingTicket] = []
+    offset = 0
+    while len(found) < limit:
+        page = repo.oldest_waiting(queue, offset=offset, limit=limit)
+        if not page:
+            break
+        offset += len(page)
+        still = tickets.waiting_ticket_ids(session, [s.ticket_id for s in page])
+        stale = [s.ticket_id for s in page if s.ticket_id not in still]
+        if stale:
+            repo.mark_not_waiting(stale)
+            offset -= len(stale)  # marked: they drop out of the next page's query
+        offers = repo.open_offers_for([s.ticket_id for s in page if s.ticket_id in still])
+        found.extend(
+            WaitingTicket(s.ticket_id, s.queue, s.queued_at, offers.get(s.ticket_id))
+            for s in page
+            if s.ticket_id in still
+        )
+    return found[:limit]
 
 
 @dataclass(frozen=True)

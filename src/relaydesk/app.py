@@ -154,6 +154,7 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         triage_endpoints.router,
         routing_endpoints.router,
         workspace_endpoints.router,
+        workspace_endpoints.api_router,
     ):
         app.include_router(router)
     return app

@@ -22,7 +22,7 @@ from relaydesk.customers.enums import CustomerTier
 from relaydesk.jobs import enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.time import as_utc, utcnow
-from relaydesk.realtime.channels import agent_channel
+from relaydesk.realtime.channels import agent_channel, queue_channel
 from relaydesk.realtime.fanout import publish_after_commit
 from relaydesk.routing.enums import OfferState, RoutingMode
 from relaydesk.routing.models import RoutingOffer, RoutingState
@@ -170,6 +170,7 @@ def route_ticket(session: Session, ticket_id: int) -> RoutingDecision | None:
     rule = policy.categories.get(ticket.category or "")
     state.queue = queue
     state.waiting = True
+    _queue_moved(session, queue)
     state.channel = ticket.channel
     state.priority_rank = ticket.priority.rank
     state.vip = customer.tier is CustomerTier.VIP
@@ -393,6 +394,8 @@ def _assign(
     data: dict[str, object] | None = None,
 ) -> None:
     tickets.assign_ticket(session, ticket, agent.id, actor, reason=kind)
+    if state.waiting:
+        _queue_moved(session, state.queue)
     # Stamped after the assignment's own events, so "acted since" counts only what comes next.
     now = utcnow()
     state.waiting = False
@@ -409,6 +412,12 @@ def _assign(
         agent_channel(agent.id),
         {"type": "assigned", "ticket_id": ticket.id, "subject": ticket.subject},
     )
+
+
+def _queue_moved(session: Session, queue: QueueKind) -> None:
+    """A ticket joined or left the queue: after commit, whoever shows a place in it re-reads it (the
+    chat widget's waiting notice). One event per queue and transaction."""
+    publish_after_commit(session, queue_channel(queue.value), {"type": "queue_moved", "queue": queue.value})
 
 
 def _schedule_overflow(state: RoutingState, policy: RoutingPolicy) -> None:
@@ -645,6 +654,7 @@ def requeue(session: Session, ticket: Ticket, actor: tickets.Actor) -> RoutingDe
     if locked_ticket.queue is None:  # never routed: it joins the queue its state names
         tickets.move_to_queue(session, locked_ticket.id, state.queue)
     state.waiting, state.assignee_id, state.assigned_at, state.reclaim_due_at = True, None, None, None
+    _queue_moved(session, state.queue)
     state.excluded_agent_ids = sorted({*(state.excluded_agent_ids or []), *left_out})
     _schedule_overflow(state, policy)
     tickets.record_event(
@@ -800,6 +810,7 @@ def _reclaim(session: Session, state: RoutingState, policy: RoutingPolicy, now: 
         {"type": "reclaimed", "ticket_id": ticket.id, "agent_id": agent_id},
     )
     state.waiting, state.assignee_id, state.assigned_at = True, None, None
+    _queue_moved(session, state.queue)
     state.excluded_agent_ids = sorted({*(state.excluded_agent_ids or []), agent_id})
     state.queued_at = now
     _schedule_overflow(state, policy)

@@ -5,16 +5,20 @@
 // that target shows its actions' messages (marked data-action-messages, as the offers panel is), else in
 // #flash above the screen.
 //
-// A live refresh is a request from an element marked data-live-refresh (a panel that polls or follows
-// the live script's relaydesk:* events). Such a refresh is not the agent's doing, so:
+// A live refresh is a request from an element marked data-live-refresh (a panel that polls, follows the
+// live script's relaydesk:* events, or fills itself in after the page loads). Such a refresh is not the
+// agent's doing, so:
 //   - it never clears #flash (an action that succeeds does);
 //   - it keeps an action's error message ([data-action-error]) in the panel it redraws: the message is
 //     carried into the new content, or into #flash when the panel is replaced whole;
 //   - it waits while the agent has a field focused inside the panel (a half-typed reason, an open
-//     choice), and runs once the focus leaves.
+//     choice), and runs once the focus leaves;
+//   - its answer is dropped when an action's answer was drawn into the same panel after the refresh was
+//     sent (it would draw an older state over the newer one, and wipe the action's message).
 (function () {
   "use strict";
   var waiting = new Map(); // refresh element -> its target, for refreshes that skipped a turn while the agent typed
+  var sequence = 0; // orders refreshes sent against actions drawn
 
   function flashBox() {
     var flash = document.getElementById("flash");
@@ -50,9 +54,12 @@
 
   // --- A live refresh waits while the agent types in it -------------------------------------------
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (isRefresh(event.detail) && typingIn(event.detail.target)) {
+    if (!isRefresh(event.detail)) return;
+    if (typingIn(event.detail.target)) {
       event.preventDefault();
       waiting.set(requester(event.detail), event.detail.target);
+    } else if (event.detail.xhr) {
+      event.detail.xhr.relaydeskSent = ++sequence;
     }
   });
 
@@ -80,6 +87,8 @@
         if (!(detail.target && detail.target.hasAttribute("data-action-messages"))) {
           detail.target = flashBox();
           detail.swapOverride = "innerHTML";
+        } else if (!isRefresh(detail)) {
+          detail.target.relaydeskActed = ++sequence;
         }
       } else {
         detail.shouldSwap = false;
@@ -87,7 +96,15 @@
       }
       return;
     }
-    if (!detail.shouldSwap || !isRefresh(detail) || !detail.target) return;
+    if (!detail.shouldSwap || !detail.target) return;
+    if (!isRefresh(detail)) {
+      detail.target.relaydeskActed = ++sequence;
+      return;
+    }
+    if ((detail.target.relaydeskActed || 0) > (xhr.relaydeskSent || 0)) {
+      detail.shouldSwap = false; // older than what the action drew: the next refresh brings news
+      return;
+    }
     if (typingIn(detail.target)) { // it left before the agent began typing: its turn comes after
       detail.shouldSwap = false;
       waiting.set(requester(detail), detail.target);

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 from relaydesk.app import create_app
+from relaydesk.jobs.models import Job, JobState
 from tests.factories import free_port, stop_process
 
 CHROMIUM_FLAGS = [
@@ -139,3 +141,17 @@ def demo_site(database, monkeypatch):
     service.forget_cached_sites()
     monkeypatch.delenv("RELAYDESK_DEMO_ENABLED")
     reset_settings_cache()
+
+
+def wait_for_jobs(database, names: set[str], timeout: float = 60) -> None:
+    """Until the live server's worker has run every job of these names."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with database.transaction(read_only=True) as session:
+            busy = session.scalars(
+                select(Job.id).where(Job.name.in_(names), Job.state != JobState.DONE)
+            ).first()
+        if busy is None:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"jobs {sorted(names)} still not done after {timeout} s")

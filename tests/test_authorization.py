@@ -27,6 +27,7 @@ _MODELS = "tests/classification/test_endpoints.py"
 _CHAT = "tests/channels/chat/test_api.py"
 _ROUTING = "tests/routing/test_api.py"
 _ESCALATION = "tests/escalation/test_api.py"
+_VIEWS = "tests/workspace/test_saved_views.py"
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,9 @@ ROUTES = [
         body={"note": "Done"},
         elsewhere=_ESCALATION,
     ),
+    # Saved inbox views (each agent's own)
+    Route("GET", "/api/v1/views"),
+    Route("PATCH", "/api/v1/views/{view_id}", body={"name": "Mine"}, elsewhere=_VIEWS),
 ]
 ROUTE_IDS = [f"{r.method} {r.path.split('?')[0]}" for r in ROUTES]
 ELSEWHERE = [r for r in ROUTES if r.elsewhere]
@@ -242,6 +246,7 @@ def _url(route: Route, world, *, ticket_id: int | None = None) -> str:
         site_id=1,
         offer_id=1,
         session_id="missing",
+        view_id=1,
     )
 
 

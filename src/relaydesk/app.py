@@ -158,6 +158,7 @@ def create_app(*, run_worker: bool = False, warm_search: bool = False) -> FastAP
         escalation_endpoints.router,
         sla_endpoints.router,
         workspace_endpoints.router,
+        workspace_endpoints.api_router,
     ):
         app.include_router(router)
     return app

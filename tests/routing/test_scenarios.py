@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from relaydesk.agents import service as agents
 from relaydesk.customers.enums import CustomerTier
+from relaydesk.kit.time import as_utc
 from relaydesk.routing import service as routing
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, Priority, QueueKind, TicketStatus
 from relaydesk.tickets.schemas import MessageCreate
 from tests.factories import events_of_kind, run_jobs
 from tests.routing.conftest import (
+    SYSTEM,
     accept_as,
     offer_of,
     queued_ticket,
@@ -296,3 +298,64 @@ def test_expected_wait_is_unknown_without_history_and_follows_handling_times(dat
         overview = {q.queue: q for q in routing.queue_overview(session)}
     assert overview[QueueKind.MESSAGING].waiting == 1
     assert overview[QueueKind.MESSAGING].longest_wait_seconds == 240
+
+
+def test_the_waiting_list_is_longest_waiting_first_bounded_and_skips_tickets_taken_by_hand(
+    database, policy, clock
+):
+    ann = routing_agent(database, "Ann", online=False)  # nobody online: everything waits
+    by_hand = queued_ticket(database)
+    clock.advance(minutes=1)
+    older = queued_ticket(database)
+    clock.advance(minutes=1)
+    high = queued_ticket(database, priority=Priority.HIGH)  # first in the queue order, last in waiting time
+    with database.transaction() as session:  # taken by hand, outside routing
+        tickets.assign_ticket(session, tickets.get_ticket(session, by_hand), ann.agent_id, SYSTEM, "by hand")
+
+    with database.transaction() as session:
+        shown = routing.waiting_tickets(session, QueueKind.MESSAGING, 10)
+        bounded = routing.waiting_tickets(session, QueueKind.MESSAGING, 1)
+        live = routing.waiting_tickets(session, QueueKind.LIVE, 10)
+        assert routing.queue_position(session, high) == 1
+
+    assert [w.ticket_id for w in shown] == [older, high]
+    assert [w.ticket_id for w in bounded] == [older]
+    assert live == []
+
+
+def test_requeue_withdraws_the_offer_and_offers_the_ticket_to_someone_else(database, policy, clock):
+    ann = routing_agent(database, "Ann")
+    ticket_id = queued_ticket(database)
+    assert offer_of(database, ticket_id)[1] == ann.agent_id
+    bob = routing_agent(database, "Bob")
+    clock.advance(minutes=1)
+
+    with database.transaction() as session:
+        decision = routing.return_to_queue(session, tickets.get_ticket(session, ticket_id), SYSTEM)
+
+    assert decision.agent_id == bob.agent_id and offer_of(database, ticket_id)[1] == bob.agent_id
+    [requeued] = events_of_kind(database, "routing.requeued")
+    assert requeued.data["from_agent_id"] is None and requeued.data["withdrawn_offer_id"] is not None
+    with database.transaction() as session:  # it kept its place: still queued since it arrived
+        [waiting] = routing.waiting_tickets(session, QueueKind.MESSAGING, 10)
+        assert routing.queue_position(session, ticket_id) == 1
+    assert clock.now() - as_utc(waiting.queued_at) == timedelta(minutes=1)
+
+
+def test_requeue_takes_an_assigned_ticket_back_and_passes_its_assignee_over(database, policy, clock):
+    ann = routing_agent(database, "Ann")
+    ticket_id = queued_ticket(database)
+    accept_as(database, *offer_of(database, ticket_id))
+    assert reload_ticket(database, ticket_id).assignee_id == ann.agent_id
+
+    with database.transaction() as session:
+        decision = routing.return_to_queue(session, tickets.get_ticket(session, ticket_id), SYSTEM)
+
+    ticket = reload_ticket(database, ticket_id)
+    assert ticket.assignee_id is None and ticket.status is TicketStatus.QUEUED
+    assert decision.agent_id is None and offer_of(database, ticket_id) is None  # only Ann, passed over
+    bob = routing_agent(database, "Bob")
+    with database.transaction() as session:  # the sweep offers waiting tickets to agents who came free
+        routing.sweep(session)
+    assert offer_of(database, ticket_id)[1] == bob.agent_id
+    assert events_of_kind(database, "routing.requeued")[0].data["from_agent_id"] == ann.agent_id

@@ -12,32 +12,18 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from relaydesk.jobs.models import Job, JobState
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind
 from relaydesk.tickets.events import Actor
 from relaydesk.tickets.models import Ticket
 from relaydesk.tickets.schemas import TicketUpdate
 from relaydesk.triage import service as triage
-from tests.browser_fixtures import sign_in
+from tests.browser_fixtures import sign_in, wait_for_jobs
 from tests.factories import PASSWORD
 from tests.routing.conftest import offer_of, routing_agent
 from tests.routing.conftest import policy as policy  # the routing policy fixture
 
 pytestmark = pytest.mark.browser
-
-
-def _wait_for_jobs(database, names: set[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with database.transaction(read_only=True) as session:
-            busy = session.scalars(
-                select(Job.id).where(Job.name.in_(names), Job.state != JobState.DONE)
-            ).first()
-        if busy is None:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"jobs {sorted(names)} still not done after {timeout} s")
 
 
 def test_a_chat_is_offered_accepted_and_answered_live_and_a_note_stays_internal(
@@ -55,7 +41,7 @@ def test_a_chat_is_offered_accepted_and_answered_live_and_a_note_stays_internal(
 
     # The test database has no trained model, so triage hands the chat to human triage: a person sets
     # its category (as in the ticket view), which is what releases it to routing.
-    _wait_for_jobs(database, {"triage.process_inbound", "triage.triage_ticket", "routing.route_ticket"})
+    wait_for_jobs(database, {"triage.process_inbound", "triage.triage_ticket", "routing.route_ticket"})
     with database.transaction(read_only=True) as session:
         ticket_id = session.scalars(select(Ticket.id)).one()
     if offer_of(database, ticket_id) is None:

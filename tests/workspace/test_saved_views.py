@@ -123,3 +123,101 @@ def test_a_view_saved_with_filters_that_no_longer_validate_shows_as_broken_not_a
     view_id = re.search(r"saved=(\d+)", page.text).group(1)
     broken = client.get(f"/tickets?saved={view_id}")
     assert broken.status_code == 400 and "no longer applies" in broken.text
+
+
+def _names(client, headers=None) -> list[str]:
+    if headers is not None:
+        return [v["name"] for v in client.get("/api/v1/views", headers=headers).json()]
+    aside = client.get("/tickets").text.split('aria-label="Inbox views"')[1].split("</nav>")[0]
+    return re.findall(r'data-view="saved:\d+">(.*?) <span', aside)
+
+
+def test_an_agent_moves_a_view_up_and_down_in_the_sidebar(client, database):
+    login = make_agent(database)
+    csrf = sign_in_agent(client, login)
+    ids = [
+        int(re.search(r"saved=(\d+)", save(client, csrf, name, "flag=vip").headers["location"]).group(1))
+        for name in ("Alpha", "Beta", "Gamma")
+    ]
+
+    def move(view_id: int, to: str, token: str = csrf):
+        return client.post(
+            f"/tickets/views/{view_id}/move", data={"to": to, "csrf_token": token}, follow_redirects=False
+        )
+
+    assert 'data-action="move-view-up"' in client.get(f"/tickets?saved={ids[2]}").text
+    moved = move(ids[2], "up")
+    assert moved.status_code == 303 and moved.headers["location"] == f"/tickets?saved={ids[2]}"
+    assert _names(client) == ["Alpha", "Gamma", "Beta"]
+    assert move(ids[0], "up").status_code == 303  # the first stays first
+    assert move(ids[0], "down").status_code == 303
+    assert _names(client) == ["Gamma", "Alpha", "Beta"]
+    assert move(ids[1], "down").status_code == 303  # the last stays last
+    assert _names(client) == ["Gamma", "Alpha", "Beta"]
+
+    assert move(ids[0], "sideways").status_code == 422
+    assert move(ids[0], "up", token="forged").status_code == 403
+    other = make_agent(database)
+    with database.transaction() as session:
+        theirs = views.create_view(session, other.agent_id, "Theirs", views.InboxFilters())
+    refused = move(theirs.id, "up")
+    assert refused.status_code == 404 and f"You have no saved view {theirs.id}" in refused.text
+
+
+def test_moving_a_view_renumbers_the_agent_s_views(database):
+    login = make_agent(database)
+    with database.transaction() as session:
+        made = [views.create_view(session, login.agent_id, n, views.InboxFilters()) for n in "ABCD"]
+        in_order = views.move_view(session, login.agent_id, made[0].id, 99)  # past the end: last
+        assert [(v.name, v.position) for v in in_order] == [("B", 1), ("C", 2), ("D", 3), ("A", 4)]
+        in_order = views.move_view(session, login.agent_id, made[2].id, 1)
+        assert [v.name for v in in_order] == ["C", "B", "D", "A"]
+        assert [v.name for v in views.list_views(session, login.agent_id)] == ["C", "B", "D", "A"]
+        with pytest.raises(ValidationFailedError):
+            views.move_view(session, login.agent_id, made[0].id, 0)
+
+
+def test_the_api_lists_renames_and_moves_an_agent_s_own_views(client, database):
+    login = make_agent(database)
+    with database.transaction() as session:
+        first = views.create_view(session, login.agent_id, "Urgent", views.InboxFilters(priority=["urgent"]))
+        second = views.create_view(session, login.agent_id, "VIP", views.InboxFilters(flag=["vip"]))
+
+    listed = client.get("/api/v1/views", headers=login.headers)
+    assert listed.status_code == 200
+    assert listed.json()[0] == {
+        "id": first.id,
+        "name": "Urgent",
+        "position": 1,
+        "filters": "priority=urgent",
+        "problem": None,
+    }
+
+    renamed = client.patch(f"/api/v1/views/{first.id}", json={"name": " Hot "}, headers=login.headers)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Hot"
+    both = client.patch(
+        f"/api/v1/views/{second.id}", json={"name": "Very important", "position": 1}, headers=login.headers
+    )
+    assert both.status_code == 200 and both.json()["position"] == 1
+    assert _names(client, login.headers) == ["Very important", "Hot"]
+
+    def patch(body, view_id: int = first.id, headers=login.headers):
+        return client.patch(f"/api/v1/views/{view_id}", json=body, headers=headers)
+
+    taken = patch({"name": "Very important"})
+    assert taken.status_code == 409 and "already have a view named" in taken.json()["error"]["message"]
+    assert patch({}).status_code == 422
+    assert patch({"position": 0}).status_code == 422
+    assert patch({"name": ""}).status_code == 422
+    assert patch({"colour": "red"}).status_code == 422
+    other = make_agent(database)
+    assert patch({"name": "Mine now"}, headers=other.headers).status_code == 404
+    assert client.patch(f"/api/v1/views/{first.id}", json={"name": "X"}).status_code == 401
+    with database.transaction() as session:  # a token that acts for no agent has no views
+        from relaydesk.auth.roles import Role
+        from relaydesk.auth.tokens import create_token
+
+        robot = create_token(session, name="robot", role=Role.ADMIN).plaintext
+    nobody = patch({"name": "X"}, headers={"Authorization": f"Bearer {robot}"})
+    assert nobody.status_code == 403
+    assert _names(client, login.headers) == ["Very important", "Hot"]

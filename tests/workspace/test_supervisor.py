@@ -10,7 +10,7 @@ from relaydesk.auth.roles import Role
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import AuthorKind, Channel, Priority, TicketStatus
 from relaydesk.tickets.events import Actor
-from relaydesk.tickets.schemas import TicketUpdate
+from relaydesk.tickets.schemas import StatusChange, TicketUpdate
 from tests.factories import events_of_kind, run_jobs, sign_in_agent
 from tests.routing.conftest import offer_of, queued_ticket, reload_ticket, routing_agent
 from tests.routing.conftest import policy as policy  # the routing policy fixture
@@ -198,3 +198,103 @@ def test_an_agent_cannot_reassign(client, database, clock):
     )
     assert response.status_code == 403
     assert reload_ticket(database, ticket_id).assignee_id is None
+
+
+def _waiting_rows(html: str, queue: str) -> list[str]:
+    table = re.search(rf'<table data-testid="waiting-{queue}">.*?</table>', html, re.S)
+    assert table is not None, html
+    return re.findall(r"<tr data-waiting-ticket=.*?</tr>", table.group(0), re.S)
+
+
+def test_each_queue_lists_its_waiting_tickets_longest_waiting_first(client, database, clock):
+    lead = routing_agent(database, "Lead", role=Role.LEAD, online=False)
+    ann = routing_agent(database, "Ann")
+    older = queued_ticket(database)
+    clock.advance(minutes=4)
+    offered = queued_ticket(database, priority=Priority.HIGH)  # ahead in the queue, not in the list
+    chat = queued_ticket(database, channel=Channel.WEB_CHAT)
+    sign_in_agent(client, lead)
+
+    panel = client.get("/supervisor/panel").text
+
+    messaging = _waiting_rows(panel, "messaging")
+    assert [re.search(r'data-waiting-ticket="(\d+)"', r).group(1) for r in messaging] == [
+        str(older),
+        str(offered),
+    ]
+    assert '<td class="waited">4 min</td>' in messaging[0]
+    assert all('<td class="offered-to">Ann</td>' in row for row in messaging)
+    assert f'<option value="{ann.agent_id}">Ann (online, load 0)</option>' in messaging[0]
+    assert "Lead" not in messaging[0]  # offline: only the full form offers them
+    assert 'name="csrf_token" value=""' not in messaging[0]  # the panel's forms carry the session's token
+    [live] = _waiting_rows(panel, "live")
+    assert f'data-waiting-ticket="{chat}"' in live
+
+
+def test_a_lead_reassigns_from_the_waiting_list_and_puts_a_ticket_back(client, database, clock):
+    lead = routing_agent(database, "Lead", role=Role.LEAD, online=False)
+    ann = routing_agent(database, "Ann")
+    first = queued_ticket(database)
+    second = queued_ticket(database)
+    bob = routing_agent(database, "Bob")
+    csrf = sign_in_agent(client, lead)
+    rows = _waiting_rows(client.get("/supervisor").text, "messaging")
+    assert offer_of(database, second)[1] == ann.agent_id
+
+    moved = client.post(
+        "/supervisor/reassign",
+        data={"ticket_id": first, "agent_id": bob.agent_id, "version": _version(rows[0]), "csrf_token": csrf},
+    )
+    assert moved.status_code == 200 and f"Ticket {first} is now Bob" in moved.text
+    assert reload_ticket(database, first).assignee_id == bob.agent_id
+    assert [r for r in _waiting_rows(moved.text, "messaging") if f'"{first}"' in r] == []
+
+    back = client.post(
+        "/supervisor/requeue", data={"ticket_id": second, "version": _version(rows[1]), "csrf_token": csrf}
+    )
+    assert back.status_code == 200
+    assert f"Ticket {second} is back in the messaging queue, offered to Bob" in back.text
+    assert offer_of(database, second)[1] == bob.agent_id  # Ann, whose offer was withdrawn, is passed over
+    [requeued] = events_of_kind(database, "routing.requeued")
+    assert requeued.ticket_id == second and requeued.data["withdrawn_offer_id"] is not None
+
+    with database.transaction() as session:  # meanwhile someone changes the ticket
+        ticket = tickets.get_ticket(session, second)
+        tickets.update_ticket(session, ticket, TicketUpdate(priority=Priority.HIGH), Actor(AuthorKind.SYSTEM))
+    stale = client.post(
+        "/supervisor/requeue", data={"ticket_id": second, "version": _version(rows[1]), "csrf_token": csrf}
+    )
+    assert stale.status_code == 409 and "changed since you looked at it" in stale.text
+    no_csrf = client.post("/supervisor/requeue", data={"ticket_id": second, "version": 1})
+    assert no_csrf.status_code == 403 and "reload" in no_csrf.text
+    assert client.post("/supervisor/requeue", data={"ticket_id": "x", "version": 1}).status_code == 422
+
+
+def test_a_resolved_ticket_cannot_go_back_to_a_queue(client, database, clock):
+    lead = routing_agent(database, "Lead", role=Role.LEAD, online=False)
+    ticket_id = queued_ticket(database)
+    with database.transaction() as session:
+        ticket = tickets.get_ticket(session, ticket_id)
+        tickets.change_status(
+            session, ticket, StatusChange(status=TicketStatus.RESOLVED), Actor(AuthorKind.SYSTEM)
+        )
+    csrf = sign_in_agent(client, lead)
+    version = _version(client.get(f"/supervisor?ticket={ticket_id}").text)
+
+    refused = client.post(
+        "/supervisor/requeue", data={"ticket_id": ticket_id, "version": version, "csrf_token": csrf}
+    )
+
+    assert refused.status_code == 409 and "reopen it before putting it back" in refused.text
+    assert reload_ticket(database, ticket_id).status is TicketStatus.RESOLVED
+
+
+def test_an_agent_cannot_requeue(client, database, clock):
+    ann = routing_agent(database, "Ann")
+    ticket_id = queued_ticket(database)
+    csrf = sign_in_agent(client, ann)
+    response = client.post(
+        "/supervisor/requeue", data={"ticket_id": ticket_id, "version": 1, "csrf_token": csrf}
+    )
+    assert response.status_code == 403
+    assert events_of_kind(database, "routing.requeued") == []

@@ -61,6 +61,17 @@ class RoutingRepository:
             select(s.ticket_id).where(s.queue == state.queue, s.waiting.is_(True), before)
         ).all()
 
+    def oldest_waiting(self, queue: QueueKind, *, offset: int, limit: int) -> Sequence[RoutingState]:
+        """Waiting tickets of the queue, the longest waiting first (the supervisor's list, not the queue
+        order)."""
+        return self.session.scalars(
+            select(RoutingState)
+            .where(RoutingState.queue == queue, RoutingState.waiting.is_(True))
+            .order_by(RoutingState.queued_at, RoutingState.ticket_id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+
     def waiting_ids(self, queue: QueueKind) -> Sequence[tuple[int, datetime]]:
         rows = self.session.execute(
             select(RoutingState.ticket_id, RoutingState.queued_at).where(
@@ -129,6 +140,17 @@ class RoutingRepository:
                 RoutingOffer.ticket_id == ticket_id, RoutingOffer.state == OfferState.OFFERED
             )
         )
+
+    def open_offers_for(self, ticket_ids: Collection[int]) -> dict[int, int]:
+        """ticket id -> the agent its open offer is to."""
+        if not ticket_ids:
+            return {}
+        rows = self.session.execute(
+            select(RoutingOffer.ticket_id, RoutingOffer.agent_id).where(
+                RoutingOffer.ticket_id.in_(list(ticket_ids)), RoutingOffer.state == OfferState.OFFERED
+            )
+        )
+        return {int(t): int(a) for t, a in rows}
 
     def open_offers_of(self, agent_id: int) -> Sequence[RoutingOffer]:
         return self.session.scalars(

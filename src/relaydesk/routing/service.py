@@ -25,7 +25,7 @@ from relaydesk.customers.enums import CustomerTier
 from relaydesk.jobs import enqueue
 from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.time import as_utc, utcnow
-from relaydesk.realtime.channels import agent_channel
+from relaydesk.realtime.channels import agent_channel, queue_channel
 from relaydesk.realtime.fanout import publish_after_commit
 from relaydesk.routing.enums import OfferState, RoutingMode
 from relaydesk.routing.models import RoutingOffer, RoutingState
@@ -49,6 +49,7 @@ __all__ = [
     "QueueOverview",
     "RoutingDecision",
     "SweepResult",
+    "WaitingTicket",
     "accept_offer",
     "agent_loads",
     "choose_queue",
@@ -71,6 +72,7 @@ __all__ = [
     "set_due_time_source",
     "set_level_requirement_source",
     "sweep",
+    "waiting_tickets",
 ]
 
 EXPIRE_OFFER_JOB = "routing.expire_offer"
@@ -200,6 +202,7 @@ def route_ticket(session: Session, ticket_id: int) -> RoutingDecision | None:
         state.queued_at, state.overflow_stage = now, 0
     state.queue = queue
     state.waiting = True
+    _queue_moved(session, queue)
     _copy_ticket(session, state, ticket, customer.tier, policy)
     state.assignee_id = state.assigned_at = state.reclaim_due_at = None
     _schedule_overflow(state, policy)
@@ -439,6 +442,8 @@ def _assign(
     data: dict[str, object] | None = None,
 ) -> None:
     tickets.assign_ticket(session, ticket, agent.id, actor, reason=kind)
+    if state.waiting:
+        _queue_moved(session, state.queue)
     # Stamped after the assignment's own events, so "acted since" counts only what comes next.
     now = utcnow()
     state.waiting = False
@@ -455,6 +460,12 @@ def _assign(
         agent_channel(agent.id),
         {"type": "assigned", "ticket_id": ticket.id, "subject": ticket.subject},
     )
+
+
+def _queue_moved(session: Session, queue: QueueKind) -> None:
+    """A ticket joined or left the queue: after commit, whoever shows a place in it re-reads it (the
+    chat widget's waiting notice). One event per queue and transaction."""
+    publish_after_commit(session, queue_channel(queue.value), {"type": "queue_moved", "queue": queue.value})
 
 
 def _schedule_overflow(state: RoutingState, policy: RoutingPolicy) -> None:
@@ -667,25 +678,7 @@ def reassign(session: Session, ticket: Ticket, agent_id: int, actor: tickets.Act
     if not agent.active:
         raise ConflictError(f"Agent {agent_id} is deactivated and cannot take tickets.")
     policy = routing_policy()
-    repo = RoutingRepository(session)
-    state = repo.state(ticket.id, fresh=True)
-    if state is None:
-        state = RoutingState(
-            ticket_id=ticket.id,
-            queue=locked_ticket.queue or QueueKind.MESSAGING,
-            channel=locked_ticket.channel,
-            priority_rank=locked_ticket.priority.rank,
-            vip=False,
-            due_at=utcnow(),
-            queued_at=utcnow(),
-            customer_id=locked_ticket.customer_id,
-            team_id=locked_ticket.team_id,
-            min_level=1,
-            tier_level=1,
-            overflow_stage=0,
-            excluded_agent_ids=[],
-        )
-        session.add(state)
+    state = _state_for(session, locked_ticket)
     _cancel_open_offer(session, locked_ticket, "reassigned by a supervisor")
     previous = locked_ticket.assignee_id
     _assign(
@@ -734,6 +727,7 @@ def _leave_queue(session: Session, ticket: Ticket, state: RoutingState) -> None:
         state.reclaim_due_at = None
     state.waiting = False
     state.overflow_due_at = None
+    _queue_moved(session, state.queue)
     session.flush()
 
 
@@ -785,6 +779,76 @@ def requeue(session: Session, ticket_id: int, actor: tickets.Actor, reason: str)
         state.waiting, state.excluded_agent_ids = False, []
         session.flush()
     return route_ticket(session, ticket.id)
+
+
+def return_to_queue(session: Session, ticket: Ticket, actor: tickets.Actor) -> RoutingDecision:
+    """Put the ticket back in its queue (a supervisor's decision): its assignee loses it, an open offer is
+    withdrawn, and it is offered again to the best eligible agent other than them. A ticket that was
+    waiting keeps its place (its time queued); one that was assigned queues from now, as a reclaim does."""
+    locked_ticket = tickets.lock_ticket(session, ticket.id)
+    if locked_ticket is None:
+        raise NotFoundError(f"No ticket with id {ticket.id}.")
+    if locked_ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        raise ConflictError(
+            f"Ticket {ticket.id} is {locked_ticket.status.value}; "
+            "reopen it before putting it back in a queue."
+        )
+    policy = routing_policy()
+    state = _state_for(session, locked_ticket)
+    offer = RoutingRepository(session).open_offer(locked_ticket.id)
+    _cancel_open_offer(session, locked_ticket, "returned to the queue by a supervisor")
+    previous = locked_ticket.assignee_id
+    left_out = {a for a in (previous, offer.agent_id if offer else None) if a is not None}
+    if previous is not None:
+        tickets.return_to_queue(session, locked_ticket, actor, reason="routing.requeued")
+        state.queued_at = utcnow()
+        publish_after_commit(
+            session, agent_channel(previous), {"type": "unassigned", "ticket_id": locked_ticket.id}
+        )
+    elif locked_ticket.status is not TicketStatus.QUEUED:
+        tickets.return_to_queue(session, locked_ticket, actor, reason="routing.requeued")
+    if locked_ticket.queue is None:  # never routed: it joins the queue its state names
+        tickets.move_to_queue(session, locked_ticket.id, state.queue)
+    state.waiting, state.assignee_id, state.assigned_at, state.reclaim_due_at = True, None, None, None
+    _queue_moved(session, state.queue)
+    state.excluded_agent_ids = sorted({*(state.excluded_agent_ids or []), *left_out})
+    _schedule_overflow(state, policy)
+    tickets.record_event(
+        session,
+        locked_ticket,
+        "routing.requeued",
+        actor,
+        {
+            "queue": state.queue.value,
+            "from_agent_id": previous,
+            "withdrawn_offer_id": offer.id if offer is not None else None,
+        },
+    )
+    session.flush()
+    return _dispatch(session, locked_ticket, state, policy)
+
+
+def _state_for(session: Session, ticket: Ticket) -> RoutingState:
+    """The ticket's routing state, made for a ticket that never went through routing (assigned by hand)."""
+    state = RoutingRepository(session).state(ticket.id, fresh=True)
+    if state is None:
+        state = RoutingState(
+            ticket_id=ticket.id,
+            queue=ticket.queue or QueueKind.MESSAGING,
+            channel=ticket.channel,
+            priority_rank=ticket.priority.rank,
+            vip=False,
+            due_at=utcnow(),
+            queued_at=utcnow(),
+            customer_id=ticket.customer_id,
+            team_id=ticket.team_id,
+            min_level=1,
+            tier_level=1,
+            overflow_stage=0,
+            excluded_agent_ids=[],
+        )
+        session.add(state)
+    return state
 
 
 # --- the periodic sweep: overflow and reclaim ------------------------------------------------------
@@ -916,6 +980,7 @@ def _reclaim(session: Session, ticket: Ticket, policy: RoutingPolicy, now: datet
         {"type": "reclaimed", "ticket_id": ticket.id, "agent_id": agent_id},
     )
     state.waiting, state.assignee_id, state.assigned_at = True, None, None
+    _queue_moved(session, state.queue)
     state.excluded_agent_ids = sorted({*(state.excluded_agent_ids or []), agent_id})
     state.queued_at = now
     _schedule_overflow(state, policy)
@@ -1009,6 +1074,40 @@ def queue_overview(session: Session) -> list[QueueOverview]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class WaitingTicket:
+    ticket_id: int
+    queue: QueueKind
+    queued_at: datetime
+    # The agent the ticket is offered to now, if any.
+    offered_to: int | None
+
+
+def waiting_tickets(session: Session, queue: QueueKind, limit: int) -> list[WaitingTicket]:
+    """The queue's waiting tickets, the longest waiting first, at most ``limit`` (rows left behind by a
+    ticket taken another way are marked on sight and skipped)."""
+    repo = RoutingRepository(session)
+    found: list[WaitingTicket] = []
+    offset = 0
+    while len(found) < limit:
+        page = repo.oldest_waiting(queue, offset=offset, limit=limit)
+        if not page:
+            break
+        offset += len(page)
+        still = tickets.waiting_ticket_ids(session, [s.ticket_id for s in page])
+        stale = [s.ticket_id for s in page if s.ticket_id not in still]
+        if stale:
+            repo.mark_not_waiting(stale)
+            offset -= len(stale)  # marked: they drop out of the next page's query
+        offers = repo.open_offers_for([s.ticket_id for s in page if s.ticket_id in still])
+        found.extend(
+            WaitingTicket(s.ticket_id, s.queue, s.queued_at, offers.get(s.ticket_id))
+            for s in page
+            if s.ticket_id in still
+        )
+    return found[:limit]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from relaydesk.workspace import (
     views,
 )
 
-__all__ = ["router"]
+__all__ = ["api_router", "router"]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(admin.router)
@@ -32,3 +32,7 @@ router.include_router(views.router)  # saved views
 router.include_router(live.router)  # the agent WebSocket /ws/agent
 router.include_router(offers.router)  # the signed-in agent's pending offers
 router.include_router(supervisor.router)  # the supervisor view /supervisor
+
+# The workspace's REST API (in the OpenAPI document, unlike the pages above).
+api_router = APIRouter()
+api_router.include_router(views.api_router)  # /api/v1/views: an agent's saved views

@@ -79,7 +79,7 @@ def _panel(
     return templates.TemplateResponse(
         request,
         "workspace/_offers.html",
-        {"offers": offer_cards(session, agent.id), "message": message},
+        {"offers": offer_cards(session, agent.id), "message": message, "error": status_code >= 400},
         status_code=status_code,
     )
 

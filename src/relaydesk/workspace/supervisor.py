@@ -1,11 +1,14 @@
 """The supervisor view (leads and above): each queue's waiting count, longest and expected wait; the
-agents online per skill and per language with their load; offers declined or timed out; and reassigning
-a waiting or assigned ticket from the view.
+agents online per skill and per language with their load; offers declined or timed out; each queue's
+waiting tickets (the longest waiting first, ``WAITING_SHOWN`` per queue); and reassigning a waiting or
+assigned ticket to an agent, or back to its queue, from the view.
 
 The numbers come from routing's public surface (``queue_overview``, ``agent_loads``,
-``offer_outcomes``, ``reassign``); the figures refresh through htmx every few seconds
-(``GET /supervisor/panel``), the reassign form stays put. A reassign names the ticket's version as the
-supervisor saw it: when the ticket changed meanwhile the answer is 409 with a message, never a blind move.
+``offer_outcomes``, ``waiting_tickets``, ``reassign``, ``requeue``); the figures and the waiting lists
+refresh through htmx every few seconds (``GET /supervisor/panel``; a choice being made in a row holds the
+refresh, see errors.js), the answers to a reassign are shown above the panel. A reassign names the
+ticket's version as the supervisor saw it: when the ticket changed meanwhile the answer is 409 with a
+message, never a blind move.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from relaydesk.agents.enums import AgentStatus
 from relaydesk.auth.roles import Role
 from relaydesk.kit.errors import ConflictError, NotFoundError
 from relaydesk.kit.ids import MAX_ID, RecordId
-from relaydesk.kit.time import utcnow
+from relaydesk.kit.time import as_utc, utcnow
 from relaydesk.routing import service as routing
 from relaydesk.tickets import service as tickets
+from relaydesk.tickets.enums import QueueKind
 from relaydesk.web.deps import SessionDep
 from relaydesk.web.templating import templates
 
@@ -33,12 +37,14 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from relaydesk.agents.models import Agent
+    from relaydesk.tickets.models import Ticket
 
 __all__ = ["router", "supervisor_numbers"]
 
 router = APIRouter(include_in_schema=False)
 
 OUTCOMES_WINDOW = timedelta(hours=24)
+WAITING_SHOWN = 20  # per queue: the page stays small however long the queue is
 
 
 def _minutes(seconds: float | None) -> str:
@@ -103,14 +109,50 @@ def supervisor_numbers(session: Session) -> dict[str, Any]:
         for agent_id, counts in sorted(outcomes.by_agent.items())
         if counts.get("declined", 0) or counts.get("expired", 0)
     ]
+    waiting = _waiting(session, names)
     return {
         "queues": queues,
+        "waiting": waiting,
+        "waiting_shown": WAITING_SHOWN,
+        # The rows' quick choice: who can take work now, least loaded first (anyone else: the full form).
+        "online": sorted(
+            (r for r in rows if r["status"] != AgentStatus.OFFLINE.value),
+            key=lambda r: (r["load"], r["name"]),
+        ),
         "agents": rows,
         "by_skill": dict(sorted(by_skill.items())),
         "by_language": dict(sorted(by_language.items())),
         "outcomes": outcomes.totals,
         "refused": refused,
     }
+
+
+def _waiting(session: Session, names: dict[int, str]) -> dict[str, list[dict[str, Any]]]:
+    now = utcnow()
+    shown: dict[str, list[Any]] = {
+        q.value: routing.waiting_tickets(session, q, WAITING_SHOWN)
+        for q in (QueueKind.LIVE, QueueKind.MESSAGING)
+    }
+    found = {w.ticket_id: tickets.get_ticket(session, w.ticket_id) for ws in shown.values() for w in ws}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for queue, ws in shown.items():
+        out[queue] = []
+        for w in ws:
+            ticket = found[w.ticket_id]
+            if ticket is None:
+                continue
+            out[queue].append(
+                {
+                    "id": ticket.id,
+                    "subject": ticket.subject or f"Ticket {ticket.id}",
+                    "channel": ticket.channel.value.replace("_", " "),
+                    "priority": ticket.priority.value,
+                    "version": ticket.version,
+                    "waited": _minutes((now - as_utc(w.queued_at)).total_seconds()),
+                    "offered_to": names.get(w.offered_to, f"Agent {w.offered_to}") if w.offered_to else None,
+                }
+            )
+    return out
 
 
 def _csrf(request: Request) -> str:
@@ -194,8 +236,27 @@ def supervisor_panel(request: Request, session: SessionDep, agent: OptionalSessi
     if not _allowed(agent):
         return Response("This view needs the lead role or above.", status_code=403)
     return templates.TemplateResponse(
-        request, "workspace/_supervisor_numbers.html", supervisor_numbers(session)
+        request,
+        "workspace/_supervisor_numbers.html",
+        {**supervisor_numbers(session), "csrf_token": _csrf(request)},
     )
+
+
+def _csrf_ok(request: Request, token: str) -> bool:
+    data = getattr(request.state, "session_data", None)
+    return data is not None and data.csrf_matches(token)
+
+
+def _as_seen(session: Session, agent: Agent, ticket_id: int, version: int) -> Ticket:
+    """The ticket, locked, as long as it is the version the supervisor saw (409 otherwise)."""
+    ticket = tickets.get_visible_ticket(session, ticket_id, principal_for(agent))
+    locked = tickets.lock_ticket(session, ticket.id)
+    if locked is None or locked.version != version:
+        raise ConflictError(
+            f"Ticket {ticket_id} changed since you looked at it (version {version}, now "
+            f"{locked.version if locked else 'gone'}): check it again before moving it."
+        )
+    return locked
 
 
 @router.post("/supervisor/reassign", response_class=HTMLResponse)
@@ -212,17 +273,10 @@ def reassign(
         return RedirectResponse("/login?next=/supervisor", status_code=303)
     if not _allowed(agent):
         return _refused(request, agent)
-    data = getattr(request.state, "session_data", None)
-    if data is None or not data.csrf_matches(csrf_token):
+    if not _csrf_ok(request, csrf_token):
         return _page(request, session, agent, error="The page is out of date: reload it.", status_code=403)
     try:
-        ticket = tickets.get_visible_ticket(session, ticket_id, principal_for(agent))
-        locked = tickets.lock_ticket(session, ticket.id)
-        if locked is None or locked.version != version:
-            raise ConflictError(
-                f"Ticket {ticket_id} changed since you looked at it (version {version}, now "
-                f"{locked.version if locked else 'gone'}): check it again before reassigning."
-            )
+        locked = _as_seen(session, agent, ticket_id, version)
         target = agents.get_agent(session, agent_id)
         moved = routing.reassign(session, locked, target.id, tickets.Actor.of(principal_for(agent)))
     except NotFoundError as exc:
@@ -231,4 +285,37 @@ def reassign(
         return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=409)
     return _page(
         request, session, agent, ticket_id=moved.id, message=f"Ticket {moved.id} is now {target.name}'s."
+    )
+
+
+@router.post("/supervisor/requeue", response_class=HTMLResponse)
+def requeue(
+    request: Request,
+    session: SessionDep,
+    agent: OptionalSessionAgent,
+    ticket_id: Annotated[RecordId, Form()],
+    version: Annotated[int, Form(ge=1)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if agent is None:
+        return RedirectResponse("/login?next=/supervisor", status_code=303)
+    if not _allowed(agent):
+        return _refused(request, agent)
+    if not _csrf_ok(request, csrf_token):
+        return _page(request, session, agent, error="The page is out of date: reload it.", status_code=403)
+    try:
+        locked = _as_seen(session, agent, ticket_id, version)
+        decision = routing.return_to_queue(session, locked, tickets.Actor.of(principal_for(agent)))
+    except NotFoundError as exc:
+        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=404)
+    except ConflictError as exc:
+        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=409)
+    if decision.agent_id is not None:
+        taker = agents.get_agent(session, decision.agent_id).name
+        outcome = f"assigned to {taker}" if decision.assigned else f"offered to {taker}"
+    else:
+        outcome = "waiting: nobody eligible is free yet"
+    queue = decision.queue.value if decision.queue else "its"
+    return _page(
+        request, session, agent, message=f"Ticket {locked.id} is back in the {queue} queue, {outcome}."
     )

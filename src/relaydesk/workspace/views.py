@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,8 +29,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
-from relaydesk.agents.dependencies import OptionalSessionAgent
-from relaydesk.kit.errors import ConflictError, NotFoundError, RelaydeskError, ValidationFailedError
+from relaydesk.agents.dependencies import CurrentPrincipal, OptionalSessionAgent
+from relaydesk.auth.roles import Principal
+from relaydesk.kit.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RelaydeskError,
+    ValidationFailedError,
+)
 from relaydesk.kit.ids import RecordId
 from relaydesk.tickets import service as tickets
 from relaydesk.tickets.enums import Channel, Priority, QueueKind, TicketSort, TicketStatus
@@ -43,11 +51,13 @@ __all__ = [
     "BuiltinView",
     "InboxFilters",
     "SavedViewOut",
+    "api_router",
     "create_view",
     "delete_view",
     "explain",
     "filters_from_query",
     "list_views",
+    "move_view",
     "rename_view",
     "router",
     "ticket_filters",
@@ -256,6 +266,25 @@ def rename_view(session: Session, agent_id: int, view_id: int, name: str) -> Sav
     return _out(row)
 
 
+def move_view(session: Session, agent_id: int, view_id: int, position: int) -> list[SavedViewOut]:
+    """Put the view at ``position`` (1 is first; past the end is last) among the agent's views, the
+    others keeping their order; answers the views in their new order."""
+    row = _own(session, agent_id, view_id)
+    if position < 1:
+        raise ValidationFailedError("A view's position is 1 (the first) or more.")
+    rows = list(
+        session.scalars(
+            select(SavedView).where(SavedView.agent_id == agent_id).order_by(SavedView.position, SavedView.id)
+        )
+    )
+    rows.remove(row)
+    rows.insert(min(position, len(rows) + 1) - 1, row)
+    for number, each in enumerate(rows, start=1):  # renumbered 1..n: no gaps, no ties left behind
+        each.position = number
+    session.flush()
+    return [_out(each) for each in rows]
+
+
 def delete_view(session: Session, agent_id: int, view_id: int) -> None:
     session.delete(_own(session, agent_id, view_id))
     session.flush()
@@ -347,3 +376,88 @@ def delete_saved_view(
     except RelaydeskError as exc:
         return _refused(request, session, agent, exc)
     return RedirectResponse("/tickets", status_code=303)
+
+
+class Move(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+@router.post("/tickets/views/{view_id:int}/move")
+def move_saved_view(
+    view_id: int,
+    request: Request,
+    session: SessionDep,
+    agent: OptionalSessionAgent,
+    to: Annotated[Move, Form()],
+    csrf_token: TextField = "",
+) -> Response:
+    """One place up or down in the sidebar."""
+    if (refused := _guard(request, agent, csrf_token)) is not None:
+        return refused
+    assert agent is not None
+    try:
+        mine = list_views(session, agent.id)
+        now = next((n for n, v in enumerate(mine, start=1) if v.id == view_id), None)
+        if now is None:
+            raise NotFoundError(f"You have no saved view {view_id}.")
+        move_view(session, agent.id, view_id, max(1, now - 1) if to is Move.UP else now + 1)
+    except RelaydeskError as exc:
+        return _refused(request, session, agent, exc)
+    return RedirectResponse(f"/tickets?saved={view_id}", status_code=303)
+
+
+# --- The API: an agent's own views, listed, renamed and moved (/api/v1/views) -----------------------
+
+api_router = APIRouter(prefix="/api/v1/views", tags=["views"])
+
+
+class SavedViewApiOut(BaseModel):
+    id: int
+    name: str
+    position: int
+    # The filters as the inbox's query string (``/tickets?<filters>`` shows them); None when they no
+    # longer validate, with ``problem`` saying why.
+    filters: str | None
+    problem: str | None = None
+
+
+class SavedViewPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ViewName | None = None
+    position: int | None = Field(default=None, ge=1, le=MAX_SAVED_VIEWS)
+
+
+def _api_out(view: SavedViewOut) -> SavedViewApiOut:
+    query = urlencode(view.filters.query()) if view.filters is not None else None
+    return SavedViewApiOut(
+        id=view.id, name=view.name, position=view.position, filters=query, problem=view.problem
+    )
+
+
+def _agent_id(principal: Principal) -> int:
+    if principal.agent_id is None:
+        raise PermissionDeniedError("Saved views are an agent's: use an API token that acts for an agent.")
+    return principal.agent_id
+
+
+@api_router.get("", response_model=list[SavedViewApiOut])
+def api_list_views(session: SessionDep, principal: CurrentPrincipal) -> list[SavedViewApiOut]:
+    """Your saved views, in the sidebar's order."""
+    return [_api_out(v) for v in list_views(session, _agent_id(principal))]
+
+
+@api_router.patch("/{view_id}", response_model=SavedViewApiOut)
+def api_update_view(
+    view_id: RecordId, body: SavedViewPatch, session: SessionDep, principal: CurrentPrincipal
+) -> SavedViewApiOut:
+    """Rename a view (``name``), move it (``position``: 1 is first), or both."""
+    agent_id = _agent_id(principal)
+    if body.name is None and body.position is None:
+        raise ValidationFailedError("Send a new 'name', a new 'position', or both.")
+    if body.name is not None:
+        rename_view(session, agent_id, view_id, body.name)
+    if body.position is not None:
+        move_view(session, agent_id, view_id, body.position)
+    return _api_out(_out(_own(session, agent_id, view_id)))

@@ -22,6 +22,7 @@ __all__ = [
     "identity_channel",
     "publish",
     "publish_from_thread",
+    "queue_channel",
     "subscribe",
     "ticket_channel",
 ]
@@ -33,6 +34,10 @@ def customer_channel(customer_id: int) -> str:
 
 def ticket_channel(ticket_id: int) -> str:
     return channels.ticket_channel(ticket_id)
+
+
+def queue_channel(queue: str) -> str:
+    return channels.queue_channel(queue)
 
 
 def identity_channel(identity_kind: str, identity_value: str) -> str:

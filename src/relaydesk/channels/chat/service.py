@@ -447,6 +447,13 @@ def conversation(client: ChatClient, *, after_id: int | None = None, limit: int 
     )
 
 
+def waiting_for(client: ChatClient) -> WaitingOut | None:
+    """The caller's waiting notice now (the socket re-reads it whenever a routed queue moves)."""
+    with get_database().transaction(read_only=True) as session:
+        customer = _customer(session, client)
+        return waiting_notice(session, customer) if customer is not None else None
+
+
 def waiting_notice(session: Session, customer: Customer) -> WaitingOut | None:
     """The visitor's place in the queue and the expected wait, from routing (``queue_position``,
     ``expected_wait``); None when their ticket is not waiting for a person. Without a basis for the

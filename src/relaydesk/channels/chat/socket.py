@@ -40,10 +40,14 @@ from relaydesk.channels.chat.limits import limits_for
 from relaydesk.channels.chat.schemas import ChatMessageIn, ContactIn
 from relaydesk.kit.errors import BadRequestError, PayloadTooLargeError, RelaydeskError
 from relaydesk.settings import get_settings
+from relaydesk.tickets.enums import QueueKind
 
 __all__ = ["ChatSocket"]
 
 log = logging.getLogger("relaydesk.chat")
+
+# The queues routing announces moves of (``queue_moved`` on ``queue:<name>``).
+ROUTED_QUEUES = (QueueKind.LIVE.value, QueueKind.MESSAGING.value)
 
 
 def _error_frame(exc: RelaydeskError, client_id: str | None = None) -> dict[str, Any]:
@@ -61,6 +65,11 @@ class ChatSocket:
         self._send_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
         self._waiting: asyncio.Task[None] | None = None
+        self._queues: list[asyncio.Task[None]] = []
+        self._client: ChatClient | None = None
+        self._notice: dict[str, Any] | None = None  # the waiting notice this socket last sent
+        self._rereading = False
+        self._reread_again = False
         self.customer_id: int | None = None
         self.ticket_id: int | None = None
         self.socket_id = secrets.token_hex(8)
@@ -84,13 +93,14 @@ class ChatSocket:
         except WebSocketDisconnect:
             pass
         finally:
-            for task in (self._pump, self._waiting):
+            for task in (self._pump, self._waiting, *self._queues):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
 
     async def _serve(self, client: ChatClient) -> None:
+        self._client = client
         # Listen for this visitor's first message before looking them up: one sent from another tab
         # (or over REST) between the lookup and the subscription would otherwise go unnoticed.
         self._waiting = await self._subscribe(
@@ -106,12 +116,15 @@ class ChatSocket:
                     service.conversation, client, after_id=int(after), limit=200
                 )
                 missed = [m.model_dump(mode="json") for m in history.messages]
+            notice = await run_in_threadpool(service.waiting_for, client)
+            self._notice = notice.model_dump(mode="json") if notice is not None else None
         await self.send(
             {
                 "type": "ready",
                 "visitor_id": client.visitor_id,
                 "verified": client.verified,
                 "messages": missed,
+                "waiting": self._notice,
                 "ask_contact": customer_id is not None
                 and await run_in_threadpool(service.asks_contact, client),
             }
@@ -203,6 +216,10 @@ class ChatSocket:
         if self._pump is not None:
             return
         self._pump = await self._subscribe(live.customer_channel(customer_id), self._forward)
+        # The visitor's place in the queue is pushed: re-read whenever a routed queue moves.
+        self._queues = [
+            await self._subscribe(live.queue_channel(queue), self._on_queue_moved) for queue in ROUTED_QUEUES
+        ]
         waiting, self._waiting = self._waiting, None
         if waiting is not None and waiting is not asyncio.current_task():
             waiting.cancel()
@@ -213,6 +230,31 @@ class ChatSocket:
         if event.get("via") != self.socket_id:
             await self.send({k: v for k, v in event.items() if k not in live.INTERNAL_KEYS})
         return True
+
+    async def _on_queue_moved(self, event: dict[str, Any]) -> bool:
+        """Send the waiting notice when it changed. Moves that come while it is being read fold into one
+        more read, so a burst of assignments costs each socket two reads, not one per move."""
+        if self._rereading:
+            self._reread_again = True
+            return True
+        self._rereading = True
+        try:
+            while True:
+                self._reread_again = False
+                await self._send_notice()
+                if not self._reread_again:
+                    return True
+        finally:
+            self._rereading = False
+
+    async def _send_notice(self) -> None:
+        if self._client is None:
+            return
+        notice = await run_in_threadpool(service.waiting_for, self._client)
+        frame = notice.model_dump(mode="json") if notice is not None else None
+        if frame != self._notice:
+            self._notice = frame
+            await self.send({"type": "waiting", "waiting": frame})
 
     async def _on_identity_event(self, event: dict[str, Any]) -> bool:
         customer_id = event.get("customer_id")

@@ -26,7 +26,6 @@
   }
 
   const POLL_MS = 3000;
-  const WAITING_MS = 10000;
   const ACK_TIMEOUT_MS = 8000;
   const SUGGEST_DEBOUNCE_MS = 300;
   const TYPING_SHOW_MS = 6000;
@@ -312,22 +311,12 @@
   }
 
   // The visitor's place in the queue and the expected wait (the server's words, never a guessed number).
-  // While the socket is up nothing else asks, so it is re-read every WAITING_MS once the visitor wrote.
+  // While the socket is up the server pushes it ("ready", then a "waiting" frame whenever a routed queue
+  // moves); while it is down the poll brings it.
   function showWaiting(waiting) {
     el.waiting.textContent = waiting ? waiting.text : "";
     el.waiting.hidden = !waiting;
   }
-
-  async function refreshWaiting() {
-    if (!state.socketOpen || state.fatal || !state.messages.some((m) => m.author === "visitor" && m.id)) return;
-    try {
-      const data = await call("GET", `/chat/v1/conversation?after=${state.lastId}`);
-      data.messages.forEach(merge);
-      showWaiting(data.waiting);
-      if (data.messages.length) render();
-    } catch (_) { /* the next round tries again */ }
-  }
-  setInterval(refreshWaiting, WAITING_MS);
 
   function startPolling() {
     if (!state.pollTimer && !state.fatal) state.pollTimer = setInterval(poll, POLL_MS);
@@ -371,6 +360,7 @@
       stopPolling();
       (frame.messages || []).forEach(merge);
       askContact(frame.ask_contact);
+      if ("waiting" in frame) showWaiting(frame.waiting);
       render();
       flushOutbox();
     } else if (frame.type === "ack") {
@@ -380,6 +370,8 @@
       render();
       // A reply (a person taking over, or the bot handing over) may mean a person answers from now on.
       if (frame.message && frame.message.author !== "visitor") checkContact();
+    } else if (frame.type === "waiting") {
+      showWaiting(frame.waiting);  // the queue moved: the server's new words for the visitor's place
     } else if (frame.type === "contact_saved") {
       contactDone();
     } else if (frame.type === "typing") {

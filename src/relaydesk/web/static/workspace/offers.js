@@ -1,6 +1,7 @@
-// The pending-offers panel (#offers, see workspace/_offers_slot.html): counts each offer down, refreshes
-// at once on the live script's "relaydesk:agent" events, keeps a half-typed decline reason from being
-// wiped by the poll, and shows the 409/404 answer (offer gone) instead of dropping it.
+// The pending-offers panel (#offers, see workspace/_offers_slot.html): counts each offer down and refreshes
+// at once on the live script's "relaydesk:agent" events. What no refresh may take away (a half-typed
+// decline reason, the 409/404 answer to an offer that is gone) is errors.js's part: the panel is marked
+// data-live-refresh and data-action-messages.
 (function () {
   "use strict";
   const REFRESHING = new Set(["offer", "offer_withdrawn", "assigned", "reclaimed"]);
@@ -23,23 +24,6 @@
     const detail = event.detail || {};
     if (panel() && (!detail.type || REFRESHING.has(detail.type))) {
       htmx.trigger(panel(), "relaydesk:offers-refresh");
-    }
-  });
-
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    const el = panel();
-    // The poll skips while the agent types a reason; their own Accept/Decline always goes.
-    if (el && event.detail.elt === el && el.contains(document.activeElement)
-        && document.activeElement.tagName === "INPUT") {
-      event.preventDefault();
-    }
-  });
-
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    const status = event.detail.xhr.status;
-    if (event.detail.target === panel() && (status === 403 || status === 404 || status === 409)) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
     }
   });
 

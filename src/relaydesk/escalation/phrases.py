@@ -23,6 +23,7 @@ from lingua import IsoCode639_1
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from sqlalchemy.orm import Session
 
+from relaydesk import policies
 from relaydesk.escalation import service as escalation_service
 from relaydesk.kit.errors import RelaydeskError
 from relaydesk.policies import get_policy, policy_kind
@@ -343,7 +344,7 @@ def apply_phrase_rules(session: Session, ticket: Ticket, message: Message) -> St
                 "phrase": found.phrase,
                 "matched": found.matched,
                 "language": found.language,
-                "policy_version": policy.version,
+                "policy_version": policies.policy_version("phrase_rules") or policy.version,
                 "actions": found.rule.actions.model_dump(mode="json", exclude_defaults=True),
             },
         )

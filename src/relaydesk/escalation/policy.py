@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from relaydesk.auth.roles import Role
 from relaydesk.policies import get_policy, policy_kind, policy_renderer
+from relaydesk.policies import policy_version as loaded_version
 from relaydesk.tickets.enums import EscalationLevel
 
 __all__ = [
@@ -143,11 +144,13 @@ def escalation_paths() -> EscalationPathsPolicy | None:
 
 
 def policy_version(policy: EscalationPathsPolicy) -> str:
-    """A content hash of the policy in force, recorded on every move it decided.
-
-    Hashed from the validated content (comments and layout do not change it), so a decision can be
-    traced to the text that made it; one place to switch to the loader's per-file version once it has one.
-    """
+    """The version recorded on every move the policy decided: the loader's hash of the file's text (one
+    notion of version for every policy kind, ``policies.policy_version``), so a decision can be traced
+    to the text that made it. A policy not read from the policy folder (built in code) falls back to a
+    hash of its validated content."""
+    from_file = loaded_version("escalation_paths")
+    if from_file is not None and get_policy("escalation_paths", EscalationPathsPolicy) == policy:
+        return from_file
     canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -14,10 +14,11 @@ from relaydesk.jobs import enqueue
 from relaydesk.kit.time import as_utc
 from relaydesk.policies import policy_version
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import AuthorKind, Channel, EscalationLevel, Priority
+from relaydesk.tickets.enums import AuthorKind, Channel, EscalationLevel, Priority, QueueKind
 from relaydesk.tickets.models import Message, Ticket
 from relaydesk.tickets.schemas import TicketUpdate
 from relaydesk.triage.pipeline import BOT_FROZEN_FLAG
+from relaydesk.triage.service import NEEDS_TRIAGE_FLAG
 from tests.deflection.conftest import articles  # noqa: F401  (a real knowledge base: the bot would answer)
 from tests.escalation.conftest import moves_of
 from tests.factories import ingest_text as inbound
@@ -95,8 +96,10 @@ def test_a_chat_legal_threat_is_flagged_raised_sent_to_legal_before_the_bot_answ
         "to": "legal",
         "reason": "escalation: phrase_rule",
     }
-    # The move is the ladder's own: a row in escalations, the ticket in the restricted legal team.
+    # The move is the ladder's own: a row in escalations, the ticket in the restricted legal team, and
+    # routed there (a live queue), not held in the needs-triage queue though triage had no category.
     assert flagged.team_id == legal
+    assert flagged.queue is QueueKind.LIVE and NEEDS_TRIAGE_FLAG in flagged.flags
     [move] = moves_of(database, threat)
     assert (move.to_level, move.reason) == (EscalationLevel.LEGAL, "phrase_rule")
     assert '"sue"' in move.note

@@ -92,6 +92,7 @@ class TicketLine:
     needs_triage: bool
     queue: str | None
     assignee: str | None
+    level: str = "frontline"  # the escalation level (a phrase rule may have raised it)
 
 
 def ticket_overview(session: Session) -> list[TicketLine]:
@@ -113,6 +114,7 @@ def ticket_overview(session: Session) -> list[TicketLine]:
                 needs_triage=triage.NEEDS_TRIAGE_FLAG in ticket.flags,
                 queue=ticket.queue.value if ticket.queue is not None else None,
                 assignee=assignee,
+                level=ticket.escalation_level.value,
             )
         )
     return lines

@@ -32,7 +32,7 @@ from relaydesk.routing.models import RoutingOffer, RoutingState
 from relaydesk.routing.policy import RoutingPolicy, routing_policy
 from relaydesk.routing.repository import ROUTED_QUEUES, QueueFit, RoutingRepository
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import AuthorKind, Channel, Priority, QueueKind, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, Channel, EscalationLevel, Priority, QueueKind, TicketStatus
 
 if TYPE_CHECKING:
     from relaydesk.agents.models import Agent
@@ -187,7 +187,12 @@ def route_ticket(session: Session, ticket_id: int) -> RoutingDecision | None:
     ticket = tickets.lock_ticket(session, ticket_id)
     if ticket is None or ticket.status is not TicketStatus.QUEUED or ticket.assignee_id is not None:
         return None
-    if ticket.queue in (QueueKind.CALLBACK, QueueKind.TRIAGE) or NEEDS_TRIAGE_FLAG in ticket.flags:
+    # An escalated ticket (a phrase rule sent it up the ladder before triage) is routed to the level's
+    # people even while it still needs a category: the needs-triage flag does not hold it back.
+    held_for_triage = (
+        NEEDS_TRIAGE_FLAG in ticket.flags and ticket.escalation_level is EscalationLevel.FRONTLINE
+    )
+    if ticket.queue in (QueueKind.CALLBACK, QueueKind.TRIAGE) or held_for_triage:
         return RoutingDecision(ticket.id, ticket.queue)
     policy = routing_policy()
     now = utcnow()

@@ -32,7 +32,7 @@ from relaydesk.jobs import enqueue
 from relaydesk.jobs.registry import get_task
 from relaydesk.kit.errors import RelaydeskError
 from relaydesk.tickets import service as tickets
-from relaydesk.tickets.enums import AuthorKind, Priority, QueueKind, TicketStatus
+from relaydesk.tickets.enums import AuthorKind, EscalationLevel, Priority, QueueKind, TicketStatus
 from relaydesk.tickets.schemas import StatusChange, TicketUpdate
 from relaydesk.triage.impact import Impact, embed_text, measure_impact
 from relaydesk.triage.models import TicketTriage, TriageCorrection
@@ -292,7 +292,10 @@ def triage_new_ticket(session: Session, ticket: Ticket, message: Message) -> Tic
         changes["language"] = language.code
     if needs:
         changes["flags"] = sorted({*ticket.flags, NEEDS_TRIAGE_FLAG})
-        if ticket.queue is None:  # a queue the channel chose (a phone callback) stays; the flag tells
+        # A queue the channel chose (a phone callback) stays; the flag tells. A ticket already sent up
+        # the escalation ladder (a phrase rule on its first message) goes to the level's people through
+        # routing even without a category: the flag keeps it in the needs-triage view meanwhile.
+        if ticket.queue is None and ticket.escalation_level is EscalationLevel.FRONTLINE:
             changes["queue"] = QueueKind.TRIAGE
     tickets.update_ticket(session, ticket, TicketUpdate(**changes, reason="triage"), BOT)
     tickets.record_event(

@@ -4,7 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from relaydesk.jobs import enqueue
 from relaydesk.jobs.models import Job, JobState
@@ -15,6 +15,15 @@ from relaydesk.kit.time import utcnow
 from relaydesk.tickets.models import TicketEvent
 from tests.factories import events_of_kind, make_ticket
 from tests.jobs import handlers  # noqa: F401  (registers testjobs.*)
+
+
+def _ticket_without_jobs(database) -> int:
+    """A ticket, and no jobs: creating one enqueues the SLA and routing follow-ups, and these tests
+    count only the jobs they enqueue themselves."""
+    ticket_id = make_ticket(database)
+    with database.transaction() as session:
+        session.execute(delete(Job))
+    return ticket_id
 
 
 def _jobs(db):
@@ -30,7 +39,7 @@ def test_job_enqueued_in_a_rolled_back_transaction_never_exists(database):
 
 
 def test_worker_runs_a_due_job_and_marks_it_done(database):
-    ticket_id = make_ticket(database)
+    ticket_id = _ticket_without_jobs(database)
     with database.transaction() as session:
         enqueue(session, "testjobs.record", ticket_id=ticket_id, key=1)
     assert Worker(database, schedule_periodic=False).run_once() == 1
@@ -110,7 +119,7 @@ def test_a_job_that_keeps_killing_its_workers_is_dead_lettered_without_running_a
 
     monkeypatch.setenv("RELAYDESK_JOB_MAX_ATTEMPTS", "2")
     reset_settings_cache()
-    ticket_id = make_ticket(database)
+    ticket_id = _ticket_without_jobs(database)
     with database.transaction() as session:
         enqueue(session, "testjobs.record", ticket_id=ticket_id, key=3)
     for _ in range(2):  # two workers died running it; the third gives up instead of dying too
@@ -124,7 +133,7 @@ def test_a_job_that_keeps_killing_its_workers_is_dead_lettered_without_running_a
 
 
 def test_two_workers_in_one_process_have_distinct_ids_so_neither_completes_the_other_s_job(database):
-    ticket_id = make_ticket(database)
+    ticket_id = _ticket_without_jobs(database)
     with database.transaction() as session:
         enqueue(session, "testjobs.record", ticket_id=ticket_id, key=5)
     holder, other = Worker(database, schedule_periodic=False), Worker(database, schedule_periodic=False)
@@ -196,7 +205,7 @@ def test_expired_lease_makes_the_job_runnable_again(database):
 
 
 def test_a_worker_that_lost_its_lease_cannot_complete_the_job(database):
-    ticket_id = make_ticket(database)
+    ticket_id = _ticket_without_jobs(database)
     with database.transaction() as session:
         enqueue(session, "testjobs.record", ticket_id=ticket_id, key=7)
     slow = Worker(database, name="slow", schedule_periodic=False)
@@ -277,7 +286,7 @@ def test_concurrent_leases_on_postgres_never_overlap(database):
 
 
 def test_a_long_job_holds_its_lease_longer_and_no_write_lock_while_it_works(database):
-    ticket_id = make_ticket(database)
+    ticket_id = _ticket_without_jobs(database)
     with database.transaction() as session:
         enqueue(session, "testjobs.long_record", ticket_id=ticket_id, key=1)
     started = utcnow()
@@ -294,7 +303,7 @@ def test_a_long_job_holds_its_lease_longer_and_no_write_lock_while_it_works(data
 
 
 def test_a_long_job_taken_over_while_it_worked_rolls_back_its_writes(database):
-    ticket_id = make_ticket(database)
+    ticket_id = _ticket_without_jobs(database)
     with database.transaction() as session:
         enqueue(session, "testjobs.long_record", ticket_id=ticket_id, key=2, take_over=True)
     Worker(database, schedule_periodic=False).run_once()

@@ -24,14 +24,14 @@ def _clocks(database, ticket_id):
         return {c.target: c for c in sla.ticket_clocks(session, ticket_id)}
 
 
-def _reply(database, ticket_id, agent_id, *, public=True):
+def _reply_as_agent(database, ticket_id, agent_id, *, public=True):
     with database.transaction() as session:
         ticket = tickets.get_ticket(session, ticket_id)
         tickets.add_agent_message(session, ticket, MessageCreate(body="On it.", public=public), agent_id)
     run_jobs(database)
 
 
-def _status(database, ticket_id, status):
+def _set_clock_status(database, ticket_id, status):
     with database.transaction() as session:
         tickets.change_status(
             session, tickets.get_ticket(session, ticket_id), StatusChange(status=status), SYSTEM
@@ -39,7 +39,7 @@ def _status(database, ticket_id, status):
     run_jobs(database)
 
 
-def _update(database, ticket_id, **changes):
+def _update_ticket(database, ticket_id, **changes):
     with database.transaction() as session:
         tickets.update_ticket(
             session, tickets.get_ticket(session, ticket_id), TicketUpdate(**changes), SYSTEM
@@ -70,9 +70,9 @@ def test_a_new_ticket_starts_its_targets_and_the_first_reply_meets_first_respons
     assert started[SlaTarget.FIRST_RESPONSE].due_at == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
     clock.advance(minutes=10)
-    _reply(database, ticket_id, agent.agent_id, public=False)  # an internal note answers nobody
+    _reply_as_agent(database, ticket_id, agent.agent_id, public=False)  # an internal note answers nobody
     assert _clocks(database, ticket_id)[SlaTarget.FIRST_RESPONSE].state is ClockState.RUNNING
-    _reply(database, ticket_id, agent.agent_id)
+    _reply_as_agent(database, ticket_id, agent.agent_id)
 
     first = _clocks(database, ticket_id)[SlaTarget.FIRST_RESPONSE]
     assert first.state is ClockState.MET and first.elapsed_seconds == 600
@@ -105,7 +105,7 @@ def test_pending_on_the_customer_pauses_and_resuming_keeps_elapsed_time(database
     ticket_id = make_ticket(database)
     run_jobs(database)
     clock.advance(minutes=20)
-    _status(database, ticket_id, TicketStatus.PENDING_CUSTOMER)
+    _set_clock_status(database, ticket_id, TicketStatus.PENDING_CUSTOMER)
     paused = _clocks(database, ticket_id)[SlaTarget.FIRST_RESPONSE]
     assert paused.state is ClockState.PAUSED and paused.due_at is None and paused.elapsed_seconds == 1200
 
@@ -123,12 +123,12 @@ def test_each_customer_message_after_a_reply_starts_next_response(database, sla_
     run_jobs(database)
     _customer_writes(database, ticket_id)  # before any reply: still the first response
     assert SlaTarget.NEXT_RESPONSE not in _clocks(database, ticket_id)
-    _reply(database, ticket_id, agent.agent_id)
+    _reply_as_agent(database, ticket_id, agent.agent_id)
     clock.advance(minutes=5)
     _customer_writes(database, ticket_id)
     assert _clocks(database, ticket_id)[SlaTarget.NEXT_RESPONSE].due_at == clock.now() + timedelta(minutes=30)
     clock.advance(minutes=12)
-    _reply(database, ticket_id, agent.agent_id)
+    _reply_as_agent(database, ticket_id, agent.agent_id)
     answered = _clocks(database, ticket_id)[SlaTarget.NEXT_RESPONSE]
     assert answered.state is ClockState.MET and answered.elapsed_seconds == 12 * 60
 
@@ -137,7 +137,7 @@ def test_a_priority_change_retargets_keeping_elapsed_time(database, sla_policies
     ticket_id = make_ticket(database)
     run_jobs(database)
     clock.advance(minutes=30)
-    _update(database, ticket_id, priority=Priority.URGENT)
+    _update_ticket(database, ticket_id, priority=Priority.URGENT)
     first = _clocks(database, ticket_id)[SlaTarget.FIRST_RESPONSE]
     assert first.policy_name == "urgent" and first.target_seconds == 45 * 60
     assert first.due_at == clock.now() + timedelta(minutes=15)
@@ -162,9 +162,9 @@ def test_resolving_meets_resolution_and_cancels_what_is_left(database, sla_polic
     agent = make_agent(database)
     ticket_id = make_ticket(database)
     run_jobs(database)
-    _reply(database, ticket_id, agent.agent_id)
+    _reply_as_agent(database, ticket_id, agent.agent_id)
     clock.advance(hours=2)
-    _status(database, ticket_id, TicketStatus.RESOLVED)
+    _set_clock_status(database, ticket_id, TicketStatus.RESOLVED)
     state = _clocks(database, ticket_id)
     assert state[SlaTarget.RESOLUTION].state is ClockState.MET
     assert state[SlaTarget.RESOLUTION].elapsed_seconds == 2 * 3600
@@ -179,7 +179,7 @@ def test_resolving_meets_resolution_and_cancels_what_is_left(database, sla_polic
 def test_an_escalation_starts_the_acknowledgement_target_until_acknowledged(database, sla_policies, clock):
     ticket_id = make_ticket(database)
     run_jobs(database)
-    _update(database, ticket_id, escalation_level=EscalationLevel.TIER2)
+    _update_ticket(database, ticket_id, escalation_level=EscalationLevel.TIER2)
     ack = _clocks(database, ticket_id)[SlaTarget.ACKNOWLEDGEMENT]
     assert ack.policy_name == "escalated" and ack.due_at == clock.now() + timedelta(minutes=15)
     clock.advance(minutes=5)
@@ -211,7 +211,7 @@ def test_routing_orders_by_the_sla_due_time(database, sla_policies, clock):
     late = make_ticket(database, email="late@example.com")
     clock.advance(minutes=5)
     urgent = make_ticket(database, email="urgent@example.com")
-    _update(database, urgent, priority=Priority.URGENT)  # follows both; urgent's first response: 45m
+    _update_ticket(database, urgent, priority=Priority.URGENT)  # follows both; urgent's first response: 45m
     with database.transaction() as session:
         first, second = tickets.get_ticket(session, late), tickets.get_ticket(session, urgent)
         assert sla.due_time(session, first, clock.now()) == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)

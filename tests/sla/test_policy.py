@@ -49,7 +49,7 @@ def test_the_first_matching_entry_decides_and_the_default_is_last(facts, name):
     assert _shipped_sla().entry_for(_facts(**facts)).name == name
 
 
-def _copy(tmp_path: Path, filename: str, old: str, new: str) -> Path:
+def _copy_policies(tmp_path: Path, filename: str, old: str, new: str) -> Path:
     folder = tmp_path / "policies"
     shutil.copytree(SHIPPED, folder)
     path = folder / filename
@@ -65,7 +65,7 @@ def _line_of(folder: Path, filename: str, needle: str) -> int:
 
 
 def test_a_bad_duration_names_the_file_the_line_and_the_field(tmp_path):
-    folder = _copy(tmp_path, "sla.yaml", "first_response: 15m", "first_response: soon")
+    folder = _copy_policies(tmp_path, "sla.yaml", "first_response: 15m", "first_response: soon")
     line = _line_of(folder, "sla.yaml", "first_response: soon")
     with pytest.raises(
         PolicyError, match=rf"sla.yaml:{line}: spec.policies.2.targets.first_response: .*'30m'"
@@ -74,13 +74,13 @@ def test_a_bad_duration_names_the_file_the_line_and_the_field(tmp_path):
 
 
 def test_a_default_that_is_not_last_is_refused(tmp_path):
-    folder = _copy(tmp_path, "sla.yaml", "match: {priority: [high]}\n", "\n")
+    folder = _copy_policies(tmp_path, "sla.yaml", "match: {priority: [high]}\n", "\n")
     with pytest.raises(PolicyError, match=r"policy 'high' matches everything; only the last one may"):
         load_policy_dir(folder)
 
 
 def test_an_unknown_calendar_is_refused_naming_the_known_ones(tmp_path):
-    folder = _copy(tmp_path, "sla.yaml", "calendar: around_the_clock", "calendar: nights")
+    folder = _copy_policies(tmp_path, "sla.yaml", "calendar: around_the_clock", "calendar: nights")
     with pytest.raises(
         PolicyError, match=r"'nights' is not a calendar of business_hours \(known: around_the_clock"
     ):
@@ -89,7 +89,7 @@ def test_an_unknown_calendar_is_refused_naming_the_known_ones(tmp_path):
 
 def test_each_file_has_a_version_that_changes_with_its_text(tmp_path):
     before = load_policy_files(SHIPPED)
-    folder = _copy(tmp_path, "sla.yaml", "at_risk_share: 0.75", "at_risk_share: 0.8")
+    folder = _copy_policies(tmp_path, "sla.yaml", "at_risk_share: 0.75", "at_risk_share: 0.8")
     after = load_policy_files(folder)
     assert after["sla"].version != before["sla"].version
     assert after["business_hours"].version == before["business_hours"].version

@@ -14,6 +14,7 @@ message, never a blind move.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -259,6 +260,33 @@ def _as_seen(session: Session, agent: Agent, ticket_id: int, version: int) -> Ti
     return locked
 
 
+def _move(
+    request: Request,
+    session: Session,
+    agent: Agent | None,
+    ticket_id: int,
+    version: int,
+    csrf_token: str,
+    move: Callable[[Ticket, tickets.Actor], str],
+) -> Response:
+    """A supervisor's move of one ticket, as the supervisor saw it (version): sign-in, role and CSRF
+    checked first; what the move refuses is shown above the list (404, 409); its message otherwise."""
+    if agent is None:
+        return RedirectResponse("/login?next=/supervisor", status_code=303)
+    if not _allowed(agent):
+        return _refused(request, agent)
+    if not _csrf_ok(request, csrf_token):
+        return _page(request, session, agent, error="The page is out of date: reload it.", status_code=403)
+    try:
+        locked = _as_seen(session, agent, ticket_id, version)
+        message = move(locked, tickets.Actor.of(principal_for(agent)))
+    except NotFoundError as exc:
+        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=404)
+    except ConflictError as exc:
+        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=409)
+    return _page(request, session, agent, ticket_id=ticket_id, message=message)
+
+
 @router.post("/supervisor/reassign", response_class=HTMLResponse)
 def reassign(
     request: Request,
@@ -269,23 +297,12 @@ def reassign(
     version: Annotated[int, Form(ge=1)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if agent is None:
-        return RedirectResponse("/login?next=/supervisor", status_code=303)
-    if not _allowed(agent):
-        return _refused(request, agent)
-    if not _csrf_ok(request, csrf_token):
-        return _page(request, session, agent, error="The page is out of date: reload it.", status_code=403)
-    try:
-        locked = _as_seen(session, agent, ticket_id, version)
+    def to_agent(locked: Ticket, actor: tickets.Actor) -> str:
         target = agents.get_agent(session, agent_id)
-        moved = routing.reassign(session, locked, target.id, tickets.Actor.of(principal_for(agent)))
-    except NotFoundError as exc:
-        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=404)
-    except ConflictError as exc:
-        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=409)
-    return _page(
-        request, session, agent, ticket_id=moved.id, message=f"Ticket {moved.id} is now {target.name}'s."
-    )
+        moved = routing.reassign(session, locked, target.id, actor)
+        return f"Ticket {moved.id} is now {target.name}'s."
+
+    return _move(request, session, agent, ticket_id, version, csrf_token, to_agent)
 
 
 @router.post("/supervisor/requeue", response_class=HTMLResponse)
@@ -297,25 +314,14 @@ def requeue(
     version: Annotated[int, Form(ge=1)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if agent is None:
-        return RedirectResponse("/login?next=/supervisor", status_code=303)
-    if not _allowed(agent):
-        return _refused(request, agent)
-    if not _csrf_ok(request, csrf_token):
-        return _page(request, session, agent, error="The page is out of date: reload it.", status_code=403)
-    try:
-        locked = _as_seen(session, agent, ticket_id, version)
-        decision = routing.return_to_queue(session, locked, tickets.Actor.of(principal_for(agent)))
-    except NotFoundError as exc:
-        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=404)
-    except ConflictError as exc:
-        return _page(request, session, agent, ticket_id=ticket_id, error=exc.message, status_code=409)
-    if decision.agent_id is not None:
-        taker = agents.get_agent(session, decision.agent_id).name
-        outcome = f"assigned to {taker}" if decision.assigned else f"offered to {taker}"
-    else:
-        outcome = "waiting: nobody eligible is free yet"
-    queue = decision.queue.value if decision.queue else "its"
-    return _page(
-        request, session, agent, message=f"Ticket {locked.id} is back in the {queue} queue, {outcome}."
-    )
+    def back_to_queue(locked: Ticket, actor: tickets.Actor) -> str:
+        decision = routing.return_to_queue(session, locked, actor)
+        if decision.agent_id is not None:
+            taker = agents.get_agent(session, decision.agent_id).name
+            outcome = f"assigned to {taker}" if decision.assigned else f"offered to {taker}"
+        else:
+            outcome = "waiting: nobody eligible is free yet"
+        queue = decision.queue.value if decision.queue else "its"
+        return f"Ticket {locked.id} is back in the {queue} queue, {outcome}."
+
+    return _move(request, session, agent, ticket_id, version, csrf_token, back_to_queue)

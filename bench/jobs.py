@@ -39,14 +39,17 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def _fresh_database(backend: str, workdir: Path) -> tuple[str, object]:
+def _fresh_database(backend: str, workdir: Path, server_url: str | None = None) -> tuple[str, object]:
+    """A scratch database: a file in ``workdir``, or a new database on the PostgreSQL server at
+    ``server_url`` (default ``RELAYDESK_TEST_POSTGRES_URL``); ``_drop`` removes it."""
     if backend == "sqlite":
         return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}", None
+    server = server_url or POSTGRES_URL
     name = f"relaydesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False), (admin, name)
+    return make_url(server).set(database=name).render_as_string(hide_password=False), (admin, name)
 
 
 def _drop(handle: object) -> None:

@@ -21,19 +21,19 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RELAYDESK_SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghij")
 
+from bench.jobs import _drop, _fresh_database  # noqa: E402
 from relaydesk.agents import service as agents  # noqa: E402
 from relaydesk.agents.enums import AgentStatus  # noqa: E402
 from relaydesk.agents.models import Agent, AgentSkill  # noqa: E402
@@ -48,9 +48,6 @@ from relaydesk.settings import reset_settings_cache  # noqa: E402
 from relaydesk.tickets.enums import Channel, Priority, QueueKind, TicketStatus  # noqa: E402
 from relaydesk.tickets.models import Ticket  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "RELAYDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SKILLS = ["billing", "shipping", "returns", "technical", "accounts", "orders", "warranty", "sales"]
 LANGUAGES = ["en", "de", "fr", "es", "nl"]
 CHANNELS = [Channel.EMAIL, Channel.WEB_CHAT, Channel.IN_APP, Channel.PHONE, Channel.SMS, Channel.WEB_FORM]
@@ -63,22 +60,6 @@ POLICY: dict[str, Any] = {
     "weights": {"phone": 3, "web_chat": 2, "in_app": 2, "email": 1},
     "default_capacity": {"web_chat": 6, "in_app": 6, "phone": 3, "email": 10, "api": 10},
 }
-
-
-def _fresh_database(url: str | None) -> tuple[str, Any]:
-    base = url or POSTGRES_URL
-    name = f"relaydesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(base).set(database=name).render_as_string(hide_password=False), (admin, name)
-
-
-def _drop(handle: Any) -> None:
-    admin, name = handle
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _setup(
@@ -201,7 +182,7 @@ def _summary(
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    url, handle = _fresh_database(args.database_url)
+    url, handle = _fresh_database("postgresql", Path(tempfile.gettempdir()), args.database_url)
     rng = random.Random(21)
     results: list[dict[str, Any]] = []
     try:

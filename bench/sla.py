@@ -23,45 +23,24 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RELAYDESK_SECRET_KEY", "benchmark-secret-key-0123456789-abcdefghij")
 
+from bench.jobs import _drop, _fresh_database  # noqa: E402
 from relaydesk.db import Database  # noqa: E402
 from relaydesk.db.migrate import upgrade  # noqa: E402
 from relaydesk.kit.time import ManualClock, use_clock  # noqa: E402
 from relaydesk.settings import reset_settings_cache  # noqa: E402
 from relaydesk.sla import service as sla  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "RELAYDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 CHANNELS = ["email", "web_chat", "web_form", "sms", "in_app"]
-
-
-def _fresh_database(url: str | None) -> tuple[str, Any]:
-    base = url or POSTGRES_URL
-    name = f"relaydesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(base).set(database=name).render_as_string(hide_password=False), (admin, name)
-
-
-def _drop(handle: Any) -> None:
-    admin, name = handle
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _load(database: Database, n_tickets: int, n_due: int) -> float:
@@ -150,7 +129,7 @@ def _one_tick(database: Database, batch: int) -> tuple[float, float, int]:
 
 
 def run_size(url_base: str | None, n_tickets: int, n_due: int, batch: int) -> dict[str, Any]:
-    url, handle = _fresh_database(url_base)
+    url, handle = _fresh_database("postgresql", Path(tempfile.gettempdir()), url_base)
     try:
         upgrade(url)
         database = Database(url)
